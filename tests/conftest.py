@@ -1,0 +1,168 @@
+"""Shared fixtures: a real SQLite file per test, the app, a client, a live server, a browser."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+# Cheap PIN hashing for tests only; production keeps scrypt.
+os.environ["TRACKER_HASH_METHOD"] = "pbkdf2:sha256:1000"
+
+from tracker import (
+    create_app,  # noqa: E402
+    events,  # noqa: E402
+)
+from tracker import db as dbm  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SMALL_EVENT = Path(__file__).parent / "data" / "small-event.toml"
+DEMO_EVENT = ROOT / "tracker" / "data" / "demo-event.toml"
+PINS = {"booth": "1111", "demo": "2222", "stories": "3333"}
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "tracker.db"
+
+
+@pytest.fixture
+def db(db_path: Path):
+    """A migrated, empty database file."""
+    database = dbm.connect(db_path)
+    dbm.migrate(database)
+    yield database
+    database.close()
+
+
+@pytest.fixture
+def event(db) -> dict:
+    """The small test event, loaded; `event["stations"]` maps station slug to its row (with code)."""
+    result = events.load_event(db, events.read_event_file(SMALL_EVENT))
+    ev = result.event
+    ev["stations"] = {s["slug"]: s for s in events.stations(db, ev["id"])}
+    return ev
+
+
+@pytest.fixture
+def app(db_path: Path, event):
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(db_path),
+            "SECRET_KEY": "test-secret",
+            "RATELIMIT_ENABLED": False,
+            "PUBLIC_URL": "https://tracker.example.org",
+        }
+    )
+    yield app
+    dbm.close_thread_dbs()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class LiveServer:
+    """A real `python -m tracker.serve` (gunicorn) process on a free port."""
+
+    def __init__(self, db_path: Path, env: dict | None = None):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.db_path = db_path
+        self.env = {
+            **os.environ,
+            "TRACKER_DB": str(db_path),
+            "PORT": str(self.port),
+            "HOST": "127.0.0.1",
+            "SECRET_KEY": "live-test-secret",
+            "THREADS": "64",
+            **(env or {}),
+        }
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 20) -> LiveServer:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "tracker.serve"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + timeout
+        import urllib.request
+
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
+                    if r.status == 200:
+                        return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not answer /healthz in time")
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc and self.proc.poll() is None:
+            if kill:
+                self.proc.kill()
+            else:
+                self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+@pytest.fixture
+def live_server(db_path: Path, event):
+    """A started server on the small test event; `live_server.url` is its base URL."""
+    server = LiveServer(db_path).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright (Playwright's own browser download is not used)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def phone(browser):
+    """A phone-sized page (360x740, touch)."""
+    context = browser.new_context(
+        viewport={"width": 360, "height": 740}, has_touch=True, is_mobile=True
+    )
+    yield context.new_page()
+    context.close()

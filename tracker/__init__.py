@@ -1,0 +1,49 @@
+"""tracker: an event-day engagement tracker with a live scoreboard."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask_limiter import Limiter
+from flask_socketio import SocketIO
+from flask_wtf import CSRFProtect
+
+from . import config
+from .ratelimit import limit_key
+
+# Threading mode: the easiest and most compatible per Flask-SocketIO's docs, served by gunicorn's
+# threaded worker (see tracker/serve.py). Always explicit: auto-detection would prefer eventlet.
+ASYNC_MODE = "threading"
+
+socketio = SocketIO()
+limiter = Limiter(key_func=limit_key, default_limits=[], headers_enabled=True)
+csrf = CSRFProtect()
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    """Build the app; `test_config` overrides the environment (tests, benchmarks)."""
+    app = Flask(
+        __name__,
+        instance_path=str(config.ROOT / "instance"),
+        template_folder=str(config.ROOT / "templates"),
+        static_folder=str(config.ROOT / "static"),
+    )
+    app.config.update(config.from_env())
+    if test_config:
+        app.config.update(test_config)
+
+    from . import cli, live, web
+
+    web.init_app(app)
+    limiter.init_app(app)
+    csrf.init_app(app)
+    socketio.init_app(
+        app,
+        async_mode=ASYNC_MODE,
+        # Screens on the same origin only; the board needs no cross-site access.
+        cors_allowed_origins=app.config.get("CORS_ORIGINS") or None,
+        ping_interval=20,
+        ping_timeout=20,
+    )
+    live.init_app(app)
+    cli.init_app(app)
+    return app

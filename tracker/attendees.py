@@ -1,0 +1,61 @@
+"""Attendees: anonymous people known by a token in a signed cookie, with a short badge code."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from sqlite_utils import Database
+
+from . import db as dbm
+from .security import new_badge, new_token, normalize_badge
+
+
+class UnknownAttendee(LookupError):
+    """No attendee has that token or badge."""
+
+
+def by_token(db: Database, token: str | None) -> dict | None:
+    if not token:
+        return None
+    cur = db.execute("SELECT * FROM attendees WHERE token = ?", [token])
+    row = cur.fetchone()
+    return dict(zip([c[0] for c in cur.description], row, strict=True)) if row else None
+
+
+def by_badge(db: Database, event_id: int, badge: str) -> dict:
+    """The attendee whose badge staff typed or scanned (case, spaces and dashes forgiven)."""
+    cur = db.execute(
+        "SELECT * FROM attendees WHERE badge = ? AND event_id = ?",
+        [normalize_badge(badge), event_id],
+    )
+    row = cur.fetchone()
+    if row is None:
+        raise UnknownAttendee(badge)
+    return dict(zip([c[0] for c in cur.description], row, strict=True))
+
+
+def create(db: Database, event_id: int, token: str | None = None) -> dict:
+    """A new anonymous attendee with a fresh token and a unique badge code."""
+    token = token or new_token()
+    for _ in range(10):
+        try:
+            with dbm.write(db):
+                db.execute(
+                    "INSERT INTO attendees (event_id, token, badge, created_at) VALUES (?, ?, ?, ?)",
+                    [event_id, token, new_badge(), dbm.utcnow()],
+                )
+            break
+        except sqlite3.IntegrityError as exc:
+            if "attendees.badge" not in str(exc):
+                raise
+    found = by_token(db, token)
+    assert found is not None
+    return found
+
+
+def get_or_create(db: Database, event_id: int, token: str | None) -> tuple[dict, bool]:
+    """The attendee for this cookie token, or a new one (new token) if unknown; (attendee, created)."""
+    found = by_token(db, token)
+    if found is not None and found["event_id"] == event_id:
+        return found, False
+    return create(db, event_id), True

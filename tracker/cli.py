@@ -1,0 +1,102 @@
+"""`flask --app tracker ...` commands: thin wrappers over the domain modules."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup, with_appcontext
+
+from . import db as dbm
+from . import events, qr
+from .web import get_db
+
+event_cli = AppGroup("event", help="Load and inspect the event definition.")
+
+
+@event_cli.command("load")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--if-empty", is_flag=True, help="Load only when the database has no event yet.")
+def event_load(path: Path, if_empty: bool) -> None:
+    """Load an event file (TOML); safe to run again: it updates and adds, never deletes."""
+    if if_empty and events.has_event(get_db()):
+        return
+    try:
+        spec = events.read_event_file(path)
+    except events.EventFileError as exc:
+        raise click.ClickException(f"refused, nothing changed:\n{exc}") from None
+    result = events.load_event(get_db(), spec)
+    click.echo(
+        f"Loaded {result.event['name']} ({result.event['slug']}): "
+        f"{len(result.created)} created, {len(result.updated)} updated."
+    )
+    print_pins(result.generated_pins)
+
+
+def print_pins(pins: list[tuple[str, str, str]]) -> None:
+    """Generated PINs are shown once: they are stored only as hashes."""
+    if not pins:
+        return
+    click.echo(
+        "\nStaff PINs generated for new stations (write them down: they are shown only once):"
+    )
+    for location, station, pin in pins:
+        click.echo(f"  {location + '/' + station:<32} {pin}")
+
+
+@event_cli.command("show")
+def event_show() -> None:
+    """List the locations and stations of the current event with their check-in URLs."""
+    event = events.get_event(get_db(), current_app.config.get("EVENT"))
+    base = current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000"
+    click.echo(f"{event['name']} ({event['slug']}), goal {event['goal']}")
+    for station in events.stations(get_db(), event["id"]):
+        click.echo(
+            f"  {station['location_slug'] + '/' + station['slug']:<32}"
+            f" {qr.station_url(base, station['code'])}"
+        )
+
+
+@click.command("qr")
+@with_appcontext
+@click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path))
+def qr_command(out: Path) -> None:
+    """Write an SVG and a PNG for every station, and a printable sheet per location."""
+    from flask import render_template
+
+    from .web.pages import sheet_context
+
+    event = events.get_event(get_db(), current_app.config.get("EVENT"))
+    base = current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000"
+    stations = events.stations(get_db(), event["id"])
+    out.mkdir(parents=True, exist_ok=True)
+    with click.progressbar(stations, label="QR codes", show_pos=True) as bar:
+        for station in bar:
+            url = qr.station_url(base, station["code"])
+            stem = out / f"{station['location_slug']}--{station['slug']}"
+            stem.with_suffix(".svg").write_bytes(qr.svg(url))
+            stem.with_suffix(".png").write_bytes(qr.png(url))
+    for location in events.locations(get_db(), event["id"]):
+        with current_app.test_request_context(base_url=base):
+            html = render_template("sheet.html", **sheet_context(event, location, base))
+        (out / f"sheet-{location['slug']}.html").write_text(html, encoding="utf-8")
+    click.echo(f"Wrote {len(stations)} stations' QR codes and sheets to {out}")
+    if not current_app.config.get("PUBLIC_URL"):
+        click.echo(
+            "Note: PUBLIC_URL is not set; the codes point at http://127.0.0.1:5000.", err=True
+        )
+
+
+@click.command("init-db")
+@with_appcontext
+def init_db() -> None:
+    """Create or migrate the database (also done at every start)."""
+    version = dbm.migrate(get_db())
+    click.echo(f"Database {current_app.config['DATABASE']} at schema version {version}.")
+
+
+def init_app(app: Flask) -> None:
+    app.cli.add_command(event_cli)
+    app.cli.add_command(qr_command)
+    app.cli.add_command(init_db)

@@ -1,0 +1,54 @@
+"""Settings: defaults here, overridden by the environment (the table in README.md)."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def from_env(env: os._Environ | dict | None = None) -> dict:
+    """Read the environment once into Flask config keys."""
+    env = os.environ if env is None else env
+    public_url = env.get("PUBLIC_URL", "").rstrip("/")
+    secret = env.get("SECRET_KEY")
+    return {
+        "DATABASE": env.get("TRACKER_DB", str(ROOT / "instance" / "tracker.db")),
+        "SYNCHRONOUS": env.get("TRACKER_SYNCHRONOUS", "NORMAL"),
+        "EVENT": env.get("TRACKER_EVENT") or None,
+        "PUBLIC_URL": public_url,
+        # Without SECRET_KEY a random key is kept in instance/secret_key so cookies survive restarts.
+        "SECRET_KEY": secret or _instance_secret(ROOT / "instance" / "secret_key"),
+        "SESSION_COOKIE_SECURE": _bool(
+            env.get("SECURE_COOKIES"), public_url.startswith("https://")
+        ),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_BODY_BYTES", 64 * 1024)),
+        "ADMIN_PASSWORD": env.get("ADMIN_PASSWORD") or None,
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
+        "CHECKIN_LIMIT": env.get("CHECKIN_LIMIT", "30 per minute"),
+        "IP_LIMIT": env.get("IP_LIMIT", "3000 per minute"),
+        "FOLLOW_UP_SLA_HOURS": int(env.get("FOLLOW_UP_SLA_HOURS", 48)),
+        "LIVE_POLL_SECONDS": float(env.get("LIVE_POLL_SECONDS", 0.25)),
+    }
+
+
+def _instance_secret(path: Path) -> str:
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_hex(32)
+        path.write_text(key)
+        path.chmod(0o600)
+        return key

@@ -1,0 +1,280 @@
+"""The one place that knows how tracker talks to SQLite: connections, pragmas, schema, migrations."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlite_utils import Database
+
+BUSY_TIMEOUT_MS = 5000
+
+# Each entry moves the schema one version forward; the index + 1 is the PRAGMA user_version it
+# leaves behind. Never edit a released entry: append a new one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        slug TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        goal INTEGER NOT NULL DEFAULT 1000 CHECK (goal > 0),
+        timezone TEXT NOT NULL,
+        starts_at TEXT,
+        ends_at TEXT,
+        counts TEXT NOT NULL DEFAULT '["checkins", "conversations"]',
+        topics TEXT NOT NULL DEFAULT '[]',
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE locations (
+        id INTEGER PRIMARY KEY,
+        event_id INTEGER NOT NULL REFERENCES events(id),
+        slug TEXT NOT NULL,
+        name TEXT NOT NULL,
+        city TEXT NOT NULL,
+        country TEXT NOT NULL,
+        timezone TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        UNIQUE (event_id, slug)
+    );
+    CREATE TABLE stations (
+        id INTEGER PRIMARY KEY,
+        location_id INTEGER NOT NULL REFERENCES locations(id),
+        slug TEXT NOT NULL,
+        name TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        code TEXT NOT NULL UNIQUE,
+        pin_hash TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        UNIQUE (location_id, slug)
+    );
+    CREATE TABLE attendees (
+        id INTEGER PRIMARY KEY,
+        event_id INTEGER NOT NULL REFERENCES events(id),
+        token TEXT NOT NULL UNIQUE,
+        badge TEXT NOT NULL UNIQUE,
+        name TEXT,
+        email TEXT,
+        company TEXT,
+        consent INTEGER NOT NULL DEFAULT 0,
+        created_at TEXT NOT NULL,
+        erased_at TEXT
+    );
+    CREATE TABLE checkins (
+        id INTEGER PRIMARY KEY,
+        uuid TEXT NOT NULL UNIQUE,
+        station_id INTEGER NOT NULL REFERENCES stations(id),
+        attendee_id INTEGER NOT NULL REFERENCES attendees(id),
+        counted INTEGER NOT NULL CHECK (counted IN (0, 1)),
+        scanned_at TEXT NOT NULL,
+        received_at TEXT NOT NULL
+    );
+    -- The database itself guarantees "the first check-in of an attendee at a station counts once".
+    CREATE UNIQUE INDEX checkins_counted_once ON checkins (attendee_id, station_id) WHERE counted = 1;
+    CREATE INDEX checkins_attendee ON checkins (attendee_id, station_id);
+    CREATE INDEX checkins_station ON checkins (station_id, received_at);
+    CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY,
+        uuid TEXT NOT NULL UNIQUE,
+        station_id INTEGER NOT NULL REFERENCES stations(id),
+        attendee_id INTEGER REFERENCES attendees(id),
+        source TEXT NOT NULL CHECK (source IN ('staff', 'attendee')),
+        staff_name TEXT,
+        story TEXT NOT NULL,
+        nps INTEGER CHECK (nps BETWEEN 0 AND 10),
+        topics TEXT NOT NULL DEFAULT '[]',
+        follow_up INTEGER NOT NULL DEFAULT 0 CHECK (follow_up IN (0, 1)),
+        contact TEXT,
+        owner TEXT,
+        status TEXT CHECK (status IN ('open', 'acknowledged', 'done')),
+        public INTEGER NOT NULL DEFAULT 0 CHECK (public IN (0, 1)),
+        hidden INTEGER NOT NULL DEFAULT 0 CHECK (hidden IN (0, 1)),
+        captured_at TEXT NOT NULL,
+        received_at TEXT NOT NULL,
+        updated_at TEXT
+    );
+    CREATE INDEX conversations_station ON conversations (station_id, captured_at);
+    CREATE INDEX conversations_attendee ON conversations (attendee_id);
+    CREATE INDEX conversations_follow_ups ON conversations (status, received_at) WHERE follow_up = 1;
+    CREATE INDEX conversations_public ON conversations (received_at) WHERE public = 1 AND hidden = 0;
+
+    -- Maintained totals: the scoreboard reads these, so its cost follows stations, not rows.
+    CREATE TABLE station_totals (
+        station_id INTEGER PRIMARY KEY REFERENCES stations(id),
+        checkins INTEGER NOT NULL DEFAULT 0,
+        repeat_checkins INTEGER NOT NULL DEFAULT 0,
+        conversations INTEGER NOT NULL DEFAULT 0,
+        promoters INTEGER NOT NULL DEFAULT 0,
+        passives INTEGER NOT NULL DEFAULT 0,
+        detractors INTEGER NOT NULL DEFAULT 0,
+        last_activity_at TEXT
+    );
+    -- Engagements per station and UTC hour ('YYYY-MM-DDTHH'), for charts and the report.
+    CREATE TABLE station_hours (
+        station_id INTEGER NOT NULL REFERENCES stations(id),
+        hour TEXT NOT NULL,
+        checkins INTEGER NOT NULL DEFAULT 0,
+        conversations INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (station_id, hour)
+    ) WITHOUT ROWID;
+
+    CREATE TRIGGER stations_totals_row AFTER INSERT ON stations BEGIN
+        INSERT INTO station_totals (station_id) VALUES (new.id);
+    END;
+    CREATE TRIGGER checkins_totals AFTER INSERT ON checkins BEGIN
+        UPDATE station_totals
+           SET checkins = checkins + new.counted,
+               repeat_checkins = repeat_checkins + 1 - new.counted,
+               last_activity_at = new.received_at
+         WHERE station_id = new.station_id;
+        INSERT INTO station_hours (station_id, hour, checkins)
+             SELECT new.station_id, substr(new.received_at, 1, 13), 1 WHERE new.counted = 1
+        ON CONFLICT (station_id, hour) DO UPDATE SET checkins = checkins + 1;
+    END;
+    CREATE TRIGGER conversations_totals AFTER INSERT ON conversations BEGIN
+        UPDATE station_totals
+           SET conversations = conversations + 1,
+               promoters = promoters + ifnull(new.nps >= 9, 0),
+               passives = passives + ifnull(new.nps IN (7, 8), 0),
+               detractors = detractors + ifnull(new.nps <= 6, 0),
+               last_activity_at = new.received_at
+         WHERE station_id = new.station_id;
+        -- A device clock that runs ahead is clamped to the moment the server received it.
+        INSERT INTO station_hours (station_id, hour, conversations)
+             VALUES (new.station_id, substr(min(new.captured_at, new.received_at), 1, 13), 1)
+        ON CONFLICT (station_id, hour) DO UPDATE SET conversations = conversations + 1;
+    END;
+    CREATE TRIGGER conversations_nps_edit AFTER UPDATE OF nps ON conversations
+    WHEN old.nps IS NOT new.nps BEGIN
+        UPDATE station_totals
+           SET promoters = promoters - ifnull(old.nps >= 9, 0) + ifnull(new.nps >= 9, 0),
+               passives = passives - ifnull(old.nps IN (7, 8), 0) + ifnull(new.nps IN (7, 8), 0),
+               detractors = detractors - ifnull(old.nps <= 6, 0) + ifnull(new.nps <= 6, 0)
+         WHERE station_id = new.station_id;
+    END;
+    CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    """,
+]
+
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_local = threading.local()
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was written by a newer tracker; refusing to run older code against it."""
+
+
+def utcnow() -> str:
+    """UTC ISO-8601 with milliseconds and a Z: sorts as text, reads as time."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def connect(path: str | Path, synchronous: str = "NORMAL") -> Database:
+    """Open a connection with the pragmas every tracker connection needs."""
+    uri = str(path).startswith("file:")  # e.g. "file:/path/tracker.db?mode=ro"
+    if str(path) != ":memory:" and not uri:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, uri=uri)
+    db = Database(conn, execute_plugins=False)
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+    if str(path) != ":memory:" and "mode=ro" not in str(path):
+        conn.execute("PRAGMA journal_mode = WAL")
+    # WAL + NORMAL survives a process crash (the commit is in the OS before we answer);
+    # a power loss may drop the last commits since a checkpoint. FULL fsyncs each commit.
+    if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+        raise ValueError(f"synchronous must be NORMAL or FULL, not {synchronous!r}")
+    conn.execute(f"PRAGMA synchronous = {synchronous.upper()}")
+    return db
+
+
+def thread_db(path: str | Path, synchronous: str = "NORMAL") -> Database:
+    """One connection per thread and database path, reused across requests on that thread."""
+    cache: dict = _local.__dict__.setdefault("dbs", {})
+    key = (str(path), synchronous)
+    db = cache.get(key)
+    if db is None:
+        db = cache[key] = connect(path, synchronous)
+    return db
+
+
+def close_thread_dbs() -> None:
+    """Close this thread's connections (tests and shutdown)."""
+    for db in _local.__dict__.pop("dbs", {}).values():
+        db.close()
+
+
+@contextmanager
+def write(db: Database) -> Iterator[Database]:
+    """One write, one transaction; BEGIN IMMEDIATE takes the write lock before the first read.
+
+    A deferred transaction that reads and then writes fails at once with "database is locked"
+    when another connection wrote in between; IMMEDIATE waits for busy_timeout instead.
+    """
+    if db.conn.in_transaction:
+        with db.atomic():  # nested: a savepoint inside the caller's transaction
+            yield db
+        return
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield db
+    except BaseException:
+        if db.conn.in_transaction:
+            db.conn.execute("ROLLBACK")
+        raise
+    db.conn.execute("COMMIT")
+
+
+def schema_version(db: Database) -> int:
+    return db.execute("PRAGMA user_version").fetchone()[0]
+
+
+def migrate(db: Database) -> int:
+    """Bring the schema forward to SCHEMA_VERSION; safe to call at every start, by many processes."""
+    if schema_version(db) == SCHEMA_VERSION:
+        return SCHEMA_VERSION
+    with write(db):
+        current = schema_version(
+            db
+        )  # read again under the write lock: another process may have won
+        if current > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"database schema {current} is newer than this code ({SCHEMA_VERSION})"
+            )
+        for version in range(current, SCHEMA_VERSION):
+            for statement in _statements(MIGRATIONS[version]):
+                db.conn.execute(statement)
+            db.conn.execute(f"PRAGMA user_version = {version + 1}")
+    return SCHEMA_VERSION
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration into statements, keeping trigger bodies whole."""
+    statements, buffer = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.strip().startswith("--") and not buffer.strip():
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {buffer[:80]!r}")
+    return statements
+
+
+def health(db: Database) -> dict:
+    """Whether the database answers and accepts a write, for /healthz."""
+    version = schema_version(db)
+    # A write that is rolled back proves the file is writable without committing anything, so a
+    # health probe never wakes the scoreboard watcher.
+    db.conn.execute("BEGIN IMMEDIATE")
+    try:
+        db.conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('health', 'ok')")
+    finally:
+        db.conn.execute("ROLLBACK")
+    return {"schema_version": version, "database": "ok"}

@@ -1,0 +1,390 @@
+"""Event setup: the event file, loading it idempotently, and the setup writes the console shares."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+import zoneinfo
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
+from sqlite_utils import Database
+
+from . import db as dbm
+from .countries import CODES
+from .security import check_secret, hash_secret, new_code, new_pin
+
+Slug = Annotated[
+    str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", min_length=1, max_length=40)
+]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+Pin = Annotated[str, StringConstraints(pattern=r"^[0-9]{4,8}$")]
+Kind = Literal["checkins", "conversations"]
+STATION_KINDS = ("booth", "demo", "game-show", "story-corner", "analytics-expo", "other")
+
+
+class EventFileError(ValueError):
+    """The event file cannot be loaded; the message names the file, the entry and the fault."""
+
+
+class UnknownEvent(LookupError):
+    """No event is loaded (or the configured one is missing)."""
+
+
+class UnknownStation(LookupError):
+    """No active station has that code or slug."""
+
+
+class DuplicateSlug(ValueError):
+    """A location or station with that slug already exists where it must be unique."""
+
+
+@cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
+def _check_timezone(value: str) -> str:
+    if value not in _time_zones():
+        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Dublin')")
+    return value
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class StationSpec(_Strict):
+    slug: Slug
+    name: Name
+    kind: Literal[STATION_KINDS] = "booth"  # type: ignore[valid-type]
+    pin: Pin | None = None
+
+
+class LocationSpec(_Strict):
+    slug: Slug
+    name: Name
+    city: Name
+    country: str
+    timezone: str
+    stations: list[StationSpec] = Field(default_factory=list)
+
+    @field_validator("country")
+    @classmethod
+    def _country(cls, value: str) -> str:
+        if value.upper() not in CODES:
+            raise ValueError(f"unknown country code {value!r} (use ISO 3166 alpha-2, e.g. 'IE')")
+        return value.upper()
+
+    _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_timezone(v)))
+
+    @field_validator("stations")
+    @classmethod
+    def _unique_stations(cls, stations: list[StationSpec]) -> list[StationSpec]:
+        _refuse_duplicates("station", [s.slug for s in stations])
+        return stations
+
+
+class EventSpec(_Strict):
+    slug: Slug
+    name: Name
+    goal: int = Field(default=1000, gt=0, le=10_000_000)
+    timezone: str
+    starts_at: date | None = None
+    ends_at: date | None = None
+    counts: list[Kind] = Field(default_factory=lambda: ["checkins", "conversations"], min_length=1)
+    topics: list[Name] = Field(default_factory=list, max_length=40)
+
+    _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_timezone(v)))
+
+
+class EventFile(_Strict):
+    event: EventSpec
+    locations: list[LocationSpec] = Field(min_length=1)
+
+    @field_validator("locations")
+    @classmethod
+    def _unique_locations(cls, locations: list[LocationSpec]) -> list[LocationSpec]:
+        _refuse_duplicates("location", [loc.slug for loc in locations])
+        return locations
+
+
+def _refuse_duplicates(what: str, slugs: list[str]) -> None:
+    seen: set[str] = set()
+    for slug in slugs:
+        if slug in seen:
+            raise ValueError(f"duplicate {what} slug {slug!r}")
+        seen.add(slug)
+
+
+def read_event_file(path: str | Path) -> EventFile:
+    """Parse and check an event file, or raise EventFileError saying where and what is wrong."""
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise EventFileError(f"{path}: no such file") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise EventFileError(f"{path}: not valid TOML: {exc}") from exc
+    return parse_event(data, source=str(path))
+
+
+def parse_event(data: dict, source: str = "event") -> EventFile:
+    try:
+        return EventFile.model_validate(data)
+    except ValidationError as exc:
+        problems = [f"{source}: {_where(data, err['loc'])}: {_what(err)}" for err in exc.errors()]
+        raise EventFileError("\n".join(problems)) from None
+
+
+def _where(data: object, loc: tuple) -> str:
+    """'locations[3] (cork) > stations[1] (booth) > pin': the entry as a person finds it."""
+    parts, node = [], data
+    for key in loc:
+        if isinstance(key, int):
+            node = node[key] if isinstance(node, list) and key < len(node) else None
+            label = node.get("slug") if isinstance(node, dict) else None
+            parts[-1] += f"[{key + 1}]" + (f" ({label})" if label else "")
+        else:
+            parts.append(str(key))
+            node = node.get(key) if isinstance(node, dict) else None
+    return " > ".join(parts) or "file"
+
+
+def _what(err: dict) -> str:
+    msg = err["msg"].removeprefix("Value error, ")
+    if err["type"] == "missing":
+        return "is required but missing"
+    if err["type"] == "extra_forbidden":
+        return "is not a known setting"
+    return msg
+
+
+@dataclass
+class LoadResult:
+    event: dict
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    generated_pins: list[tuple[str, str, str]] = field(default_factory=list)
+
+
+def load_event(db: Database, spec: EventFile) -> LoadResult:
+    """Create or update the event from its file, in one transaction.
+
+    Loading again updates names, goal and settings and adds what is new; it never deletes,
+    never touches recorded check-ins or conversations, and keeps station codes as they are.
+    """
+    now = dbm.utcnow()
+    e = spec.event
+    values = {
+        "name": e.name,
+        "goal": e.goal,
+        "timezone": e.timezone,
+        "starts_at": e.starts_at.isoformat() if e.starts_at else None,
+        "ends_at": e.ends_at.isoformat() if e.ends_at else None,
+        "counts": json.dumps(sorted(set(e.counts))),
+        "topics": json.dumps(e.topics),
+    }
+    with dbm.write(db):
+        row = db.execute("SELECT id FROM events WHERE slug = ?", [e.slug]).fetchone()
+        if row:
+            event_id = row[0]
+            sets = ", ".join(f"{k} = :{k}" for k in values)
+            db.execute(f"UPDATE events SET {sets} WHERE id = :id", {**values, "id": event_id})
+        else:
+            event_id = db.execute(
+                "INSERT INTO events (slug, created_at, name, goal, timezone, starts_at, ends_at,"
+                " counts, topics) VALUES (:slug, :created_at, :name, :goal, :timezone,"
+                " :starts_at, :ends_at, :counts, :topics)",
+                {**values, "slug": e.slug, "created_at": now},
+            ).lastrowid
+        result = LoadResult(event=get_event(db, e.slug))
+        (result.updated if row else result.created).append(f"event {e.slug}")
+        for loc in spec.locations:
+            location_id, created = upsert_location(
+                db, event_id, loc.slug, loc.name, loc.city, loc.country, loc.timezone
+            )
+            (result.created if created else result.updated).append(f"location {loc.slug}")
+            for st in loc.stations:
+                station, pin = upsert_station(db, location_id, st.slug, st.name, st.kind, st.pin)
+                if pin and not st.pin:
+                    result.generated_pins.append((loc.slug, st.slug, pin))
+                what = f"station {loc.slug}/{st.slug}"
+                (result.created if pin else result.updated).append(what)
+    return result
+
+
+def upsert_location(
+    db: Database, event_id: int, slug: str, name: str, city: str, country: str, timezone: str
+) -> tuple[int, bool]:
+    """Add a location or refresh its details; returns (id, created)."""
+    _check_timezone(timezone)
+    if country.upper() not in CODES:
+        raise ValueError(f"unknown country code {country!r}")
+    with dbm.write(db):
+        row = db.execute(
+            "SELECT id FROM locations WHERE event_id = ? AND slug = ?", [event_id, slug]
+        ).fetchone()
+        params = [name, city, country.upper(), timezone]
+        if row:
+            db.execute(
+                "UPDATE locations SET name = ?, city = ?, country = ?, timezone = ? WHERE id = ?",
+                [*params, row[0]],
+            )
+            return row[0], False
+        cur = db.execute(
+            "INSERT INTO locations (name, city, country, timezone, event_id, slug)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [*params, event_id, slug],
+        )
+        return cur.lastrowid, True
+
+
+def upsert_station(
+    db: Database, location_id: int, slug: str, name: str, kind: str, pin: str | None = None
+) -> tuple[int, str | None]:
+    """Add a station (new code, given or generated PIN) or refresh it; returns (id, new PIN or None).
+
+    An existing station keeps its code; its PIN changes only when a different one is given.
+    """
+    with dbm.write(db):
+        row = db.execute(
+            "SELECT id, pin_hash FROM stations WHERE location_id = ? AND slug = ?",
+            [location_id, slug],
+        ).fetchone()
+        if row:
+            db.execute("UPDATE stations SET name = ?, kind = ? WHERE id = ?", [name, kind, row[0]])
+            if pin and not check_secret(row[1], pin):
+                db.execute(
+                    "UPDATE stations SET pin_hash = ? WHERE id = ?", [hash_secret(pin), row[0]]
+                )
+            return row[0], None
+        pin = pin or new_pin()
+        cur = db.execute(
+            "INSERT INTO stations (location_id, slug, name, kind, code, pin_hash)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [location_id, slug, name, kind, new_code(), hash_secret(pin)],
+        )
+        return cur.lastrowid, pin
+
+
+def reset_pin(db: Database, station_id: int, pin: str | None = None) -> str:
+    """Give a station a new PIN (generated unless given) and return it; the old one stops working."""
+    pin = pin or new_pin()
+    with dbm.write(db):
+        cur = db.execute(
+            "UPDATE stations SET pin_hash = ? WHERE id = ?", [hash_secret(pin), station_id]
+        )
+        if cur.rowcount != 1:
+            raise UnknownStation(station_id)
+    return pin
+
+
+def set_active(
+    db: Database, table: Literal["stations", "locations"], row_id: int, active: bool
+) -> None:
+    """Deactivate (or bring back) a station or location; its records and totals stay."""
+    with dbm.write(db):
+        db.execute(f"UPDATE {table} SET active = ? WHERE id = ?", [int(active), row_id])
+
+
+def rename(
+    db: Database, table: Literal["stations", "locations", "events"], row_id: int, name: str
+) -> None:
+    name = name.strip()
+    if not 1 <= len(name) <= 80:
+        raise ValueError("a name has 1 to 80 characters")
+    with dbm.write(db):
+        db.execute(f"UPDATE {table} SET name = ? WHERE id = ?", [name, row_id])
+
+
+def set_goal(db: Database, event_id: int, goal: int) -> None:
+    if not isinstance(goal, int) or isinstance(goal, bool) or not 0 < goal <= 10_000_000:
+        raise ValueError("the goal is a positive whole number")
+    with dbm.write(db):
+        db.execute("UPDATE events SET goal = ? WHERE id = ?", [goal, event_id])
+
+
+def _event_row(row: dict | None) -> dict | None:
+    if row is None:
+        return None
+    return {**row, "counts": json.loads(row["counts"]), "topics": json.loads(row["topics"])}
+
+
+def get_event(db: Database, slug: str | None = None) -> dict:
+    """The event this server runs: the one named, else the most recently created."""
+    if slug:
+        rows = list(db.query("SELECT * FROM events WHERE slug = ?", [slug]))
+    else:
+        rows = list(db.query("SELECT * FROM events ORDER BY id DESC LIMIT 1"))
+    if not rows:
+        raise UnknownEvent(slug or "no event loaded: run `flask --app tracker event load FILE`")
+    return _event_row(rows[0])
+
+
+def has_event(db: Database) -> bool:
+    return db.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None
+
+
+STATION_COLUMNS = """
+    s.id, s.slug, s.name, s.kind, s.code, s.active, s.location_id,
+    l.slug AS location_slug, l.name AS location_name, l.city, l.country, l.timezone,
+    l.active AS location_active, l.event_id
+"""
+
+
+def station_by_code(db: Database, code: str) -> dict:
+    """The active station a QR code points at, or UnknownStation."""
+    row = db.execute(
+        f"SELECT {STATION_COLUMNS} FROM stations s JOIN locations l ON l.id = s.location_id"
+        " WHERE s.code = ? AND s.active = 1 AND l.active = 1",
+        [code],
+    ).fetchone()
+    if row is None:
+        raise UnknownStation(code)
+    return dict(zip(_station_keys(), row, strict=True))
+
+
+@cache
+def _station_keys() -> tuple[str, ...]:
+    return tuple(
+        part.strip().split(" AS ")[-1].split(".")[-1]
+        for part in STATION_COLUMNS.replace("\n", " ").split(",")
+    )
+
+
+def stations(db: Database, event_id: int, active_only: bool = True) -> list[dict]:
+    """Every station of the event with its location, in a stable order (location, station)."""
+    where = " AND s.active = 1 AND l.active = 1" if active_only else ""
+    return list(
+        db.query(
+            f"SELECT {STATION_COLUMNS} FROM stations s JOIN locations l ON l.id = s.location_id"
+            f" WHERE l.event_id = ?{where} ORDER BY l.name, s.name",
+            [event_id],
+        )
+    )
+
+
+def locations(db: Database, event_id: int, active_only: bool = True) -> list[dict]:
+    where = " AND active = 1" if active_only else ""
+    return list(
+        db.query(f"SELECT * FROM locations WHERE event_id = ?{where} ORDER BY name", [event_id])
+    )
+
+
+def location_by_slug(db: Database, event_id: int, slug: str) -> dict | None:
+    rows = list(
+        db.query("SELECT * FROM locations WHERE event_id = ? AND slug = ?", [event_id, slug])
+    )
+    return rows[0] if rows else None

@@ -1,0 +1,43 @@
+"""Request bodies of the JSON API, validated by pydantic and published in /openapi.json."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+StationCode = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Story = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
+Topic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class CheckinIn(_Body):
+    """POST /api/checkins: an attendee scanned a station's QR code."""
+
+    station: StationCode
+    id: UUID | None = Field(
+        default=None, description="client-made UUID; a retry with it is idempotent"
+    )
+
+
+class ConversationIn(_Body):
+    """POST /api/conversations (and PUT /api/conversations/<id> by its author)."""
+
+    id: UUID
+    station: StationCode
+    story: Story
+    nps: Annotated[int, Field(ge=0, le=10, strict=True)] | None = None
+    topics: list[Topic] = Field(default_factory=list, max_length=12)
+    follow_up: bool = False
+    contact: Short | None = None
+    owner: Short | None = None
+    public: bool = False
+    attendee_badge: Annotated[str, StringConstraints(max_length=20)] | None = None
+    captured_at: datetime | None = None

@@ -1,0 +1,47 @@
+"""Random codes, tokens, badges and PIN hashing: everything that must be unguessable or slow."""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+# Badge codes are read aloud and typed by staff: no 0/O, 1/I/L, 2/Z, 5/S, 8/B.
+BADGE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"
+BADGE_LENGTH = 6
+CODE_BYTES = 12  # 16 URL-safe characters, 96 bits: a station code cannot be guessed
+
+
+def new_code() -> str:
+    return secrets.token_urlsafe(CODE_BYTES)
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+def new_pin() -> str:
+    return f"{secrets.randbelow(10**6):06d}"
+
+
+def new_badge() -> str:
+    return "".join(secrets.choice(BADGE_ALPHABET) for _ in range(BADGE_LENGTH))
+
+
+def normalize_badge(text: str) -> str:
+    """What staff type or scan back into the stored form ("ac d-3f4" -> "ACD3F4")."""
+    return "".join(ch for ch in text.upper() if ch.isalnum())
+
+
+def _method() -> str:
+    # Tests set a cheap method; production keeps werkzeug's default (scrypt).
+    return os.environ.get("TRACKER_HASH_METHOD", "scrypt")
+
+
+def hash_secret(secret: str) -> str:
+    return generate_password_hash(secret, method=_method())
+
+
+def check_secret(hashed: str, secret: str) -> bool:
+    return bool(hashed) and check_password_hash(hashed, secret)

@@ -1,0 +1,140 @@
+"""The web layer: thin blueprints that parse, authorize, call the domain, and render or return JSON."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, abort, current_app, g, jsonify, render_template, request
+from sqlite_utils import Database
+from werkzeug.exceptions import HTTPException
+
+from .. import db as dbm
+from .. import events
+
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def get_db() -> Database:
+    """This thread's connection to the configured database."""
+    return dbm.thread_db(current_app.config["DATABASE"], current_app.config["SYNCHRONOUS"])
+
+
+def current_event() -> dict:
+    """The event being run, read once per request."""
+    if "event" not in g:
+        try:
+            g.event = events.get_event(get_db(), current_app.config.get("EVENT"))
+        except events.UnknownEvent:
+            abort(503, "No event is loaded yet: run `flask --app tracker event load FILE`.")
+    return g.event
+
+
+def public_url() -> str:
+    """The address QR codes point at: PUBLIC_URL when set, else where this request came in."""
+    return current_app.config.get("PUBLIC_URL") or request.host_url.rstrip("/")
+
+
+def json_error(status: int, error: str, detail: str | list | dict):
+    """Every API error has this shape: {"error": short code, "detail": what is wrong}."""
+    response = jsonify({"error": error, "detail": detail})
+    response.status_code = status
+    return response
+
+
+def is_api() -> bool:
+    return request.path.startswith("/api/") or request.path == "/openapi.json"
+
+
+def _guard_json_api():
+    """Cross-site guard for the JSON API, which carries no CSRF token (see DESIGN.md, Security).
+
+    A cross-site form cannot send application/json, and a cross-site script cannot without a
+    CORS preflight, which we never grant; a foreign Origin is refused outright.
+    """
+    if request.method not in UNSAFE:
+        return None
+    origin = request.headers.get("Origin")
+    if origin and origin != "null" and urlsplit(origin).netloc != request.host:
+        return json_error(403, "forbidden_origin", f"requests from {origin} are not accepted")
+    if origin == "null":
+        return json_error(
+            403, "forbidden_origin", "requests from an opaque origin are not accepted"
+        )
+    if request.mimetype != "application/json":
+        return json_error(
+            415,
+            "unsupported_media_type",
+            "send the body as JSON with Content-Type: application/json",
+        )
+    return None
+
+
+def _before_request():
+    if is_api():
+        return _guard_json_api()
+    if request.method in UNSAFE and current_app.config.get("WTF_CSRF_ENABLED", True):
+        from .. import csrf
+
+        csrf.protect()
+    return None
+
+
+def _handle_http_error(exc: HTTPException):
+    if is_api():
+        code = (exc.name or "error").lower().replace(" ", "_")
+        return json_error(exc.code or 500, code, exc.description or exc.name)
+    return render_template("error.html", error=exc), exc.code
+
+
+def _handle_unexpected(exc: Exception):
+    current_app.logger.exception("unhandled error")
+    if is_api():
+        return json_error(500, "internal_error", "something went wrong on our side; try again")
+    return render_template("error.html", error=None), 500
+
+
+def _security_headers(response):
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+def init_app(app: Flask) -> None:
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in _before_request, forms only
+    app.before_request(_before_request)
+    app.after_request(_security_headers)
+    app.register_error_handler(HTTPException, _handle_http_error)
+    app.register_error_handler(Exception, _handle_unexpected)
+    for blueprint in blueprints():
+        app.register_blueprint(blueprint)
+    with app.app_context():
+        dbm.migrate(get_db())
+
+
+def blueprints() -> list:
+    """Every blueprint, one per audience."""
+    from . import pages
+
+    found = [pages.bp]
+    # Each audience's module is optional while the product grows; import what exists.
+    import importlib
+
+    for name in (
+        "attendee",
+        "api_checkins",
+        "api_conversations",
+        "staff",
+        "board",
+        "admin",
+        "openapi",
+    ):
+        try:
+            module = importlib.import_module(f"{__name__}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"{__name__}.{name}":
+                raise
+            continue
+        found.append(module.bp)
+    return found

@@ -1,0 +1,97 @@
+"""Pages every audience shares: the front door, health, QR codes and printable station sheets."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from flask import Blueprint, Response, abort, jsonify, render_template
+
+from .. import db as dbm
+from .. import events, qr
+from . import current_event, get_db, public_url
+from .identity import is_admin
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def index():
+    event = current_event()
+    return render_template(
+        "index.html", event=event, locations=events.locations(get_db(), event["id"])
+    )
+
+
+@bp.get("/healthz")
+def healthz():
+    try:
+        return jsonify({"status": "ok", **dbm.health(get_db())})
+    except sqlite3.Error as exc:
+        return jsonify(
+            {"status": "error", "database": str(exc), "schema_version": dbm.SCHEMA_VERSION}
+        ), 503
+
+
+def _station(code: str) -> dict:
+    try:
+        return events.station_by_code(get_db(), code)
+    except events.UnknownStation:
+        abort(404, "No active station has that code.")
+
+
+def require_organizer() -> None:
+    """QR codes and sheets are for organizers once an admin password is set."""
+    from flask import current_app
+
+    if (current_app.config.get("ADMIN_PASSWORD") or _admin_exists()) and not is_admin():
+        abort(401, "Sign in at /admin to download QR codes.")
+
+
+def _admin_exists() -> bool:
+    row = get_db().execute("SELECT 1 FROM settings WHERE key = 'admin_password_hash'").fetchone()
+    return row is not None
+
+
+@bp.get("/qr/<code>.svg")
+def qr_svg(code: str):
+    require_organizer()
+    station = _station(code)
+    return Response(qr.svg(qr.station_url(public_url(), station["code"])), mimetype="image/svg+xml")
+
+
+@bp.get("/qr/<code>.png")
+def qr_png(code: str):
+    require_organizer()
+    station = _station(code)
+    return Response(qr.png(qr.station_url(public_url(), station["code"])), mimetype="image/png")
+
+
+@bp.get("/sheets")
+def sheets():
+    require_organizer()
+    event = current_event()
+    return render_template(
+        "sheets.html", event=event, locations=events.locations(get_db(), event["id"])
+    )
+
+
+@bp.get("/sheets/<location>")
+def sheet(location: str):
+    """One A4/Letter page per station: a big QR code, the names, a call to action, the short URL."""
+    require_organizer()
+    event = current_event()
+    loc = events.location_by_slug(get_db(), event["id"], location)
+    if loc is None:
+        abort(404, "No location has that name.")
+    return render_template("sheet.html", **sheet_context(event, loc, public_url()))
+
+
+def sheet_context(event: dict, location: dict, base_url: str) -> dict:
+    """What a printable sheet shows; shared with `flask qr --out`."""
+    pages = []
+    for station in events.stations(get_db(), event["id"]):
+        if station["location_id"] != location["id"]:
+            continue
+        url = qr.station_url(base_url, station["code"])
+        pages.append({"station": station, "url": url, "svg": qr.svg_inline(url)})
+    return {"event": event, "location": location, "pages": pages}
