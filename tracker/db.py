@@ -156,6 +156,13 @@ MIGRATIONS: list[str] = [
          WHERE station_id = new.station_id;
     END;
     CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+    -- Failed staff sign-ins per station, whatever the IP: the lockout counts these.
+    CREATE TABLE sign_in_failures (
+        id INTEGER PRIMARY KEY,
+        station_id INTEGER NOT NULL REFERENCES stations(id),
+        failed_at TEXT NOT NULL
+    );
+    CREATE INDEX sign_in_failures_station ON sign_in_failures (station_id, failed_at);
     """,
 ]
 
