@@ -1,0 +1,295 @@
+"""The scoreboard snapshot: what a big screen shows, read from the maintained totals.
+
+Every query here walks stations (and their hours), or an index bounded by a LIMIT, never all
+check-ins: the snapshot costs the same at a thousand check-ins as at a million. Station codes
+never appear in a snapshot, because a code is what lets a phone check in.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+from sqlite_utils import Database
+
+from . import db as dbm
+
+MILESTONE_PERCENTS = (25, 50, 75, 100)
+RECENT_LIMIT = 10  # stories in the ticker
+STORY_CHARS = 240  # a ticker line, not an essay
+HOURS_SHOWN = 24  # bars in the per-hour chart
+LEADERBOARD_SIZE = 10
+
+# Keys that change on every computation; two snapshots that differ only here are the same news.
+VOLATILE_KEYS = ("updated_at",)
+
+
+class UnknownLocation(LookupError):
+    """The event has no location with that slug."""
+
+
+def snapshot(db: Database, event: dict, location: str | None = None) -> dict:
+    """The scoreboard for the whole event, or with one location's detail (the event total stays)."""
+    return snapshots(db, event, [location])[location]
+
+
+def snapshots(db: Database, event: dict, locations: list[str | None]) -> dict[str | None, dict]:
+    """Snapshots for several screens at once, sharing the event-wide reads between them.
+
+    `None` stands for the whole event; an unknown slug raises UnknownLocation.
+    """
+    base = _event_part(db, event)
+    known = {loc["slug"]: loc for loc in base["locations"]}
+    out: dict[str | None, dict] = {}
+    for slug in locations:
+        if slug is not None and slug not in known:
+            raise UnknownLocation(slug)
+        out[slug] = {
+            **base,
+            "location": known[slug] if slug is not None else None,
+            "hours": _hours(db, event, slug),
+            "recent": recent_stories(db, event, slug),
+            "updated_at": dbm.utcnow(),
+        }
+    return out
+
+
+def comparable(snap: dict) -> dict:
+    """The part of a snapshot that is news: everything but the moment it was computed."""
+    return {k: v for k, v in snap.items() if k not in VOLATILE_KEYS}
+
+
+def milestone_values(goal: int) -> list[int]:
+    """The engagement counts at 25, 50, 75 and 100% of the goal (rounded up: reached, not nearly)."""
+    return [math.ceil(goal * p / 100) for p in MILESTONE_PERCENTS]
+
+
+def nps(promoters: int, passives: int, detractors: int) -> dict:
+    """NPS = % promoters - % detractors over the scored conversations; None before the first score."""
+    responses = promoters + passives + detractors
+    score = round(100 * (promoters - detractors) / responses) if responses else None
+    return {
+        "score": score,
+        "promoters": promoters,
+        "passives": passives,
+        "detractors": detractors,
+        "responses": responses,
+    }
+
+
+def _engagements(counts: list[str], checkins: int, conversations: int) -> int:
+    return (checkins if "checkins" in counts else 0) + (
+        conversations if "conversations" in counts else 0
+    )
+
+
+def _event_part(db: Database, event: dict) -> dict:
+    """Totals, NPS, milestones, locations and stations: one pass over the stations' totals."""
+    counts = event["counts"]
+    rows = db.execute(
+        """
+        SELECT l.slug, l.name, l.city, l.country, l.timezone, l.active,
+               s.slug, s.name, s.kind, s.active,
+               ifnull(t.checkins, 0), ifnull(t.conversations, 0), ifnull(t.promoters, 0),
+               ifnull(t.passives, 0), ifnull(t.detractors, 0), t.last_activity_at
+          FROM locations l
+          LEFT JOIN stations s ON s.location_id = l.id
+          LEFT JOIN station_totals t ON t.station_id = s.id
+         WHERE l.event_id = ?
+         ORDER BY l.name, s.name
+        """,
+        [event["id"]],
+    ).fetchall()
+    locations: dict[str, dict] = {}
+    sums = {"checkins": 0, "conversations": 0, "promoters": 0, "passives": 0, "detractors": 0}
+    last_activity = None
+    for (
+        l_slug,
+        l_name,
+        city,
+        country,
+        tz,
+        l_active,
+        s_slug,
+        s_name,
+        kind,
+        s_active,
+        checkins,
+        conversations,
+        promoters,
+        passives,
+        detractors,
+        activity,
+    ) in rows:
+        loc = locations.get(l_slug)
+        if loc is None:
+            loc = locations[l_slug] = {
+                "slug": l_slug,
+                "name": l_name,
+                "city": city,
+                "country": country,
+                "timezone": tz,
+                "active": bool(l_active),
+                "total": 0,
+                "checkins": 0,
+                "conversations": 0,
+                "_nps": [0, 0, 0],
+                "stations": [],
+            }
+        if s_slug is None:
+            continue
+        total = _engagements(counts, checkins, conversations)
+        for key, value in (
+            ("checkins", checkins),
+            ("conversations", conversations),
+            ("promoters", promoters),
+            ("passives", passives),
+            ("detractors", detractors),
+        ):
+            sums[key] += value
+        loc["total"] += total
+        loc["checkins"] += checkins
+        loc["conversations"] += conversations
+        loc["_nps"] = [
+            a + b for a, b in zip(loc["_nps"], (promoters, passives, detractors), strict=True)
+        ]
+        if activity and (last_activity is None or activity > last_activity):
+            last_activity = activity
+        # A retired station keeps its engagements on the board; one that never had any leaves it.
+        if (s_active and l_active) or total:
+            loc["stations"].append(
+                {
+                    "slug": s_slug,
+                    "name": s_name,
+                    "kind": kind,
+                    "total": total,
+                    "checkins": checkins,
+                    "conversations": conversations,
+                }
+            )
+    shown = []
+    for loc in locations.values():
+        loc["nps"] = nps(*loc.pop("_nps"))
+        loc["stations"].sort(key=lambda s: (-s["total"], s["name"]))
+        if loc.pop("active") or loc["total"]:
+            shown.append(loc)
+    shown.sort(key=lambda loc: (-loc["total"], loc["name"]))
+    leaderboard = sorted(
+        (
+            {**st, "location": loc["name"], "location_slug": loc["slug"]}
+            for loc in shown
+            for st in loc["stations"]
+        ),
+        key=lambda s: (-s["total"], s["name"], s["location"]),
+    )[:LEADERBOARD_SIZE]
+
+    total = _engagements(counts, sums["checkins"], sums["conversations"])
+    goal = event["goal"]
+    marks = [
+        {"percent": p, "value": v, "reached": total >= v}
+        for p, v in zip(MILESTONE_PERCENTS, milestone_values(goal), strict=True)
+    ]
+    return {
+        "event": {
+            "slug": event["slug"],
+            "name": event["name"],
+            "goal": goal,
+            "timezone": event["timezone"],
+            "counts": list(counts),
+        },
+        "total": total,
+        "checkins": sums["checkins"],
+        "conversations": sums["conversations"],
+        "percent": round(100 * total / goal, 1),
+        "goal_reached": total >= goal,
+        "nps": nps(sums["promoters"], sums["passives"], sums["detractors"]),
+        "milestones": [m["value"] for m in marks if m["reached"]],
+        "milestone_marks": marks,
+        "locations": shown,
+        "leaderboard": leaderboard,
+        "last_activity_at": last_activity,
+    }
+
+
+def _hours(db: Database, event: dict, location: str | None) -> list[dict]:
+    """Engagements per UTC hour, the last HOURS_SHOWN hours up to the latest, gaps as zeros."""
+    where, params = "l.event_id = ?", [event["id"]]
+    if location is not None:
+        where += " AND l.slug = ?"
+        params.append(location)
+    latest = db.execute(
+        f"SELECT max(h.hour) FROM station_hours h JOIN stations s ON s.id = h.station_id"
+        f" JOIN locations l ON l.id = s.location_id WHERE {where}",
+        params,
+    ).fetchone()[0]
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    end = max(now, _parse_hour(latest)) if latest else now
+    start = end - timedelta(hours=HOURS_SHOWN - 1)
+    found = {
+        hour: (checkins, conversations)
+        for hour, checkins, conversations in db.execute(
+            f"SELECT h.hour, sum(h.checkins), sum(h.conversations) FROM station_hours h"
+            f" JOIN stations s ON s.id = h.station_id JOIN locations l ON l.id = s.location_id"
+            f" WHERE {where} AND h.hour >= ? GROUP BY h.hour",
+            [*params, start.strftime("%Y-%m-%dT%H")],
+        )
+    }
+    counts = event["counts"]
+    hours = []
+    for i in range(HOURS_SHOWN):
+        at = start + timedelta(hours=i)
+        checkins, conversations = found.get(at.strftime("%Y-%m-%dT%H"), (0, 0))
+        hours.append(
+            {
+                "hour": at.strftime("%Y-%m-%dT%H:00:00Z"),
+                "checkins": checkins,
+                "conversations": conversations,
+                "total": _engagements(counts, checkins, conversations),
+            }
+        )
+    # A day of empty bars before the first activity says nothing; keep a short run of them.
+    while len(hours) > 6 and not (hours[0]["checkins"] or hours[0]["conversations"]):
+        hours.pop(0)
+    return hours
+
+
+def _parse_hour(hour: str) -> datetime:
+    return datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+
+
+def recent_stories(db: Database, event: dict, location: str | None = None) -> list[dict]:
+    """The newest stories marked OK to show and not hidden by a moderator, as plain text."""
+    where, params = "l.event_id = ?", [event["id"]]
+    if location is not None:
+        where += " AND l.slug = ?"
+        params.append(location)
+    rows = db.execute(
+        f"""
+        SELECT c.story, s.name, l.name, l.slug, min(c.captured_at, c.received_at), c.nps
+          FROM conversations c INDEXED BY conversations_public
+          JOIN stations s ON s.id = c.station_id
+          JOIN locations l ON l.id = s.location_id
+         WHERE c.public = 1 AND c.hidden = 0 AND {where}
+         ORDER BY c.received_at DESC
+         LIMIT ?
+        """,
+        [*params, RECENT_LIMIT],
+    ).fetchall()
+    return [
+        {
+            "story": _short(story),
+            "station": station,
+            "location": loc_name,
+            "location_slug": loc_slug,
+            "at": at,
+            "nps": score,
+        }
+        for story, station, loc_name, loc_slug, at, score in rows
+    ]
+
+
+def _short(story: str) -> str:
+    story = " ".join(story.split())
+    if len(story) <= STORY_CHARS:
+        return story
+    return story[: STORY_CHARS - 1].rsplit(" ", 1)[0] + "…"
