@@ -30,8 +30,11 @@ class CheckinIn(_Body):
 class ConversationIn(_Body):
     """POST /api/conversations (and PUT /api/conversations/<id> by its author)."""
 
-    id: UUID
-    station: StationCode
+    id: UUID = Field(description="client-made UUID; a retry with it is idempotent")
+    station: StationCode | None = Field(
+        default=None,
+        description="the station's code; a staff session may leave it out (its own station)",
+    )
     story: Story
     nps: Annotated[int, Field(ge=0, le=10, strict=True)] | None = None
     topics: list[Topic] = Field(default_factory=list, max_length=12)
@@ -39,5 +42,9 @@ class ConversationIn(_Body):
     contact: Short | None = None
     owner: Short | None = None
     public: bool = False
-    attendee_badge: Annotated[str, StringConstraints(max_length=20)] | None = None
-    captured_at: datetime | None = None
+    attendee_badge: Annotated[str, StringConstraints(max_length=20)] | None = Field(
+        default=None, description="the badge code on the attendee's passport (typed or scanned)"
+    )
+    captured_at: datetime | None = Field(
+        default=None, description="when the device saved it; the server also keeps received_at"
+    )

@@ -1,0 +1,422 @@
+"""Conversations: stories logged by staff or told by attendees, idempotent by the device's UUID.
+
+The per-station totals are kept by SQLite triggers (see tracker/db.py); nothing here counts.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
+
+from . import attendees
+from . import db as dbm
+from .schemas import ConversationIn
+from .security import normalize_badge
+
+Source = Literal["staff", "attendee"]
+STATUSES = ("open", "acknowledged", "done")
+REFERENCE_BASE = 1000
+
+
+class ConversationError(Exception):
+    """Base of every refusal below; the message says what is wrong in words a person can act on."""
+
+
+class UnknownBadge(ConversationError, LookupError):
+    """The attendee badge typed or scanned belongs to nobody at this event."""
+
+
+class UnknownTopic(ConversationError, ValueError):
+    """A topic that the event does not offer."""
+
+
+class NotCheckedIn(ConversationError, PermissionError):
+    """An attendee tried to tell a story at a station they have not checked in at."""
+
+
+class NotAllowed(ConversationError, ValueError):
+    """A field this author may not set (an attendee naming an owner or someone else's badge)."""
+
+
+class IdConflict(ConversationError):
+    """The UUID is already used by a conversation from another author."""
+
+
+class NotFound(ConversationError, LookupError):
+    """No conversation has that UUID."""
+
+
+class NotAuthor(ConversationError, PermissionError):
+    """Only the author (the same station session, or the same attendee) may edit."""
+
+
+class NoLongerEditable(ConversationError):
+    """A conversation is editable until the end of the location's day on which it was captured."""
+
+
+class InvalidTransition(ConversationError, ValueError):
+    """Follow-ups only move forward: open -> acknowledged -> done."""
+
+
+@dataclass(frozen=True)
+class Author:
+    """Who is recording: a station's staff session, or an attendee on their own phone."""
+
+    source: Source
+    station_id: int
+    staff_name: str | None = None
+    attendee_id: int | None = None
+
+    def owns(self, row: dict) -> bool:
+        if row["source"] != self.source or row["station_id"] != self.station_id:
+            return False
+        return self.source == "staff" or row["attendee_id"] == self.attendee_id
+
+
+def iso(moment: datetime) -> str:
+    """A datetime as tracker stores time: UTC, milliseconds, Z (naive means UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def reference(row_id: int) -> str:
+    """The short number people say on the phone: T-1001, T-1002, ..."""
+    return f"T-{REFERENCE_BASE + row_id}"
+
+
+_SELECT = """
+    SELECT c.*, s.slug AS station_slug, s.name AS station_name, l.slug AS location_slug,
+           l.name AS location_name, l.timezone AS location_timezone, l.event_id,
+           a.badge AS attendee_badge, a.name AS attendee_name, a.email AS attendee_email,
+           a.company AS attendee_company
+      FROM conversations c
+      JOIN stations s ON s.id = c.station_id
+      JOIN locations l ON l.id = s.location_id
+      LEFT JOIN attendees a ON a.id = c.attendee_id
+"""
+
+
+def _rows(db: Database, where: str, params: list | dict) -> list[dict]:
+    cur = db.execute(f"{_SELECT} {where}", params)
+    keys = [c[0] for c in cur.description]
+    return [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
+
+
+def _row(db: Database, uuid: str) -> dict | None:
+    rows = _rows(db, "WHERE c.uuid = ?", [uuid])
+    return rows[0] if rows else None
+
+
+def as_record(row: dict) -> dict:
+    """The stored conversation as the API returns it (no internal ids, no station code)."""
+    return {
+        "id": row["uuid"],
+        "reference": reference(row["id"]),
+        "source": row["source"],
+        "station": row["station_slug"],
+        "station_name": row["station_name"],
+        "location": row["location_slug"],
+        "staff_name": row["staff_name"],
+        "attendee_badge": row["attendee_badge"],
+        "story": row["story"],
+        "nps": row["nps"],
+        "topics": json.loads(row["topics"]),
+        "follow_up": bool(row["follow_up"]),
+        "contact": row["contact"],
+        "owner": row["owner"],
+        "status": row["status"],
+        "public": bool(row["public"]),
+        "captured_at": row["captured_at"],
+        "received_at": row["received_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+def get(db: Database, uuid: str) -> dict:
+    """One conversation by its UUID, or NotFound."""
+    row = _row(db, str(uuid))
+    if row is None:
+        raise NotFound(f"no conversation has the id {uuid}")
+    return as_record(row)
+
+
+def author_of(db: Database, uuid: str) -> Author:
+    """Who recorded a conversation (to decide whether the caller may see or edit it)."""
+    row = _row(db, str(uuid))
+    if row is None:
+        raise NotFound(f"no conversation has the id {uuid}")
+    return Author(row["source"], row["station_id"], row["staff_name"], row["attendee_id"])
+
+
+def get_for(db: Database, uuid: str, author: Author) -> dict:
+    """One conversation for its author only, with whether it may still be edited."""
+    row = _row(db, str(uuid))
+    if row is None:
+        raise NotFound(f"no conversation has the id {uuid}")
+    if not author.owns(row):
+        raise NotAuthor("only the station or attendee that recorded it may see it")
+    return {**as_record(row), "editable": editable(row)}
+
+
+def _topics(event: dict, topics: list[str]) -> list[str]:
+    """The event's own spelling of each topic, once each, in the order given."""
+    offered = {t.casefold(): t for t in event["topics"]}
+    chosen: list[str] = []
+    for topic in topics:
+        canonical = offered.get(topic.casefold())
+        if canonical is None:
+            allowed = ", ".join(event["topics"]) or "none are configured"
+            raise UnknownTopic(f"unknown topic {topic!r}; this event's topics: {allowed}")
+        if canonical not in chosen:
+            chosen.append(canonical)
+    return chosen
+
+
+def _attendee_id(db: Database, event: dict, data: ConversationIn, author: Author) -> int | None:
+    badge = (data.attendee_badge or "").strip()
+    if author.source == "attendee":
+        assert author.attendee_id is not None
+        if badge:
+            own = db.execute(
+                "SELECT badge FROM attendees WHERE id = ?", [author.attendee_id]
+            ).fetchone()
+            if own is None or normalize_badge(badge) != own[0]:
+                raise NotAllowed("attendee_badge must be your own badge code (or left out)")
+        if data.owner:
+            raise NotAllowed("owner is chosen by staff, not in a story told by an attendee")
+        return author.attendee_id
+    if not badge:
+        return None
+    try:
+        return attendees.by_badge(db, event["id"], badge)["id"]
+    except attendees.UnknownAttendee:
+        raise UnknownBadge(
+            f"no attendee has the badge code {badge!r}; check it on their passport or leave it empty"
+        ) from None
+
+
+def _fields(db: Database, event: dict, data: ConversationIn, author: Author) -> dict:
+    """The columns an author sets (on record and on edit), validated against the event."""
+    follow_up = bool(data.follow_up)
+    return {
+        "attendee_id": _attendee_id(db, event, data, author),
+        "story": data.story,
+        "nps": data.nps,
+        "topics": json.dumps(_topics(event, data.topics)),
+        "follow_up": int(follow_up),
+        "contact": (data.contact or None) if follow_up else None,
+        "owner": (data.owner or None) if follow_up else None,
+        "public": int(bool(data.public)),
+    }
+
+
+def record(
+    db: Database,
+    event: dict,
+    data: ConversationIn,
+    author: Author,
+    now: str | None = None,
+) -> tuple[dict, bool]:
+    """Store a conversation once; (record, created).
+
+    Sending the same id again by the same author returns the stored record unchanged (a device
+    retrying after a lost reply); edits go through `edit`. The same id from another author is an
+    IdConflict and stores nothing.
+    """
+    uuid = str(data.id)
+    received_at = now or dbm.utcnow()
+    with dbm.write(db):
+        existing = _row(db, uuid)
+        if existing is not None:
+            if not author.owns(existing):
+                raise IdConflict(f"the id {uuid} already belongs to another conversation")
+            return as_record(existing), False
+        fields = _fields(db, event, data, author)
+        if author.source == "attendee" and not _checked_in(db, author):
+            raise NotCheckedIn("check in at this station (scan its QR code) before telling a story")
+        captured_at = iso(data.captured_at) if data.captured_at else received_at
+        try:
+            db.execute(
+                "INSERT INTO conversations (uuid, station_id, source, staff_name, attendee_id,"
+                " story, nps, topics, follow_up, contact, owner, status, public, captured_at,"
+                " received_at) VALUES (:uuid, :station_id, :source, :staff_name, :attendee_id,"
+                " :story, :nps, :topics, :follow_up, :contact, :owner, :status, :public,"
+                " :captured_at, :received_at)",
+                {
+                    **fields,
+                    "uuid": uuid,
+                    "station_id": author.station_id,
+                    "source": author.source,
+                    "staff_name": author.staff_name if author.source == "staff" else None,
+                    "status": "open" if fields["follow_up"] else None,
+                    "captured_at": captured_at,
+                    "received_at": received_at,
+                },
+            )
+        except sqlite3.IntegrityError as exc:  # pragma: no cover - the write lock makes this rare
+            raise IdConflict(f"the id {uuid} is already used") from exc
+        row = _row(db, uuid)
+    assert row is not None
+    return as_record(row), True
+
+
+def _checked_in(db: Database, author: Author) -> bool:
+    return (
+        db.execute(
+            "SELECT 1 FROM checkins WHERE attendee_id = ? AND station_id = ? LIMIT 1",
+            [author.attendee_id, author.station_id],
+        ).fetchone()
+        is not None
+    )
+
+
+def _local_day(moment: str, timezone: str) -> date:
+    return parse_iso(moment).astimezone(ZoneInfo(timezone)).date()
+
+
+def editable(row: dict, now: str | None = None) -> bool:
+    """Until the end of the location's local day on which it was captured (clock skew clamped)."""
+    tz = row["location_timezone"]
+    captured = min(row["captured_at"], row["received_at"])
+    return _local_day(captured, tz) >= _local_day(now or dbm.utcnow(), tz)
+
+
+def edit(
+    db: Database, event: dict, data: ConversationIn, author: Author, now: str | None = None
+) -> dict:
+    """The author corrects their own conversation; station, source and times of capture stay."""
+    uuid = str(data.id)
+    now = now or dbm.utcnow()
+    with dbm.write(db):
+        row = _row(db, uuid)
+        if row is None or row["event_id"] != event["id"]:
+            raise NotFound(f"no conversation has the id {uuid}")
+        if not author.owns(row):
+            raise NotAuthor("only the station or attendee that recorded it may edit it")
+        if not editable(row, now):
+            raise NoLongerEditable("conversations can be edited until the end of their day")
+        fields = _fields(db, event, data, author)
+        status = (row["status"] or "open") if fields["follow_up"] else None
+        db.execute(
+            "UPDATE conversations SET attendee_id = :attendee_id, story = :story, nps = :nps,"
+            " topics = :topics, follow_up = :follow_up, contact = :contact, owner = :owner,"
+            " public = :public, status = :status, updated_at = :now WHERE uuid = :uuid",
+            {**fields, "status": status, "now": now, "uuid": uuid},
+        )
+        updated = _row(db, uuid)
+    assert updated is not None
+    return as_record(updated)
+
+
+def _utc_bounds(day: date, timezone: str) -> tuple[str, str]:
+    tz = ZoneInfo(timezone)
+    start = datetime.combine(day, time.min, tzinfo=tz)
+    return iso(start), iso(start + timedelta(days=1))
+
+
+def for_station(
+    db: Database, station_id: int, timezone: str, day: date | None = None
+) -> list[dict]:
+    """A station's conversations on one local day (today by default), newest first."""
+    if day is None:
+        day = _local_day(dbm.utcnow(), timezone)
+    start, end = _utc_bounds(day, timezone)
+    rows = _rows(
+        db,
+        "WHERE c.station_id = ? AND c.captured_at >= ? AND c.captured_at < ?"
+        " ORDER BY c.captured_at DESC, c.id DESC",
+        [station_id, start, end],
+    )
+    now = dbm.utcnow()
+    return [{**as_record(r), "editable": editable(r, now)} for r in rows]
+
+
+def set_status(db: Database, event_id: int, uuid: str, status: str, now: str | None = None) -> dict:
+    """Move a follow-up forward (open -> acknowledged -> done); the same status again is a no-op."""
+    if status not in STATUSES:
+        raise InvalidTransition(f"status is one of {', '.join(STATUSES)}, not {status!r}")
+    with dbm.write(db):
+        row = _row(db, str(uuid))
+        if row is None or row["event_id"] != event_id:
+            raise NotFound(f"no conversation has the id {uuid}")
+        if not row["follow_up"]:
+            raise InvalidTransition("this conversation has no follow-up")
+        old = STATUSES.index(row["status"])
+        new = STATUSES.index(status)
+        if new < old:
+            raise InvalidTransition(
+                f"a follow-up that is {row['status']} cannot go back to {status}"
+            )
+        if new != old:
+            db.execute(
+                "UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?",
+                [status, now or dbm.utcnow(), row["id"]],
+            )
+        updated = _row(db, str(uuid))
+    assert updated is not None
+    return as_record(updated)
+
+
+def follow_ups(
+    db: Database,
+    event_id: int,
+    status: str | None = None,
+    location: str | None = None,
+    owner: str | None = None,
+    now: str | None = None,
+    sla_hours: float | None = None,
+) -> list[dict]:
+    """Follow-ups owed, oldest first, each with its age in hours: what the organizer console shows.
+
+    status None lists the outstanding ones (open and acknowledged); a status name lists only
+    that status. location is a location slug; owner matches case-insensitively. With sla_hours
+    each item says whether it is overdue.
+    """
+    where = ["c.follow_up = 1", "l.event_id = :event_id"]
+    params: dict = {"event_id": event_id}
+    if status is None:
+        where.append("c.status IN ('open', 'acknowledged')")
+    elif status in STATUSES:
+        where.append("c.status = :status")
+        params["status"] = status
+    else:
+        raise InvalidTransition(f"status is one of {', '.join(STATUSES)}, not {status!r}")
+    if location:
+        where.append("l.slug = :location")
+        params["location"] = location
+    if owner:
+        where.append("c.owner = :owner COLLATE NOCASE")
+        params["owner"] = owner.strip()
+    rows = _rows(
+        db,
+        "WHERE " + " AND ".join(where) + " ORDER BY min(c.captured_at, c.received_at), c.id",
+        params,
+    )
+    current = parse_iso(now or dbm.utcnow())
+    result = []
+    for row in rows:
+        since = parse_iso(min(row["captured_at"], row["received_at"]))
+        age = max(0.0, (current - since).total_seconds() / 3600)
+        item = {
+            **as_record(row),
+            "location_name": row["location_name"],
+            "attendee_name": row["attendee_name"],
+            "attendee_email": row["attendee_email"],
+            "attendee_company": row["attendee_company"],
+            "age_hours": round(age, 1),
+        }
+        if sla_hours is not None:
+            item["overdue"] = age > sla_hours
+        result.append(item)
+    return result

@@ -1,0 +1,160 @@
+"""POST/PUT/GET /api/conversations: staff sessions and attendees log stories, idempotent by UUID.
+
+Cross-site requests are refused by the JSON guard in tracker/web/__init__.py (Content-Type and
+Origin); this module only parses, decides who the author is, and calls the domain.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from flask import Blueprint, current_app, jsonify, request
+from pydantic import ValidationError
+
+from .. import attendees, conversations, events, limiter, staff
+from ..conversations import Author
+from ..schemas import ConversationIn
+from . import current_event, get_db, json_error
+from .identity import attendee_token, staff_name, staff_station_id
+
+bp = Blueprint("api_conversations", __name__)
+
+_ERRORS: list[tuple[type[Exception], int, str]] = [
+    (conversations.IdConflict, 409, "id_conflict"),
+    (conversations.NoLongerEditable, 409, "no_longer_editable"),
+    (conversations.UnknownBadge, 422, "unknown_badge"),
+    (conversations.UnknownTopic, 422, "unknown_topic"),
+    (conversations.NotAllowed, 422, "not_allowed"),
+    (conversations.NotCheckedIn, 403, "not_checked_in"),
+    (conversations.NotAuthor, 403, "not_author"),
+    (conversations.NotFound, 404, "not_found"),
+]
+
+
+class Refused(Exception):
+    """A request this module answers with a JSON error instead of calling the domain."""
+
+    def __init__(self, status: int, error: str, detail: str | list):
+        super().__init__(detail)
+        self.status, self.error, self.detail = status, error, detail
+
+
+@bp.errorhandler(Refused)
+def _refused(exc: Refused):
+    return json_error(exc.status, exc.error, exc.detail)
+
+
+@bp.errorhandler(conversations.ConversationError)
+def _domain_error(exc: conversations.ConversationError):
+    for kind, status, code in _ERRORS:
+        if isinstance(exc, kind):
+            return json_error(status, code, str(exc))
+    return json_error(400, "invalid", str(exc))
+
+
+def _body(url_id: UUID | None = None) -> ConversationIn:
+    raw = request.get_json(silent=True)  # an oversized body still raises 413 while reading
+    if not isinstance(raw, dict):
+        raise Refused(400, "invalid_json", "the body must be a JSON object")
+    if url_id is not None:
+        raw.setdefault("id", str(url_id))
+    try:
+        data = ConversationIn.model_validate(raw)
+    except ValidationError as exc:
+        detail = [
+            {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
+            for e in exc.errors(include_url=False)
+        ]
+        raise Refused(400, "invalid_body", detail) from None
+    if url_id is not None and data.id != url_id:
+        raise Refused(400, "id_mismatch", "the id in the body differs from the id in the URL")
+    return data
+
+
+def _staff_station(event: dict) -> dict | None:
+    station_id = staff_station_id()
+    if station_id is None:
+        return None
+    try:
+        return staff.station(get_db(), station_id, event["id"])
+    except events.UnknownStation:
+        return None
+
+
+def _station_by_code(code: str, event: dict) -> dict:
+    try:
+        found = events.station_by_code(get_db(), code)
+    except events.UnknownStation:
+        found = None
+    if found is None or found["event_id"] != event["id"]:
+        raise Refused(404, "unknown_station", "no active station has that code")
+    return found
+
+
+def _author(event: dict, station_code: str | None) -> Author:
+    """The staff session when it is for this station, else the attendee cookie, else 401/403."""
+    own = _staff_station(event)
+    if own is not None and station_code in (None, own["code"]):
+        return Author("staff", own["id"], staff_name=staff_name())
+    attendee = attendees.by_token(get_db(), attendee_token())
+    if attendee is not None and attendee["event_id"] == event["id"] and station_code:
+        station = _station_by_code(station_code, event)
+        return Author("attendee", station["id"], attendee_id=attendee["id"])
+    if own is not None:
+        _station_by_code(station_code or "", event)  # an unknown code is a 404, not a 403
+        raise Refused(
+            403, "wrong_station", "you are signed in to another station; sign in to this one"
+        )
+    if attendee is not None and not station_code:
+        raise Refused(400, "invalid_body", [{"field": "station", "message": "Field required"}])
+    raise Refused(
+        401, "not_signed_in", "sign in at /staff, or check in at a station to tell your story"
+    )
+
+
+def _is_staff() -> bool:
+    return staff_station_id() is not None
+
+
+def _attendee_limit() -> str:
+    return current_app.config.get("CHECKIN_LIMIT", "30 per minute")
+
+
+@bp.post("/api/conversations")
+@limiter.limit(_attendee_limit, exempt_when=_is_staff)
+def create():
+    """201 with the new record, or 200 with the stored one when this id was already recorded."""
+    event = current_event()
+    data = _body()
+    author = _author(event, data.station)
+    stored, created = conversations.record(get_db(), event, data, author)
+    return jsonify(stored), 201 if created else 200
+
+
+def _caller(event: dict, uuid: UUID) -> Author:
+    """The caller as an author of an existing conversation (for reading or editing it)."""
+    recorded_by = conversations.author_of(get_db(), str(uuid))
+    own = _staff_station(event)
+    if own is not None:
+        return Author("staff", own["id"], staff_name=staff_name())
+    attendee = attendees.by_token(get_db(), attendee_token())
+    if attendee is not None and attendee["event_id"] == event["id"]:
+        return Author("attendee", recorded_by.station_id, attendee_id=attendee["id"])
+    raise Refused(401, "not_signed_in", "sign in at /staff to see or edit conversations")
+
+
+@bp.put("/api/conversations/<uuid:conversation_id>")
+def update(conversation_id: UUID):
+    """The author's correction, until the end of the day it was captured."""
+    event = current_event()
+    data = _body(conversation_id)
+    author = _caller(event, conversation_id)
+    return jsonify(conversations.edit(get_db(), event, data, author))
+
+
+@bp.get("/api/conversations/<uuid:conversation_id>")
+def show(conversation_id: UUID):
+    """One conversation, for its author (to fill the edit form)."""
+    event = current_event()
+    author = _caller(event, conversation_id)
+    return jsonify(conversations.get_for(get_db(), str(conversation_id), author))
