@@ -1,0 +1,177 @@
+"""Check-ins: an attendee scanned a station's QR code. The first one per station counts, once."""
+
+from __future__ import annotations
+
+import uuid as uuidlib
+from dataclasses import dataclass
+
+from sqlite_utils import Database
+
+from . import attendees, events, totals
+from . import db as dbm
+
+
+class IdConflict(ValueError):
+    """The client-made id was already used for a different check-in (other station or person)."""
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    checkin: dict  # the stored record, as the API shows it
+    created: bool  # False: this id had been stored before, nothing changed
+    attendee: dict  # the attendee row, token included (the web layer sets the cookie)
+    new_identity: bool  # the caller must be given (or given back) this attendee's cookie
+
+
+# Prepared statements of the hot path: one round of SQL each, no table introspection.
+_BY_UUID = (
+    "SELECT station_id, attendee_id, counted, scanned_at, received_at FROM checkins WHERE uuid = ?"
+)
+# The partial unique index checkins_counted_once backs this up: two racing first check-ins
+# cannot both be counted, and BEGIN IMMEDIATE means they never race in the first place.
+_INSERT = (
+    "INSERT INTO checkins (uuid, station_id, attendee_id, counted, scanned_at, received_at)"
+    " VALUES (:uuid, :station_id, :attendee_id, NOT EXISTS (SELECT 1 FROM checkins"
+    " WHERE attendee_id = :attendee_id AND station_id = :station_id AND counted = 1),"
+    " :now, :now)"
+    " RETURNING counted"
+)
+
+
+def check_in(
+    db: Database, event: dict, code: str, token: str | None, checkin_id: str | None = None
+) -> CheckinResult:
+    """Record that the attendee with `token` (a new one when None or unknown) scanned `code`.
+
+    One write transaction. The same `checkin_id` again returns the stored record and changes
+    nothing; the same id for another station or another person raises IdConflict. An unknown
+    or inactive station raises events.UnknownStation and stores nothing (no attendee either).
+    """
+    station = events.station_by_code(db, code)
+    if station["event_id"] != event["id"]:
+        raise events.UnknownStation(code)
+    attendee = attendees.by_token(db, token)
+    if attendee is not None and attendee["event_id"] != event["id"]:
+        attendee = None
+    checkin_id = str(uuidlib.UUID(checkin_id)) if checkin_id else str(uuidlib.uuid4())
+    with dbm.write(db):
+        row = db.execute(_BY_UUID, [checkin_id]).fetchone()
+        if row is not None:
+            return _repeat(db, station, attendee, checkin_id, row)
+        new_identity = attendee is None
+        if attendee is None:
+            attendee = attendees.create(db, event["id"])
+        now = dbm.utcnow()
+        ((counted,),) = db.execute(
+            _INSERT,
+            {
+                "uuid": checkin_id,
+                "station_id": station["id"],
+                "attendee_id": attendee["id"],
+                "now": now,
+            },
+        ).fetchall()  # stepped to the end: a RETURNING statement is done only then
+    record = _record(checkin_id, station, counted, now, now)
+    return CheckinResult(record, True, attendee, new_identity)
+
+
+def _repeat(
+    db: Database, station: dict, attendee: dict | None, checkin_id: str, row: tuple
+) -> CheckinResult:
+    station_id, attendee_id, counted, scanned_at, received_at = row
+    if station_id != station["id"]:
+        raise IdConflict(f"check-in {checkin_id} was made at another station")
+    if attendee is not None and attendee["id"] == attendee_id:
+        record = _record(checkin_id, station, counted, scanned_at, received_at)
+        return CheckinResult(record, False, attendee, False)
+    if attendee is None and _only_checkin(db, attendee_id):
+        # A phone's very first check-in whose answer (and so its cookie) was lost on the way:
+        # the retry comes without a cookie. The id is a 122-bit secret only that phone made,
+        # and the identity holds nothing but this one check-in, so hand the cookie back.
+        found = db.execute("SELECT token FROM attendees WHERE id = ?", [attendee_id]).fetchone()
+        owner = attendees.by_token(db, found[0])
+        assert owner is not None
+        record = _record(checkin_id, station, counted, scanned_at, received_at)
+        return CheckinResult(record, False, owner, True)
+    raise IdConflict(f"check-in {checkin_id} belongs to someone else")
+
+
+def _only_checkin(db: Database, attendee_id: int) -> bool:
+    (n,) = db.execute(
+        "SELECT count(*) FROM checkins WHERE attendee_id = ?", [attendee_id]
+    ).fetchone()
+    named = db.execute(
+        "SELECT name IS NOT NULL OR email IS NOT NULL FROM attendees WHERE id = ?", [attendee_id]
+    ).fetchone()[0]
+    return n == 1 and not named
+
+
+def _record(
+    checkin_id: str, station: dict, counted: int, scanned_at: str, received_at: str
+) -> dict:
+    return {
+        "id": checkin_id,
+        "station": {
+            "slug": station["slug"],
+            "name": station["name"],
+            "location": station["location_name"],
+            "location_slug": station["location_slug"],
+        },
+        "counted": bool(counted),
+        "scanned_at": scanned_at,
+        "received_at": received_at,
+    }
+
+
+_PASSPORT = """
+    SELECT s.slug, s.name, l.slug, l.name, min(c.received_at), count(*)
+      FROM checkins c
+      JOIN stations s ON s.id = c.station_id
+      JOIN locations l ON l.id = s.location_id
+     WHERE c.attendee_id = ?
+     GROUP BY c.station_id
+     ORDER BY min(c.id)
+"""
+
+
+def passport(db: Database, attendee: dict) -> dict:
+    """What the attendee's phone shows: their badge code and the stations they have visited."""
+    stations = [
+        {
+            "slug": slug,
+            "name": name,
+            "location_slug": loc_slug,
+            "location": loc_name,
+            "first_at": first_at,
+            "visits": visits,
+        }
+        for slug, name, loc_slug, loc_name, first_at, visits in db.execute(
+            _PASSPORT, [attendee["id"]]
+        ).fetchall()
+    ]
+    (stories,) = db.execute(
+        "SELECT count(*) FROM conversations WHERE attendee_id = ? AND source = 'attendee'",
+        [attendee["id"]],
+    ).fetchone()
+    return {
+        "badge": attendee["badge"],
+        "name": attendee["name"],
+        "visited": len(stations),
+        "stations": stations,
+        "stories": stories,
+    }
+
+
+def count(db: Database) -> int:
+    """How many check-ins are stored (tests and the benchmark check nothing was lost)."""
+    return db.execute("SELECT count(*) FROM checkins").fetchone()[0]
+
+
+def summary(db: Database, event: dict, result: CheckinResult) -> dict:
+    """The answer to a check-in: the record, whether it counted, the passport, the progress."""
+    return {
+        "checkin": result.checkin,
+        "counted": result.checkin["counted"],
+        "passport": passport(db, result.attendee),
+        "progress": totals.event_progress(db, event),
+    }

@@ -1,0 +1,98 @@
+"""POST /api/checkins: the attendee's phone reports a scan; the first one per station counts."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import RequestEntityTooLarge
+
+from .. import checkins, events, limiter
+from ..ratelimit import ip_key
+from ..schemas import CheckinIn
+from . import current_event, get_db, json_error
+from .identity import attendee_token, set_attendee_cookie
+
+bp = Blueprint("api_checkins", __name__)
+
+CHECKIN_BODY_BYTES = 2048  # a check-in is two short fields; anything bigger is not one
+
+
+class InvalidBody(ValueError):
+    """The request body is not what the model accepts; `detail` says which field and why."""
+
+    def __init__(self, detail: list[dict] | str, status: int = 400, error: str = "invalid_body"):
+        super().__init__(detail)
+        self.detail, self.status, self.error = detail, status, error
+
+    def response(self):
+        return json_error(self.status, self.error, self.detail)
+
+
+def parse_json(model: type[BaseModel], max_bytes: int | None = None) -> BaseModel:
+    """Validate the JSON body with `model`; a too-large body is refused before it is read."""
+    if max_bytes is not None:
+        request.max_content_length = max_bytes
+    try:
+        return model.model_validate_json(request.get_data(cache=True) or b"")
+    except RequestEntityTooLarge:
+        limit = request.max_content_length
+        raise InvalidBody(f"the body may be at most {limit} bytes", 413, "body_too_large") from None
+    except ValidationError as exc:
+        raise InvalidBody(_problems(exc)) from None
+
+
+def _problems(exc: ValidationError) -> list[dict]:
+    return [
+        {
+            "field": ".".join(str(part) for part in err["loc"]) or "body",
+            "problem": err["msg"].removeprefix("Value error, "),
+        }
+        for err in exc.errors(include_url=False, include_input=False)
+    ]
+
+
+# Limits shared by this route and the no-JavaScript form (POST /s/<code>): per attendee, since a
+# venue shares one IP behind NAT, plus a loose per-IP cap that also covers cookie-less requests.
+def _per_attendee_key() -> str:
+    return f"attendee:{attendee_token()}"
+
+
+per_attendee = limiter.shared_limit(
+    lambda: current_app.config["CHECKIN_LIMIT"],
+    scope="checkins-attendee",
+    key_func=_per_attendee_key,
+    exempt_when=lambda: attendee_token() is None,
+    error_message="Too many check-ins from this phone. Wait a minute, then try again.",
+)
+per_ip = limiter.shared_limit(
+    lambda: current_app.config["IP_LIMIT"],
+    scope="checkins-ip",
+    key_func=ip_key,
+    error_message="Too many check-ins from this network right now. Wait a minute, then try again.",
+)
+
+
+@bp.post("/api/checkins")
+@per_ip
+@per_attendee
+def create_checkin():
+    try:
+        body = parse_json(CheckinIn, CHECKIN_BODY_BYTES)
+    except InvalidBody as exc:
+        return exc.response()
+    event = current_event()
+    db = get_db()
+    try:
+        result = checkins.check_in(
+            db, event, body.station, attendee_token(), str(body.id) if body.id else None
+        )
+    except events.UnknownStation:
+        return json_error(404, "unknown_station", "No active station has that code.")
+    except checkins.IdConflict as exc:
+        return json_error(422, "id_conflict", str(exc))
+    response = jsonify(checkins.summary(db, event, result))
+    response.status_code = 201 if result.created else 200
+    response.headers["Cache-Control"] = "no-store"
+    if result.new_identity:
+        set_attendee_cookie(response, result.attendee["token"])
+    return response
