@@ -96,7 +96,100 @@ def init_db() -> None:
     click.echo(f"Database {current_app.config['DATABASE']} at schema version {version}.")
 
 
+@click.group("admin")
+def admin_cli() -> None:
+    """The organizer's password."""
+
+
+@admin_cli.command("create")
+@click.password_option("--password", prompt="Organizer password", help="At least 10 characters.")
+@with_appcontext
+def admin_create(password: str) -> None:
+    """Set (or change) the organizer password, stored hashed."""
+    from . import organizers
+
+    try:
+        organizers.set_password(get_db(), password)
+    except organizers.WeakPassword as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("Organizer password set. Sign in at /admin.")
+
+
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(path: Path) -> None:
+    """Write a consistent copy of the live database to PATH (safe while serving)."""
+    from . import exports
+
+    try:
+        exports.backup(get_db(), path)
+    except FileExistsError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Backup written to {path}")
+
+
+@click.command("report")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def report_command(out: Path) -> None:
+    """Write the end-of-day report as one self-contained HTML file."""
+    from flask import render_template
+
+    from . import report
+
+    event = events.get_event(get_db(), current_app.config.get("EVENT"))
+    with current_app.test_request_context():
+        html = report.render(event, report.build(get_db(), event), render_template)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(html, encoding="utf-8")
+    click.echo(f"Report written to {out}")
+
+
+@click.command("erase")
+@click.argument("badge")
+@click.confirmation_option(prompt="Erase this attendee's name, email, company and contacts?")
+@with_appcontext
+def erase_command(badge: str) -> None:
+    """Erase one attendee's personal data (by badge code); their counts stay."""
+    from . import privacy
+
+    event = events.get_event(get_db(), current_app.config.get("EVENT"))
+    try:
+        done = privacy.erase_attendee(get_db(), event["id"], badge)
+    except privacy.UnknownAttendee:
+        raise click.ClickException(f"no attendee has the badge {badge!r}") from None
+    click.echo(f"Erased {done['badge']} ({done['contacts_erased']} follow-up contacts removed).")
+
+
+@click.command("simulate")
+@click.option("--rate", default=5.0, show_default=True, help="Check-ins per second.")
+@click.option("--minutes", default=10.0, show_default=True, help="How long to run.")
+@click.option("--no-wait", is_flag=True, help="Send the same traffic at once, without pacing.")
+@click.option("--seed", type=int, default=None, help="Repeatable traffic.")
+@with_appcontext
+def simulate_command(rate: float, minutes: float, no_wait: bool, seed: int | None) -> None:
+    """Rehearse the day: realistic check-ins and conversations through the real domain code."""
+    from . import simulate
+
+    event = events.get_event(get_db(), current_app.config.get("EVENT"))
+    total = round(rate * minutes * 60)
+    with click.progressbar(length=total, label="Simulating", show_pos=True) as bar:
+        try:
+            tally = simulate.run(
+                get_db(), event, rate, minutes, wait=not no_wait, seed=seed, progress=bar.update
+            )
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"{tally.checkins} check-ins ({tally.counted} counted), {tally.conversations}"
+        f" conversations, {tally.follow_ups} follow-ups."
+    )
+
+
 def init_app(app: Flask) -> None:
     app.cli.add_command(event_cli)
     app.cli.add_command(qr_command)
     app.cli.add_command(init_db)
+    for command in (admin_cli, backup_command, report_command, erase_command, simulate_command):
+        app.cli.add_command(command)

@@ -1,0 +1,117 @@
+"""Exports for the follow-up afterwards: CSV that opens right in Excel, JSON, and a consistent backup."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlite_utils import Database
+
+BOM = "\ufeff"  # tells Excel the file is UTF-8, so "Zoë" and "東京" survive a double-click
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+QUERIES = {
+    "checkins": """
+        SELECT c.uuid AS id, c.scanned_at, c.received_at, c.counted,
+               l.slug AS location, s.slug AS station, s.name AS station_name,
+               a.badge AS attendee_badge, a.name AS attendee_name, a.company AS attendee_company
+          FROM checkins c JOIN stations s ON s.id = c.station_id
+          JOIN locations l ON l.id = s.location_id JOIN attendees a ON a.id = c.attendee_id
+         WHERE l.event_id = :event_id ORDER BY c.id""",
+    "conversations": """
+        SELECT 'T-' || (1000 + v.id) AS reference, v.uuid AS id, v.captured_at, v.received_at,
+               l.slug AS location, s.slug AS station, s.name AS station_name, v.source,
+               v.staff_name, v.story, v.nps, v.topics, v.follow_up, v.contact, v.owner, v.status,
+               v.public, v.hidden, a.badge AS attendee_badge, a.name AS attendee_name,
+               a.email AS attendee_email, a.company AS attendee_company
+          FROM conversations v JOIN stations s ON s.id = v.station_id
+          JOIN locations l ON l.id = s.location_id LEFT JOIN attendees a ON a.id = v.attendee_id
+         WHERE l.event_id = :event_id ORDER BY v.id""",
+    "follow-ups": """
+        SELECT 'T-' || (1000 + v.id) AS reference, v.received_at, v.status, v.owner, v.contact,
+               l.slug AS location, s.name AS station_name, v.nps, v.story,
+               a.name AS attendee_name, a.email AS attendee_email, a.company AS attendee_company
+          FROM conversations v JOIN stations s ON s.id = v.station_id
+          JOIN locations l ON l.id = s.location_id LEFT JOIN attendees a ON a.id = v.attendee_id
+         WHERE l.event_id = :event_id AND v.follow_up = 1 ORDER BY v.received_at""",
+}
+KINDS = tuple(QUERIES)
+
+
+class UnknownExport(LookupError):
+    pass
+
+
+def neutralise(value: object) -> object:
+    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def _rows(db: Database, kind: str, event_id: int) -> tuple[list[str], Iterator[tuple]]:
+    if kind not in QUERIES:
+        raise UnknownExport(kind)
+    cursor = db.execute(QUERIES[kind], {"event_id": event_id})
+    return [c[0] for c in cursor.description], iter(cursor)
+
+
+def csv_stream(db: Database, kind: str, event_id: int, batch: int = 500) -> Iterator[str]:
+    """CSV text in chunks, so a large export never sits whole in memory."""
+    columns, rows = _rows(db, kind, event_id)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    buffer.write(BOM)
+    writer.writerow(columns)
+    for i, row in enumerate(rows, 1):
+        writer.writerow([neutralise(v) for v in row])
+        if i % batch == 0:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def json_stream(db: Database, kind: str, event_id: int) -> Iterator[str]:
+    """A JSON array, one object a row, streamed."""
+    columns, rows = _rows(db, kind, event_id)
+    yield "["
+    for i, row in enumerate(rows):
+        record = dict(zip(columns, row, strict=True))
+        if "topics" in record and record["topics"]:
+            record["topics"] = json.loads(record["topics"])
+        yield ("," if i else "") + "\n" + json.dumps(record, ensure_ascii=False)
+    yield "\n]\n"
+
+
+def backup(db: Database, target: str | Path) -> Path:
+    """A consistent copy of the live database (VACUUM INTO), safe while the day goes on."""
+    target = Path(target)
+    if target.exists():
+        raise FileExistsError(f"{target} exists; choose a new file name")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    db.execute("VACUUM INTO ?", [str(target)])
+    return target
+
+
+def backup_bytes(db: Database) -> Iterator[bytes]:
+    """The backup as a download: written to a temporary file, streamed, then removed."""
+    folder = tempfile.mkdtemp(prefix="tracker-backup-")
+    path = Path(folder) / "tracker-backup.db"
+    backup(db, path)
+
+    def chunks() -> Iterator[bytes]:
+        try:
+            with path.open("rb") as f:
+                while chunk := f.read(256 * 1024):
+                    yield chunk
+        finally:
+            path.unlink(missing_ok=True)
+            os.rmdir(folder)
+
+    return chunks()

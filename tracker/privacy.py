@@ -1,0 +1,27 @@
+"""Erasing one attendee's personal data on request, while the day's counts stay true."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+
+from . import db as dbm
+from .attendees import UnknownAttendee, by_badge
+
+
+def erase_attendee(db: Database, event_id: int, badge: str) -> dict:
+    """Remove name, email, company and follow-up contacts; keep check-ins, stories and totals."""
+    attendee = by_badge(db, event_id, badge)
+    with dbm.write(db):
+        db.execute(
+            "UPDATE attendees SET name = NULL, email = NULL, company = NULL, consent = 0,"
+            " erased_at = ? WHERE id = ?",
+            [dbm.utcnow(), attendee["id"]],
+        )
+        contacts = db.execute(
+            "UPDATE conversations SET contact = NULL WHERE attendee_id = ? AND contact IS NOT NULL",
+            [attendee["id"]],
+        ).rowcount
+    return {"badge": attendee["badge"], "contacts_erased": contacts}
+
+
+__all__ = ["erase_attendee", "UnknownAttendee"]

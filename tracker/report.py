@@ -1,0 +1,131 @@
+"""The end-of-day report: goal against achieved, where, when, how people felt, what is still owed."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+from sqlite_utils import Database
+
+from .dashboard import station_table
+from .totals import event_progress
+
+
+def nps_score(promoters: int, passives: int, detractors: int) -> int | None:
+    responses = promoters + passives + detractors
+    if not responses:
+        return None
+    return round(100 * (promoters - detractors) / responses)
+
+
+def build(db: Database, event: dict) -> dict:
+    """Everything the report shows, computed once; an empty event gives zeros, not errors."""
+    eid = event["id"]
+    counts = event["counts"]
+    stations = station_table(db, eid)
+    for s in stations:
+        s["total"] = s["checkins"] * ("checkins" in counts) + s["conversations"] * (
+            "conversations" in counts
+        )
+    locations: dict[str, dict] = {}
+    for s in stations:
+        loc = locations.setdefault(
+            s["location_slug"],
+            {
+                "name": s["location"],
+                "timezone": s["timezone"],
+                "total": 0,
+                "checkins": 0,
+                "conversations": 0,
+                "stations": [],
+            },
+        )
+        loc["total"] += s["total"]
+        loc["checkins"] += s["checkins"]
+        loc["conversations"] += s["conversations"]
+        loc["stations"].append(s)
+    distribution = dict.fromkeys(range(11), 0)
+    for score, n in db.execute(
+        "SELECT v.nps, count(*) FROM conversations v JOIN stations s ON s.id = v.station_id"
+        " JOIN locations l ON l.id = s.location_id WHERE l.event_id = ? AND v.nps IS NOT NULL"
+        " GROUP BY v.nps",
+        [eid],
+    ):
+        distribution[score] = n
+    promoters = distribution[9] + distribution[10]
+    passives = distribution[7] + distribution[8]
+    detractors = sum(distribution[i] for i in range(7))
+    topics = list(
+        db.query(
+            "SELECT t.value AS topic, count(*) AS n FROM conversations v, json_each(v.topics) t"
+            " JOIN stations s ON s.id = v.station_id JOIN locations l ON l.id = s.location_id"
+            " WHERE l.event_id = ? GROUP BY t.value ORDER BY n DESC, topic LIMIT 10",
+            [eid],
+        )
+    )
+    follow_ups = dict.fromkeys(("open", "acknowledged", "done"), 0)
+    for status, n in db.execute(
+        "SELECT v.status, count(*) FROM conversations v JOIN stations s ON s.id = v.station_id"
+        " JOIN locations l ON l.id = s.location_id WHERE l.event_id = ? AND v.follow_up = 1"
+        " GROUP BY v.status",
+        [eid],
+    ):
+        follow_ups[status] = n
+    return {
+        "event": event,
+        "progress": event_progress(db, event),
+        "locations": sorted(locations.values(), key=lambda loc: -loc["total"]),
+        "location_bars": sorted(
+            ((loc["name"], loc["total"]) for loc in locations.values()), key=lambda p: -p[1]
+        ),
+        "hours": hours_by_location(db, event),
+        "nps": {
+            "score": nps_score(promoters, passives, detractors),
+            "promoters": promoters,
+            "passives": passives,
+            "detractors": detractors,
+            "responses": promoters + passives + detractors,
+            "distribution": distribution,
+        },
+        "topics": topics,
+        "follow_ups": follow_ups,
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+def hours_by_location(db: Database, event: dict) -> list[dict]:
+    """Engagements per hour of each location's own clock (10:00 in Sydney is 10:00 on its chart)."""
+    counts = event["counts"]
+    per_location: dict[str, dict] = {}
+    rows = db.execute(
+        "SELECT l.name, l.timezone, h.hour, sum(h.checkins), sum(h.conversations)"
+        " FROM station_hours h JOIN stations s ON s.id = h.station_id"
+        " JOIN locations l ON l.id = s.location_id WHERE l.event_id = ?"
+        " GROUP BY l.id, h.hour ORDER BY l.name, h.hour",
+        [event["id"]],
+    )
+    for name, tz, hour, checkins, conversations in rows:
+        local = datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC).astimezone(ZoneInfo(tz))
+        entry = per_location.setdefault(
+            name, {"name": name, "timezone": tz, "hours": defaultdict(int)}
+        )
+        label = local.strftime("%a %H:00")
+        entry["hours"][label] += checkins * ("checkins" in counts) + conversations * (
+            "conversations" in counts
+        )
+    result = []
+    for entry in per_location.values():
+        hours = list(entry["hours"].items())
+        result.append({**entry, "hours": hours, "peak": max((n for _, n in hours), default=0)})
+    return result
+
+
+def nps_class(score: int) -> str:
+    """The bar colour of a score in the distribution chart."""
+    return "bar pro" if score >= 9 else "bar pas" if score >= 7 else "bar det"
+
+
+def render(event: dict, data: dict, render_template) -> str:
+    """The report as one self-contained HTML page (shared by /admin/report and the CLI)."""
+    return render_template("report.html", **data, nps_class=nps_class)

@@ -1,0 +1,348 @@
+"""The organizer console: sign-in, setup, moderation, follow-ups, exports, backup, report, privacy."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    stream_with_context,
+    url_for,
+)
+from pydantic import ValidationError
+
+from .. import conversations, events, exports, moderation, organizers, privacy
+from .. import limiter as rate_limiter
+from .. import report as report_module
+from . import current_event, get_db, is_api
+from .identity import is_admin, staff_station_id
+
+bp = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _env_password() -> str | None:
+    return current_app.config.get("ADMIN_PASSWORD")
+
+
+@bp.before_request
+def require_organizer():
+    """Anonymous: sign in (401 for JSON); a staff session is not an organizer (403)."""
+    if request.endpoint in ("admin.login", "admin.logout") or is_admin():
+        return None
+    if staff_station_id() is not None:
+        abort(403, "This page is for organizers; staff sessions cannot open it.")
+    if is_api() or request.accept_mimetypes.best == "application/json":
+        abort(401, "Sign in as an organizer first.")
+    return redirect(url_for("admin.login", next=request.full_path))
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@rate_limiter.limit("10 per minute", methods=["POST"])
+def login():
+    db = get_db()
+    configured = organizers.has_password(db, _env_password())
+    error = None
+    if request.method == "POST":
+        if organizers.check_password(db, request.form.get("password", ""), _env_password()):
+            session.clear()
+            session["admin"] = True
+            session.permanent = True
+            target = request.args.get("next", "")
+            # only local paths, never an open redirect
+            safe = target.startswith("/") and not target.startswith("//")
+            return redirect(target if safe else url_for("admin.dashboard"))
+        error = "That password is not right." if configured else None
+    return render_template("admin/login.html", configured=configured, error=error), (
+        401 if error else 200
+    )
+
+
+@bp.post("/logout")
+def logout():
+    session.clear()
+    return redirect(url_for("admin.login"))
+
+
+@bp.get("/")
+def dashboard():
+    event = current_event()
+    from .. import dashboard as dashboard_view
+
+    return render_template(
+        "admin/dashboard.html", event=event, **dashboard_view.overview(get_db(), event)
+    )
+
+
+# --- setup ---------------------------------------------------------------------------------------
+
+
+@bp.get("/setup")
+def setup():
+    event = current_event()
+    db = get_db()
+    return render_template(
+        "admin/setup.html",
+        event=event,
+        locations=events.locations(db, event["id"], active_only=False),
+        stations=events.stations(db, event["id"], active_only=False),
+        kinds=events.STATION_KINDS,
+        new_pin=session.pop("new_pin", None),
+    )
+
+
+def _back(message: str | None = None, category: str = "ok"):
+    if message:
+        flash(message, category)
+    return redirect(url_for("admin.setup"))
+
+
+def _form_int(name: str) -> int:
+    try:
+        return int(request.form[name])
+    except (KeyError, ValueError):
+        abort(400, f"{name} is missing or not a number")
+
+
+@bp.post("/setup/event")
+def setup_event():
+    event = current_event()
+    db = get_db()
+    try:
+        events.rename(db, "events", event["id"], request.form.get("name", ""))
+        events.set_goal(db, event["id"], _form_int("goal"))
+    except ValueError as exc:
+        return _back(str(exc), "error")
+    return _back("Event saved.")
+
+
+@bp.post("/setup/locations")
+def add_location():
+    event = current_event()
+    f = request.form
+    try:
+        spec = events.LocationSpec.model_validate(
+            {k: f.get(k, "").strip() for k in ("slug", "name", "city", "country", "timezone")}
+        )
+        _, created = events.upsert_location(
+            get_db(), event["id"], spec.slug, spec.name, spec.city, spec.country, spec.timezone
+        )
+    except (ValueError, ValidationError) as exc:
+        return _back(_readable(exc), "error")
+    return _back(f"Location {spec.name} {'added' if created else 'updated'}.")
+
+
+@bp.post("/setup/stations")
+def add_station():
+    event = current_event()
+    f = request.form
+    location = next(
+        (
+            loc
+            for loc in events.locations(get_db(), event["id"], False)
+            if str(loc["id"]) == f.get("location_id")
+        ),
+        None,
+    )
+    if location is None:
+        return _back("Choose a location for the new station.", "error")
+    try:
+        spec = events.StationSpec.model_validate(
+            {
+                "slug": f.get("slug", "").strip(),
+                "name": f.get("name", ""),
+                "kind": f.get("kind", "booth"),
+            }
+        )
+    except (ValueError, ValidationError) as exc:
+        return _back(_readable(exc), "error")
+    _, pin = events.upsert_station(get_db(), location["id"], spec.slug, spec.name, spec.kind)
+    if pin:
+        session["new_pin"] = f"{location['name']} / {spec.name}: PIN {pin}"
+        return _back(f"Station {spec.name} added.")
+    return _back(f"Station {spec.name} updated.")
+
+
+@bp.post("/setup/<table>/<int:row_id>")
+def change(table: str, row_id: int):
+    if table not in ("locations", "stations"):
+        abort(404)
+    db = get_db()
+    row = _owned_by_event(table, row_id)
+    action = request.form.get("action")
+    try:
+        if action == "rename":
+            events.rename(db, table, row_id, request.form.get("name", ""))
+        elif action in ("deactivate", "activate"):
+            events.set_active(db, table, row_id, action == "activate")
+        elif action == "reset-pin" and table == "stations":
+            pin = events.reset_pin(db, row_id)
+            session["new_pin"] = f"New PIN for {row['location_name']} / {row['name']}: {pin}"
+        else:
+            abort(400, "unknown action")
+    except ValueError as exc:
+        return _back(str(exc), "error")
+    return _back("Saved.")
+
+
+def _owned_by_event(table: str, row_id: int) -> dict:
+    """The location or station of this event with that id, or 404."""
+    event = current_event()
+    rows = events.locations if table == "locations" else events.stations
+    for row in rows(get_db(), event["id"], False):
+        if row["id"] == row_id:
+            return row
+    abort(404)
+
+
+def _readable(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+    return str(exc)
+
+
+# --- exports, backup, privacy -------------------------------------------------------------------
+
+
+@bp.get("/export/<kind>.<fmt>")
+def export(kind: str, fmt: str):
+    if kind not in exports.KINDS or fmt not in ("csv", "json"):
+        abort(404)
+    event = current_event()
+    stream = exports.csv_stream if fmt == "csv" else exports.json_stream
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    mimetype = "text/csv" if fmt == "csv" else "application/json"
+    return Response(
+        stream_with_context(stream(get_db(), kind, event["id"])),
+        mimetype=f"{mimetype}; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="{event["slug"]}-{kind}-{stamp}.{fmt}"'
+        },
+    )
+
+
+@bp.get("/backup.db")
+def backup():
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    return Response(
+        exports.backup_bytes(get_db()),
+        mimetype="application/vnd.sqlite3",
+        headers={"Content-Disposition": f'attachment; filename="tracker-backup-{stamp}.db"'},
+    )
+
+
+@bp.route("/privacy", methods=["GET", "POST"])
+def privacy_page():
+    event = current_event()
+    if request.method == "POST":
+        badge = request.form.get("badge", "")
+        try:
+            done = privacy.erase_attendee(get_db(), event["id"], badge)
+        except privacy.UnknownAttendee:
+            flash(f"No attendee has the badge {badge!r}.", "error")
+        else:
+            flash(
+                f"Erased the name, email and company of {done['badge']}"
+                f" ({done['contacts_erased']} follow-up contacts removed). Counts are kept.",
+                "ok",
+            )
+        return redirect(url_for("admin.privacy_page"))
+    return render_template("admin/privacy.html", event=event)
+
+
+# --- moderation and follow-ups ------------------------------------------------------------------
+
+
+@bp.get("/stories")
+def stories():
+    event = current_event()
+    show = request.args.get("show", "all")
+    if show not in ("all", "public", "hidden", "private"):
+        show = "all"
+    return render_template(
+        "admin/stories.html",
+        event=event,
+        show=show,
+        stories=moderation.stories(get_db(), event["id"], show),
+    )
+
+
+@bp.post("/stories/<uuid>")
+def moderate(uuid: str):
+    event = current_event()
+    action = request.form.get("action")
+    changes = {
+        "show": {"public": True, "hidden": False},
+        "hide": {"hidden": True},
+        "unhide": {"hidden": False},
+        "private": {"public": False},
+    }.get(action or "")
+    if changes is None:
+        abort(400, "unknown action")
+    try:
+        moderation.set_visibility(get_db(), event["id"], uuid, **changes)
+    except moderation.UnknownConversation:
+        abort(404)
+    return redirect(url_for("admin.stories", show=request.args.get("show", "all")))
+
+
+@bp.get("/follow-ups")
+def follow_ups():
+    event = current_event()
+    db = get_db()
+    status = request.args.get("status") or None
+    if status not in (None, "open", "acknowledged", "done"):
+        status = None
+    location = request.args.get("location") or None
+    owner = request.args.get("owner") or None
+    sla = current_app.config["FOLLOW_UP_SLA_HOURS"]
+    items = conversations.follow_ups(
+        db, event["id"], status=status, location=location, owner=owner, sla_hours=sla
+    )
+    return render_template(
+        "admin/follow_ups.html",
+        event=event,
+        items=items,
+        sla=sla,
+        status=status,
+        location=location,
+        owner=owner,
+        locations=events.locations(db, event["id"], active_only=False),
+    )
+
+
+@bp.post("/follow-ups/<uuid>")
+def follow_up_status(uuid: str):
+    event = current_event()
+    try:
+        conversations.set_status(get_db(), event["id"], uuid, request.form.get("status", ""))
+    except conversations.NotFound:
+        abort(404)
+    except conversations.InvalidTransition as exc:
+        flash(str(exc), "error")
+    return redirect(
+        request.referrer if _same_site(request.referrer) else url_for("admin.follow_ups")
+    )
+
+
+def _same_site(url: str | None) -> bool:
+    return bool(url) and url.startswith(request.host_url)
+
+
+@bp.get("/data")
+def data():
+    return render_template("admin/data.html", event=current_event(), kinds=exports.KINDS)
+
+
+@bp.get("/report")
+def report():
+    event = current_event()
+    data = report_module.build(get_db(), event)
+    return report_module.render(event, data, render_template)
