@@ -1,0 +1,91 @@
+// Staff service worker: serves the staff pages and their assets when the venue network is down.
+// Pages: network first (fresh station and topics), cache when offline or slow. Assets are
+// versioned (?v=...), so cache first is safe. The JSON API is never touched: the page's outbox
+// (IndexedDB) owns retries, and a cached API answer would lie.
+"use strict";
+const VERSION = {{ version|tojson }};
+const CACHE = "tracker-staff-" + VERSION;
+const PRECACHE = {{ precache|tojson }};
+const NAVIGATION_TIMEOUT_MS = 4000;
+
+async function putIfGood(cache, request, response) {
+  if (response.ok && !response.redirected && response.type === "basic") {
+    await cache.put(request, response.clone());
+  }
+  return response;
+}
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    (async () => {
+      const cache = await caches.open(CACHE);
+      await Promise.all(
+        PRECACHE.map(async (url) => {
+          // Pages are kept under their path (an ?edit=... link opens the same shell).
+          const key = url.startsWith("/static/") ? url : url.split("?")[0];
+          const request = new Request(url, { credentials: "same-origin", cache: "reload" });
+          await putIfGood(cache, key, await fetch(request));
+        }),
+      );
+      await self.skipWaiting();
+    })(),
+  );
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    (async () => {
+      for (const name of await caches.keys()) {
+        if (name.startsWith("tracker-staff-") && name !== CACHE) await caches.delete(name);
+      }
+      await self.clients.claim();
+    })(),
+  );
+});
+
+async function fetchWithTimeout(request, ms) {
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), ms);
+  try {
+    return await fetch(request, { signal: controller.signal });
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function page(request) {
+  const cache = await caches.open(CACHE);
+  const key = new URL(request.url).pathname;
+  try {
+    const response = await fetchWithTimeout(request, NAVIGATION_TIMEOUT_MS);
+    return await putIfGood(cache, key, response);
+  } catch (err) {
+    const cached = (await cache.match(key)) || (await cache.match(PRECACHE[0]));
+    if (cached) return cached;
+    return new Response(
+      "<!doctype html><meta name=viewport content='width=device-width'><title>Offline</title>" +
+        "<p style='font:18px system-ui;padding:1rem'>You are offline and this page is not saved on this device yet. " +
+        "Open the staff page once while online.</p>",
+      { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } },
+    );
+  }
+}
+
+async function asset(request) {
+  const cache = await caches.open(CACHE);
+  const cached = await cache.match(request);
+  if (cached) return cached;
+  return putIfGood(cache, request, await fetch(request));
+}
+
+self.addEventListener("fetch", (event) => {
+  const request = event.request;
+  if (request.method !== "GET") return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin || url.pathname.startsWith("/api/")) return;
+  if (request.mode === "navigate" && url.pathname.startsWith("/staff/")) {
+    event.respondWith(page(request));
+  } else if (url.pathname.startsWith("/static/")) {
+    event.respondWith(asset(request));
+  }
+});

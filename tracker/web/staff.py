@@ -1,0 +1,182 @@
+"""Staff pages: PIN sign-in, the capture form, "My station", sign-out and the offline service worker."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+
+from .. import conversations, events, staff
+from . import current_event, get_db
+from .identity import staff_name, staff_station_id
+
+bp = Blueprint("staff", __name__, url_prefix="/staff")
+
+ASSETS = ("staff/staff.js", "staff/staff.css", "css/app.css")
+NAME_MAX = 80
+
+
+@cache
+def _digest(path: str, mtime: float) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def asset_version() -> str:
+    """Changes whenever a staff asset changes, so the service worker installs a fresh cache."""
+    static = Path(current_app.static_folder or "static")
+    parts = [_digest(str(static / a), (static / a).stat().st_mtime) for a in ASSETS]
+    return hashlib.sha256("".join(parts).encode()).hexdigest()[:12]
+
+
+@bp.app_context_processor
+def _assets() -> dict:
+    def staff_asset(name: str) -> str:
+        return url_for("static", filename=name, v=asset_version())
+
+    return {"staff_asset": staff_asset}
+
+
+def _signed_in_station() -> dict | None:
+    station_id = staff_station_id()
+    if station_id is None:
+        return None
+    try:
+        return staff.station(get_db(), station_id, current_event()["id"])
+    except events.UnknownStation:
+        return None
+
+
+def _sign_in_page(error: str | None = None, status: int = 200, form: dict | None = None):
+    event = current_event()
+    db = get_db()
+    return (
+        render_template(
+            "staff/signin.html",
+            event=event,
+            locations=events.locations(db, event["id"]),
+            stations=events.stations(db, event["id"]),
+            error=error,
+            form=form or {},
+        ),
+        status,
+    )
+
+
+@bp.get("")
+def sign_in_form():
+    """The sign-in form, or straight to the capture page when already signed in."""
+    if _signed_in_station() is not None:
+        return redirect(url_for("staff.capture"))
+    return _sign_in_page()
+
+
+@bp.post("")
+def sign_in():
+    form = {
+        "station": request.form.get("station", ""),
+        "name": request.form.get("name", "").strip(),
+        "location": request.form.get("location", ""),
+    }
+    pin = request.form.get("pin", "")
+    if not form["station"].isdigit():
+        return _sign_in_page("Choose your station.", 400, form)
+    if not 1 <= len(form["name"]) <= NAME_MAX:
+        return _sign_in_page(f"Type your name (up to {NAME_MAX} characters).", 400, form)
+    if not pin.strip():
+        return _sign_in_page("Type the station PIN.", 400, form)
+    db = get_db()
+    try:
+        station = staff.station(db, int(form["station"]), current_event()["id"])
+        staff.sign_in(db, station["id"], pin.strip())
+    except events.UnknownStation:
+        return _sign_in_page("That station is not open; choose another.", 400, form)
+    except staff.LockedOut as exc:
+        local = exc.until.astimezone(ZoneInfo(station["timezone"])).strftime("%H:%M")
+        minutes = max(1, round((exc.until - datetime.now(UTC)).total_seconds() / 60))
+        message = (
+            f"Too many wrong PINs for {station['name']}. Sign-in is locked until {local} "
+            f"(about {minutes} min). Ask the organizer if you need the PIN."
+        )
+        return _sign_in_page(message, 429, form)
+    except staff.WrongPin as exc:
+        return _sign_in_page(str(exc), 401, form)
+    session.pop("staff_station_id", None)
+    session["staff_station_id"] = station["id"]
+    session["staff_name"] = form["name"]
+    session.permanent = True
+    return redirect(url_for("staff.capture"))
+
+
+@bp.get("/capture")
+def capture():
+    """The capture form; works offline once the service worker has cached it."""
+    station = _signed_in_station()
+    if station is None:
+        return redirect(url_for("staff.sign_in_form"))
+    return render_template(
+        "staff/capture.html",
+        event=current_event(),
+        station=station,
+        staff_name=staff_name(),
+        flush_seconds=current_app.config.get("STAFF_FLUSH_SECONDS", 20),
+    )
+
+
+@bp.get("/mine")
+def mine():
+    """'My station': today's conversations here (synced ones from the server, waiting ones by JS)."""
+    station = _signed_in_station()
+    if station is None:
+        return redirect(url_for("staff.sign_in_form"))
+    items = conversations.for_station(get_db(), station["id"], station["timezone"])
+    tz = ZoneInfo(station["timezone"])
+    for item in items:
+        moment = conversations.parse_iso(min(item["captured_at"], item["received_at"]))
+        item["local_time"] = moment.astimezone(tz).strftime("%H:%M")
+    return render_template(
+        "staff/mine.html",
+        event=current_event(),
+        station=station,
+        staff_name=staff_name(),
+        items=items,
+        flush_seconds=current_app.config.get("STAFF_FLUSH_SECONDS", 20),
+    )
+
+
+@bp.post("/signout")
+def sign_out():
+    session.pop("staff_station_id", None)
+    session.pop("staff_name", None)
+    return redirect(url_for("staff.sign_in_form"))
+
+
+@bp.get("/sw.js")
+def service_worker():
+    """The offline service worker, scoped to /staff/ and versioned by the assets it caches."""
+    version = asset_version()
+    body = render_template(
+        "staff/sw.js",
+        version=version,
+        precache=[
+            url_for("staff.capture"),
+            url_for("staff.mine"),
+            *(url_for("static", filename=a, v=version) for a in ASSETS),
+        ],
+    )
+    response = Response(body, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/staff/"
+    return response
