@@ -115,6 +115,20 @@ def admin_create(password: str) -> None:
     click.echo("Organizer password set. Sign in at /admin.")
 
 
+@admin_cli.command("status")
+@with_appcontext
+def admin_status() -> None:
+    """Say whether an organizer password is set (there is never a default one)."""
+    from . import organizers
+
+    if organizers.has_password(get_db(), current_app.config.get("ADMIN_PASSWORD")):
+        click.echo("Organizer password: set.")
+    else:
+        click.echo(
+            "Organizer password: not set. Set one with: .venv/bin/flask --app tracker admin create"
+        )
+
+
 @click.command("backup")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @with_appcontext

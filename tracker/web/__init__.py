@@ -115,26 +115,16 @@ def init_app(app: Flask) -> None:
 
 def blueprints() -> list:
     """Every blueprint, one per audience."""
-    from . import pages
+    from . import (
+        admin,
+        api_checkins,
+        api_conversations,
+        attendee,
+        board,
+        openapi,
+        pages,
+        staff,
+    )
 
-    found = [pages.bp]
-    # Each audience's module is optional while the product grows; import what exists.
-    import importlib
-
-    for name in (
-        "attendee",
-        "api_checkins",
-        "api_conversations",
-        "staff",
-        "board",
-        "admin",
-        "openapi",
-    ):
-        try:
-            module = importlib.import_module(f"{__name__}.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"{__name__}.{name}":
-                raise
-            continue
-        found.append(module.bp)
-    return found
+    modules = (pages, attendee, api_checkins, api_conversations, staff, board, admin, openapi)
+    return [module.bp for module in modules]
