@@ -1,0 +1,266 @@
+"""The staff page in a real Chromium against a real server: capture online and offline (Plan B)."""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid as uuidlib
+
+import pytest
+import requests
+
+from .conftest import CHROMIUM, CHROMIUM_ARGS, PINS
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "has_touch": True, "is_mobile": True}
+
+
+def stored(db) -> list[dict]:
+    return [dict(r) for r in db.query("SELECT * FROM conversations ORDER BY id")]
+
+
+def station_total(db, station_id: int) -> int:
+    return db.execute(
+        "SELECT conversations FROM station_totals WHERE station_id = ?", [station_id]
+    ).fetchone()[0]
+
+
+def sign_in(page, base: str, station: str = "Main booth", pin: str = PINS["booth"]) -> None:
+    page.goto(base + "/staff")
+    page.select_option("#location", label="Cork")
+    page.select_option("#station", label=station)
+    page.fill("#name", "Ann")
+    page.fill("#pin", pin)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/staff/capture")
+    # The service worker takes control (clients.claim) once it has cached the shell.
+    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=10000)
+
+
+def log(page, story: str, nps: int | None = None, badge: str = "") -> None:
+    page.fill("#badge", badge)
+    page.fill("#story", story)
+    if nps is not None:
+        page.click(f".nps-scale input[value='{nps}'] + span")
+    page.click("#save")
+    page.wait_for_function("document.getElementById('story').value === ''")
+
+
+def waiting(page) -> int:
+    page.wait_for_timeout(50)
+    return int(page.get_attribute("#waiting", "data-count"))
+
+
+def wait_synced(page, timeout: float = 10000) -> None:
+    page.wait_for_function(
+        "document.getElementById('waiting').dataset.count === '0'", timeout=timeout
+    )
+
+
+def test_three_online_five_offline_reload_offline_then_exactly_eight(
+    browser, live_server, db, event
+):
+    booth = event["stations"]["booth"]
+    before = station_total(db, booth["id"])
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server.url)
+        for i in range(3):
+            log(page, f"online story {i}", nps=i + 7)
+        wait_synced(page)
+        assert len(stored(db)) == 3
+
+        context.set_offline(True)
+        page.wait_for_function("document.getElementById('net').dataset.state === 'offline'")
+        for i in range(5):
+            log(page, f"offline story {i}", nps=i)
+        assert waiting(page) == 5
+        assert page.text_content("#waiting") == "5 waiting to sync"
+        assert len(stored(db)) == 3
+
+        response = page.reload()
+        assert response is not None and response.from_service_worker
+        page.wait_for_function("document.getElementById('waiting').dataset.count === '5'")
+        assert page.text_content("#net") == "Offline"
+        assert page.is_visible("#story")
+
+        context.set_offline(False)
+        wait_synced(page)
+        rows = stored(db)
+        assert len(rows) == 8
+        assert sorted(r["story"] for r in rows) == sorted(
+            [f"online story {i}" for i in range(3)] + [f"offline story {i}" for i in range(5)]
+        )
+        assert len({r["uuid"] for r in rows}) == 8
+        assert station_total(db, booth["id"]) == before + 8
+        offline = [r for r in rows if r["story"].startswith("offline")]
+        # Saved on the device before the server received it.
+        assert all(r["captured_at"] < r["received_at"] for r in offline)
+        assert page.text_content("#net") == "Online"
+    finally:
+        context.close()
+
+
+def test_double_tap_and_a_retried_request_make_one_record(browser, live_server, db):
+    # The service worker is blocked here so Playwright sees (and can cut) every request.
+    context = browser.new_context(**PHONE, service_workers="block")
+    page = context.new_page()
+    try:
+        page.goto(live_server.url + "/staff")
+        page.select_option("#station", label="Main booth")
+        page.fill("#name", "Ann")
+        page.fill("#pin", PINS["booth"])
+        page.click("button[type=submit]")
+        page.wait_for_url("**/staff/capture")
+
+        page.fill("#story", "double tapped")
+        page.dblclick("#save")
+        page.evaluate(  # two submits in the same tick, as a fast double tap can do
+            "() => { const f = document.getElementById('capture');"
+            " f.elements.story.value = 'submitted twice'; f.requestSubmit(); f.requestSubmit(); }"
+        )
+        wait_synced(page)
+        assert sorted(r["story"] for r in stored(db)) == ["double tapped", "submitted twice"]
+
+        # The server stores the next one, but the reply is lost on the way back.
+        cut = {"n": 0}
+
+        def lose_reply(route):
+            route.fetch()
+            cut["n"] += 1
+            route.abort("connectionreset")
+
+        page.route("**/api/conversations", lose_reply, times=1)
+        log(page, "reply lost once")
+        page.wait_for_function("document.getElementById('net').dataset.state === 'offline'")
+        assert cut["n"] == 1
+        assert [r["story"] for r in stored(db)].count("reply lost once") == 1
+        assert waiting(page) == 1
+        page.evaluate("window.dispatchEvent(new Event('online'))")  # next flush retries
+        wait_synced(page)
+        assert [r["story"] for r in stored(db)].count("reply lost once") == 1
+        assert len(stored(db)) == 3
+    finally:
+        context.close()
+
+
+def test_offline_save_survives_closing_the_browser_and_syncs_after(
+    browser, live_server, db, tmp_path
+):
+    profile = tmp_path / "profile"
+
+    def open_profile():
+        return browser.browser_type.launch_persistent_context(
+            str(profile), executable_path=CHROMIUM, args=CHROMIUM_ARGS, **PHONE
+        )
+
+    first = open_profile()
+    try:
+        page = first.new_page()
+        sign_in(page, live_server.url)
+        first.set_offline(True)
+        log(page, "kept through a browser restart", nps=10)
+        assert waiting(page) == 1
+    finally:
+        first.close()
+    assert stored(db) == []
+
+    second = open_profile()
+    try:
+        page = second.new_page()
+        page.goto(live_server.url + "/staff/capture")
+        wait_synced(page)
+        rows = stored(db)
+        assert [(r["story"], r["nps"], r["staff_name"]) for r in rows] == [
+            ("kept through a browser restart", 10, "Ann")
+        ]
+    finally:
+        second.close()
+
+
+def test_invalid_data_goes_to_needs_attention_and_html_shows_as_text(browser, live_server, db):
+    context = browser.new_context(**PHONE)
+    page = context.new_page()
+    try:
+        sign_in(page, live_server.url)
+        story = '<img src=x onerror="window.__pwned = 1"><b>bold</b>'
+        log(page, story, badge="NOPE99")
+        page.wait_for_selector("#attention:not([hidden])")
+        assert page.text_content("#attention-list .text") == story
+        assert "NOPE99" in page.text_content("#attention-list .error")
+        assert waiting(page) == 0 and stored(db) == []
+
+        page.click("#attention-list button:has-text('Fix')")
+        assert page.input_value("#story") == story
+        page.fill("#badge", "")
+        page.click("#save")
+        wait_synced(page)
+        page.wait_for_selector("#attention", state="hidden")
+        assert [r["story"] for r in stored(db)] == [story]
+
+        # Waiting items on "My station" are shown as text too.
+        context.set_offline(True)
+        log(page, "<script>window.__pwned = 2</script>second")
+        page.goto(live_server.url + "/staff/mine")
+        page.wait_for_selector("#pending:not([hidden])")
+        assert (
+            page.text_content("#pending-list .text") == "<script>window.__pwned = 2</script>second"
+        )
+        context.set_offline(False)
+        wait_synced(page)
+        page.reload()
+        texts = page.locator("#synced-list .text").all_text_contents()
+        assert sorted(texts) == sorted([story, "<script>window.__pwned = 2</script>second"])
+        assert page.locator("#synced-list img").count() == 0
+        assert page.evaluate("window.__pwned") is None
+    finally:
+        context.close()
+
+
+def test_edit_from_my_station_changes_the_record_once(browser, live_server, db):
+    context = browser.new_context(viewport={"width": 1024, "height": 768})
+    page = context.new_page()
+    try:
+        sign_in(page, live_server.url)
+        log(page, "first version", nps=3)
+        wait_synced(page)
+        page.goto(live_server.url + "/staff/mine")
+        page.click("#synced-list a:has-text('Edit')")
+        page.wait_for_function("document.getElementById('story').value === 'first version'")
+        page.fill("#story", "second version")
+        page.click(".nps-scale input[value='9'] + span")
+        page.click("#save")
+        wait_synced(page)
+        rows = stored(db)
+        assert [(r["story"], r["nps"]) for r in rows] == [("second version", 9)]
+        assert rows[0]["updated_at"]
+    finally:
+        context.close()
+
+
+def test_real_server_refuses_huge_body_form_body_and_foreign_origin(live_server, db, event):
+    s = requests.Session()
+    html = s.get(live_server.url + "/staff").text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    booth = str(event["stations"]["booth"]["id"])
+    r = s.post(
+        live_server.url + "/staff",
+        data={"csrf_token": token, "station": booth, "pin": PINS["booth"], "name": "Ann"},
+        allow_redirects=False,
+    )
+    assert r.status_code == 302
+    url = live_server.url + "/api/conversations"
+    body = {"id": str(uuidlib.uuid4()), "story": "x" * (10 * 1024 * 1024)}
+    try:
+        huge = s.post(url, data=json.dumps(body), headers={"Content-Type": "application/json"})
+        assert huge.status_code == 413 and huge.json()["error"]
+    except requests.ConnectionError:
+        pass  # the server may close the connection before reading 10 MB; nothing was stored
+    small = {"id": str(uuidlib.uuid4()), "story": "ok"}
+    assert s.post(url, data=small).status_code == 415
+    assert s.post(url, json=small, headers={"Origin": "https://evil.example"}).status_code == 403
+    assert requests.post(url, json=small).status_code == 401  # no session
+    assert stored(db) == []
+    assert s.post(url, json=small).status_code == 201
