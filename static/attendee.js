@@ -77,6 +77,7 @@
     );
     $("result").hidden = false;
     $("story").hidden = false;
+    $("more").hidden = false;
   }
 
   async function checkIn() {
