@@ -212,7 +212,7 @@ def _event_part(db: Database, event: dict) -> dict:
 
 
 def _hours(db: Database, event: dict, location: str | None) -> list[dict]:
-    """Engagements per UTC hour, the last HOURS_SHOWN hours up to the latest, gaps as zeros."""
+    """Engagements per UTC hour over a window of HOURS_SHOWN hours, gaps as zeros."""
     where, params = "l.event_id = ?", [event["id"]]
     if location is not None:
         where += " AND l.slug = ?"
@@ -222,8 +222,10 @@ def _hours(db: Database, event: dict, location: str | None) -> list[dict]:
         f" JOIN locations l ON l.id = s.location_id WHERE {where}",
         params,
     ).fetchone()[0]
-    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    end = max(now, _parse_hour(latest)) if latest else now
+    # The window ends now while the event is on; long after it, at its last busy hour.
+    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    if latest and _parse_hour(latest) <= end - timedelta(hours=HOURS_SHOWN):
+        end = _parse_hour(latest)
     start = end - timedelta(hours=HOURS_SHOWN - 1)
     found = {
         hour: (checkins, conversations)
