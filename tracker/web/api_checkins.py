@@ -6,7 +6,7 @@ from flask import Blueprint, current_app, jsonify, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import checkins, events, limiter
+from .. import checkins, events, limiter, limitstore  # noqa: F401  (registers tracker-memory://)
 from ..ratelimit import ip_key
 from ..schemas import CheckinIn
 from . import current_event, get_db, json_error

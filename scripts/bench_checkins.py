@@ -1,0 +1,236 @@
+"""Check-in ingest benchmark: POST /api/checkins against the ceilings on the same server, one run.
+
+Starts the production server (gunicorn, one worker, threads) on a fresh database holding the demo
+event and thousands of attendees with signed cookies, then drives it with wrk (a Lua script makes a
+unique check-in id per request and rotates attendees and stations):
+
+1. throughput of a no-op route, of a plain sqlite-utils insert route, and of POST /api/checkins;
+2. latency (p50, p99) of POST /api/checkins at a fixed rate (default 500/s).
+
+Budget (DESIGN.md): check-ins >= 0.7 x the no-op route; p99 < 50 ms at 500/s. Rate limits stay on,
+with the per-IP cap raised: every request comes from 127.0.0.1 here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tracker import attendees, create_app, events  # noqa: E402
+from tracker import db as dbm  # noqa: E402
+from tracker.serve import gunicorn_argv  # noqa: E402
+from tracker.web.identity import ATTENDEE_COOKIE, set_attendee_cookie  # noqa: E402
+
+SECRET = "bench-secret"
+
+LUA = r"""
+local cookies = {%(cookies)s}
+local codes = {%(codes)s}
+local path = "%(path)s"
+local pause = %(pause)s
+local nonce = %(nonce)d  -- a fresh seed per run, or every run would repeat the same ids
+
+local function hex(n) return string.format("%%0" .. n .. "x", math.random(0, 16 ^ n - 1)) end
+local function uuid()
+  return hex(4) .. hex(4) .. "-" .. hex(4) .. "-4" .. hex(3) .. "-" ..
+    string.format("%%x", math.random(8, 11)) .. hex(3) .. "-" .. hex(4) .. hex(4) .. hex(4)
+end
+
+local threads = 0
+function setup(thread) threads = threads + 1; thread:set("seed", nonce + threads) end
+function init(args) math.randomseed(seed) end
+
+function request()
+  local body = '{"station":"' .. codes[math.random(#codes)] .. '","id":"' .. uuid() .. '"}'
+  return wrk.format("POST", path, {
+    ["Content-Type"] = "application/json",
+    ["Cookie"] = "%(cookie_name)s=" .. cookies[math.random(#cookies)],
+  }, body)
+end
+
+function delay() return pause end
+
+function done(summary, latency, requests)
+  io.write(string.format(
+    'RESULT {"requests": %%d, "seconds": %%.3f, "non2xx": %%d, "socket_errors": %%d,' ..
+    ' "p50_ms": %%.2f, "p99_ms": %%.2f, "max_ms": %%.2f}\n',
+    summary.requests, summary.duration / 1e6, summary.errors.status,
+    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000, latency.max / 1000))
+end
+"""
+
+
+def prepare(db_path: Path, n_attendees: int) -> tuple[list[str], list[str]]:
+    """A database with the demo event and n attendees; returns (signed cookies, station codes)."""
+    db = dbm.connect(db_path)
+    dbm.migrate(db)
+    event = events.load_event(db, events.read_event_file(ROOT / "tracker/data/demo-event.toml"))
+    event_id = event.event["id"]
+    codes = [s["code"] for s in events.stations(db, event_id)]
+    with dbm.write(db):
+        tokens = [attendees.create(db, event_id)["token"] for _ in range(n_attendees)]
+    db.execute("CREATE TABLE bench_inserts (uuid TEXT, station TEXT, at TEXT)")
+    db.close()
+    app = create_app({"DATABASE": str(db_path), "SECRET_KEY": SECRET, "TESTING": True})
+    cookies = []
+    with app.test_request_context():
+        for token in tokens:
+            response = set_attendee_cookie(app.response_class(), token)
+            header = response.headers["Set-Cookie"]
+            cookies.append(header.split(";", 1)[0].split("=", 1)[1])
+    dbm.close_thread_dbs()
+    return cookies, codes
+
+
+def start_server(db_path: Path, port: int) -> subprocess.Popen:
+    argv = gunicorn_argv("127.0.0.1", port, int(os.environ.get("THREADS", "300")))
+    argv[-1] = "bench_checkins_app:app"
+    argv[1:1] = ["--pythonpath", str(ROOT / "scripts")]
+    env = {
+        **os.environ,
+        "TRACKER_DB": str(db_path),
+        "SECRET_KEY": SECRET,
+        "IP_LIMIT": "100000000 per minute",  # one client IP here; per-attendee limits stay on
+    }
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), *argv[1:]],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            sys.exit(f"server exited: {proc.stderr.read().decode()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    sys.exit("server did not start")
+
+
+def wrk(
+    url: str, path: str, lua_dir: Path, cookies, codes, seconds, connections, pause_ms=0
+) -> dict:
+    script = lua_dir / f"{path.strip('/').replace('/', '-')}-{pause_ms}.lua"
+    script.write_text(
+        LUA
+        % {
+            "cookies": ",".join(f'"{c}"' for c in cookies),
+            "codes": ",".join(f'"{c}"' for c in codes),
+            "path": path,
+            "pause": pause_ms,
+            "cookie_name": ATTENDEE_COOKIE,
+            "nonce": random.randrange(1, 2**30),
+        }
+    )
+    out = subprocess.run(
+        [
+            "wrk",
+            "-t1",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--timeout",
+            "5s",
+            "-s",
+            str(script),
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    line = next(line for line in out.splitlines() if line.startswith("RESULT "))
+    result = json.loads(line.removeprefix("RESULT "))
+    result["rps"] = result["requests"] / result["seconds"]
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
+    parser.add_argument("--rate", type=int, default=500, help="check-ins/s for the latency run")
+    parser.add_argument("--attendees", type=int, default=5000)
+    parser.add_argument("--connections", type=int, default=16)
+    args = parser.parse_args()
+
+    from tests.conftest import free_port
+
+    work = Path(tempfile.mkdtemp(prefix="bench-checkins-"))
+    db_path = work / "tracker.db"
+    print(f"preparing {args.attendees} attendees on the demo event...", flush=True)
+    cookies, codes = prepare(db_path, args.attendees)
+    port = free_port()
+    server = start_server(db_path, port)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        run = lambda path, **kw: wrk(url, path, work, cookies, codes, **kw)  # noqa: E731
+        print("warming up...", flush=True)
+        run("/api/checkins", seconds=2, connections=args.connections)
+        results = {}
+        for name, path in (
+            ("no-op route", "/api/bench-noop"),
+            ("sqlite-utils insert", "/api/bench-insert"),
+            ("POST /api/checkins", "/api/checkins"),
+        ):
+            results[name] = run(path, seconds=args.duration, connections=args.connections)
+        # Fixed rate: each connection waits `pause` after each answer (wrk has no open-loop mode),
+        # so the achieved rate is printed next to the target.
+        conns = 50
+        pause = max(0, round(1000 * conns / args.rate) - 2)
+        fixed = run("/api/checkins", seconds=args.duration, connections=conns, pause_ms=pause)
+    finally:
+        server.terminate()
+        server.wait(10)
+
+    with sqlite3.connect(db_path) as conn:
+        stored = conn.execute("SELECT count(*) FROM checkins").fetchone()[0]
+        counted = conn.execute("SELECT count(*) FROM checkins WHERE counted = 1").fetchone()[0]
+        totals = conn.execute("SELECT sum(checkins) FROM station_totals").fetchone()[0]
+    answered = sum(r["requests"] - r["non2xx"] for r in (results["POST /api/checkins"], fixed))
+
+    noop = results["no-op route"]["rps"]
+    print(f"\nthroughput, {args.connections} connections, {args.duration} s each (wrk, 1 thread):")
+    for name, r in results.items():
+        print(
+            f"  {name:22} {r['rps']:8.0f} req/s  p50 {r['p50_ms']:6.2f} ms  p99 {r['p99_ms']:6.2f} ms"
+            f"  non-2xx {r['non2xx']}  ratio to no-op {r['rps'] / noop:.2f}"
+        )
+    ratio = results["POST /api/checkins"]["rps"] / noop
+    print(
+        f"\nlatency at a fixed rate (target {args.rate}/s, achieved {fixed['rps']:.0f}/s,"
+        f" {conns} connections): p50 {fixed['p50_ms']:.2f} ms  p99 {fixed['p99_ms']:.2f} ms"
+        f"  max {fixed['max_ms']:.2f} ms  non-2xx {fixed['non2xx']}"
+    )
+    print(
+        f"\nstored check-ins {stored} (the warm-up included), answered 2xx in the measured runs"
+        f" {answered}; counted {counted} = station totals {totals}"
+    )
+    ok_ratio, ok_p99 = ratio >= 0.7, fixed["p99_ms"] < 50
+    print(
+        f"budget: ratio {ratio:.2f} >= 0.70 {'OK' if ok_ratio else 'MISSED'};"
+        f" p99 {fixed['p99_ms']:.1f} ms < 50 ms {'OK' if ok_p99 else 'MISSED'}"
+    )
+    errors = results["POST /api/checkins"]["non2xx"] + fixed["non2xx"]
+    if errors or counted != totals or stored < answered:
+        sys.exit("FAILED: errors or lost check-ins")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,36 @@
+"""The production app plus two routes that exist only for the benchmark: its ceilings.
+
+Served by the same gunicorn command as production; never imported by the tracker package.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import request
+
+from tracker import create_app
+from tracker import db as dbm
+from tracker.web import get_db
+
+app = create_app()
+
+
+@app.post("/api/bench-noop")
+def bench_noop():
+    """Does nothing but answer: the cost of Flask, gunicorn and the JSON guard alone."""
+    return {"ok": True}
+
+
+@app.post("/api/bench-insert")
+def bench_insert():
+    """One plain sqlite-utils insert per request, the usual way (table introspection included)."""
+    body = request.get_json()
+    get_db()["bench_inserts"].insert(
+        {
+            "uuid": body.get("id") or str(uuid.uuid4()),
+            "station": body.get("station"),
+            "at": dbm.utcnow(),
+        }
+    )
+    return {"ok": True}, 201
