@@ -277,7 +277,7 @@ def test_refuses_no_session_form_body_and_foreign_origin(client, staff_client, d
 def test_oversized_body_is_413_and_stores_nothing(staff_client, db):
     big = body(story="x" * (10 * 1024 * 1024))
     r = post(staff_client, big)
-    assert r.status_code == 413 and r.json["error"]
+    assert r.status_code == 413 and r.json["error"] == "too_large" and "bytes" in r.json["detail"]
     assert count(db) == 0
 
 

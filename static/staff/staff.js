@@ -89,11 +89,18 @@
 
   // ------------------------------------------------------------------ sync
 
+  // One flush at a time; a save during a flush asks for another pass, so it does not wait
+  // for the timer.
   var flushing = null;
+  var again = false;
   function flush() {
-    if (!flushing) {
-      flushing = sendAll().catch(function () {}).then(function () { flushing = null; return render(); });
-    }
+    if (flushing) { again = true; return flushing; }
+    flushing = sendAll().catch(function () {}).then(function () {
+      flushing = null;
+      return render();
+    }).then(function () {
+      if (again) { again = false; return flush(); }
+    });
     return flushing;
   }
 

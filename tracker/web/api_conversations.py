@@ -44,6 +44,14 @@ def _refused(exc: Refused):
     return json_error(exc.status, exc.error, exc.detail)
 
 
+@bp.errorhandler(413)
+def _too_large(exc):
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    return json_error(
+        413, "too_large", f"the body is over {limit} bytes; a story has at most 4000 characters"
+    )
+
+
 @bp.errorhandler(conversations.ConversationError)
 def _domain_error(exc: conversations.ConversationError):
     for kind, status, code in _ERRORS:

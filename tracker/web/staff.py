@@ -174,6 +174,8 @@ def service_worker():
             url_for("staff.capture"),
             url_for("staff.mine"),
             *(url_for("static", filename=a, v=version) for a in ASSETS),
+            # base.html links the shared stylesheet without a version; the cache name has one.
+            url_for("static", filename="css/app.css"),
         ],
     )
     response = Response(body, mimetype="text/javascript")
