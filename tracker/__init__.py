@@ -15,7 +15,7 @@ from .ratelimit import limit_key
 ASYNC_MODE = "threading"
 
 socketio = SocketIO()
-limiter = Limiter(key_func=limit_key, default_limits=[], headers_enabled=True)
+limiter = Limiter(key_func=limit_key, default_limits=[], headers_enabled=False)
 csrf = CSRFProtect()
 
 

@@ -1,9 +1,22 @@
-"""Rate-limit keys: a whole venue may share one IP behind NAT, so key on the person, not the address."""
+"""Rate limits: a whole venue may share one IP behind NAT, so key on the person, not the address.
+
+Flask-Limiter holds the configuration and the storage (memory, or Redis when configured). The
+check-in path asks its strategy directly, once per limit: the decorator machinery costs more than
+the check-in itself at hundreds of scans a second.
+"""
 
 from __future__ import annotations
 
-from flask import request
+import time
+from collections.abc import Callable
+from functools import cache, wraps
+
+from flask import current_app, request
 from flask_limiter.util import get_remote_address
+from limits import RateLimitItem, parse
+from werkzeug.exceptions import TooManyRequests
+
+from . import limitstore  # noqa: F401  (registers the tracker-memory:// storage)
 
 
 def limit_key() -> str:
@@ -21,3 +34,45 @@ def limit_key() -> str:
 
 def ip_key() -> str:
     return f"ip:{request.remote_addr}"
+
+
+@cache
+def _item(text: str) -> RateLimitItem:
+    return parse(text)
+
+
+def enforce(limit: str, key: str, message: str) -> None:
+    """Count one hit against `limit` for `key`; over it, a 429 that says when to try again."""
+    from . import limiter
+
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    item = _item(limit)
+    if not limiter.limiter.hit(item, key):
+        reset_at, _ = limiter.limiter.get_window_stats(item, key)
+        raise TooManyRequests(message, retry_after=max(1, int(reset_at - time.time()) + 1))
+
+
+def checkin_limits(view: Callable) -> Callable:
+    """Per attendee (CHECKIN_LIMIT), then a loose cap per IP (IP_LIMIT) that also covers phones
+    without a cookie yet; shared by the JSON API and the no-JavaScript form."""
+    from .web.identity import attendee_token
+
+    @wraps(view)
+    def limited(*args, **kwargs):
+        config = current_app.config
+        token = attendee_token()
+        if token:
+            enforce(
+                config["CHECKIN_LIMIT"],
+                f"checkins/attendee/{token}",
+                "Too many check-ins from this phone. Wait a minute, then try again.",
+            )
+        enforce(
+            config["IP_LIMIT"],
+            f"checkins/ip/{request.remote_addr}",
+            "Too many check-ins from this network right now. Wait a minute, then try again.",
+        )
+        return view(*args, **kwargs)
+
+    return limited

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 from pydantic import BaseModel, ValidationError
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from .. import checkins, events, limiter, limitstore  # noqa: F401  (registers tracker-memory://)
-from ..ratelimit import ip_key
+from .. import checkins, events
+from ..ratelimit import checkin_limits
 from ..schemas import CheckinIn
 from . import current_event, get_db, json_error
 from .identity import attendee_token, set_attendee_cookie
@@ -51,30 +51,8 @@ def _problems(exc: ValidationError) -> list[dict]:
     ]
 
 
-# Limits shared by this route and the no-JavaScript form (POST /s/<code>): per attendee, since a
-# venue shares one IP behind NAT, plus a loose per-IP cap that also covers cookie-less requests.
-def _per_attendee_key() -> str:
-    return f"attendee:{attendee_token()}"
-
-
-per_attendee = limiter.shared_limit(
-    lambda: current_app.config["CHECKIN_LIMIT"],
-    scope="checkins-attendee",
-    key_func=_per_attendee_key,
-    exempt_when=lambda: attendee_token() is None,
-    error_message="Too many check-ins from this phone. Wait a minute, then try again.",
-)
-per_ip = limiter.shared_limit(
-    lambda: current_app.config["IP_LIMIT"],
-    scope="checkins-ip",
-    key_func=ip_key,
-    error_message="Too many check-ins from this network right now. Wait a minute, then try again.",
-)
-
-
 @bp.post("/api/checkins")
-@per_ip
-@per_attendee
+@checkin_limits
 def create_checkin():
     try:
         body = parse_json(CheckinIn, CHECKIN_BODY_BYTES)

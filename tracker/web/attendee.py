@@ -8,9 +8,9 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from pydantic import ValidationError
 
 from .. import attendees, checkins, events, profile, qr, totals
+from ..ratelimit import checkin_limits
 from ..schemas import CheckinIn
 from . import current_event, get_db
-from .api_checkins import per_attendee, per_ip
 from .identity import attendee_token, set_attendee_cookie
 
 bp = Blueprint("attendee", __name__)
@@ -59,8 +59,7 @@ def station_page(code: str):
 
 
 @bp.post("/s/<code>")
-@per_ip
-@per_attendee
+@checkin_limits
 def station_form(code: str):
     """The same check-in as POST /api/checkins, for a phone with JavaScript off."""
     station = _station(code)
