@@ -65,9 +65,12 @@ def test_json_caller_gets_401(client, path):
 
 
 @pytest.mark.parametrize("path", ADMIN_GETS)
-def test_staff_session_is_refused(client, path):
+def test_staff_session_is_refused(client, db, path):
+    from tracker import staff
+
     with client.session_transaction() as s:
         s["staff_station_id"] = 1
+        s["staff_pin_tag"] = staff.pin_tag(db, 1)
         s["staff_name"] = "Sam"
     assert client.get(path).status_code == 403
 

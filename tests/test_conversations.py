@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from itsdangerous import URLSafeSerializer
 
-from tracker import attendees, conversations
+from tracker import attendees, conversations, staff
 from tracker import db as dbm
 from tracker.conversations import Author
 from tracker.schemas import ConversationIn
@@ -50,12 +50,18 @@ def staff_author(booth) -> Author:
     return Author("staff", booth["id"], staff_name="Ann")
 
 
+def sign_in_session(session, db, station_id: int, name: str = "Ann") -> None:
+    """What a successful PIN sign-in leaves in the session."""
+    session["staff_station_id"] = station_id
+    session["staff_pin_tag"] = staff.pin_tag(db, station_id)
+    session["staff_name"] = name
+
+
 @pytest.fixture
-def staff_client(client, booth):
+def staff_client(client, booth, db):
     """A test client signed in to the booth as Ann."""
     with client.session_transaction() as session:
-        session["staff_station_id"] = booth["id"]
-        session["staff_name"] = "Ann"
+        sign_in_session(session, db, booth["id"])
     return client
 
 
@@ -310,7 +316,7 @@ def test_put_refuses_mismatched_id_unknown_id_and_other_station(staff_client, ap
     assert unknown.status_code == 404
     other = app.test_client()
     with other.session_transaction() as session:
-        session["staff_station_id"] = event["stations"]["demo"]["id"]
+        sign_in_session(session, db, event["stations"]["demo"]["id"])
     r = other.put(f"/api/conversations/{payload['id']}", json={**payload, "story": "mine now"})
     assert r.status_code == 403 and r.json["error"] == "not_author"
     assert other.get(f"/api/conversations/{payload['id']}").status_code == 403

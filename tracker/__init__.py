@@ -33,6 +33,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import cli, live, web
 
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind N proxies, take the client's address, scheme and host from X-Forwarded-*:
+        # the per-IP cap and the Origin check need the real ones.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
     web.init_app(app)
     limiter.init_app(app)
     csrf.init_app(app)

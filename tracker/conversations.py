@@ -307,7 +307,9 @@ def edit(
         if not editable(row, now):
             raise NoLongerEditable("conversations can be edited until the end of their day")
         fields = _fields(db, event, data, author)
-        status = (row["status"] or "open") if fields["follow_up"] else None
+        # A follow-up's status only moves forward (set_status): unflagging and flagging again
+        # in an edit never reopens one that was acknowledged or done.
+        status = row["status"] or ("open" if fields["follow_up"] else None)
         db.execute(
             "UPDATE conversations SET attendee_id = :attendee_id, story = :story, nps = :nps,"
             " topics = :topics, follow_up = :follow_up, contact = :contact, owner = :owner,"

@@ -114,9 +114,8 @@ class Watcher:
             with self.lock:  # try again once an event is loaded (that write moves data_version)
                 self.pending.update(pending)
             return False
-        known = {loc["slug"] for loc in events.locations(conn, event["id"], active_only=False)}
-        gone = {room for room in rooms if room is not None and room not in known}
-        snaps = scoreboard.snapshots(conn, event, [r for r in rooms if r not in gone])
+        # A room for a location the board no longer shows gets nothing; the others go on.
+        snaps = scoreboard.snapshots(conn, event, list(rooms), skip_unknown=True)
         sent_to_room = set()
         for location, snap in snaps.items():
             news = scoreboard.comparable(snap)

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 StationCode = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Story = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
 Topic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+EARLIEST, LATEST = datetime(2000, 1, 2), datetime(2099, 12, 30)
 
 
 class _Body(BaseModel):
@@ -48,3 +51,13 @@ class ConversationIn(_Body):
     captured_at: datetime | None = Field(
         default=None, description="when the device saved it; the server also keeps received_at"
     )
+
+    @field_validator("captured_at")
+    @classmethod
+    def _plausible_time(cls, value: datetime | None) -> datetime | None:
+        """A device with a broken clock gets a 400, not a server error on conversion."""
+        if value is None:
+            return None
+        if not EARLIEST <= value.replace(tzinfo=None) <= LATEST:
+            raise ValueError("captured_at must be a date between 2000 and 2100")
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)

@@ -33,16 +33,21 @@ def snapshot(db: Database, event: dict, location: str | None = None) -> dict:
     return snapshots(db, event, [location])[location]
 
 
-def snapshots(db: Database, event: dict, locations: list[str | None]) -> dict[str | None, dict]:
+def snapshots(
+    db: Database, event: dict, locations: list[str | None], skip_unknown: bool = False
+) -> dict[str | None, dict]:
     """Snapshots for several screens at once, sharing the event-wide reads between them.
 
-    `None` stands for the whole event; an unknown slug raises UnknownLocation.
+    `None` stands for the whole event; a slug the board does not show (unknown, or inactive with
+    nothing recorded) raises UnknownLocation, or is left out with `skip_unknown`.
     """
     base = _event_part(db, event)
     known = {loc["slug"]: loc for loc in base["locations"]}
     out: dict[str | None, dict] = {}
     for slug in locations:
         if slug is not None and slug not in known:
+            if skip_unknown:
+                continue
             raise UnknownLocation(slug)
         out[slug] = {
             **base,

@@ -6,6 +6,7 @@ a whole venue shares one address, and an attacker can change theirs.
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
@@ -59,6 +60,15 @@ def station(db: Database, station_id: int, event_id: int | None = None) -> dict:
     if event_id is not None and found["event_id"] != event_id:
         raise UnknownStation(station_id)
     return found
+
+
+def pin_tag(db: Database, station_id: int) -> str | None:
+    """A short fingerprint of the station's current PIN hash, kept in the staff session.
+
+    When the PIN is reset the tag changes, so sessions signed in with the old PIN end.
+    """
+    row = db.execute("SELECT pin_hash FROM stations WHERE id = ?", [station_id]).fetchone()
+    return hashlib.sha256(row[0].encode()).hexdigest()[:16] if row else None
 
 
 def locked_until(db: Database, station_id: int, now: datetime | None = None) -> datetime | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -56,12 +57,23 @@ def login():
             session["admin"] = True
             session.permanent = True
             target = request.args.get("next", "")
-            # only local paths, never an open redirect
-            safe = target.startswith("/") and not target.startswith("//")
-            return redirect(target if safe else url_for("admin.dashboard"))
+            return redirect(target if _local_path(target) else url_for("admin.dashboard"))
         error = "That password is not right." if configured else None
     return render_template("admin/login.html", configured=configured, error=error), (
         401 if error else 200
+    )
+
+
+def _local_path(target: str) -> bool:
+    """Only a path on this site, never an open redirect ("//x", "/\\x", "/\t/x" are refused)."""
+    parts = urlsplit(target)
+    return (
+        target.startswith("/")
+        and target.isprintable()
+        and not any(ch.isspace() or ch == "\\" for ch in target)
+        and not target.startswith("//")
+        and not parts.scheme
+        and not parts.netloc
     )
 
 

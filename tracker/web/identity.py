@@ -42,9 +42,19 @@ def set_attendee_cookie(response, token: str):
 
 
 def staff_station_id() -> int | None:
-    """The station a staff member signed in to, from the session cookie."""
+    """The station a staff member signed in to, from the session cookie.
+
+    A session signed in with a PIN that has since been reset no longer counts.
+    """
     value = session.get("staff_station_id")
-    return value if isinstance(value, int) else None
+    if not isinstance(value, int):
+        return None
+    if "staff_pin_ok" not in g:
+        from .. import staff
+        from . import get_db
+
+        g.staff_pin_ok = session.get("staff_pin_tag") == staff.pin_tag(get_db(), value)
+    return value if g.staff_pin_ok else None
 
 
 def staff_name() -> str | None:

@@ -91,7 +91,7 @@ def sign_in():
         "location": request.form.get("location", ""),
     }
     pin = request.form.get("pin", "")
-    if not form["station"].isdigit():
+    if not (form["station"].isascii() and form["station"].isdigit() and len(form["station"]) < 10):
         return _sign_in_page("Choose your station.", 400, form)
     if not 1 <= len(form["name"]) <= NAME_MAX:
         return _sign_in_page(f"Type your name (up to {NAME_MAX} characters).", 400, form)
@@ -115,6 +115,7 @@ def sign_in():
         return _sign_in_page(str(exc), 401, form)
     session.pop("staff_station_id", None)
     session["staff_station_id"] = station["id"]
+    session["staff_pin_tag"] = staff.pin_tag(db, station["id"])
     session["staff_name"] = form["name"]
     session.permanent = True
     return redirect(url_for("staff.capture"))
