@@ -1,6 +1,6 @@
 """Live scoreboard benchmark: fan-out latency, idle cost, snapshot cost at scale, burst coalescing.
 
-Starts the production server (gunicorn, one worker, threads; `python -m tracker.serve`) on a fresh
+Starts the production server (gunicorn, one gevent worker; `python -m tracker.serve`) on a fresh
 database holding the demo event, on 127.0.0.1, and measures in one run:
 
 1. latency from a check-in (POST /api/checkins) to N connected python-socketio screens (websocket
@@ -59,7 +59,7 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, db_path: Path, threads: int = 300, poll: float | None = None):
+    def __init__(self, db_path: Path, poll: float | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {
@@ -67,7 +67,6 @@ class Server:
             "TRACKER_DB": str(db_path),
             "HOST": "127.0.0.1",
             "PORT": str(self.port),
-            "THREADS": str(threads),
             "SECRET_KEY": "bench-secret",
             "RATELIMIT_ENABLED": "0",
             **({"LIVE_POLL_SECONDS": str(poll)} if poll else {}),

@@ -1,6 +1,6 @@
 """Check-in ingest benchmark: POST /api/checkins against the ceilings on the same server, one run.
 
-Starts the production server (gunicorn, one worker, threads) on a fresh database holding the demo
+Starts the production server (gunicorn, one gevent worker) on a fresh database holding the demo
 event and thousands of attendees with signed cookies, then drives it with wrk (a Lua script makes a
 unique check-in id per request and rotates attendees and stations):
 
@@ -96,7 +96,7 @@ def prepare(db_path: Path, n_attendees: int) -> tuple[list[str], list[str]]:
 
 
 def start_server(db_path: Path, port: int) -> subprocess.Popen:
-    argv = gunicorn_argv("127.0.0.1", port, int(os.environ.get("THREADS", "300")))
+    argv = gunicorn_argv("127.0.0.1", port, int(os.environ.get("WORKER_CONNECTIONS", "2000")))
     argv[-1] = "bench_checkins_app:app"
     argv[1:1] = ["--pythonpath", str(ROOT / "scripts")]
     env = {

@@ -98,7 +98,6 @@ class LiveServer:
             "PORT": str(self.port),
             "HOST": "127.0.0.1",
             "SECRET_KEY": "live-test-secret",
-            "THREADS": "64",
             **(env or {}),
         }
         self.proc: subprocess.Popen | None = None

@@ -10,9 +10,10 @@ from flask_wtf import CSRFProtect
 from . import config
 from .ratelimit import limit_key
 
-# Threading mode: the easiest and most compatible per Flask-SocketIO's docs, served by gunicorn's
-# threaded worker (see tracker/serve.py). Always explicit: auto-detection would prefer eventlet.
-ASYNC_MODE = "threading"
+# gevent, served by gunicorn's gevent worker (see tracker/serve.py): measured here it carries twice
+# the check-ins of the threaded worker, and a board costs a greenlet rather than a thread.
+# Always explicit: auto-detection would prefer eventlet.
+ASYNC_MODE = "gevent"
 
 socketio = SocketIO()
 limiter = Limiter(key_func=limit_key, default_limits=[], headers_enabled=False)
