@@ -32,6 +32,12 @@ ADMIN_GETS = [
 ]
 
 
+def read_csv(client, path: str) -> list[dict]:
+    """An export as a spreadsheet would read it (the byte-order mark removed)."""
+    text = client.get(path).get_data(as_text=True)
+    return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+
+
 @pytest.fixture
 def admin(app, client):
     """A client signed in as the organizer (forms without CSRF tokens for brevity)."""
@@ -237,15 +243,7 @@ def test_csv_export_reads_back_with_neutralised_formulas(admin, db, event):
     assert rows[0]["story"] == '\'=HYPERLINK("http://evil.example")'
     assert rows[1]["story"] == "Zoë liked it; 東京 too"
     assert rows[1]["contact"] == "'+44 20 7946 0000"
-    follow = list(
-        csv.DictReader(
-            io.StringIO(
-                admin.get("/admin/export/follow-ups.csv")
-                .get_data(as_text=True)
-                .removeprefix("\ufeff")
-            )
-        )
-    )
+    follow = read_csv(admin, "/admin/export/follow-ups.csv")
     assert [f["reference"] for f in follow] == [rows[1]["reference"]]
 
 
@@ -345,15 +343,7 @@ def test_simulate_moves_the_numbers_and_everything_agrees(admin, app, db):
     ev = events.get_event(db)
     snap = scoreboard.snapshot(db, ev)
     rep = report.build(db, ev)
-    checkins = list(
-        csv.DictReader(
-            io.StringIO(
-                admin.get("/admin/export/checkins.csv")
-                .get_data(as_text=True)
-                .removeprefix("\ufeff")
-            )
-        )
-    )
+    checkins = read_csv(admin, "/admin/export/checkins.csv")
     convs = json.loads(admin.get("/admin/export/conversations.json").get_data(as_text=True))
     assert len(checkins) == 300
     counted = sum(1 for c in checkins if c["counted"] == "1")
