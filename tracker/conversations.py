@@ -90,6 +90,11 @@ def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def reference_sql(alias: str) -> str:
+    """The same reference, computed in SQL for lists and exports (`alias` is the conversations table)."""
+    return f"'T-' || ({REFERENCE_BASE} + {alias}.id)"
+
+
 def reference(row_id: int) -> str:
     """The short number people say on the phone: T-1001, T-1002, ..."""
     return f"T-{REFERENCE_BASE + row_id}"

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlite_utils import Database
 
+from .conversations import reference_sql
 from .totals import event_progress
 
 QUIET_AFTER = timedelta(hours=1)
@@ -37,7 +38,7 @@ def quiet_stations(rows: list[dict], now: datetime | None = None) -> list[dict]:
 def latest_conversations(db: Database, event_id: int, limit: int = 15) -> list[dict]:
     return list(
         db.query(
-            """SELECT v.id, 'T-' || (1000 + v.id) AS reference, v.story, v.nps, v.source,
+            f"""SELECT v.id, {reference_sql("v")} AS reference, v.story, v.nps, v.source,
                       v.staff_name, v.follow_up, v.public, v.hidden, v.received_at,
                       s.name AS station, l.name AS location
                  FROM conversations v JOIN stations s ON s.id = v.station_id

@@ -346,22 +346,15 @@ STATION_COLUMNS = """
 
 def station_by_code(db: Database, code: str) -> dict:
     """The active station a QR code points at, or UnknownStation."""
-    row = db.execute(
+    cur = db.execute(
         f"SELECT {STATION_COLUMNS} FROM stations s JOIN locations l ON l.id = s.location_id"
         " WHERE s.code = ? AND s.active = 1 AND l.active = 1",
         [code],
-    ).fetchone()
+    )
+    row = cur.fetchone()
     if row is None:
         raise UnknownStation(code)
-    return dict(zip(_station_keys(), row, strict=True))
-
-
-@cache
-def _station_keys() -> tuple[str, ...]:
-    return tuple(
-        part.strip().split(" AS ")[-1].split(".")[-1]
-        for part in STATION_COLUMNS.replace("\n", " ").split(",")
-    )
+    return dict(zip([c[0] for c in cur.description], row, strict=True))
 
 
 def stations(db: Database, event_id: int, active_only: bool = True) -> list[dict]:

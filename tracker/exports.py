@@ -12,6 +12,8 @@ from pathlib import Path
 
 from sqlite_utils import Database
 
+from .conversations import reference_sql
+
 BOM = "\ufeff"  # tells Excel the file is UTF-8, so "Zoë" and "東京" survive a double-click
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -24,7 +26,7 @@ QUERIES = {
           JOIN locations l ON l.id = s.location_id JOIN attendees a ON a.id = c.attendee_id
          WHERE l.event_id = :event_id ORDER BY c.id""",
     "conversations": """
-        SELECT 'T-' || (1000 + v.id) AS reference, v.uuid AS id, v.captured_at, v.received_at,
+        SELECT {reference} AS reference, v.uuid AS id, v.captured_at, v.received_at,
                l.slug AS location, s.slug AS station, s.name AS station_name, v.source,
                v.staff_name, v.story, v.nps, v.topics, v.follow_up, v.contact, v.owner, v.status,
                v.public, v.hidden, a.badge AS attendee_badge, a.name AS attendee_name,
@@ -33,13 +35,14 @@ QUERIES = {
           JOIN locations l ON l.id = s.location_id LEFT JOIN attendees a ON a.id = v.attendee_id
          WHERE l.event_id = :event_id ORDER BY v.id""",
     "follow-ups": """
-        SELECT 'T-' || (1000 + v.id) AS reference, v.received_at, v.status, v.owner, v.contact,
+        SELECT {reference} AS reference, v.received_at, v.status, v.owner, v.contact,
                l.slug AS location, s.name AS station_name, v.nps, v.story,
                a.name AS attendee_name, a.email AS attendee_email, a.company AS attendee_company
           FROM conversations v JOIN stations s ON s.id = v.station_id
           JOIN locations l ON l.id = s.location_id LEFT JOIN attendees a ON a.id = v.attendee_id
          WHERE l.event_id = :event_id AND v.follow_up = 1 ORDER BY v.received_at""",
 }
+QUERIES = {kind: sql.format(reference=reference_sql("v")) for kind, sql in QUERIES.items()}
 KINDS = tuple(QUERIES)
 
 

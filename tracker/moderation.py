@@ -7,6 +7,7 @@ from typing import Literal
 from sqlite_utils import Database
 
 from . import db as dbm
+from .conversations import reference_sql
 
 Show = Literal["all", "public", "hidden", "private"]
 
@@ -25,7 +26,7 @@ def stories(db: Database, event_id: int, show: Show = "all", limit: int = 200) -
     }[show]
     return list(
         db.query(
-            f"""SELECT v.uuid, 'T-' || (1000 + v.id) AS reference, v.story, v.nps, v.source,
+            f"""SELECT v.uuid, {reference_sql("v")} AS reference, v.story, v.nps, v.source,
                        v.staff_name, v.public, v.hidden, v.received_at,
                        s.name AS station, l.name AS location
                   FROM conversations v JOIN stations s ON s.id = v.station_id

@@ -9,14 +9,8 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from .dashboard import station_table
-from .totals import event_progress
-
-
-def nps_score(promoters: int, passives: int, detractors: int) -> int | None:
-    responses = promoters + passives + detractors
-    if not responses:
-        return None
-    return round(100 * (promoters - detractors) / responses)
+from .scoreboard import nps
+from .totals import engagements, event_progress
 
 
 def build(db: Database, event: dict) -> dict:
@@ -25,9 +19,7 @@ def build(db: Database, event: dict) -> dict:
     counts = event["counts"]
     stations = station_table(db, eid)
     for s in stations:
-        s["total"] = s["checkins"] * ("checkins" in counts) + s["conversations"] * (
-            "conversations" in counts
-        )
+        s["total"] = engagements(counts, s["checkins"], s["conversations"])
     locations: dict[str, dict] = {}
     for s in stations:
         loc = locations.setdefault(
@@ -80,14 +72,7 @@ def build(db: Database, event: dict) -> dict:
             ((loc["name"], loc["total"]) for loc in locations.values()), key=lambda p: -p[1]
         ),
         "hours": hours_by_location(db, event),
-        "nps": {
-            "score": nps_score(promoters, passives, detractors),
-            "promoters": promoters,
-            "passives": passives,
-            "detractors": detractors,
-            "responses": promoters + passives + detractors,
-            "distribution": distribution,
-        },
+        "nps": {**nps(promoters, passives, detractors), "distribution": distribution},
         "topics": topics,
         "follow_ups": follow_ups,
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -111,9 +96,7 @@ def hours_by_location(db: Database, event: dict) -> list[dict]:
             name, {"name": name, "timezone": tz, "hours": defaultdict(int)}
         )
         label = local.strftime("%a %H:00")
-        entry["hours"][label] += checkins * ("checkins" in counts) + conversations * (
-            "conversations" in counts
-        )
+        entry["hours"][label] += engagements(counts, checkins, conversations)
     result = []
     for entry in per_location.values():
         hours = list(entry["hours"].items())

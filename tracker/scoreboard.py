@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlite_utils import Database
 
 from . import db as dbm
+from .totals import engagements
 
 MILESTONE_PERCENTS = (25, 50, 75, 100)
 RECENT_LIMIT = 10  # stories in the ticker
@@ -82,12 +83,6 @@ def nps(promoters: int, passives: int, detractors: int) -> dict:
     }
 
 
-def _engagements(counts: list[str], checkins: int, conversations: int) -> int:
-    return (checkins if "checkins" in counts else 0) + (
-        conversations if "conversations" in counts else 0
-    )
-
-
 def _event_part(db: Database, event: dict) -> dict:
     """Totals, NPS, milestones, locations and stations: one pass over the stations' totals."""
     counts = event["counts"]
@@ -143,7 +138,7 @@ def _event_part(db: Database, event: dict) -> dict:
             }
         if s_slug is None:
             continue
-        total = _engagements(counts, checkins, conversations)
+        total = engagements(counts, checkins, conversations)
         for key, value in (
             ("checkins", checkins),
             ("conversations", conversations),
@@ -188,7 +183,7 @@ def _event_part(db: Database, event: dict) -> dict:
         key=lambda s: (-s["total"], s["name"], s["location"]),
     )[:LEADERBOARD_SIZE]
 
-    total = _engagements(counts, sums["checkins"], sums["conversations"])
+    total = engagements(counts, sums["checkins"], sums["conversations"])
     goal = event["goal"]
     marks = [
         {"percent": p, "value": v, "reached": total >= v}
@@ -251,7 +246,7 @@ def _hours(db: Database, event: dict, location: str | None) -> list[dict]:
                 "hour": at.strftime("%Y-%m-%dT%H:00:00Z"),
                 "checkins": checkins,
                 "conversations": conversations,
-                "total": _engagements(counts, checkins, conversations),
+                "total": engagements(counts, checkins, conversations),
             }
         )
     # A day of empty bars before the first activity says nothing; keep a short run of them.

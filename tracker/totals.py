@@ -5,6 +5,13 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 
+def engagements(counts: list[str], checkins: int, conversations: int) -> int:
+    """What the event counts as engagements (its `counts` setting): check-ins, conversations or both."""
+    return (checkins if "checkins" in counts else 0) + (
+        conversations if "conversations" in counts else 0
+    )
+
+
 def event_progress(db: Database, event: dict) -> dict:
     """Engagements so far against the goal; only the kinds the event counts add to the total."""
     checkins, conversations = db.execute(
@@ -13,10 +20,7 @@ def event_progress(db: Database, event: dict) -> dict:
         " JOIN locations l ON l.id = s.location_id WHERE l.event_id = ?",
         [event["id"]],
     ).fetchone()
-    counts = event["counts"]
-    total = (checkins if "checkins" in counts else 0) + (
-        conversations if "conversations" in counts else 0
-    )
+    total = engagements(event["counts"], checkins, conversations)
     return {
         "total": total,
         "goal": event["goal"],

@@ -101,7 +101,6 @@ def _security_headers(response):
 
 
 def init_app(app: Flask) -> None:
-    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in _before_request, forms only
     app.before_request(_before_request)
     app.after_request(_security_headers)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sqlite3
 
-from flask import Blueprint, Response, abort, jsonify, render_template
+from flask import Blueprint, Response, abort, current_app, jsonify, render_template
 
 from .. import db as dbm
-from .. import events, qr
+from .. import events, organizers, qr
 from . import current_event, get_db, public_url
 from .identity import is_admin
 
@@ -41,15 +41,9 @@ def _station(code: str) -> dict:
 
 def require_organizer() -> None:
     """QR codes and sheets are for organizers once an admin password is set."""
-    from flask import current_app
-
-    if (current_app.config.get("ADMIN_PASSWORD") or _admin_exists()) and not is_admin():
+    configured = organizers.has_password(get_db(), current_app.config.get("ADMIN_PASSWORD"))
+    if configured and not is_admin():
         abort(401, "Sign in at /admin to download QR codes.")
-
-
-def _admin_exists() -> bool:
-    row = get_db().execute("SELECT 1 FROM settings WHERE key = 'admin_password_hash'").fetchone()
-    return row is not None
 
 
 @bp.get("/qr/<code>.svg")
