@@ -25,7 +25,6 @@ import sys
 import tempfile
 import threading
 import time
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -37,6 +36,7 @@ import socketio  # noqa: E402
 
 from tracker import db as dbm  # noqa: E402
 from tracker import events, scoreboard  # noqa: E402
+from tracker.serve import free_port, wait_until_healthy  # noqa: E402
 
 DEMO = ROOT / "tracker" / "data" / "demo-event.toml"
 
@@ -48,14 +48,6 @@ def fresh_db(path: Path) -> dict:
     event["stations"] = events.stations(db, event["id"])
     db.close()
     return event
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Server:
@@ -78,15 +70,11 @@ class Server:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1):
-                    return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("server did not start")
+        try:
+            wait_until_healthy(self.url, self.proc)
+        except RuntimeError:
+            self.stop()
+            raise
 
     def worker_pid(self) -> int:
         """gunicorn's one worker, where the app (and the watcher) run."""

@@ -21,8 +21,6 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from tracker import attendees, create_app, events  # noqa: E402
 from tracker import db as dbm  # noqa: E402
-from tracker.serve import gunicorn_argv  # noqa: E402
+from tracker.serve import free_port, gunicorn_argv, wait_until_healthy  # noqa: E402
 from tracker.web.identity import ATTENDEE_COOKIE, set_attendee_cookie  # noqa: E402
 
 SECRET = "bench-secret"
@@ -112,17 +110,12 @@ def start_server(db_path: Path, port: int) -> subprocess.Popen:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            sys.exit(f"server exited: {proc.stderr.read().decode()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    sys.exit("server did not start")
+    try:
+        wait_until_healthy(f"http://127.0.0.1:{port}", proc)
+    except RuntimeError as exc:
+        proc.kill()
+        sys.exit(str(exc))
+    return proc
 
 
 def wrk(
@@ -169,8 +162,6 @@ def main() -> None:
     parser.add_argument("--attendees", type=int, default=5000)
     parser.add_argument("--connections", type=int, default=16)
     args = parser.parse_args()
-
-    from tests.conftest import free_port
 
     work = Path(tempfile.mkdtemp(prefix="bench-checkins-"))
     db_path = work / "tracker.db"

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -19,6 +17,7 @@ from tracker import (
     events,  # noqa: E402
 )
 from tracker import db as dbm  # noqa: E402
+from tracker.serve import free_port, wait_until_healthy  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL_EVENT = Path(__file__).parent / "data" / "small-event.toml"
@@ -79,12 +78,6 @@ def client(app):
     return app.test_client()
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class LiveServer:
     """A real `python -m tracker.serve` (gunicorn) process on a free port."""
 
@@ -110,20 +103,12 @@ class LiveServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
-        deadline = time.monotonic() + timeout
-        import urllib.request
-
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.proc.stderr.read().decode()[-2000:]}")
-            try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        return self
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("server did not answer /healthz in time")
+        try:
+            wait_until_healthy(self.url, self.proc, timeout)
+        except RuntimeError:
+            self.stop()
+            raise
+        return self
 
     def stop(self, kill: bool = False) -> None:
         if self.proc and self.proc.poll() is None:

@@ -324,13 +324,15 @@ def _event_row(row: dict | None) -> dict | None:
 
 def get_event(db: Database, slug: str | None = None) -> dict:
     """The event this server runs: the one named, else the most recently created."""
+    # Read on every request: a plain cursor, not db.query (which wraps each read in a savepoint).
     if slug:
-        rows = list(db.query("SELECT * FROM events WHERE slug = ?", [slug]))
+        cur = db.execute("SELECT * FROM events WHERE slug = ?", [slug])
     else:
-        rows = list(db.query("SELECT * FROM events ORDER BY id DESC LIMIT 1"))
-    if not rows:
+        cur = db.execute("SELECT * FROM events ORDER BY id DESC LIMIT 1")
+    row = cur.fetchone()
+    if row is None:
         raise UnknownEvent(slug or "no event loaded: run `flask --app tracker event load FILE`")
-    return _event_row(rows[0])
+    return _event_row(dict(zip([c[0] for c in cur.description], row, strict=True)))
 
 
 def has_event(db: Database) -> bool:

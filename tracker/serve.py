@@ -9,7 +9,11 @@ worker (README, Performance). Scale out with several processes on one database f
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import sys
+import time
+import urllib.request
 
 
 def gunicorn_argv(host: str, port: int, connections: int) -> list[str]:
@@ -36,6 +40,28 @@ def gunicorn_argv(host: str, port: int, connections: int) -> list[str]:
         "-",
         "tracker:create_app()",
     ]
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nobody listens on right now (tests and benchmarks)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_healthy(url: str, proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Wait for `url`/healthz to answer; RuntimeError (with its stderr) if the process dies first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            err = proc.stderr.read().decode()[-2000:] if proc.stderr else ""
+            raise RuntimeError(f"server exited: {err}")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError("server did not answer /healthz in time")
 
 
 def main() -> None:
