@@ -348,14 +348,19 @@ STATION_COLUMNS = """
 
 def station_by_code(db: Database, code: str) -> dict:
     """The active station a QR code points at, or UnknownStation."""
+    return active_station(db, "code", code)
+
+
+def active_station(db: Database, column: Literal["code", "id"], value: str | int) -> dict:
+    """An active station (of an active location) with its location, or UnknownStation."""
     cur = db.execute(
         f"SELECT {STATION_COLUMNS} FROM stations s JOIN locations l ON l.id = s.location_id"
-        " WHERE s.code = ? AND s.active = 1 AND l.active = 1",
-        [code],
+        f" WHERE s.{column} = ? AND s.active = 1 AND l.active = 1",
+        [value],
     )
     row = cur.fetchone()
     if row is None:
-        raise UnknownStation(code)
+        raise UnknownStation(value)
     return dict(zip([c[0] for c in cur.description], row, strict=True))
 
 

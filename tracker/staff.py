@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from . import db as dbm
 from .conversations import iso, parse_iso
-from .events import STATION_COLUMNS, UnknownStation
+from .events import UnknownStation, active_station
 from .security import check_secret
 
 MAX_FAILURES = 5
@@ -48,15 +48,7 @@ class LockedOut(SignInError):
 
 def station(db: Database, station_id: int, event_id: int | None = None) -> dict:
     """An active station (with its location) by id, or UnknownStation."""
-    cur = db.execute(
-        f"SELECT {STATION_COLUMNS} FROM stations s JOIN locations l ON l.id = s.location_id"
-        " WHERE s.id = ? AND s.active = 1 AND l.active = 1",
-        [station_id],
-    )
-    row = cur.fetchone()
-    if row is None:
-        raise UnknownStation(station_id)
-    found = dict(zip([c[0] for c in cur.description], row, strict=True))
+    found = active_station(db, "id", station_id)
     if event_id is not None and found["event_id"] != event_id:
         raise UnknownStation(station_id)
     return found
