@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 
 import pytest
 
@@ -123,3 +124,79 @@ def test_write_rolls_back_on_error(db):
         events.set_goal(db, ev["id"], 999)
         raise RuntimeError("boom")
     assert events.get_event(db)["goal"] == 20
+
+
+def test_group_write_gives_each_writer_its_own_result_or_error(db_path):
+    """Concurrent writers share transactions; one that fails is undone alone."""
+    setup = dbm.connect(db_path)
+    dbm.migrate(setup)
+    setup.execute("CREATE TABLE notes (n INTEGER PRIMARY KEY)")
+    setup.close()
+    results: dict[int, object] = {}
+
+    def writer(n: int) -> None:
+        db = dbm.thread_db(db_path)
+
+        def work(db):
+            if n == 1:  # the first leader holds on until all others queue: they share one commit
+                group = dbm._group_commits[dbm.path_of(db)]
+                deadline = time.monotonic() + 10
+                while len(group.waiting) < 59 and time.monotonic() < deadline:
+                    time.sleep(0.005)
+                assert len(group.waiting) == 59
+            db.execute("INSERT INTO notes (n) VALUES (?)", [n])
+            if n % 7 == 0:
+                raise ValueError(f"no {n}")
+            return n * 10
+
+        try:
+            results[n] = dbm.group_write(db, work)
+        except ValueError as exc:
+            results[n] = str(exc)
+        finally:
+            dbm.close_thread_dbs()
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(1, 61)]
+    threads[0].start()
+    time.sleep(0.2)  # writer 1 leads
+    for t in threads[1:]:
+        t.start()
+    for t in threads:
+        t.join()
+    assert results == {n: (f"no {n}" if n % 7 == 0 else n * 10) for n in range(1, 61)}
+    check = dbm.connect(db_path)
+    stored = {n for (n,) in check.execute("SELECT n FROM notes").fetchall()}
+    assert stored == {n for n in range(1, 61) if n % 7}
+
+
+def test_group_write_inside_a_transaction_joins_it(db):
+    db.execute("CREATE TABLE notes (n INTEGER PRIMARY KEY)")
+    with pytest.raises(RuntimeError), dbm.write(db):
+        assert dbm.group_write(db, lambda d: d.execute("INSERT INTO notes VALUES (1)").rowcount)
+        raise RuntimeError("the outer write fails")
+    assert db.execute("SELECT count(*) FROM notes").fetchone()[0] == 0
+
+
+def test_version_1_database_moves_to_partial_indexes_and_keeps_passports(tmp_path):
+    """A database made by the first release migrates; repeats still show as visits."""
+    from tracker import checkins
+
+    old = dbm.connect(tmp_path / "old.db")
+    for statement in dbm._statements(dbm.MIGRATIONS[0]):
+        old.conn.execute(statement)
+    old.conn.execute("PRAGMA user_version = 1")
+    ev = events.load_event(old, events.read_event_file(SMALL_EVENT)).event
+    station = events.stations(old, ev["id"])[0]
+    person = attendees.create(old, ev["id"])
+    _insert_checkin(old, "a", station["id"], person["id"], 1)
+    _insert_checkin(old, "b", station["id"], person["id"], 0)
+    assert dbm.migrate(old) == dbm.SCHEMA_VERSION
+    indexes = {r[0] for r in old.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    assert "checkins_repeats" in indexes and "checkins_station" not in indexes
+    visits = checkins.passport(old, person)["stations"]
+    assert [(s["slug"], s["visits"]) for s in visits] == [(station["slug"], 2)]
+    version = old.execute("SELECT value FROM settings WHERE key = 'setup_version'").fetchone()
+    events.set_goal(old, ev["id"], 30)
+    assert (
+        old.execute("SELECT value FROM settings WHERE key = 'setup_version'").fetchone() != version
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import textwrap
 from pathlib import Path
 
@@ -174,3 +175,27 @@ def test_station_by_code_refuses_inactive_and_unknown(db):
 
 def test_demo_file_is_in_the_package():
     assert Path(DEMO_EVENT).is_file()
+
+
+def test_setup_changed_by_another_connection_is_seen_at_once(db, db_path):
+    """Events and stations are cached per process, but never past a change from elsewhere."""
+    ev = load(db, SMALL_EVENT).event
+    booth = next(s for s in events.stations(db, ev["id"]) if s["slug"] == "booth")
+    assert events.get_event(db)["goal"] == 20
+    assert events.station_by_code(db, booth["code"])["name"] == "Main booth"
+    other = sqlite3.connect(db_path)  # another process, say: a plain connection
+    with other:
+        other.execute("UPDATE events SET goal = 55")
+        other.execute("UPDATE stations SET name = 'Front desk' WHERE id = ?", [booth["id"]])
+    assert events.get_event(db)["goal"] == 55
+    assert events.station_by_code(db, booth["code"])["name"] == "Front desk"
+    with other:
+        other.execute("UPDATE stations SET active = 0 WHERE id = ?", [booth["id"]])
+    with pytest.raises(events.UnknownStation):
+        events.station_by_code(db, booth["code"])
+
+
+def test_cached_rows_are_copies(db):
+    load(db, SMALL_EVENT)
+    events.get_event(db)["goal"] = 1
+    assert events.get_event(db)["goal"] == 20

@@ -29,12 +29,13 @@ _BY_UUID = (
 )
 # The partial unique index checkins_counted_once backs this up: two racing first check-ins
 # cannot both be counted, and BEGIN IMMEDIATE means they never race in the first place.
+# A known id inserts nothing and returns no row; the caller then reads what was stored.
 _INSERT = (
     "INSERT INTO checkins (uuid, station_id, attendee_id, counted, scanned_at, received_at)"
     " VALUES (:uuid, :station_id, :attendee_id, NOT EXISTS (SELECT 1 FROM checkins"
     " WHERE attendee_id = :attendee_id AND station_id = :station_id AND counted = 1),"
     " :now, :now)"
-    " RETURNING counted"
+    " ON CONFLICT (uuid) DO NOTHING RETURNING counted"
 )
 
 
@@ -43,9 +44,10 @@ def check_in(
 ) -> CheckinResult:
     """Record that the attendee with `token` (a new one when None or unknown) scanned `code`.
 
-    One write transaction. The same `checkin_id` again returns the stored record and changes
-    nothing; the same id for another station or another person raises IdConflict. An unknown
-    or inactive station raises events.UnknownStation and stores nothing (no attendee either).
+    One write transaction, shared with concurrent check-ins (db.group_write). The same
+    `checkin_id` again returns the stored record and changes nothing; the same id for another
+    station or another person raises IdConflict. An unknown or inactive station raises
+    events.UnknownStation and stores nothing (no attendee either).
     """
     station = events.station_by_code(db, code)
     if station["event_id"] != event["id"]:
@@ -54,25 +56,32 @@ def check_in(
     if attendee is not None and attendee["event_id"] != event["id"]:
         attendee = None
     checkin_id = str(uuidlib.UUID(checkin_id)) if checkin_id else str(uuidlib.uuid4())
-    with dbm.write(db):
-        row = db.execute(_BY_UUID, [checkin_id]).fetchone()
-        if row is not None:
-            return _repeat(db, station, attendee, checkin_id, row)
-        new_identity = attendee is None
-        if attendee is None:
-            attendee = attendees.create(db, event["id"])
+
+    def store(db: Database) -> CheckinResult:
+        owner, new_identity = attendee, attendee is None
+        if owner is None:
+            # A new phone, or a retry of its first check-in whose answer was lost.
+            row = db.execute(_BY_UUID, [checkin_id]).fetchone()
+            if row is not None:
+                return _repeat(db, station, None, checkin_id, row)
+            owner = attendees.create(db, event["id"])
         now = dbm.utcnow()
-        ((counted,),) = db.execute(
+        returned = db.execute(
             _INSERT,
             {
                 "uuid": checkin_id,
                 "station_id": station["id"],
-                "attendee_id": attendee["id"],
+                "attendee_id": owner["id"],
                 "now": now,
             },
         ).fetchall()  # stepped to the end: a RETURNING statement is done only then
-    record = _record(checkin_id, station, counted, now, now)
-    return CheckinResult(record, True, attendee, new_identity)
+        if not returned:
+            row = db.execute(_BY_UUID, [checkin_id]).fetchone()
+            return _repeat(db, station, owner, checkin_id, row)
+        record = _record(checkin_id, station, returned[0][0], now, now)
+        return CheckinResult(record, True, owner, new_identity)
+
+    return dbm.group_write(db, store)
 
 
 def _repeat(
@@ -98,7 +107,8 @@ def _repeat(
 
 def _only_checkin(db: Database, attendee_id: int) -> bool:
     (n,) = db.execute(
-        "SELECT count(*) FROM checkins WHERE attendee_id = ?", [attendee_id]
+        "SELECT count(*) FROM checkins WHERE attendee_id = ? AND counted IN (0, 1)",
+        [attendee_id],
     ).fetchone()
     named = db.execute(
         "SELECT name IS NOT NULL OR email IS NOT NULL FROM attendees WHERE id = ?", [attendee_id]
@@ -123,14 +133,16 @@ def _record(
     }
 
 
+# The counted row is the first visit of each station; the repeats index counts the others.
 _PASSPORT = """
-    SELECT s.slug, s.name, l.slug, l.name, min(c.received_at), count(*)
+    SELECT s.slug, s.name, l.slug, l.name, c.received_at,
+           1 + (SELECT count(*) FROM checkins r WHERE r.attendee_id = c.attendee_id
+                   AND r.station_id = c.station_id AND r.counted = 0)
       FROM checkins c
       JOIN stations s ON s.id = c.station_id
       JOIN locations l ON l.id = s.location_id
-     WHERE c.attendee_id = ?
-     GROUP BY c.station_id
-     ORDER BY min(c.id)
+     WHERE c.attendee_id = ? AND c.counted = 1
+     ORDER BY c.id
 """
 
 

@@ -279,7 +279,8 @@ def record(
 def _checked_in(db: Database, author: Author) -> bool:
     return (
         db.execute(
-            "SELECT 1 FROM checkins WHERE attendee_id = ? AND station_id = ? LIMIT 1",
+            # The first check-in at a station is always the counted one.
+            "SELECT 1 FROM checkins WHERE attendee_id = ? AND station_id = ? AND counted = 1",
             [author.attendee_id, author.station_id],
         ).fetchone()
         is not None

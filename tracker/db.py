@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import sqlite3
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from sqlite_utils import Database
+
+T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 5000
 
@@ -164,11 +168,31 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX sign_in_failures_station ON sign_in_failures (station_id, failed_at);
     """,
+    # 2: fewer index pages written per check-in, and a setup version that caches can trust.
+    """
+    -- Every check-in row sits in exactly one of two partial indexes: the first at a station
+    -- (counted, unique) or a repeat. Nothing reads check-ins by station and time: totals do.
+    DROP INDEX checkins_station;
+    DROP INDEX checkins_attendee;
+    CREATE INDEX checkins_repeats ON checkins (attendee_id, station_id) WHERE counted = 0;
+    -- Bumped by any change to events, locations or stations, from any process: the per-process
+    -- cache of those rows (events.py) checks it instead of reading them on every request.
+    INSERT INTO settings (key, value) VALUES ('setup_version', 0)
+        ON CONFLICT (key) DO NOTHING;
+    """
+    + "".join(
+        f"""
+    CREATE TRIGGER {table}_setup_{op.lower()} AFTER {op} ON {table} BEGIN
+        UPDATE settings SET value = value + 1 WHERE key = 'setup_version';
+    END;"""
+        for table in ("events", "locations", "stations")
+        for op in ("INSERT", "UPDATE", "DELETE")
+    ),
 ]
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
-_local = threading.local()
+_local: threading.local | None = None
 _write_locks: dict[str, threading.RLock] = {}
 _write_locks_guard = threading.Lock()
 
@@ -201,9 +225,24 @@ def connect(path: str | Path, synchronous: str = "NORMAL") -> Database:
     return db
 
 
+def _thread_local() -> threading.local:
+    """Per OS thread. Under gevent the greenlets of a thread share it, and so its connections:
+    a SQLite call never yields, so two greenlets never interleave inside one transaction, and
+    one connection keeps its page cache, which every commit through another connection empties.
+    """
+    global _local
+    if _local is None:
+        monkey = sys.modules.get("gevent.monkey")
+        if monkey is not None and monkey.is_module_patched("threading"):
+            _local = monkey.get_original("_thread", "_local")()
+        else:
+            _local = threading.local()
+    return _local
+
+
 def thread_db(path: str | Path, synchronous: str = "NORMAL") -> Database:
     """One connection per thread and database path, reused across requests on that thread."""
-    cache: dict = _local.__dict__.setdefault("dbs", {})
+    cache: dict = _thread_local().__dict__.setdefault("dbs", {})
     key = (str(path), synchronous)
     db = cache.get(key)
     if db is None:
@@ -213,7 +252,7 @@ def thread_db(path: str | Path, synchronous: str = "NORMAL") -> Database:
 
 def close_thread_dbs() -> None:
     """Close this thread's connections (tests and shutdown)."""
-    for db in _local.__dict__.pop("dbs", {}).values():
+    for db in _thread_local().__dict__.pop("dbs", {}).values():
         db.close()
 
 
@@ -242,15 +281,142 @@ def write(db: Database) -> Iterator[Database]:
         db.conn.execute("COMMIT")
 
 
+def path_of(db: Database) -> str:
+    """The database file of this connection (a private name for an in-memory one)."""
+    path = getattr(db, "_tracker_path", None)
+    if path is None:
+        path = db.execute("PRAGMA database_list").fetchone()[2] or f"memory:{id(db.conn)}"
+        db._tracker_path = path  # type: ignore[attr-defined]
+    return path
+
+
 def _write_lock(db: Database) -> threading.RLock:
     """One lock per database file, shared by every connection of this process to it."""
     lock = getattr(db, "_tracker_write_lock", None)
     if lock is None:
-        path = db.execute("PRAGMA database_list").fetchone()[2] or f"memory:{id(db.conn)}"
         with _write_locks_guard:
-            lock = _write_locks.setdefault(path, threading.RLock())
+            lock = _write_locks.setdefault(path_of(db), threading.RLock())
         db._tracker_write_lock = lock  # type: ignore[attr-defined]
     return lock
+
+
+class _Pending:
+    """One write waiting for a shared transaction, and what became of it."""
+
+    __slots__ = ("work", "value", "error")
+
+    def __init__(self, work: Callable[[Database], object]):
+        self.work, self.value, self.error = work, None, None
+
+    def outcome(self):
+        if self.error is not None:
+            raise self.error
+        return self.value
+
+
+class _GroupCommit:
+    """Writers of one database file in this process, committed together (group commit).
+
+    The first writer leads: it commits what has queued, and again until nothing is left; the
+    others wait for the batch they joined to be committed.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.waiting: list[_Pending] = []
+        self.committed = threading.Event()  # set when the batch of `waiting` is committed
+        self.leading = False
+
+    def run(self, db: Database, work: Callable[[Database], T]) -> T:
+        pending = _Pending(work)
+        with self.lock:
+            self.waiting.append(pending)
+            committed, follow = self.committed, self.leading
+            self.leading = True
+        if follow:
+            committed.wait()
+            return pending.outcome()  # type: ignore[return-value]
+        try:
+            _let_ready_writers_queue()
+            while True:
+                with self.lock:
+                    batch, self.waiting = self.waiting, []
+                    committed, self.committed = self.committed, threading.Event()
+                    if not batch:
+                        self.leading = False
+                        break
+                try:
+                    _commit_together(db, batch)
+                finally:
+                    committed.set()
+        except BaseException:  # stopped while leading: nobody may be left waiting
+            with self.lock:
+                stranded, self.waiting = self.waiting, []
+                committed, self.committed = self.committed, threading.Event()
+                self.leading = False
+            for item in stranded:
+                item.error = RuntimeError("the write was interrupted before it was stored")
+            committed.set()
+            raise
+        return pending.outcome()  # type: ignore[return-value]
+
+
+def _let_ready_writers_queue() -> None:
+    """Under gevent, requests that are ready to run reach the queue only if the leader yields
+    once; threads queue while the leader waits for the lock, and need no yield."""
+    monkey = sys.modules.get("gevent.monkey")
+    if monkey is not None and monkey.is_module_patched("threading"):
+        sys.modules["gevent"].sleep(0)
+
+
+def _commit_together(db: Database, batch: list[_Pending]) -> None:
+    """One transaction, a savepoint per write: one that raises is undone alone."""
+    if len(batch) == 1:  # alone: its own transaction is its savepoint
+        item = batch[0]
+        try:
+            with write(db):
+                item.value = item.work(db)
+        except BaseException as exc:
+            item.error = exc
+            if not isinstance(exc, Exception):
+                raise
+        return
+    try:
+        with write(db):
+            for item in batch:
+                db.conn.execute("SAVEPOINT one_write")
+                try:
+                    item.value = item.work(db)
+                except Exception as exc:
+                    db.conn.execute("ROLLBACK TO one_write")
+                    item.error = exc
+                db.conn.execute("RELEASE one_write")
+    except BaseException as exc:  # BEGIN or COMMIT failed, or we are stopping: none is stored
+        for item in batch:
+            item.value, item.error = None, exc
+        if not isinstance(exc, Exception):
+            raise
+
+
+_group_commits: dict[str, _GroupCommit] = {}
+
+
+def group_write(db: Database, work: Callable[[Database], T]) -> T:
+    """Run `work(db)` in a write transaction shared with the writes waiting beside it.
+
+    For the hot path (check-ins): under load one commit carries many writes, so the pages they
+    share (totals, hour buckets, the table's last page) reach the disk once, not once each.
+    Each caller gets its own result or exception, and only after the commit.
+    """
+    if db.conn.in_transaction:
+        with write(db):
+            return work(db)
+    path = path_of(db)
+    group = _group_commits.get(path)
+    if group is None:
+        with _write_locks_guard:
+            group = _group_commits.setdefault(path, _GroupCommit())
+    return group.run(db, work)
 
 
 def schema_version(db: Database) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import tomllib
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
@@ -322,9 +323,34 @@ def _event_row(row: dict | None) -> dict | None:
     return {**row, "counts": json.loads(row["counts"]), "topics": json.loads(row["topics"])}
 
 
+# Events, locations and stations change a few times a day and are read on every request: each
+# process keeps the rows it has read, for as long as the setup version (bumped by triggers on
+# those tables, whichever process writes) stays the same.
+_SETUP_VERSION = "SELECT value FROM settings WHERE key = 'setup_version'"
+_setup_rows: dict[str, tuple[tuple, dict]] = {}
+
+
+def _cached(db: Database, key: tuple, read: Callable[[], dict]) -> dict:
+    """A copy of the row `read` returns, read once per setup version and process."""
+    if db.conn.in_transaction:  # may see changes that will be rolled back: never cache them
+        return read()
+    version = db.execute(_SETUP_VERSION).fetchone()
+    path = dbm.path_of(db)
+    entry = _setup_rows.get(path)
+    if entry is None or entry[0] != version:
+        entry = _setup_rows[path] = (version, {})
+    row = entry[1].get(key)
+    if row is None:
+        row = entry[1][key] = read()
+    return dict(row)
+
+
 def get_event(db: Database, slug: str | None = None) -> dict:
     """The event this server runs: the one named, else the most recently created."""
-    # Read on every request: a plain cursor, not db.query (which wraps each read in a savepoint).
+    return _cached(db, ("event", slug), lambda: _read_event(db, slug))
+
+
+def _read_event(db: Database, slug: str | None) -> dict:
     if slug:
         cur = db.execute("SELECT * FROM events WHERE slug = ?", [slug])
     else:
@@ -353,6 +379,10 @@ def station_by_code(db: Database, code: str) -> dict:
 
 def active_station(db: Database, column: Literal["code", "id"], value: str | int) -> dict:
     """An active station (of an active location) with its location, or UnknownStation."""
+    return _cached(db, ("station", column, value), lambda: _read_station(db, column, value))
+
+
+def _read_station(db: Database, column: Literal["code", "id"], value: str | int) -> dict:
     cur = db.execute(
         f"SELECT {STATION_COLUMNS} FROM stations s JOIN locations l ON l.id = s.location_id"
         f" WHERE s.{column} = ? AND s.active = 1 AND l.active = 1",

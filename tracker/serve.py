@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 
 def gunicorn_argv(host: str, port: int, connections: int) -> list[str]:
@@ -34,8 +35,9 @@ def gunicorn_argv(host: str, port: int, connections: int) -> list[str]:
         # Websockets are long requests; the worker's heartbeat runs apart from them.
         "--timeout",
         "60",
-        "--access-logfile",
-        os.environ.get("ACCESS_LOG", "") or "/dev/null",
+        "--config",
+        str(Path(__file__).with_name("gunicorn_conf.py")),
+        *(["--access-logfile", os.environ["ACCESS_LOG"]] if os.environ.get("ACCESS_LOG") else []),
         "--error-logfile",
         "-",
         "tracker:create_app()",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import current_app, g, request, session
 from itsdangerous import BadSignature, URLSafeSerializer
 
@@ -10,20 +12,38 @@ ATTENDEE_COOKIE_DAYS = 400  # browsers cap cookie lifetime near this; long enoug
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.secret_key, salt="attendee")
+    return _serializer_for(current_app.secret_key)
+
+
+@lru_cache(maxsize=8)
+def _serializer_for(secret_key: str) -> URLSafeSerializer:
+    return URLSafeSerializer(secret_key, salt="attendee")
+
+
+def _token_in(secret_key: str, cookie: str) -> str | None:
+    """A phone sends the same cookie with every request: check its signature once per process."""
+    # Ours are under 100 characters; longer ones are checked every time, never kept.
+    return _cached_token(secret_key, cookie) if len(cookie) <= 200 else _verify(secret_key, cookie)
+
+
+@lru_cache(maxsize=16384)
+def _cached_token(secret_key: str, cookie: str) -> str | None:
+    return _verify(secret_key, cookie)
+
+
+def _verify(secret_key: str, cookie: str) -> str | None:
+    try:
+        token = _serializer_for(secret_key).loads(cookie)
+    except BadSignature:
+        return None
+    return token if isinstance(token, str) else None
 
 
 def attendee_token() -> str | None:
     """The attendee token from the signed cookie, or None when absent or tampered with."""
     if "attendee_token" not in g:
         raw = request.cookies.get(ATTENDEE_COOKIE)
-        token = None
-        if raw:
-            try:
-                token = _serializer().loads(raw)
-            except BadSignature:
-                token = None
-        g.attendee_token = token if isinstance(token, str) else None
+        g.attendee_token = _token_in(current_app.secret_key, raw) if raw else None
     return g.attendee_token
 
 
