@@ -195,10 +195,16 @@ def main() -> None:
             for name, path in routes.items():
                 rounds[name].append(run(path, seconds=args.duration, connections=args.connections))
         # Fixed rate: each connection waits a random think time after each answer (wrk has no
-        # open-loop mode), so the achieved rate is printed next to the target.
+        # open-loop mode). A short first run measures the part of a cycle that is not thinking
+        # (the answer, wrk's own turn), and the think time is set so the cycles add up to the rate.
         conns = 50
-        pause = max(0, round(1000 * conns / args.rate) - 2)
-        fixed = run("/api/checkins", seconds=3 * args.duration, connections=conns, pause_ms=pause)
+        pause = 1000 * conns / args.rate
+        calibration = run("/api/checkins", seconds=3, connections=conns, pause_ms=pause)
+        busy = 1000 * conns / calibration["rps"] - pause
+        pause = max(0.0, 1000 * conns / args.rate - busy)
+        fixed = run(
+            "/api/checkins", seconds=3 * args.duration, connections=conns, pause_ms=round(pause, 2)
+        )
     finally:
         server.terminate()
         server.wait(10)
@@ -208,7 +214,7 @@ def main() -> None:
         counted = conn.execute("SELECT count(*) FROM checkins WHERE counted = 1").fetchone()[0]
         totals = conn.execute("SELECT sum(checkins) FROM station_totals").fetchone()[0]
     results = {name: median_run(runs) for name, runs in rounds.items()}
-    checkin_runs = [*rounds["POST /api/checkins"], fixed]
+    checkin_runs = [*rounds["POST /api/checkins"], calibration, fixed]
     answered = sum(r["requests"] - r["non2xx"] for r in checkin_runs)
 
     noop = results["no-op route"]["rps"]

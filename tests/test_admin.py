@@ -280,6 +280,26 @@ def test_backup_download_has_the_same_counts(admin, db, event, tmp_path):
     assert copy.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+def test_backup_and_check_ins_go_on_while_an_export_downloads(admin, client, db, event):
+    """A download reads as the organizer's network allows: it must hold no statement open on
+    the connection the rest of the server writes through."""
+    from tracker import checkins
+
+    for _ in range(1200):
+        checkins.check_in(db, event, event["stations"]["booth"]["code"], None, str(uuid.uuid4()))
+    download = admin.get("/admin/export/checkins.csv", buffered=False)
+    chunks = iter(download.response)
+    first = next(chunks)
+    assert first.startswith(exports.BOM.encode())
+    backup = admin.get("/admin/backup.db")
+    assert backup.status_code == 200 and backup.data.startswith(b"SQLite format 3")
+    r = client.post("/api/checkins", json={"station": event["stations"]["demo"]["code"]})
+    assert r.status_code == 201
+    rows = list(csv.reader(io.StringIO((first + b"".join(chunks)).decode("utf-8-sig"))))
+    assert len(rows) >= 1 + 1200
+    download.close()
+
+
 def test_cli_backup_refuses_to_overwrite(app, tmp_path):
     runner = app.test_cli_runner()
     target = tmp_path / "b.db"

@@ -200,3 +200,25 @@ def test_version_1_database_moves_to_partial_indexes_and_keeps_passports(tmp_pat
     assert (
         old.execute("SELECT value FROM settings WHERE key = 'setup_version'").fetchone() != version
     )
+
+
+def test_a_write_never_joins_a_transaction_another_greenlet_left_open(db):
+    """Under gevent greenlets share a connection: a transaction spanning a yield is refused."""
+    import greenlet
+
+    db.execute("CREATE TABLE notes (n INTEGER PRIMARY KEY)")
+    seen = []
+
+    def other():
+        try:
+            with dbm.write(db):
+                db.execute("INSERT INTO notes VALUES (2)")
+        except RuntimeError as exc:
+            seen.append(str(exc))
+
+    intruder = greenlet.greenlet(other)
+    with dbm.write(db):
+        db.execute("INSERT INTO notes VALUES (1)")
+        intruder.switch()  # a yield inside the transaction: the other write must not join it
+    assert seen == ["a write joined a transaction that another task left open"]
+    assert [n for (n,) in db.execute("SELECT n FROM notes")] == [1]

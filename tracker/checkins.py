@@ -106,9 +106,10 @@ def _repeat(
 
 
 def _only_checkin(db: Database, attendee_id: int) -> bool:
-    (n,) = db.execute(
-        "SELECT count(*) FROM checkins WHERE attendee_id = ? AND counted IN (0, 1)",
-        [attendee_id],
+    (n,) = db.execute(  # one count per partial index: each row is in exactly one of them
+        "SELECT (SELECT count(*) FROM checkins WHERE attendee_id = :a AND counted = 1)"
+        " + (SELECT count(*) FROM checkins WHERE attendee_id = :a AND counted = 0)",
+        {"a": attendee_id},
     ).fetchone()
     named = db.execute(
         "SELECT name IS NOT NULL OR email IS NOT NULL FROM attendees WHERE id = ?", [attendee_id]

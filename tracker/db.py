@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import sqlite3
 import sys
 import threading
@@ -195,6 +196,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 _local: threading.local | None = None
 _write_locks: dict[str, threading.RLock] = {}
 _write_locks_guard = threading.Lock()
+_memory_names = itertools.count(1)
 
 
 class SchemaTooNew(RuntimeError):
@@ -264,6 +266,7 @@ def write(db: Database) -> Iterator[Database]:
     when another connection wrote in between; IMMEDIATE waits for busy_timeout instead.
     """
     if db.conn.in_transaction:
+        _check_owner(db)
         with db.atomic():  # nested: a savepoint inside the caller's transaction
             yield db
         return
@@ -272,6 +275,7 @@ def write(db: Database) -> Iterator[Database]:
     # processes still meet busy_timeout.
     with _write_lock(db):
         db.conn.execute("BEGIN IMMEDIATE")
+        db._tracker_owner = _current_task()  # type: ignore[attr-defined]
         try:
             yield db
         except BaseException:
@@ -281,11 +285,24 @@ def write(db: Database) -> Iterator[Database]:
         db.conn.execute("COMMIT")
 
 
+def _current_task() -> object:
+    """The greenlet under gevent (they share a connection), else the thread."""
+    greenlet = sys.modules.get("greenlet")
+    return greenlet.getcurrent() if greenlet is not None else threading.get_ident()
+
+
+def _check_owner(db: Database) -> None:
+    """A transaction must never span a yield to the gevent hub: another greenlet would join it
+    on the shared connection, and its rollback would undo writes already answered."""
+    if getattr(db, "_tracker_owner", None) != _current_task():
+        raise RuntimeError("a write joined a transaction that another task left open")
+
+
 def path_of(db: Database) -> str:
     """The database file of this connection (a private name for an in-memory one)."""
     path = getattr(db, "_tracker_path", None)
     if path is None:
-        path = db.execute("PRAGMA database_list").fetchone()[2] or f"memory:{id(db.conn)}"
+        path = db.execute("PRAGMA database_list").fetchone()[2] or f"memory:{next(_memory_names)}"
         db._tracker_path = path  # type: ignore[attr-defined]
     return path
 
@@ -388,14 +405,27 @@ def _commit_together(db: Database, batch: list[_Pending]) -> None:
                 try:
                     item.value = item.work(db)
                 except Exception as exc:
-                    db.conn.execute("ROLLBACK TO one_write")
                     item.error = exc
+                    if not db.conn.in_transaction:  # SQLite gave up the whole transaction
+                        raise
+                    db.conn.execute("ROLLBACK TO one_write")
                 db.conn.execute("RELEASE one_write")
     except BaseException as exc:  # BEGIN or COMMIT failed, or we are stopping: none is stored
         for item in batch:
-            item.value, item.error = None, exc
+            item.value, item.error = None, _fresh(exc)
         if not isinstance(exc, Exception):
             raise
+
+
+def _fresh(exc: BaseException) -> BaseException:
+    """The same error for each caller, as its own object: one raised in many places would
+    gather every caller's traceback."""
+    try:
+        copy = type(exc)(*exc.args)
+    except Exception:
+        copy = RuntimeError(str(exc))
+    copy.__cause__ = exc
+    return copy
 
 
 _group_commits: dict[str, _GroupCommit] = {}
@@ -406,7 +436,8 @@ def group_write(db: Database, work: Callable[[Database], T]) -> T:
 
     For the hot path (check-ins): under load one commit carries many writes, so the pages they
     share (totals, hour buckets, the table's last page) reach the disk once, not once each.
-    Each caller gets its own result or exception, and only after the commit.
+    Each caller gets its own result or exception, and only after the commit. `work` may run in
+    another caller's thread or greenlet: it uses its `db` argument and nothing of the request.
     """
     if db.conn.in_transaction:
         with write(db):

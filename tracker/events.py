@@ -335,6 +335,8 @@ def _cached(db: Database, key: tuple, read: Callable[[], dict]) -> dict:
     if db.conn.in_transaction:  # may see changes that will be rolled back: never cache them
         return read()
     version = db.execute(_SETUP_VERSION).fetchone()
+    if version is None:  # a database from before the setup version: nothing to check against
+        return read()
     path = dbm.path_of(db)
     entry = _setup_rows.get(path)
     if entry is None or entry[0] != version:
@@ -342,7 +344,7 @@ def _cached(db: Database, key: tuple, read: Callable[[], dict]) -> dict:
     row = entry[1].get(key)
     if row is None:
         row = entry[1][key] = read()
-    return dict(row)
+    return {k: list(v) if isinstance(v, list) else v for k, v in row.items()}
 
 
 def get_event(db: Database, slug: str | None = None) -> dict:

@@ -19,6 +19,12 @@ def get_db() -> Database:
     return dbm.thread_db(current_app.config["DATABASE"], current_app.config["SYNCHRONOUS"])
 
 
+def private_db() -> Database:
+    """A connection of its own, for reads that yield between rows (a streamed download) or that
+    need no statement open beside them (VACUUM INTO); the caller closes it."""
+    return dbm.connect(current_app.config["DATABASE"], current_app.config["SYNCHRONOUS"])
+
+
 def current_event() -> dict:
     """The event being run, read once per request."""
     if "event" not in g:

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from .. import conversations, events, exports, moderation, organizers, privacy
 from .. import limiter as rate_limiter
 from .. import report as report_module
-from . import current_event, get_db, is_api
+from . import current_event, get_db, is_api, private_db
 from .identity import is_admin, staff_station_id
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -231,8 +231,16 @@ def export(kind: str, fmt: str):
     stream = exports.csv_stream if fmt == "csv" else exports.json_stream
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     mimetype = "text/csv" if fmt == "csv" else "application/json"
+    db = private_db()  # read lazily while the download goes on: not on the shared connection
+
+    def rows():
+        try:
+            yield from stream(db, kind, event["id"])
+        finally:
+            db.close()
+
     return Response(
-        stream_with_context(stream(get_db(), kind, event["id"])),
+        stream_with_context(rows()),
         mimetype=f"{mimetype}; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{event["slug"]}-{kind}-{stamp}.{fmt}"'
@@ -243,8 +251,13 @@ def export(kind: str, fmt: str):
 @bp.get("/backup.db")
 def backup():
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
+    db = private_db()
+    try:
+        chunks = exports.backup_bytes(db)
+    finally:
+        db.close()
     return Response(
-        exports.backup_bytes(get_db()),
+        chunks,
         mimetype="application/vnd.sqlite3",
         headers={"Content-Disposition": f'attachment; filename="tracker-backup-{stamp}.db"'},
     )
