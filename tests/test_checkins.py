@@ -266,3 +266,25 @@ def test_rate_limit_per_attendee_then_per_ip(limited_app, event, db):
     r = post(limited_app.test_client(), code)
     assert r.status_code == 429 and "from this network" in r.json["detail"]
     assert checkins.count(db) == 4 + statuses.count(201)
+
+
+def test_routes_with_decorator_limits_still_check_them(limited_app, event):
+    """Flask-Limiter's idle per-request hook is gone; the routes that carry a limit keep it."""
+    code = event["stations"]["booth"]["code"]
+    phone = limited_app.test_client()
+    phone.environ_base["REMOTE_ADDR"] = "10.9.8.7"
+    assert post(phone, code).status_code == 201
+    story = {"station": code, "story": "Loved the demo", "nps": 9}
+    answers = [
+        phone.post("/api/conversations", json={**story, "id": str(uuid.uuid4())}).status_code
+        for _ in range(4)
+    ]
+    assert answers == [201, 201, 201, 429]  # the attendee's limit: 3 per minute here
+    limited_app.config["ADMIN_PASSWORD"] = "a long organizer password"
+    limited_app.config["WTF_CSRF_ENABLED"] = False
+    organizer = limited_app.test_client()
+    organizer.environ_base["REMOTE_ADDR"] = "10.9.8.6"
+    tries = [
+        organizer.post("/admin/login", data={"password": "wrong"}).status_code for _ in range(11)
+    ]
+    assert tries == [401] * 10 + [429]
