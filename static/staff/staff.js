@@ -165,31 +165,35 @@
     return s.length > 140 ? s.slice(0, 140) + "…" : s;
   }
 
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function button(label, className, onClick) {
+    var b = el("button", className, label);
+    b.type = "button";
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
   function renderAttention(items) {
     if (!attentionBox) return;
     attentionBox.hidden = items.length === 0;
     attentionList.replaceChildren();
     items.forEach(function (item) {
-      var li = document.createElement("li");
-      var p = document.createElement("p");
-      p.className = "text";
-      p.textContent = storyLine(item);
-      var why = document.createElement("p");
-      why.className = "error";
-      why.textContent = item.error || "Refused by the server.";
-      var edit = document.createElement("button");
-      edit.type = "button";
-      edit.className = "secondary";
-      edit.textContent = "Fix";
-      edit.addEventListener("click", function () { loadIntoForm(item, "attention"); });
-      var drop = document.createElement("button");
-      drop.type = "button";
-      drop.className = "secondary danger";
-      drop.textContent = "Discard";
-      drop.addEventListener("click", function () {
-        if (window.confirm("Discard this conversation for good?")) removeItem("attention", item.id).then(render);
-      });
-      li.append(p, why, edit, " ", drop);
+      var li = el("li");
+      li.append(
+        el("p", "text", storyLine(item)),
+        el("p", "error", item.error || "Refused by the server."),
+        button("Fix", "secondary", function () { loadIntoForm(item, "attention"); }),
+        " ",
+        button("Discard", "secondary danger", function () {
+          if (window.confirm("Discard this conversation for good?")) removeItem("attention", item.id).then(render);
+        })
+      );
       attentionList.append(li);
     });
   }
@@ -204,30 +208,17 @@
     pendingBox.hidden = items.length === 0;
     pendingList.replaceChildren();
     items.forEach(function (item) {
-      var li = document.createElement("li");
-      li.className = "story waiting";
+      var li = el("li", "story waiting");
       li.dataset.id = item.id;
-      var meta = document.createElement("div");
-      meta.className = "meta";
-      var label = document.createElement("strong");
-      label.textContent = item.method === "PUT" ? "Edit waiting to sync" : "Waiting to sync";
-      var when = document.createElement("span");
-      when.textContent = new Date(item.savedAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-      meta.append(label, when);
-      if (item.body.nps !== null && item.body.nps !== undefined) {
-        var score = document.createElement("span");
-        score.className = "score";
-        score.textContent = String(item.body.nps);
-        meta.append(score);
-      }
-      var text = document.createElement("p");
-      text.className = "text";
-      text.textContent = item.body.story;
-      var edit = document.createElement("a");
-      edit.className = "button secondary";
+      var meta = el("div", "meta");
+      meta.append(
+        el("strong", null, item.method === "PUT" ? "Edit waiting to sync" : "Waiting to sync"),
+        el("span", null, new Date(item.savedAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }))
+      );
+      if (item.body.nps !== null && item.body.nps !== undefined) meta.append(el("span", "score", item.body.nps));
+      var edit = el("a", "button secondary", "Edit");
       edit.href = "/staff/capture?edit=" + encodeURIComponent(item.id);
-      edit.textContent = "Edit";
-      li.append(meta, text, edit);
+      li.append(meta, el("p", "text", item.body.story), edit);
       pendingList.append(li);
     });
   }
@@ -239,17 +230,17 @@
   var editing = null; // {id, method, from, savedAt, captured_at}
 
   function toast(text) {
-    var el = document.getElementById("toast");
-    el.textContent = text;
-    el.hidden = false;
+    var box = document.getElementById("toast");
+    box.textContent = text;
+    box.hidden = false;
     clearTimeout(toast.timer);
-    toast.timer = setTimeout(function () { el.hidden = true; }, 2500);
+    toast.timer = setTimeout(function () { box.hidden = true; }, 2500);
   }
 
   function showError(text) {
-    var el = document.getElementById("form-error");
-    el.textContent = text || "";
-    el.hidden = !text;
+    var box = document.getElementById("form-error");
+    box.textContent = text || "";
+    box.hidden = !text;
   }
 
   function readForm() {
