@@ -100,7 +100,8 @@ def test_the_same_id_sent_20_times_at_once_makes_one_row(server, event, db_path)
     assert sorted(status for status, _ in answers) == [200] * 19 + [201]
     assert len({str(record) for _, record in answers}) == 1  # every answer is the same record
     with sqlite3.connect(db_path) as conn:
-        assert conn.execute("SELECT count(*) FROM checkins WHERE uuid = ?", [checkin_id]).fetchone()
+        one = conn.execute("SELECT count(*) FROM checkins WHERE uuid = ?", [checkin_id]).fetchone()
+        assert one[0] == 1
         assert conn.execute("SELECT count(*) FROM checkins").fetchone()[0] == 2
     assert totals(db_path)["counted"] == 2
 

@@ -62,7 +62,8 @@ def test_resetting_a_pin_ends_the_sessions_signed_in_with_the_old_one(forms, cli
     payload = {"id": str(uuid.uuid4()), "story": "before the reset"}
     assert client.post("/api/conversations", json=payload).status_code == 201
     events.reset_pin(db, event["stations"]["booth"]["id"])
-    assert client.get("/staff/capture").status_code != 200
+    r = client.get("/staff/capture")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/staff")
     r = client.post("/api/conversations", json={"id": str(uuid.uuid4()), "story": "after"})
     assert r.status_code == 401
     assert db["conversations"].count == 1

@@ -40,7 +40,11 @@ _INSERT = (
 
 
 def check_in(
-    db: Database, event: dict, code: str, token: str | None, checkin_id: str | None = None
+    db: Database,
+    event: dict,
+    code: str,
+    token: str | None,
+    checkin_id: str | uuidlib.UUID | None = None,
 ) -> CheckinResult:
     """Record that the attendee with `token` (a new one when None or unknown) scanned `code`.
 
@@ -55,7 +59,7 @@ def check_in(
     attendee = attendees.by_token(db, token)
     if attendee is not None and attendee["event_id"] != event["id"]:
         attendee = None
-    checkin_id = str(uuidlib.UUID(checkin_id)) if checkin_id else str(uuidlib.uuid4())
+    checkin_id = str(uuidlib.UUID(str(checkin_id))) if checkin_id else str(uuidlib.uuid4())
 
     def store(db: Database) -> CheckinResult:
         owner, new_identity = attendee, attendee is None

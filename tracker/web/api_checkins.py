@@ -61,9 +61,7 @@ def create_checkin():
     event = current_event()
     db = get_db()
     try:
-        result = checkins.check_in(
-            db, event, body.station, attendee_token(), str(body.id) if body.id else None
-        )
+        result = checkins.check_in(db, event, body.station, attendee_token(), body.id)
     except events.UnknownStation:
         return json_error(404, "unknown_station", "No active station has that code.")
     except checkins.IdConflict as exc:

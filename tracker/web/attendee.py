@@ -70,7 +70,7 @@ def station_form(code: str):
         abort(400, "The check-in form was damaged on the way. Open the station's link again.")
     db = get_db()
     try:
-        result = checkins.check_in(db, event, code, attendee_token(), str(body.id))
+        result = checkins.check_in(db, event, code, attendee_token(), body.id)
     except checkins.IdConflict:
         abort(422, "This check-in was already used. Open the station's link again.")
     response = Response(
