@@ -374,3 +374,15 @@ def test_attendee_can_edit_own_story_but_not_staffs(
     post(staff_client, staffs)
     r = attendee_client.put(f"/api/conversations/{staffs['id']}", json={**staffs, "story": "no"})
     assert r.status_code == 403
+
+
+def test_a_refused_story_names_each_field_and_problem_like_a_check_in(
+    attendee_client, db, attendee, booth
+):
+    """Both JSON APIs explain a refused body the same way: the pages show field: problem."""
+    check_in(db, attendee, booth["id"])
+    r = post(attendee_client, body(station=booth["code"], story="x" * 4001, nps=11))
+    assert r.status_code == 400 and r.json["error"] == "invalid_body"
+    problems = {p["field"]: p["problem"] for p in r.json["detail"]}
+    assert set(problems) == {"story", "nps"}
+    assert "4000" in problems["story"] and "10" in problems["nps"]

@@ -108,7 +108,7 @@
     if (!json) return "The server said " + status + ".";
     var d = json.detail;
     if (Array.isArray(d)) {
-      d = d.map(function (e) { return (e.field ? e.field + ": " : "") + e.message; }).join("; ");
+      d = d.map(function (e) { return (e.field ? e.field + ": " : "") + e.problem; }).join("; ");
     }
     return (d || json.error || "error " + status) + "";
   }

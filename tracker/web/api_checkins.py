@@ -9,7 +9,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from .. import checkins, events
 from ..ratelimit import checkin_limits
 from ..schemas import CheckinIn
-from . import current_event, get_db, json_error
+from . import current_event, get_db, json_error, validation_problems
 from .identity import attendee_token, set_attendee_cookie
 
 bp = Blueprint("api_checkins", __name__)
@@ -38,17 +38,7 @@ def parse_json(model: type[BaseModel], max_bytes: int | None = None) -> BaseMode
         limit = request.max_content_length
         raise InvalidBody(f"the body may be at most {limit} bytes", 413, "body_too_large") from None
     except ValidationError as exc:
-        raise InvalidBody(_problems(exc)) from None
-
-
-def _problems(exc: ValidationError) -> list[dict]:
-    return [
-        {
-            "field": ".".join(str(part) for part in err["loc"]) or "body",
-            "problem": err["msg"].removeprefix("Value error, "),
-        }
-        for err in exc.errors(include_url=False, include_input=False)
-    ]
+        raise InvalidBody(validation_problems(exc)) from None
 
 
 @bp.post("/api/checkins")

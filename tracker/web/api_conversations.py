@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from .. import attendees, conversations, events, limiter, staff
 from ..conversations import Author
 from ..schemas import ConversationIn
-from . import current_event, get_db, json_error
+from . import current_event, get_db, json_error, validation_problems
 from .identity import attendee_token, staff_name, staff_station_id
 
 bp = Blueprint("api_conversations", __name__)
@@ -69,11 +69,7 @@ def _body(url_id: UUID | None = None) -> ConversationIn:
     try:
         data = ConversationIn.model_validate(raw)
     except ValidationError as exc:
-        detail = [
-            {"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"]}
-            for e in exc.errors(include_url=False)
-        ]
-        raise Refused(400, "invalid_body", detail) from None
+        raise Refused(400, "invalid_body", validation_problems(exc)) from None
     if url_id is not None and data.id != url_id:
         raise Refused(400, "id_mismatch", "the id in the body differs from the id in the URL")
     return data
@@ -114,7 +110,7 @@ def _author(event: dict, station_code: str | None) -> Author:
             403, "wrong_station", "you are signed in to another station; sign in to this one"
         )
     if attendee is not None and not station_code:
-        raise Refused(400, "invalid_body", [{"field": "station", "message": "Field required"}])
+        raise Refused(400, "invalid_body", [{"field": "station", "problem": "Field required"}])
     raise Refused(
         401, "not_signed_in", "sign in at /staff, or check in at a station to tell your story"
     )
