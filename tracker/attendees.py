@@ -40,22 +40,15 @@ def create(db: Database, event_id: int, token: str | None = None) -> dict:
     for _ in range(10):
         try:
             with dbm.write(db):
-                db.execute(
-                    "INSERT INTO attendees (event_id, token, badge, created_at) VALUES (?, ?, ?, ?)",
+                cur = db.execute(
+                    "INSERT INTO attendees (event_id, token, badge, created_at) VALUES (?, ?, ?, ?)"
+                    " RETURNING *",
                     [event_id, token, new_badge(), dbm.utcnow()],
                 )
-            break
+                row = cur.fetchone()
+                cur.fetchall()  # stepped to the end: a RETURNING statement is done only then
+            return dict(zip([c[0] for c in cur.description], row, strict=True))
         except sqlite3.IntegrityError as exc:
             if "attendees.badge" not in str(exc):
                 raise
-    found = by_token(db, token)
-    assert found is not None
-    return found
-
-
-def get_or_create(db: Database, event_id: int, token: str | None) -> tuple[dict, bool]:
-    """The attendee for this cookie token, or a new one (new token) if unknown; (attendee, created)."""
-    found = by_token(db, token)
-    if found is not None and found["event_id"] == event_id:
-        return found, False
-    return create(db, event_id), True
+    raise RuntimeError("no free badge code after 10 tries")

@@ -154,7 +154,7 @@ def report_command(out: Path) -> None:
 
     event = events.get_event(get_db(), current_app.config.get("EVENT"))
     with current_app.test_request_context():
-        html = report.render(event, report.build(get_db(), event), render_template)
+        html = report.render(report.build(get_db(), event), render_template)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     click.echo(f"Report written to {out}")

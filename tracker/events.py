@@ -317,9 +317,7 @@ def set_goal(db: Database, event_id: int, goal: int) -> None:
         db.execute("UPDATE events SET goal = ? WHERE id = ?", [goal, event_id])
 
 
-def _event_row(row: dict | None) -> dict | None:
-    if row is None:
-        return None
+def _event_row(row: dict) -> dict:
     return {**row, "counts": json.loads(row["counts"]), "topics": json.loads(row["topics"])}
 
 

@@ -32,10 +32,6 @@ def limit_key() -> str:
     return f"ip:{get_remote_address()}"
 
 
-def ip_key() -> str:
-    return f"ip:{request.remote_addr}"
-
-
 @cache
 def _item(text: str) -> RateLimitItem:
     return parse(text)

@@ -109,6 +109,6 @@ def nps_class(score: int) -> str:
     return "bar pro" if score >= 9 else "bar pas" if score >= 7 else "bar det"
 
 
-def render(event: dict, data: dict, render_template) -> str:
+def render(data: dict, render_template) -> str:
     """The report as one self-contained HTML page (shared by /admin/report and the CLI)."""
     return render_template("report.html", **data, nps_class=nps_class)

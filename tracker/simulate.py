@@ -6,7 +6,7 @@ import random
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlite_utils import Database
@@ -42,7 +42,6 @@ class Tally:
     counted: int = 0
     conversations: int = 0
     follow_ups: int = 0
-    by_station: dict = field(default_factory=dict)
 
 
 def _nps(rng: random.Random) -> int | None:

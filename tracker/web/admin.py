@@ -370,4 +370,4 @@ def data():
 def report():
     event = current_event()
     data = report_module.build(get_db(), event)
-    return report_module.render(event, data, render_template)
+    return report_module.render(data, render_template)

@@ -113,7 +113,6 @@ def sign_in():
         return _sign_in_page(message, 429, form)
     except staff.WrongPin as exc:
         return _sign_in_page(str(exc), 401, form)
-    session.pop("staff_station_id", None)
     session["staff_station_id"] = station["id"]
     session["staff_pin_tag"] = staff.pin_tag(db, station["id"])
     session["staff_name"] = form["name"]
