@@ -122,7 +122,7 @@ def test_stored_password_is_hashed_and_short_ones_refused(db):
     assert not organizers.check_password(db, "", None)
 
 
-def test_cli_admin_create_then_sign_in(app, client, runner_input=PASSWORD):
+def test_cli_admin_create_then_sign_in(app, client):
     runner = app.test_cli_runner()
     result = runner.invoke(args=["admin", "create"], input=f"{PASSWORD}\n{PASSWORD}\n")
     assert result.exit_code == 0, result.output

@@ -109,7 +109,11 @@ def test_the_same_id_sent_20_times_at_once_makes_one_row(server, event, db_path)
 def test_sigkill_mid_load_loses_no_acknowledged_checkin(db_path, event):
     codes = [s["code"] for s in event["stations"].values()]
     server = LiveServer(db_path, UNLIMITED).start()
-    sessions = phones(server.url, codes[0], 12)
+    try:
+        sessions = phones(server.url, codes[0], 12)
+    except BaseException:
+        server.stop()
+        raise
     acknowledged: list[list[tuple[str, str]]] = [[] for _ in sessions]
     stop = threading.Event()
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sqlite3
 import textwrap
-from pathlib import Path
 
 import pytest
 
@@ -171,10 +170,6 @@ def test_station_by_code_refuses_inactive_and_unknown(db):
         events.station_by_code(db, booth["code"])
     with pytest.raises(events.UnknownStation):
         events.station_by_code(db, "not-a-code")
-
-
-def test_demo_file_is_in_the_package():
-    assert Path(DEMO_EVENT).is_file()
 
 
 def test_setup_changed_by_another_connection_is_seen_at_once(db, db_path):
