@@ -36,7 +36,7 @@ import socketio  # noqa: E402
 
 from tracker import db as dbm  # noqa: E402
 from tracker import events, scoreboard  # noqa: E402
-from tracker.serve import free_port, wait_until_healthy  # noqa: E402
+from tracker.serve import ServerProcess  # noqa: E402
 
 DEMO = ROOT / "tracker" / "data" / "demo-event.toml"
 
@@ -50,43 +50,14 @@ def fresh_db(path: Path) -> dict:
     return event
 
 
-class Server:
-    def __init__(self, db_path: Path, poll: float | None = None):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {
-            **os.environ,
-            "TRACKER_DB": str(db_path),
-            "HOST": "127.0.0.1",
-            "PORT": str(self.port),
-            "SECRET_KEY": "bench-secret",
-            "RATELIMIT_ENABLED": "0",
-            **({"LIVE_POLL_SECONDS": str(poll)} if poll else {}),
-        }
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tracker.serve"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            wait_until_healthy(self.url, self.proc)
-        except RuntimeError:
-            self.stop()
-            raise
-
-    def worker_pid(self) -> int:
-        """gunicorn's one worker, where the app (and the watcher) run."""
-        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
-        return int(children.split()[0])
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        try:
-            self.proc.wait(15)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
+def start_server(db_path: Path, poll: float | None = None) -> ServerProcess:
+    env = {
+        "TRACKER_DB": str(db_path),
+        "SECRET_KEY": "bench-secret",
+        "RATELIMIT_ENABLED": "0",
+        **({"LIVE_POLL_SECONDS": str(poll)} if poll else {}),
+    }
+    return ServerProcess(env).start()
 
 
 class Screen:
@@ -171,7 +142,7 @@ def screen_worker(url: str, n: int) -> None:
         s.client.disconnect()
 
 
-def bench_latency(server: Server, codes: list[str], n: int, trials: int) -> dict:
+def bench_latency(server: ServerProcess, codes: list[str], n: int, trials: int) -> dict:
     farm = ScreenFarm(server.url, n)
     time.sleep(1.0)
     total = requests.get(server.url + "/api/scoreboard", timeout=5).json()["total"]
@@ -204,7 +175,7 @@ def bench_latency(server: Server, codes: list[str], n: int, trials: int) -> dict
     }
 
 
-def bench_idle(server: Server, seconds: float) -> dict:
+def bench_idle(server: ServerProcess, seconds: float) -> dict:
     pid = server.worker_pid()
     time.sleep(1.0)
     c0, w0 = cpu_seconds(pid), time.monotonic()
@@ -224,7 +195,7 @@ def bench_idle(server: Server, seconds: float) -> dict:
     }
 
 
-def bench_burst(server: Server, codes: list[str], count: int) -> dict:
+def bench_burst(server: ServerProcess, codes: list[str], count: int) -> dict:
     screen = Screen(server.url)
     time.sleep(0.8)
     before = len(screen.received)
@@ -361,7 +332,7 @@ def main() -> None:
             results["snapshot"] = bench_snapshot(tmp, 1000, args.big, runs=200)
             print("snapshot", results["snapshot"], flush=True)
         if args.only != "snapshot":
-            server = Server(db_path, poll=args.poll)
+            server = start_server(db_path, poll=args.poll)
             try:
                 if args.only in (None, "idle"):
                     results["idle"] = bench_idle(server, args.idle_seconds)

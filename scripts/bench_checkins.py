@@ -7,7 +7,7 @@ unique check-in id per request and rotates attendees and stations):
 1. throughput of a no-op route, of a plain sqlite-utils insert route, and of POST /api/checkins;
 2. latency (p50, p99) of POST /api/checkins at a fixed rate (default 500/s).
 
-Budget (DESIGN.md): check-ins >= 0.7 x the no-op route; p99 < 50 ms at 500/s. Rate limits stay on,
+Budget (README, Performance): check-ins >= 0.7 x the no-op route; p99 < 50 ms at 500/s. Rate limits stay on,
 with the per-IP cap raised: every request comes from 127.0.0.1 here.
 """
 
@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from tracker import attendees, create_app, events  # noqa: E402
 from tracker import db as dbm  # noqa: E402
-from tracker.serve import free_port, gunicorn_argv, wait_until_healthy  # noqa: E402
+from tracker.serve import ServerProcess, free_port, gunicorn_argv  # noqa: E402
 from tracker.web.identity import ATTENDEE_COOKIE, set_attendee_cookie  # noqa: E402
 
 SECRET = "bench-secret"
@@ -98,29 +98,22 @@ def prepare(db_path: Path, n_attendees: int) -> tuple[list[str], list[str]]:
     return cookies, codes
 
 
-def start_server(db_path: Path, port: int) -> subprocess.Popen:
+def start_server(db_path: Path) -> ServerProcess:
+    """The production gunicorn command, serving the app plus the benchmark's ceiling routes."""
+    port = free_port()
     argv = gunicorn_argv("127.0.0.1", port, int(os.environ.get("WORKER_CONNECTIONS", "2000")))
     argv[-1] = "bench_checkins_app:app"
     argv[1:1] = ["--pythonpath", str(ROOT / "scripts")]
+    argv[0] = str(Path(sys.executable).parent / "gunicorn")
     env = {
-        **os.environ,
         "TRACKER_DB": str(db_path),
         "SECRET_KEY": SECRET,
         "IP_LIMIT": "100000000 per minute",  # one client IP here; per-attendee limits stay on
     }
-    proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), *argv[1:]],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
     try:
-        wait_until_healthy(f"http://127.0.0.1:{port}", proc)
+        return ServerProcess(env, argv, port).start()
     except RuntimeError as exc:
-        proc.kill()
         sys.exit(str(exc))
-    return proc
 
 
 def wrk(
@@ -175,9 +168,8 @@ def main() -> None:
     db_path = work / "tracker.db"
     print(f"preparing {args.attendees} attendees on the demo event...", flush=True)
     cookies, codes = prepare(db_path, args.attendees)
-    port = free_port()
-    server = start_server(db_path, port)
-    url = f"http://127.0.0.1:{port}"
+    server = start_server(db_path)
+    url = server.url
     routes = {
         "no-op route": "/api/bench-noop",
         "sqlite-utils insert": "/api/bench-insert",
@@ -206,8 +198,7 @@ def main() -> None:
             "/api/checkins", seconds=3 * args.duration, connections=conns, pause_ms=round(pause, 2)
         )
     finally:
-        server.terminate()
-        server.wait(10)
+        server.stop()
 
     with sqlite3.connect(db_path) as conn:
         stored = conn.execute("SELECT count(*) FROM checkins").fetchone()[0]

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,7 +15,7 @@ from tracker import (
     events,  # noqa: E402
 )
 from tracker import db as dbm  # noqa: E402
-from tracker.serve import free_port, wait_until_healthy  # noqa: E402
+from tracker.serve import ServerProcess  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL_EVENT = Path(__file__).parent / "data" / "small-event.toml"
@@ -78,49 +76,17 @@ def client(app):
     return app.test_client()
 
 
-class LiveServer:
-    """A real `python -m tracker.serve` (gunicorn) process on a free port."""
+class LiveServer(ServerProcess):
+    """A real `python -m tracker.serve` (gunicorn) process on a free port (or on `port`)."""
 
-    def __init__(self, db_path: Path, env: dict | None = None):
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
+    def __init__(self, db_path: Path, env: dict | None = None, port: int | None = None):
+        env = {"TRACKER_DB": str(db_path), "SECRET_KEY": "live-test-secret", **(env or {})}
+        super().__init__(env, port=port)
         self.db_path = db_path
-        self.env = {
-            **os.environ,
-            "TRACKER_DB": str(db_path),
-            "PORT": str(self.port),
-            "HOST": "127.0.0.1",
-            "SECRET_KEY": "live-test-secret",
-            **(env or {}),
-        }
-        self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 20) -> LiveServer:
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tracker.serve"],
-            cwd=ROOT,
-            env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
-        )
-        try:
-            wait_until_healthy(self.url, self.proc, timeout)
-        except RuntimeError:
-            self.stop()
-            raise
+        super().start(timeout)
         return self
-
-    def stop(self, kill: bool = False) -> None:
-        if self.proc and self.proc.poll() is None:
-            if kill:
-                self.proc.kill()
-            else:
-                self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 @pytest.fixture

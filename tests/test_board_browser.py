@@ -141,10 +141,7 @@ def test_when_the_link_drops_the_numbers_stay_and_the_board_resyncs(wall, db_pat
         expect(wall.locator("#total")).to_have_text("2")  # the last good numbers stay
 
         add_checkins(db, sid(event, "booth"), 3)  # written while the screen is cut off
-        back = LiveServer(db_path)
-        back.port, back.url = server.port, server.url
-        back.env["PORT"] = str(server.port)
-        server = back.start()
+        server = LiveServer(db_path, port=server.port).start()
         expect(wall.locator("#conn")).to_have_attribute("data-state", "live", timeout=15000)
         expect(wall.locator("#total")).to_have_text("5", timeout=2000)
     finally:
