@@ -327,23 +327,18 @@ def main() -> None:
         db_path = tmp / "tracker.db"
         event = fresh_db(db_path)
         codes = [s["code"] for s in event["stations"]]
-        results: dict = {}
         if args.only in (None, "snapshot"):
-            results["snapshot"] = bench_snapshot(tmp, 1000, args.big, runs=200)
-            print("snapshot", results["snapshot"], flush=True)
+            print("snapshot", bench_snapshot(tmp, 1000, args.big, runs=200), flush=True)
         if args.only != "snapshot":
             server = start_server(db_path, poll=args.poll)
             try:
                 if args.only in (None, "idle"):
-                    results["idle"] = bench_idle(server, args.idle_seconds)
-                    print("idle", results["idle"], flush=True)
+                    print("idle", bench_idle(server, args.idle_seconds), flush=True)
                 if args.only in (None, "latency"):
                     for n in (int(x) for x in args.screens.split(",")):
-                        results[f"latency_{n}"] = bench_latency(server, codes, n, args.trials)
-                        print("latency", results[f"latency_{n}"], flush=True)
+                        print("latency", bench_latency(server, codes, n, args.trials), flush=True)
                 if args.only in (None, "burst"):
-                    results["burst"] = bench_burst(server, codes, args.burst)
-                    print("burst", results["burst"], flush=True)
+                    print("burst", bench_burst(server, codes, args.burst), flush=True)
             finally:
                 server.stop()
 

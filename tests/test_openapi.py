@@ -33,8 +33,7 @@ def test_every_json_route_is_documented_and_every_documented_route_exists(app):
         for method in rule.methods - {"HEAD", "OPTIONS"}
     }
     assert served <= documented, f"undocumented: {served - documented}"
-    # Each documented route that another part has not built yet is still listed in DESIGN.md;
-    # once built, it must be served.
+    # The public routes the README documents must be served.
     design = {
         ("/api/checkins", "POST"),
         ("/api/conversations", "POST"),

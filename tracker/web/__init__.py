@@ -64,7 +64,7 @@ def is_api() -> bool:
 
 
 def _guard_json_api():
-    """Cross-site guard for the JSON API, which carries no CSRF token (see DESIGN.md, Security).
+    """Cross-site guard for the JSON API, which carries no CSRF token (README, HTTP and Socket.IO interface).
 
     A cross-site form cannot send application/json, and a cross-site script cannot without a
     CORS preflight, which we never grant; a foreign Origin is refused outright.

@@ -15,8 +15,8 @@ bp = Blueprint("openapi", __name__)
 
 
 # Response bodies. The check-in ones are exact (extra="forbid"): a test validates real answers
-# with them, so a field added in the code and not here fails. The others allow more fields, as
-# DESIGN.md welcomes them.
+# with them, so a field added in the code and not here fails. The others allow more fields:
+# clients must ignore fields they do not know.
 class _Exact(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
