@@ -10,6 +10,8 @@ from tracker import attendees, checkins, events
 from tracker import db as dbm
 from tracker.web.openapi import CheckinOut
 
+from .conftest import DEMO_EVENT
+
 ID = "6a1f0e4e-0b5c-4b4f-9d7e-0d4f2a6d3c11"
 
 
@@ -276,3 +278,18 @@ def test_routes_with_decorator_limits_still_check_them(limited_app, event):
         organizer.post("/admin/login", data={"password": "wrong"}).status_code for _ in range(11)
     ]
     assert tries == [401] * 10 + [429]
+
+
+def test_a_code_or_cookie_of_another_event_is_not_this_events(db, event):
+    """One database may hold several events: a station or a phone of another one does not count."""
+    other = events.load_event(db, events.read_event_file(DEMO_EVENT)).event
+    foreign_code = events.stations(db, other["id"])[0]["code"]
+    foreign_phone = attendees.create(db, other["id"])
+    with pytest.raises(events.UnknownStation):
+        checkins.check_in(db, event, foreign_code, None)
+    result = checkins.check_in(
+        db, event, event["stations"]["booth"]["code"], foreign_phone["token"]
+    )
+    assert result.new_identity and result.attendee["id"] != foreign_phone["id"]
+    assert attendees.by_token(db, foreign_phone["token"], event["id"]) is None
+    assert attendees.by_token(db, foreign_phone["token"], other["id"])["id"] == foreign_phone["id"]

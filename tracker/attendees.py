@@ -14,12 +14,16 @@ class UnknownAttendee(LookupError):
     """No attendee has that token or badge."""
 
 
-def by_token(db: Database, token: str | None) -> dict | None:
+def by_token(db: Database, token: str | None, event_id: int | None = None) -> dict | None:
+    """The attendee with this cookie token (of the event, when given), or None."""
     if not token:
         return None
     cur = db.execute("SELECT * FROM attendees WHERE token = ?", [token])
     row = cur.fetchone()
-    return dict(zip([c[0] for c in cur.description], row, strict=True)) if row else None
+    if row is None:
+        return None
+    found = dict(zip([c[0] for c in cur.description], row, strict=True))
+    return found if event_id is None or found["event_id"] == event_id else None
 
 
 def by_badge(db: Database, event_id: int, badge: str) -> dict:

@@ -53,12 +53,8 @@ def check_in(
     station or another person raises IdConflict. An unknown or inactive station raises
     events.UnknownStation and stores nothing (no attendee either).
     """
-    station = events.station_by_code(db, code)
-    if station["event_id"] != event["id"]:
-        raise events.UnknownStation(code)
-    attendee = attendees.by_token(db, token)
-    if attendee is not None and attendee["event_id"] != event["id"]:
-        attendee = None
+    station = events.station_by_code(db, code, event["id"])
+    attendee = attendees.by_token(db, token, event["id"])
     checkin_id = str(uuidlib.UUID(str(checkin_id))) if checkin_id else str(uuidlib.uuid4())
 
     def store(db: Database) -> CheckinResult:

@@ -372,14 +372,20 @@ STATION_COLUMNS = """
 """
 
 
-def station_by_code(db: Database, code: str) -> dict:
-    """The active station a QR code points at, or UnknownStation."""
-    return active_station(db, "code", code)
+def station_by_code(db: Database, code: str, event_id: int | None = None) -> dict:
+    """The active station a QR code points at (of the event, when given), or UnknownStation."""
+    return active_station(db, "code", code, event_id)
 
 
-def active_station(db: Database, column: Literal["code", "id"], value: str | int) -> dict:
-    """An active station (of an active location) with its location, or UnknownStation."""
-    return _cached(db, ("station", column, value), lambda: _read_station(db, column, value))
+def active_station(
+    db: Database, column: Literal["code", "id"], value: str | int, event_id: int | None = None
+) -> dict:
+    """An active station (of an active location, of the event when given) with its location, or
+    UnknownStation."""
+    found = _cached(db, ("station", column, value), lambda: _read_station(db, column, value))
+    if event_id is not None and found["event_id"] != event_id:
+        raise UnknownStation(value)
+    return found
 
 
 def _read_station(db: Database, column: Literal["code", "id"], value: str | int) -> dict:

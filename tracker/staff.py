@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from . import db as dbm
 from .conversations import iso, parse_iso
-from .events import UnknownStation, active_station
+from .events import active_station
 from .security import check_secret
 
 MAX_FAILURES = 5
@@ -48,10 +48,7 @@ class LockedOut(SignInError):
 
 def station(db: Database, station_id: int, event_id: int | None = None) -> dict:
     """An active station (with its location) by id, or UnknownStation."""
-    found = active_station(db, "id", station_id)
-    if event_id is not None and found["event_id"] != event_id:
-        raise UnknownStation(station_id)
-    return found
+    return active_station(db, "id", station_id, event_id)
 
 
 def pin_tag(db: Database, station_id: int) -> str | None:

@@ -87,12 +87,9 @@ def _staff_station(event: dict) -> dict | None:
 
 def _station_by_code(code: str, event: dict) -> dict:
     try:
-        found = events.station_by_code(get_db(), code)
+        return events.station_by_code(get_db(), code, event["id"])
     except events.UnknownStation:
-        found = None
-    if found is None or found["event_id"] != event["id"]:
-        raise Refused(404, "unknown_station", "no active station has that code")
-    return found
+        raise Refused(404, "unknown_station", "no active station has that code") from None
 
 
 def _author(event: dict, station_code: str | None) -> Author:
@@ -100,8 +97,8 @@ def _author(event: dict, station_code: str | None) -> Author:
     own = _staff_station(event)
     if own is not None and station_code in (None, own["code"]):
         return Author("staff", own["id"], staff_name=staff_name())
-    attendee = attendees.by_token(get_db(), attendee_token())
-    if attendee is not None and attendee["event_id"] == event["id"] and station_code:
+    attendee = attendees.by_token(get_db(), attendee_token(), event["id"])
+    if attendee is not None and station_code:
         station = _station_by_code(station_code, event)
         return Author("attendee", station["id"], attendee_id=attendee["id"])
     if own is not None:
@@ -141,8 +138,8 @@ def _caller(event: dict, uuid: UUID) -> Author:
     own = _staff_station(event)
     if own is not None:
         return Author("staff", own["id"], staff_name=staff_name())
-    attendee = attendees.by_token(get_db(), attendee_token())
-    if attendee is not None and attendee["event_id"] == event["id"]:
+    attendee = attendees.by_token(get_db(), attendee_token(), event["id"])
+    if attendee is not None:
         return Author("attendee", recorded_by.station_id, attendee_id=attendee["id"])
     raise Refused(401, "not_signed_in", "sign in at /staff to see or edit conversations")
 

@@ -25,19 +25,13 @@ def _no_store(response: Response) -> Response:
 
 def _station(code: str) -> dict:
     try:
-        station = events.station_by_code(get_db(), code)
+        return events.station_by_code(get_db(), code, current_event()["id"])
     except events.UnknownStation:
-        station = None
-    if station is None or station["event_id"] != current_event()["id"]:
         abort(404, "This QR code does not belong to an active station of this event.")
-    return station
 
 
 def _me() -> dict | None:
-    found = attendees.by_token(get_db(), attendee_token())
-    if found is None or found["event_id"] != current_event()["id"]:
-        return None
-    return found
+    return attendees.by_token(get_db(), attendee_token(), current_event()["id"])
 
 
 @bp.get("/s/<code>")
