@@ -217,25 +217,27 @@ def _hours(db: Database, event: dict, location: str | None) -> list[dict]:
     if location is not None:
         where += " AND l.slug = ?"
         params.append(location)
-    latest = db.execute(
-        f"SELECT max(h.hour) FROM station_hours h JOIN stations s ON s.id = h.station_id"
-        f" JOIN locations l ON l.id = s.location_id WHERE {where}",
-        params,
-    ).fetchone()[0]
-    # The window ends now while the event is on; long after it, at its last busy hour.
-    end = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    if latest and _parse_hour(latest) <= end - timedelta(hours=HOURS_SHOWN):
-        end = _parse_hour(latest)
-    start = end - timedelta(hours=HOURS_SHOWN - 1)
-    found = {
-        hour: (checkins, conversations)
-        for hour, checkins, conversations in db.execute(
+
+    def window(end: datetime) -> tuple[datetime, dict]:
+        start = end - timedelta(hours=HOURS_SHOWN - 1)
+        rows = db.execute(
             f"SELECT h.hour, sum(h.checkins), sum(h.conversations) FROM station_hours h"
             f" JOIN stations s ON s.id = h.station_id JOIN locations l ON l.id = s.location_id"
             f" WHERE {where} AND h.hour >= ? GROUP BY h.hour",
             [*params, start.strftime("%Y-%m-%dT%H")],
         )
-    }
+        return start, {hour: (checkins, conversations) for hour, checkins, conversations in rows}
+
+    # The window ends now while the event is on; long after it, at its last busy hour.
+    start, found = window(datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
+    if not found:
+        latest = db.execute(
+            f"SELECT max(h.hour) FROM station_hours h JOIN stations s ON s.id = h.station_id"
+            f" JOIN locations l ON l.id = s.location_id WHERE {where}",
+            params,
+        ).fetchone()[0]
+        if latest:
+            start, found = window(_parse_hour(latest))
     counts = event["counts"]
     hours = []
     for i in range(HOURS_SHOWN):
