@@ -95,7 +95,7 @@ def test_record_keeps_device_and_server_time_and_counts_once(db, event, booth, s
     assert created
     assert rec["id"] == str(data.id)
     assert rec["reference"].startswith("T-") and int(rec["reference"][2:]) > 1000
-    assert rec["captured_at"] == conversations.iso(captured)
+    assert rec["captured_at"] == dbm.iso(captured)
     assert rec["received_at"] > rec["captured_at"]
     assert rec["topics"] == ["Pricing"]  # the event's own spelling
     assert rec["staff_name"] == "Ann" and rec["source"] == "staff"
@@ -168,7 +168,7 @@ def test_edit_refused_for_other_author_and_after_the_day(db, event, staff_author
     change = ConversationIn(**body(id=str(data.id), story="Hijacked"))
     with pytest.raises(conversations.NotAuthor):
         conversations.edit(db, event, change, other)
-    tomorrow = conversations.iso(datetime.now(UTC) + timedelta(days=2))
+    tomorrow = dbm.iso(datetime.now(UTC) + timedelta(days=2))
     with pytest.raises(conversations.NoLongerEditable):
         conversations.edit(db, event, change, staff_author, now=tomorrow)
     assert conversations.get(db, rec["id"])["story"] == "Original"

@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -77,17 +77,6 @@ class Author:
         if row["source"] != self.source or row["station_id"] != self.station_id:
             return False
         return self.source == "staff" or row["attendee_id"] == self.attendee_id
-
-
-def iso(moment: datetime) -> str:
-    """A datetime as tracker stores time: UTC, milliseconds, Z (naive means UTC)."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
-
-
-def parse_iso(text: str) -> datetime:
-    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def reference_sql(alias: str) -> str:
@@ -250,7 +239,7 @@ def record(
         fields = _fields(db, event, data, author)
         if author.source == "attendee" and not _checked_in(db, author):
             raise NotCheckedIn("check in at this station (scan its QR code) before telling a story")
-        captured_at = iso(data.captured_at) if data.captured_at else received_at
+        captured_at = dbm.iso(data.captured_at) if data.captured_at else received_at
         try:
             db.execute(
                 "INSERT INTO conversations (uuid, station_id, source, staff_name, attendee_id,"
@@ -288,7 +277,7 @@ def _checked_in(db: Database, author: Author) -> bool:
 
 
 def _local_day(moment: str, timezone: str) -> date:
-    return parse_iso(moment).astimezone(ZoneInfo(timezone)).date()
+    return dbm.parse_iso(moment).astimezone(ZoneInfo(timezone)).date()
 
 
 def editable(row: dict, now: str | None = None) -> bool:
@@ -330,7 +319,7 @@ def edit(
 def _utc_bounds(day: date, timezone: str) -> tuple[str, str]:
     tz = ZoneInfo(timezone)
     start = datetime.combine(day, time.min, tzinfo=tz)
-    return iso(start), iso(start + timedelta(days=1))
+    return dbm.iso(start), dbm.iso(start + timedelta(days=1))
 
 
 def for_station(
@@ -411,10 +400,10 @@ def follow_ups(
         "WHERE " + " AND ".join(where) + " ORDER BY min(c.captured_at, c.received_at), c.id",
         params,
     )
-    current = parse_iso(now or dbm.utcnow())
+    current = dbm.parse_iso(now or dbm.utcnow())
     result = []
     for row in rows:
-        since = parse_iso(min(row["captured_at"], row["received_at"]))
+        since = dbm.parse_iso(min(row["captured_at"], row["received_at"]))
         age = max(0.0, (current - since).total_seconds() / 3600)
         item = {
             **as_record(row),

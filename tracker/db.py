@@ -205,7 +205,18 @@ class SchemaTooNew(RuntimeError):
 
 def utcnow() -> str:
     """UTC ISO-8601 with milliseconds and a Z: sorts as text, reads as time."""
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return iso(datetime.now(UTC))
+
+
+def iso(moment: datetime) -> str:
+    """A datetime as tracker stores time: UTC, milliseconds, Z (naive means UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def connect(path: str | Path, synchronous: str = "NORMAL") -> Database:
@@ -234,12 +245,15 @@ def _thread_local() -> threading.local:
     """
     global _local
     if _local is None:
-        monkey = sys.modules.get("gevent.monkey")
-        if monkey is not None and monkey.is_module_patched("threading"):
-            _local = monkey.get_original("_thread", "_local")()
-        else:
-            _local = threading.local()
+        monkey = _gevent_monkey()
+        _local = monkey.get_original("_thread", "_local")() if monkey else threading.local()
     return _local
+
+
+def _gevent_monkey():
+    """gevent's monkey module when it has patched threading (the server), else None."""
+    monkey = sys.modules.get("gevent.monkey")
+    return monkey if monkey is not None and monkey.is_module_patched("threading") else None
 
 
 def thread_db(path: str | Path, synchronous: str = "NORMAL") -> Database:
@@ -381,8 +395,7 @@ class _GroupCommit:
 def _let_ready_writers_queue() -> None:
     """Under gevent, requests that are ready to run reach the queue only if the leader yields
     once; threads queue while the leader waits for the lock, and need no yield."""
-    monkey = sys.modules.get("gevent.monkey")
-    if monkey is not None and monkey.is_module_patched("threading"):
+    if _gevent_monkey():
         sys.modules["gevent"].sleep(0)
 
 

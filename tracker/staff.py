@@ -12,7 +12,6 @@ from datetime import datetime, timedelta
 from sqlite_utils import Database
 
 from . import db as dbm
-from .conversations import iso, parse_iso
 from .events import active_station
 from .security import check_secret
 
@@ -42,7 +41,7 @@ class LockedOut(SignInError):
     """Too many wrong PINs for this station recently; sign-in opens again at `until`."""
 
     def __init__(self, until: datetime):
-        super().__init__(f"too many wrong PINs; sign-in is locked until {iso(until)}")
+        super().__init__(f"too many wrong PINs; sign-in is locked until {dbm.iso(until)}")
         self.until = until
 
 
@@ -66,15 +65,15 @@ def locked_until(db: Database, station_id: int, now: datetime | None = None) -> 
     Locked while the last MAX_FAILURES failures all fall within WINDOW and the newest is less
     than LOCK old.
     """
-    now = now or parse_iso(dbm.utcnow())
+    now = now or dbm.parse_iso(dbm.utcnow())
     rows = db.execute(
         "SELECT failed_at FROM sign_in_failures WHERE station_id = ? AND failed_at > ?"
         " ORDER BY failed_at DESC LIMIT ?",
-        [station_id, iso(now - WINDOW), MAX_FAILURES],
+        [station_id, dbm.iso(now - WINDOW), MAX_FAILURES],
     ).fetchall()
     if len(rows) < MAX_FAILURES:
         return None
-    until = parse_iso(rows[0][0]) + LOCK
+    until = dbm.parse_iso(rows[0][0]) + LOCK
     return until if until > now else None
 
 
@@ -85,7 +84,7 @@ def sign_in(db: Database, station_id: int, pin: str, now: datetime | None = None
     when the PIN matches, so parallel guesses cannot get past the limit while the slow hash runs
     outside the lock.
     """
-    now = now or parse_iso(dbm.utcnow())
+    now = now or dbm.parse_iso(dbm.utcnow())
     found = station(db, station_id)
     with dbm.write(db):
         until = locked_until(db, station_id, now)
@@ -94,7 +93,7 @@ def sign_in(db: Database, station_id: int, pin: str, now: datetime | None = None
         pin_hash = db.execute("SELECT pin_hash FROM stations WHERE id = ?", [station_id]).fetchone()
         attempt = db.execute(
             "INSERT INTO sign_in_failures (station_id, failed_at) VALUES (?, ?)",
-            [station_id, iso(now)],
+            [station_id, dbm.iso(now)],
         ).lastrowid
     if check_secret(pin_hash[0], pin or ""):
         with dbm.write(db):
@@ -102,6 +101,6 @@ def sign_in(db: Database, station_id: int, pin: str, now: datetime | None = None
         return found
     recent = db.execute(
         "SELECT count(*) FROM sign_in_failures WHERE station_id = ? AND failed_at > ?",
-        [station_id, iso(now - WINDOW)],
+        [station_id, dbm.iso(now - WINDOW)],
     ).fetchone()[0]
     raise WrongPin(max(0, MAX_FAILURES - recent))

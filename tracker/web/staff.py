@@ -20,6 +20,7 @@ from flask import (
 )
 
 from .. import conversations, events, staff
+from .. import db as dbm
 from . import current_event, get_db
 from .identity import staff_name, staff_station_id
 
@@ -144,7 +145,7 @@ def mine():
     items = conversations.for_station(get_db(), station["id"], station["timezone"])
     tz = ZoneInfo(station["timezone"])
     for item in items:
-        moment = conversations.parse_iso(min(item["captured_at"], item["received_at"]))
+        moment = dbm.parse_iso(min(item["captured_at"], item["received_at"]))
         item["local_time"] = moment.astimezone(tz).strftime("%H:%M")
     return render_template(
         "staff/mine.html",
