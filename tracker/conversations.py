@@ -280,11 +280,16 @@ def _local_day(moment: str, timezone: str) -> date:
     return dbm.parse_iso(moment).astimezone(ZoneInfo(timezone)).date()
 
 
+def happened_at(row: dict) -> str:
+    """When the conversation took place: as captured, unless the device clock ran ahead of the
+    server's (then when the server received it)."""
+    return min(row["captured_at"], row["received_at"])
+
+
 def editable(row: dict, now: str | None = None) -> bool:
     """Until the end of the location's local day on which it was captured (clock skew clamped)."""
     tz = row["location_timezone"]
-    captured = min(row["captured_at"], row["received_at"])
-    return _local_day(captured, tz) >= _local_day(now or dbm.utcnow(), tz)
+    return _local_day(happened_at(row), tz) >= _local_day(now or dbm.utcnow(), tz)
 
 
 def edit(
@@ -325,7 +330,8 @@ def _utc_bounds(day: date, timezone: str) -> tuple[str, str]:
 def for_station(
     db: Database, station_id: int, timezone: str, day: date | None = None
 ) -> list[dict]:
-    """A station's conversations on one local day (today by default), newest first."""
+    """A station's conversations on one local day (today by default), newest first, each with
+    whether it may still be edited and its local time."""
     if day is None:
         day = _local_day(dbm.utcnow(), timezone)
     start, end = _utc_bounds(day, timezone)
@@ -335,8 +341,15 @@ def for_station(
         " ORDER BY c.captured_at DESC, c.id DESC",
         [station_id, start, end],
     )
-    now = dbm.utcnow()
-    return [{**as_record(r), "editable": editable(r, now)} for r in rows]
+    now, zone = dbm.utcnow(), ZoneInfo(timezone)
+    return [
+        {
+            **as_record(r),
+            "editable": editable(r, now),
+            "local_time": dbm.parse_iso(happened_at(r)).astimezone(zone).strftime("%H:%M"),
+        }
+        for r in rows
+    ]
 
 
 def set_status(db: Database, event_id: int, uuid: str, status: str, now: str | None = None) -> dict:
@@ -403,7 +416,7 @@ def follow_ups(
     current = dbm.parse_iso(now or dbm.utcnow())
     result = []
     for row in rows:
-        since = dbm.parse_iso(min(row["captured_at"], row["received_at"]))
+        since = dbm.parse_iso(happened_at(row))
         age = max(0.0, (current - since).total_seconds() / 3600)
         item = {
             **as_record(row),

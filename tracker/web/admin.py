@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import get_args
 from urllib.parse import urlsplit
 
 from flask import (
@@ -289,7 +290,7 @@ def privacy_page():
 def stories():
     event = current_event()
     show = request.args.get("show", "all")
-    if show not in ("all", "public", "hidden", "private"):
+    if show not in get_args(moderation.Show):
         show = "all"
     return render_template(
         "admin/stories.html",
@@ -323,7 +324,7 @@ def follow_ups():
     event = current_event()
     db = get_db()
     status = request.args.get("status") or None
-    if status not in (None, "open", "acknowledged", "done"):
+    if status not in conversations.STATUSES:
         status = None
     location = request.args.get("location") or None
     owner = request.args.get("owner") or None
@@ -336,6 +337,7 @@ def follow_ups():
         event=event,
         items=items,
         sla=sla,
+        statuses=conversations.STATUSES,
         status=status,
         location=location,
         owner=owner,

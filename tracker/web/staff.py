@@ -20,11 +20,11 @@ from flask import (
 )
 
 from .. import conversations, events, staff
-from .. import db as dbm
 from . import current_event, get_db
 from .identity import staff_name, staff_station_id
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
+OUTBOX_FLUSH_SECONDS = 20  # a page with items waiting tries to send them this often
 
 ASSETS = ("staff/staff.js", "staff/staff.css", "css/app.css")
 NAME_MAX = 80
@@ -127,13 +127,7 @@ def capture():
     station = _signed_in_station()
     if station is None:
         return redirect(url_for("staff.sign_in_form"))
-    return render_template(
-        "staff/capture.html",
-        event=current_event(),
-        station=station,
-        staff_name=staff_name(),
-        flush_seconds=current_app.config.get("STAFF_FLUSH_SECONDS", 20),
-    )
+    return _staff_page("staff/capture.html", station)
 
 
 @bp.get("/mine")
@@ -143,17 +137,18 @@ def mine():
     if station is None:
         return redirect(url_for("staff.sign_in_form"))
     items = conversations.for_station(get_db(), station["id"], station["timezone"])
-    tz = ZoneInfo(station["timezone"])
-    for item in items:
-        moment = dbm.parse_iso(min(item["captured_at"], item["received_at"]))
-        item["local_time"] = moment.astimezone(tz).strftime("%H:%M")
+    return _staff_page("staff/mine.html", station, items=items)
+
+
+def _staff_page(template: str, station: dict, **context):
+    """A signed-in staff page: its outbox script retries every OUTBOX_FLUSH_SECONDS."""
     return render_template(
-        "staff/mine.html",
+        template,
         event=current_event(),
         station=station,
         staff_name=staff_name(),
-        items=items,
-        flush_seconds=current_app.config.get("STAFF_FLUSH_SECONDS", 20),
+        flush_seconds=OUTBOX_FLUSH_SECONDS,
+        **context,
     )
 
 
