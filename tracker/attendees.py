@@ -26,6 +26,11 @@ def by_token(db: Database, token: str | None, event_id: int | None = None) -> di
     return found if event_id is None or found["event_id"] == event_id else None
 
 
+def by_id(db: Database, attendee_id: int) -> dict:
+    cur = db.execute("SELECT * FROM attendees WHERE id = ?", [attendee_id])
+    return dict(zip([c[0] for c in cur.description], cur.fetchone(), strict=True))
+
+
 def by_badge(db: Database, event_id: int, badge: str) -> dict:
     """The attendee whose badge staff typed or scanned (case, spaces and dashes forgiven)."""
     cur = db.execute(

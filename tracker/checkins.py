@@ -93,28 +93,24 @@ def _repeat(
     if attendee is not None and attendee["id"] == attendee_id:
         record = _record(checkin_id, station, counted, scanned_at, received_at)
         return CheckinResult(record, False, attendee, False)
-    if attendee is None and _only_checkin(db, attendee_id):
+    if attendee is None:
         # A phone's very first check-in whose answer (and so its cookie) was lost on the way:
         # the retry comes without a cookie. The id is a 122-bit secret only that phone made,
-        # and the identity holds nothing but this one check-in, so hand the cookie back.
-        found = db.execute("SELECT token FROM attendees WHERE id = ?", [attendee_id]).fetchone()
-        owner = attendees.by_token(db, found[0])
-        assert owner is not None
-        record = _record(checkin_id, station, counted, scanned_at, received_at)
-        return CheckinResult(record, False, owner, True)
+        # so when the identity holds nothing but this one check-in, hand the cookie back.
+        owner = attendees.by_id(db, attendee_id)
+        if owner["name"] is None and owner["email"] is None and _checkins_of(db, owner) == 1:
+            record = _record(checkin_id, station, counted, scanned_at, received_at)
+            return CheckinResult(record, False, owner, True)
     raise IdConflict(f"check-in {checkin_id} belongs to someone else")
 
 
-def _only_checkin(db: Database, attendee_id: int) -> bool:
+def _checkins_of(db: Database, attendee: dict) -> int:
     (n,) = db.execute(  # one count per partial index: each row is in exactly one of them
         "SELECT (SELECT count(*) FROM checkins WHERE attendee_id = :a AND counted = 1)"
         " + (SELECT count(*) FROM checkins WHERE attendee_id = :a AND counted = 0)",
-        {"a": attendee_id},
+        {"a": attendee["id"]},
     ).fetchone()
-    named = db.execute(
-        "SELECT name IS NOT NULL OR email IS NOT NULL FROM attendees WHERE id = ?", [attendee_id]
-    ).fetchone()[0]
-    return n == 1 and not named
+    return n
 
 
 def _record(

@@ -45,10 +45,15 @@ def print_pins(pins: list[tuple[str, str, str]]) -> None:
         click.echo(f"  {location + '/' + station:<32} {pin}")
 
 
+def _event() -> dict:
+    """The event this app serves (TRACKER_EVENT, else the latest loaded)."""
+    return events.get_event(get_db(), current_app.config.get("EVENT"))
+
+
 @event_cli.command("show")
 def event_show() -> None:
     """List the locations and stations of the current event with their check-in URLs."""
-    event = events.get_event(get_db(), current_app.config.get("EVENT"))
+    event = _event()
     base = current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000"
     click.echo(f"{event['name']} ({event['slug']}), goal {event['goal']}")
     for station in events.stations(get_db(), event["id"]):
@@ -67,7 +72,7 @@ def qr_command(out: Path) -> None:
 
     from .web.pages import sheet_context
 
-    event = events.get_event(get_db(), current_app.config.get("EVENT"))
+    event = _event()
     base = current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000"
     stations = events.stations(get_db(), event["id"])
     out.mkdir(parents=True, exist_ok=True)
@@ -152,7 +157,7 @@ def report_command(out: Path) -> None:
 
     from . import report
 
-    event = events.get_event(get_db(), current_app.config.get("EVENT"))
+    event = _event()
     with current_app.test_request_context():
         html = report.render(report.build(get_db(), event), render_template)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -168,7 +173,7 @@ def erase_command(badge: str) -> None:
     """Erase one attendee's personal data (by badge code); their counts stay."""
     from . import privacy
 
-    event = events.get_event(get_db(), current_app.config.get("EVENT"))
+    event = _event()
     try:
         done = privacy.erase_attendee(get_db(), event["id"], badge)
     except privacy.UnknownAttendee:
@@ -186,7 +191,7 @@ def simulate_command(rate: float, minutes: float, no_wait: bool, seed: int | Non
     """Rehearse the day: realistic check-ins and conversations through the real domain code."""
     from . import simulate
 
-    event = events.get_event(get_db(), current_app.config.get("EVENT"))
+    event = _event()
     total = round(rate * minutes * 60)
     with click.progressbar(length=total, label="Simulating", show_pos=True) as bar:
         try:
