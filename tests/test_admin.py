@@ -15,6 +15,8 @@ from tracker import conversations, events, exports, moderation, organizers, priv
 from tracker import db as dbm
 from tracker.schemas import ConversationIn
 
+from .helpers import csrf_token
+
 PASSWORD = "correct horse battery"
 
 ADMIN_GETS = [
@@ -107,7 +109,7 @@ def test_sign_in_form_needs_its_csrf_token(app, client):
     app.config["ADMIN_PASSWORD"] = PASSWORD
     assert client.post("/admin/login", data={"password": PASSWORD}).status_code == 400
     page = client.get("/admin/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    token = csrf_token(page)
     r = client.post("/admin/login", data={"password": PASSWORD, "csrf_token": token})
     assert r.status_code == 302
 

@@ -8,7 +8,7 @@ import pytest
 
 from tracker import checkins
 
-from .test_checkins import rows
+from .helpers import rows
 
 
 def form_fields(html: str) -> dict:

@@ -10,7 +10,7 @@ import requests
 from playwright.sync_api import expect
 
 from .conftest import LiveServer
-from .test_scoreboard import add_checkins, add_conversation, sid
+from .helpers import add_checkins, add_conversation, sid
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 

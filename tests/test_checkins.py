@@ -11,20 +11,9 @@ from tracker import db as dbm
 from tracker.web.openapi import CheckinOut
 
 from .conftest import DEMO_EVENT
+from .helpers import rows
 
 ID = "6a1f0e4e-0b5c-4b4f-9d7e-0d4f2a6d3c11"
-
-
-def rows(db) -> dict:
-    """What a bad request must leave unchanged."""
-    return {
-        table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        for table in ("checkins", "attendees", "station_totals", "station_hours")
-    } | {
-        "totals": db.execute(
-            "SELECT sum(checkins + repeat_checkins) FROM station_totals"
-        ).fetchone()[0]
-    }
 
 
 def post(client, code: str, checkin_id: str | None = None, **headers):

@@ -14,6 +14,8 @@ from tracker.conversations import Author
 from tracker.schemas import ConversationIn
 from tracker.web.identity import ATTENDEE_COOKIE
 
+from .helpers import add_checkins
+
 # ---------------------------------------------------------------- helpers and fixtures
 
 
@@ -31,13 +33,7 @@ def count(db) -> int:
 
 
 def check_in(db, attendee: dict, station_id: int) -> None:
-    now = dbm.utcnow()
-    with dbm.write(db):
-        db.execute(
-            "INSERT INTO checkins (uuid, station_id, attendee_id, counted, scanned_at, received_at)"
-            " VALUES (?, ?, ?, 1, ?, ?)",
-            [str(uuidlib.uuid4()), station_id, attendee["id"], now, now],
-        )
+    add_checkins(db, station_id, attendee_id=attendee["id"], counted=True)
 
 
 @pytest.fixture

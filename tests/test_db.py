@@ -12,6 +12,7 @@ from tracker import attendees, events
 from tracker import db as dbm
 
 from .conftest import SMALL_EVENT
+from .helpers import add_checkins
 
 
 def test_migrating_an_empty_database(tmp_path):
@@ -65,23 +66,14 @@ def test_concurrent_migrations_from_many_connections(tmp_path):
     assert dbm.schema_version(dbm.connect(path)) == dbm.SCHEMA_VERSION
 
 
-def _insert_checkin(db, uuid, station_id, attendee_id, counted):
-    with dbm.write(db):
-        db.execute(
-            "INSERT INTO checkins (uuid, station_id, attendee_id, counted, scanned_at, received_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            [uuid, station_id, attendee_id, counted, dbm.utcnow(), dbm.utcnow()],
-        )
-
-
 def test_totals_follow_checkins_and_counted_once_is_enforced(db):
     ev = events.load_event(db, events.read_event_file(SMALL_EVENT)).event
     station = events.stations(db, ev["id"])[0]
     person = attendees.create(db, ev["id"])
-    _insert_checkin(db, "a", station["id"], person["id"], 1)
-    _insert_checkin(db, "b", station["id"], person["id"], 0)
+    add_checkins(db, station["id"], attendee_id=person["id"], counted=True)
+    add_checkins(db, station["id"], attendee_id=person["id"], counted=False)
     with pytest.raises(sqlite3.IntegrityError):
-        _insert_checkin(db, "c", station["id"], person["id"], 1)
+        add_checkins(db, station["id"], attendee_id=person["id"], counted=True)
     row = db.execute(
         "SELECT checkins, repeat_checkins FROM station_totals WHERE station_id = ?", [station["id"]]
     ).fetchone()
@@ -188,8 +180,8 @@ def test_version_1_database_moves_to_partial_indexes_and_keeps_passports(tmp_pat
     ev = events.load_event(old, events.read_event_file(SMALL_EVENT)).event
     station = events.stations(old, ev["id"])[0]
     person = attendees.create(old, ev["id"])
-    _insert_checkin(old, "a", station["id"], person["id"], 1)
-    _insert_checkin(old, "b", station["id"], person["id"], 0)
+    add_checkins(old, station["id"], attendee_id=person["id"], counted=True)
+    add_checkins(old, station["id"], attendee_id=person["id"], counted=False)
     assert dbm.migrate(old) == dbm.SCHEMA_VERSION
     indexes = {r[0] for r in old.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "checkins_repeats" in indexes and "checkins_station" not in indexes

@@ -8,10 +8,10 @@ import textwrap
 import pytest
 
 from tracker import attendees, events
-from tracker import db as dbm
 from tracker.security import check_secret
 
 from .conftest import DEMO_EVENT, SMALL_EVENT
+from .helpers import add_checkins
 
 
 def load(db, path) -> events.LoadResult:
@@ -47,12 +47,7 @@ def test_reload_is_idempotent_keeps_codes_and_records(db):
     }
     station = events.stations(db, first.event["id"])[0]
     person = attendees.create(db, first.event["id"])
-    with dbm.write(db):
-        db.execute(
-            "INSERT INTO checkins (uuid, station_id, attendee_id, counted, scanned_at, received_at)"
-            " VALUES ('u1', ?, ?, 1, ?, ?)",
-            [station["id"], person["id"], dbm.utcnow(), dbm.utcnow()],
-        )
+    add_checkins(db, station["id"], attendee_id=person["id"], counted=True)
     before = counts(db)
     second = load(db, DEMO_EVENT)
     assert counts(db) == before

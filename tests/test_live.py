@@ -23,7 +23,7 @@ from tracker import db as dbm
 from tracker.schemas import ConversationIn
 
 from .conftest import SMALL_EVENT, LiveServer
-from .test_scoreboard import add_checkins
+from .helpers import add_checkins
 
 pytestmark = pytest.mark.live
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 
@@ -11,54 +10,7 @@ from tracker import db as dbm
 from tracker import events, scoreboard
 from tracker.web.board import kiosk_options
 
-# ---- helpers shared by the live and browser tests: writes in the domain's shape ---------------
-
-
-def add_checkins(
-    db, station_id: int, n: int = 1, at: str | None = None, attendee_id: int | None = None
-) -> None:
-    """n counted check-ins at a station (new attendees, unless one is given: then repeats)."""
-    event_id = db.execute(
-        "SELECT l.event_id FROM stations s JOIN locations l ON l.id = s.location_id WHERE s.id = ?",
-        [station_id],
-    ).fetchone()[0]
-    with dbm.write(db):
-        for _ in range(n):
-            now = at or dbm.utcnow()
-            who = attendee_id
-            counted = 0 if who else 1
-            if who is None:
-                who = db.execute(
-                    "INSERT INTO attendees (event_id, token, badge, created_at) VALUES (?, ?, ?, ?)",
-                    [event_id, uuid.uuid4().hex, uuid.uuid4().hex[:10].upper(), now],
-                ).lastrowid
-            db.execute(
-                "INSERT INTO checkins (uuid, station_id, attendee_id, counted, scanned_at,"
-                " received_at) VALUES (?, ?, ?, ?, ?, ?)",
-                [str(uuid.uuid4()), station_id, who, counted, now, now],
-            )
-
-
-def add_conversation(
-    db,
-    station_id: int,
-    story: str = "Nice chat",
-    nps: int | None = None,
-    public: bool = False,
-    hidden: bool = False,
-    at: str | None = None,
-) -> None:
-    now = at or dbm.utcnow()
-    with dbm.write(db):
-        db.execute(
-            "INSERT INTO conversations (uuid, station_id, source, story, nps, public, hidden,"
-            " captured_at, received_at) VALUES (?, ?, 'staff', ?, ?, ?, ?, ?, ?)",
-            [str(uuid.uuid4()), station_id, story, nps, int(public), int(hidden), now, now],
-        )
-
-
-def sid(event: dict, slug: str) -> int:
-    return event["stations"][slug]["id"]
+from .helpers import add_checkins, add_conversation, sid
 
 
 def fresh(db, event: dict) -> dict:

@@ -11,6 +11,7 @@ import pytest
 from tracker import staff
 
 from .conftest import PINS
+from .helpers import csrf_token
 
 
 def failures(db, station_id: int) -> int:
@@ -84,8 +85,7 @@ def test_inactive_station_cannot_sign_in(db, event):
 
 
 def csrf(client, path="/staff") -> str:
-    html = client.get(path).get_data(as_text=True)
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    return csrf_token(client.get(path).get_data(as_text=True))
 
 
 def sign_in(client, station_id: int, pin: str, name: str = "Ann"):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 import uuid as uuidlib
 
 import pytest
 import requests
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS, PINS
+from .helpers import csrf_token
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -269,7 +269,7 @@ def test_edit_from_my_station_changes_the_record_once(browser, live_server, db):
 def test_real_server_refuses_huge_body_form_body_and_foreign_origin(live_server, db, event):
     s = requests.Session()
     html = s.get(live_server.url + "/staff").text
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    token = csrf_token(html)
     booth = str(event["stations"]["booth"]["id"])
     r = s.post(
         live_server.url + "/staff",

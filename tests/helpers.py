@@ -1,0 +1,78 @@
+"""Helpers shared by several test files: writes in the domain's shape, and reading pages."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from tracker import db as dbm
+
+
+def add_checkins(
+    db,
+    station_id: int,
+    n: int = 1,
+    at: str | None = None,
+    attendee_id: int | None = None,
+    counted: bool | None = None,
+) -> None:
+    """n check-ins at a station, each by a new attendee (counted), or by the one given: then
+    repeats, unless `counted` says otherwise."""
+    event_id = db.execute(
+        "SELECT l.event_id FROM stations s JOIN locations l ON l.id = s.location_id WHERE s.id = ?",
+        [station_id],
+    ).fetchone()[0]
+    with dbm.write(db):
+        for _ in range(n):
+            now = at or dbm.utcnow()
+            who = attendee_id
+            first = (who is None) if counted is None else counted
+            if who is None:
+                who = db.execute(
+                    "INSERT INTO attendees (event_id, token, badge, created_at) VALUES (?, ?, ?, ?)",
+                    [event_id, uuid.uuid4().hex, uuid.uuid4().hex[:10].upper(), now],
+                ).lastrowid
+            db.execute(
+                "INSERT INTO checkins (uuid, station_id, attendee_id, counted, scanned_at,"
+                " received_at) VALUES (?, ?, ?, ?, ?, ?)",
+                [str(uuid.uuid4()), station_id, who, int(first), now, now],
+            )
+
+
+def add_conversation(
+    db,
+    station_id: int,
+    story: str = "Nice chat",
+    nps: int | None = None,
+    public: bool = False,
+    hidden: bool = False,
+    at: str | None = None,
+) -> None:
+    now = at or dbm.utcnow()
+    with dbm.write(db):
+        db.execute(
+            "INSERT INTO conversations (uuid, station_id, source, story, nps, public, hidden,"
+            " captured_at, received_at) VALUES (?, ?, 'staff', ?, ?, ?, ?, ?, ?)",
+            [str(uuid.uuid4()), station_id, story, nps, int(public), int(hidden), now, now],
+        )
+
+
+def sid(event: dict, slug: str) -> int:
+    return event["stations"][slug]["id"]
+
+
+def rows(db) -> dict:
+    """What a bad request must leave unchanged."""
+    return {
+        table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        for table in ("checkins", "attendees", "station_totals", "station_hours")
+    } | {
+        "totals": db.execute(
+            "SELECT sum(checkins + repeat_checkins) FROM station_totals"
+        ).fetchone()[0]
+    }
+
+
+def csrf_token(html: str) -> str:
+    """The CSRF token of the (first) form on a page."""
+    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
