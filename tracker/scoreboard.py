@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from sqlite_utils import Database
 
 from . import db as dbm
-from .totals import engagements
+from .totals import engagements, progress
 
 MILESTONE_PERCENTS = (25, 50, 75, 100)
 RECENT_LIMIT = 10  # stories in the ticker
@@ -183,8 +183,8 @@ def _event_part(db: Database, event: dict) -> dict:
         key=lambda s: (-s["total"], s["name"], s["location"]),
     )[:LEADERBOARD_SIZE]
 
-    total = engagements(counts, sums["checkins"], sums["conversations"])
-    goal = event["goal"]
+    figures = progress(event, sums["checkins"], sums["conversations"])
+    total, goal = figures["total"], figures["goal"]
     marks = [
         {"percent": p, "value": v, "reached": total >= v}
         for p, v in zip(MILESTONE_PERCENTS, milestone_values(goal), strict=True)
@@ -198,9 +198,9 @@ def _event_part(db: Database, event: dict) -> dict:
             "counts": list(counts),
         },
         "total": total,
-        "checkins": sums["checkins"],
-        "conversations": sums["conversations"],
-        "percent": round(100 * total / goal, 1),
+        "checkins": figures["checkins"],
+        "conversations": figures["conversations"],
+        "percent": figures["percent"],
         "goal_reached": total >= goal,
         "nps": nps(sums["promoters"], sums["passives"], sums["detractors"]),
         "milestones": [m["value"] for m in marks if m["reached"]],

@@ -20,6 +20,11 @@ def event_progress(db: Database, event: dict) -> dict:
         " JOIN locations l ON l.id = s.location_id WHERE l.event_id = ?",
         [event["id"]],
     ).fetchone()
+    return progress(event, checkins, conversations)
+
+
+def progress(event: dict, checkins: int, conversations: int) -> dict:
+    """The progress figures from the event's sums (the check-in answer and the scoreboard)."""
     total = engagements(event["counts"], checkins, conversations)
     return {
         "total": total,
