@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlite_utils import Database
 
-from .conversations import reference_sql
+from . import moderation
 from .totals import event_progress
 
 QUIET_AFTER = timedelta(hours=1)
@@ -35,20 +35,6 @@ def quiet_stations(rows: list[dict], now: datetime | None = None) -> list[dict]:
     return [r for r in rows if not r["last_activity_at"] or r["last_activity_at"] < cutoff]
 
 
-def latest_conversations(db: Database, event_id: int, limit: int = 15) -> list[dict]:
-    return list(
-        db.query(
-            f"""SELECT v.id, {reference_sql("v")} AS reference, v.story, v.nps, v.source,
-                      v.staff_name, v.follow_up, v.public, v.hidden, v.received_at,
-                      s.name AS station, l.name AS location
-                 FROM conversations v JOIN stations s ON s.id = v.station_id
-                 JOIN locations l ON l.id = s.location_id
-                WHERE l.event_id = ? ORDER BY v.id DESC LIMIT ?""",
-            [event_id, limit],
-        )
-    )
-
-
 def overview(db: Database, event: dict) -> dict:
     rows = station_table(db, event["id"])
     locations: dict[str, dict] = {}
@@ -63,5 +49,5 @@ def overview(db: Database, event: dict) -> dict:
         "stations": rows,
         "locations": list(locations.values()),
         "quiet": quiet_stations(rows),
-        "latest": latest_conversations(db, event["id"]),
+        "latest": moderation.stories(db, event["id"], limit=15),
     }

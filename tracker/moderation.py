@@ -27,7 +27,7 @@ def stories(db: Database, event_id: int, show: Show = "all", limit: int = 200) -
     return list(
         db.query(
             f"""SELECT v.uuid, {reference_sql("v")} AS reference, v.story, v.nps, v.source,
-                       v.staff_name, v.public, v.hidden, v.received_at,
+                       v.staff_name, v.follow_up, v.public, v.hidden, v.received_at,
                        s.name AS station, l.name AS location
                   FROM conversations v JOIN stations s ON s.id = v.station_id
                   JOIN locations l ON l.id = s.location_id
