@@ -112,6 +112,14 @@ def _row(db: Database, uuid: str) -> dict | None:
     return rows[0] if rows else None
 
 
+def _existing(db: Database, uuid: object, event_id: int | None = None) -> dict:
+    """The conversation (of the event, when given), or NotFound."""
+    row = _row(db, str(uuid))
+    if row is None or (event_id is not None and row["event_id"] != event_id):
+        raise NotFound(f"no conversation has the id {uuid}")
+    return row
+
+
 def as_record(row: dict) -> dict:
     """The stored conversation as the API returns it (no internal ids, no station code)."""
     return {
@@ -139,25 +147,18 @@ def as_record(row: dict) -> dict:
 
 def get(db: Database, uuid: str) -> dict:
     """One conversation by its UUID, or NotFound."""
-    row = _row(db, str(uuid))
-    if row is None:
-        raise NotFound(f"no conversation has the id {uuid}")
-    return as_record(row)
+    return as_record(_existing(db, uuid))
 
 
 def author_of(db: Database, uuid: str) -> Author:
     """Who recorded a conversation (to decide whether the caller may see or edit it)."""
-    row = _row(db, str(uuid))
-    if row is None:
-        raise NotFound(f"no conversation has the id {uuid}")
+    row = _existing(db, uuid)
     return Author(row["source"], row["station_id"], row["staff_name"], row["attendee_id"])
 
 
 def get_for(db: Database, uuid: str, author: Author) -> dict:
     """One conversation for its author only, with whether it may still be edited."""
-    row = _row(db, str(uuid))
-    if row is None:
-        raise NotFound(f"no conversation has the id {uuid}")
+    row = _existing(db, uuid)
     if not author.owns(row):
         raise NotAuthor("only the station or attendee that recorded it may see it")
     return {**as_record(row), "editable": editable(row)}
@@ -299,9 +300,7 @@ def edit(
     uuid = str(data.id)
     now = now or dbm.utcnow()
     with dbm.write(db):
-        row = _row(db, uuid)
-        if row is None or row["event_id"] != event["id"]:
-            raise NotFound(f"no conversation has the id {uuid}")
+        row = _existing(db, uuid, event["id"])
         if not author.owns(row):
             raise NotAuthor("only the station or attendee that recorded it may edit it")
         if not editable(row, now):
@@ -357,9 +356,7 @@ def set_status(db: Database, event_id: int, uuid: str, status: str, now: str | N
     if status not in STATUSES:
         raise InvalidTransition(f"status is one of {', '.join(STATUSES)}, not {status!r}")
     with dbm.write(db):
-        row = _row(db, str(uuid))
-        if row is None or row["event_id"] != event_id:
-            raise NotFound(f"no conversation has the id {uuid}")
+        row = _existing(db, uuid, event_id)
         if not row["follow_up"]:
             raise InvalidTransition("this conversation has no follow-up")
         old = STATUSES.index(row["status"])
