@@ -50,6 +50,12 @@ def _assets() -> dict:
     return {"staff_asset": staff_asset}
 
 
+@bp.app_template_filter("nps_band")
+def nps_band(score: int) -> str:
+    """The colour band of a 0-10 score on staff pages: detractor, passive or promoter."""
+    return "low" if score <= 6 else "mid" if score <= 8 else "high"
+
+
 def _signed_in_station() -> dict | None:
     station_id = staff_station_id()
     if station_id is None:
