@@ -4,7 +4,8 @@ Starts the production server (gunicorn, one gevent worker) on a fresh database h
 event and thousands of attendees with signed cookies, then drives it with wrk (a Lua script makes a
 unique check-in id per request and rotates attendees and stations):
 
-1. throughput of a no-op route, of a plain sqlite-utils insert route, and of POST /api/checkins;
+1. throughput of a no-op route, of the check-in's guards alone (its rate limits and body validation,
+   no database), of a plain sqlite-utils insert route, and of POST /api/checkins;
 2. latency (p50, p99) of POST /api/checkins at a fixed rate (default 500/s).
 
 Budget (README, Performance): check-ins >= 0.7 x the no-op route; p99 < 50 ms at 500/s. Rate limits stay on,
@@ -172,6 +173,7 @@ def main() -> None:
     url = server.url
     routes = {
         "no-op route": "/api/bench-noop",
+        "guards, no database": "/api/bench-guards",
         "sqlite-utils insert": "/api/bench-insert",
         "POST /api/checkins": "/api/checkins",
     }

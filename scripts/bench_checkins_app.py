@@ -11,7 +11,10 @@ from flask import request
 
 from tracker import create_app
 from tracker import db as dbm
+from tracker.ratelimit import checkin_limits
+from tracker.schemas import CheckinIn
 from tracker.web import get_db
+from tracker.web.api_checkins import CHECKIN_BODY_BYTES, InvalidBody, parse_json
 
 app = create_app()
 
@@ -20,6 +23,18 @@ app = create_app()
 def bench_noop():
     """Does nothing but answer: the cost of Flask, gunicorn and the JSON guard alone."""
     return {"ok": True}
+
+
+@app.post("/api/bench-guards")
+@checkin_limits
+def bench_guards():
+    """What POST /api/checkins does before it touches the database, and nothing after: its two
+    rate limits and the validation of its body. The floor of any check-in that keeps them."""
+    try:
+        body = parse_json(CheckinIn, CHECKIN_BODY_BYTES)
+    except InvalidBody as exc:
+        return exc.response()
+    return {"ok": True, "station": body.station}
 
 
 @app.post("/api/bench-insert")

@@ -21,6 +21,8 @@ class CheckinResult:
     created: bool  # False: this id had been stored before, nothing changed
     attendee: dict  # the attendee row, token included (the web layer sets the cookie)
     new_identity: bool  # the caller must be given (or given back) this attendee's cookie
+    passport: dict  # the attendee's passport, this check-in included
+    progress: dict  # the event's progress, this check-in included
 
 
 # Prepared statements of the hot path: one round of SQL each, no table introspection.
@@ -48,59 +50,77 @@ def check_in(
 ) -> CheckinResult:
     """Record that the attendee with `token` (a new one when None or unknown) scanned `code`.
 
-    One write transaction, shared with concurrent check-ins (db.group_write). The same
-    `checkin_id` again returns the stored record and changes nothing; the same id for another
-    station or another person raises IdConflict. An unknown or inactive station raises
-    events.UnknownStation and stores nothing (no attendee either).
+    One write transaction, shared with concurrent check-ins (db.group_write); the passport and
+    the progress are read in it too, so they include this check-in and cost no transaction of
+    their own. The same `checkin_id` again returns the stored record and changes nothing; the
+    same id for another station or another person raises IdConflict. An unknown or inactive
+    station raises events.UnknownStation and stores nothing (no attendee either).
     """
     station = events.station_by_code(db, code, event["id"])
-    attendee = attendees.by_token(db, token, event["id"])
     checkin_id = str(uuidlib.UUID(str(checkin_id))) if checkin_id else str(uuidlib.uuid4())
 
     def store(db: Database) -> CheckinResult:
-        owner, new_identity = attendee, attendee is None
-        if owner is None:
-            # A new phone, or a retry of its first check-in whose answer was lost.
-            row = db.execute(_BY_UUID, [checkin_id]).fetchone()
-            if row is not None:
-                return _repeat(db, station, None, checkin_id, row)
-            owner = attendees.create(db, event["id"])
-        now = dbm.utcnow()
-        returned = db.execute(
-            _INSERT,
-            {
-                "uuid": checkin_id,
-                "station_id": station["id"],
-                "attendee_id": owner["id"],
-                "now": now,
-            },
-        ).fetchall()  # stepped to the end: a RETURNING statement is done only then
-        if not returned:
-            row = db.execute(_BY_UUID, [checkin_id]).fetchone()
-            return _repeat(db, station, owner, checkin_id, row)
-        record = _record(checkin_id, station, returned[0][0], now, now)
-        return CheckinResult(record, True, owner, new_identity)
+        record, created, owner, new_identity = _store(db, event, station, token, checkin_id)
+        return CheckinResult(
+            record,
+            created,
+            owner,
+            new_identity,
+            passport(db, owner),
+            totals.event_progress(db, event),
+        )
 
     return dbm.group_write(db, store)
 
 
+def _store(
+    db: Database, event: dict, station: dict, token: str | None, checkin_id: str
+) -> tuple[dict, bool, dict, bool]:
+    """The write itself: (record, created, attendee, new identity)."""
+    owner = attendees.by_token(db, token, event["id"])
+    new_identity = owner is None
+    if owner is None:
+        # A new phone, or a retry of its first check-in whose answer was lost.
+        row = db.execute(_BY_UUID, [checkin_id]).fetchone()
+        if row is not None:
+            return _repeat(db, station, None, checkin_id, row)
+        owner = attendees.create(db, event["id"])
+    now = dbm.utcnow()
+    returned = db.execute(
+        _INSERT,
+        {"uuid": checkin_id, "station_id": station["id"], "attendee_id": owner["id"], "now": now},
+    ).fetchall()  # stepped to the end: a RETURNING statement is done only then
+    if not returned:
+        row = db.execute(_BY_UUID, [checkin_id]).fetchone()
+        return _repeat(db, station, owner, checkin_id, row)
+    return _record(checkin_id, station, returned[0][0], now, now), True, owner, new_identity
+
+
 def _repeat(
     db: Database, station: dict, attendee: dict | None, checkin_id: str, row: tuple
-) -> CheckinResult:
+) -> tuple[dict, bool, dict, bool]:
     station_id, attendee_id, counted, scanned_at, received_at = row
     if station_id != station["id"]:
         raise IdConflict(f"check-in {checkin_id} was made at another station")
     if attendee is not None and attendee["id"] == attendee_id:
-        record = _record(checkin_id, station, counted, scanned_at, received_at)
-        return CheckinResult(record, False, attendee, False)
+        return (
+            _record(checkin_id, station, counted, scanned_at, received_at),
+            False,
+            attendee,
+            False,
+        )
     if attendee is None:
         # A phone's very first check-in whose answer (and so its cookie) was lost on the way:
         # the retry comes without a cookie. The id is a 122-bit secret only that phone made,
         # so when the identity holds nothing but this one check-in, hand the cookie back.
         owner = attendees.by_id(db, attendee_id)
         if owner["name"] is None and owner["email"] is None and _checkins_of(db, owner) == 1:
-            record = _record(checkin_id, station, counted, scanned_at, received_at)
-            return CheckinResult(record, False, owner, True)
+            return (
+                _record(checkin_id, station, counted, scanned_at, received_at),
+                False,
+                owner,
+                True,
+            )
     raise IdConflict(f"check-in {checkin_id} belongs to someone else")
 
 
@@ -176,11 +196,11 @@ def count(db: Database) -> int:
     return db.execute("SELECT count(*) FROM checkins").fetchone()[0]
 
 
-def summary(db: Database, event: dict, result: CheckinResult) -> dict:
+def summary(result: CheckinResult) -> dict:
     """The answer to a check-in: the record, whether it counted, the passport, the progress."""
     return {
         "checkin": result.checkin,
         "counted": result.checkin["counted"],
-        "passport": passport(db, result.attendee),
-        "progress": totals.event_progress(db, event),
+        "passport": result.passport,
+        "progress": result.progress,
     }

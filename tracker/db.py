@@ -212,7 +212,7 @@ def iso(moment: datetime) -> str:
     """A datetime as tracker stores time: UTC, milliseconds, Z (naive means UTC)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")[:-6] + "Z"
 
 
 def parse_iso(text: str) -> datetime:
@@ -245,12 +245,12 @@ def _thread_local() -> threading.local:
     """
     global _local
     if _local is None:
-        monkey = _gevent_monkey()
+        monkey = gevent_monkey()
         _local = monkey.get_original("_thread", "_local")() if monkey else threading.local()
     return _local
 
 
-def _gevent_monkey():
+def gevent_monkey():
     """gevent's monkey module when it has patched threading (the server), else None."""
     monkey = sys.modules.get("gevent.monkey")
     return monkey if monkey is not None and monkey.is_module_patched("threading") else None
@@ -395,7 +395,7 @@ class _GroupCommit:
 def _let_ready_writers_queue() -> None:
     """Under gevent, requests that are ready to run reach the queue only if the leader yields
     once; threads queue while the leader waits for the lock, and need no yield."""
-    if _gevent_monkey():
+    if gevent_monkey():
         sys.modules["gevent"].sleep(0)
 
 

@@ -56,7 +56,7 @@ def create_checkin():
         return json_error(404, "unknown_station", "No active station has that code.")
     except checkins.IdConflict as exc:
         return json_error(422, "id_conflict", str(exc))
-    response = jsonify(checkins.summary(db, event, result))
+    response = jsonify(checkins.summary(result))
     response.status_code = 201 if result.created else 200
     response.headers["Cache-Control"] = "no-store"
     if result.new_identity:

@@ -74,7 +74,7 @@ def station_form(code: str):
             station=station,
             code=code,
             checkin_id=str(uuid.uuid4()),
-            result=checkins.summary(db, event, result),
+            result=checkins.summary(result),
         ),
         status=201 if result.created else 200,
     )
