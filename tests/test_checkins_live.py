@@ -157,3 +157,25 @@ def test_sigkill_mid_load_loses_no_acknowledged_checkin(db_path, event):
         assert checkin(sessions[who], restarted.url, code).status_code == 201
     finally:
         restarted.stop()
+
+
+def test_a_chunked_body_is_read_and_a_chunked_flood_refused(server, event, db_path):
+    """Without Content-Length the size cap still holds, chunk by chunk."""
+    code = event["stations"]["demo"]["code"]
+    body = f'{{"station": "{code}", "id": "{uuid.uuid4()}"}}'.encode()
+    ok = requests.post(
+        f"{server.url}/api/checkins",
+        data=iter([body[:10], body[10:]]),  # a generator: requests sends it chunked
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert ok.status_code == 201 and ok.json()["counted"] is True
+    assert ok.request.headers.get("Transfer-Encoding") == "chunked"
+    flood = requests.post(
+        f"{server.url}/api/checkins",
+        data=iter([b'{"station": "' + b"x" * 1000] * 5 + [b'"}']),
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
+    assert flood.status_code == 413 and flood.json()["error"] == "body_too_large", flood.text
+    assert totals(db_path)["rows_counted"] == 1

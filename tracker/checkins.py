@@ -56,10 +56,11 @@ def check_in(
     same id for another station or another person raises IdConflict. An unknown or inactive
     station raises events.UnknownStation and stores nothing (no attendee either).
     """
-    station = events.station_by_code(db, code, event["id"])
     checkin_id = str(uuidlib.UUID(str(checkin_id))) if checkin_id else str(uuidlib.uuid4())
 
     def store(db: Database) -> CheckinResult:
+        # Read in the transaction: a station switched off a moment ago takes no more check-ins.
+        station = events.station_by_code(db, code, event["id"])
         record, created, owner, new_identity = _store(db, event, station, token, checkin_id)
         return CheckinResult(
             record,

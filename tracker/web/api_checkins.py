@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 from pydantic import BaseModel, ValidationError
-from werkzeug.exceptions import RequestEntityTooLarge
 
 from .. import checkins, events
 from ..ratelimit import checkin_limits
@@ -28,15 +27,20 @@ class InvalidBody(ValueError):
         return json_error(self.status, self.error, self.detail)
 
 
-def parse_json(model: type[BaseModel], max_bytes: int | None = None) -> BaseModel:
-    """Validate the JSON body with `model`; a too-large body is refused before it is read."""
-    if max_bytes is not None:
-        request.max_content_length = max_bytes
+def parse_json(model: type[BaseModel], max_bytes: int) -> BaseModel:
+    """Validate the JSON body with `model`; a too-large body is refused, not cut and parsed."""
+    too_large = InvalidBody(f"the body may be at most {max_bytes} bytes", 413, "body_too_large")
+    length = request.content_length
+    if length is not None and length > max_bytes:
+        raise too_large
+    if length is not None:  # the usual case: exactly what was announced, in one read
+        data = request.environ["wsgi.input"].read(length)
+    else:  # chunked: one byte past the cap is enough to know
+        data = request.stream.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            raise too_large
     try:
-        return model.model_validate_json(request.get_data(cache=True) or b"")
-    except RequestEntityTooLarge:
-        limit = request.max_content_length
-        raise InvalidBody(f"the body may be at most {limit} bytes", 413, "body_too_large") from None
+        return model.model_validate_json(data or b"")
     except ValidationError as exc:
         raise InvalidBody(validation_problems(exc)) from None
 
