@@ -9,7 +9,7 @@ unique check-in id per request and rotates attendees and stations):
 2. latency (p50, p99) of POST /api/checkins at a fixed rate (default 500/s).
 
 Budget (README, Performance): check-ins >= 0.7 x the no-op route; p99 < 50 ms at 500/s. Rate limits stay on,
-with the per-IP cap raised: every request comes from 127.0.0.1 here.
+with their ceilings raised: every request comes from 127.0.0.1 here.
 """
 
 from __future__ import annotations
@@ -110,7 +110,10 @@ def start_server(db_path: Path) -> ServerProcess:
     env = {
         "TRACKER_DB": str(db_path),
         "SECRET_KEY": SECRET,
-        "IP_LIMIT": "100000000 per minute",  # one client IP here; per-attendee limits stay on
+        # One client IP here, and a few thousand phones each scanning many times a minute: both
+        # limits are still counted on every request, with ceilings this load does not reach.
+        "IP_LIMIT": "100000000 per minute",
+        "CHECKIN_LIMIT": "100000 per minute",
     }
     try:
         return ServerProcess(env, argv, port).start()

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tracker import checkins
+from tracker import checkins, events
 
 from .helpers import rows
 
@@ -63,6 +63,26 @@ def test_the_no_javascript_button_checks_in_once(client, event, db):
     r = client.post(f"/s/{code}", data=fields)
     assert "You've already visited Main booth, Cork" in r.get_data(as_text=True)
     assert db.execute("SELECT sum(counted), count(*) FROM checkins").fetchone() == (1, 2)
+
+
+def test_a_station_switched_off_while_the_form_waits_is_404_and_stores_nothing(
+    client, event, db, monkeypatch
+):
+    """The page checked the station; the check-in, a moment later in its transaction, finds it
+    switched off by an organizer: the phone gets the friendly 404, not a server error."""
+    station = event["stations"]["booth"]
+    fields = form_fields(client.get(f"/s/{station['code']}").get_data(as_text=True))
+    real_check_in = checkins.check_in
+
+    def organizer_acts_first(db, *args, **kwargs):
+        events.set_active(db, "stations", station["id"], False)
+        return real_check_in(db, *args, **kwargs)
+
+    monkeypatch.setattr(checkins, "check_in", organizer_acts_first)
+    before = rows(db)
+    r = client.post(f"/s/{station['code']}", data=fields)
+    assert r.status_code == 404 and "active station" in r.get_data(as_text=True)
+    assert rows(db) == before
 
 
 def test_the_form_needs_its_csrf_token(client, event, db):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import uuid
 
 import pytest
@@ -200,6 +201,25 @@ def test_bad_input_is_a_clear_json_error_and_stores_nothing(client, event, db, k
     assert "Traceback" not in r.get_data(as_text=True)
     assert "Set-Cookie" not in r.headers
     assert rows(db) == before
+
+
+class _DroppedConnection(io.BytesIO):
+    """A phone's connection that breaks while the body is on its way."""
+
+    def read(self, *_args) -> bytes:
+        raise ConnectionResetError("connection reset by peer")
+
+
+def test_a_body_cut_off_by_a_broken_connection_is_400_not_a_server_error(client, db):
+    before = rows(db)
+    r = client.post(
+        "/api/checkins",
+        input_stream=_DroppedConnection(),
+        content_length=60,
+        content_type="application/json",
+    )
+    assert r.status_code == 400 and r.json["error"] == "invalid_body"
+    assert "cut off" in r.json["detail"] and rows(db) == before
 
 
 def test_validation_names_each_bad_field(client):

@@ -41,5 +41,22 @@ def test_expired_counts_are_swept_without_a_timer_thread(monkeypatch):
     clock[0] += 61
     storage._next_sweep = 0  # the sweep is due: the next hit makes it
     storage.incr("late-phone", 60)
-    assert set(storage.storage) == {"late-phone"} and not storage.locks
+    assert set(storage.storage) == {"late-phone"} and set(storage.expirations) == {"late-phone"}
     assert threading.active_count() == threads
+
+
+def test_hits_from_many_threads_are_each_counted_once():
+    storage = ThreadlessMemoryStorage("tracker-memory://")
+    seen: list[list[int]] = [[] for _ in range(8)]
+
+    def hammer(n: int) -> None:
+        for _ in range(2000):
+            seen[n].append(storage.incr("one-venue-ip", 60))
+
+    threads = [threading.Thread(target=hammer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    counts = sorted(c for each in seen for c in each)
+    assert counts == list(range(1, 16001)) and storage.get("one-venue-ip") == 16000

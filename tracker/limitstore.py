@@ -46,6 +46,18 @@ class ThreadlessMemoryStorage(MemoryStorage):
             value = self.storage[key] = self.storage.get(key, 0) + amount
         return value
 
+    def get(self, key: str) -> int:
+        with self._counters_lock:
+            return super().get(key)
+
+    def clear(self, key: str) -> None:
+        with self._counters_lock:
+            super().clear(key)
+
+    def reset(self) -> int | None:
+        with self._counters_lock:
+            return super().reset()
+
     def _MemoryStorage__schedule_expiry(self) -> None:  # replaces the parent's thread start
         now = time.monotonic()
         if now >= self._next_sweep:

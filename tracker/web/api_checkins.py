@@ -33,16 +33,30 @@ def parse_json(model: type[BaseModel], max_bytes: int) -> BaseModel:
     length = request.content_length
     if length is not None and length > max_bytes:
         raise too_large
-    if length is not None:  # the usual case: exactly what was announced, in one read
-        data = request.environ["wsgi.input"].read(length)
-    else:  # chunked: one byte past the cap is enough to know
-        data = request.stream.read(max_bytes + 1)
-        if len(data) > max_bytes:
-            raise too_large
+    try:
+        data = _read_body(length, max_bytes)
+    except OSError:  # the phone's connection broke mid-body
+        raise InvalidBody("the body was cut off on the way; send it again") from None
+    if len(data) > max_bytes:
+        raise too_large
     try:
         return model.model_validate_json(data or b"")
     except ValidationError as exc:
         raise InvalidBody(validation_problems(exc)) from None
+
+
+def _read_body(length: int | None, max_bytes: int) -> bytes:
+    """Exactly what Content-Length announced, in one read; a chunked body until its end or one
+    byte past the cap, whichever comes first."""
+    if length is not None:
+        return request.environ["wsgi.input"].read(length)
+    data = b""
+    while len(data) <= max_bytes:
+        chunk = request.stream.read(max_bytes + 1 - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
 
 
 @bp.post("/api/checkins")

@@ -23,11 +23,14 @@ def _no_store(response: Response) -> Response:
     return response
 
 
+NOT_A_STATION = "This QR code does not belong to an active station of this event."
+
+
 def _station(code: str) -> dict:
     try:
         return events.station_by_code(get_db(), code, current_event()["id"])
     except events.UnknownStation:
-        abort(404, "This QR code does not belong to an active station of this event.")
+        abort(404, NOT_A_STATION)
 
 
 def _me() -> dict | None:
@@ -65,6 +68,8 @@ def station_form(code: str):
     db = get_db()
     try:
         result = checkins.check_in(db, event, code, attendee_token(), body.id)
+    except events.UnknownStation:  # switched off while this check-in waited for its turn
+        abort(404, NOT_A_STATION)
     except checkins.IdConflict:
         abort(422, "This check-in was already used. Open the station's link again.")
     response = Response(
