@@ -24,8 +24,7 @@ def body(**fields) -> dict:
 
 
 def totals(db, station_id: int) -> dict:
-    cur = db.execute("SELECT * FROM station_totals WHERE station_id = ?", [station_id])
-    return dict(zip([c[0] for c in cur.description], cur.fetchone(), strict=True))
+    return dbm.one(db.execute("SELECT * FROM station_totals WHERE station_id = ?", [station_id]))
 
 
 def count(db) -> int:

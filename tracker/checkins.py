@@ -100,36 +100,29 @@ def _store(
 def _repeat(
     db: Database, station: dict, attendee: dict | None, checkin_id: str, row: tuple
 ) -> tuple[dict, bool, dict, bool]:
+    """A known id again: the stored record, if it was this station and this person's."""
     station_id, attendee_id, counted, scanned_at, received_at = row
     if station_id != station["id"]:
         raise IdConflict(f"check-in {checkin_id} was made at another station")
-    if attendee is not None and attendee["id"] == attendee_id:
-        return (
-            _record(checkin_id, station, counted, scanned_at, received_at),
-            False,
-            attendee,
-            False,
-        )
-    if attendee is None:
+    record = _record(checkin_id, station, counted, scanned_at, received_at)
+    if attendee is not None:
+        if attendee["id"] == attendee_id:
+            return record, False, attendee, False
+    else:
         # A phone's very first check-in whose answer (and so its cookie) was lost on the way:
         # the retry comes without a cookie. The id is a 122-bit secret only that phone made,
         # so when the identity holds nothing but this one check-in, hand the cookie back.
         owner = attendees.by_id(db, attendee_id)
-        if owner["name"] is None and owner["email"] is None and _checkins_of(db, owner) == 1:
-            return (
-                _record(checkin_id, station, counted, scanned_at, received_at),
-                False,
-                owner,
-                True,
-            )
+        if owner["name"] is None and owner["email"] is None and _checkins_of(db, attendee_id) == 1:
+            return record, False, owner, True
     raise IdConflict(f"check-in {checkin_id} belongs to someone else")
 
 
-def _checkins_of(db: Database, attendee: dict) -> int:
+def _checkins_of(db: Database, attendee_id: int) -> int:
     (n,) = db.execute(  # one count per partial index: each row is in exactly one of them
         "SELECT (SELECT count(*) FROM checkins WHERE attendee_id = :a AND counted = 1)"
         " + (SELECT count(*) FROM checkins WHERE attendee_id = :a AND counted = 0)",
-        {"a": attendee["id"]},
+        {"a": attendee_id},
     ).fetchone()
     return n
 

@@ -219,6 +219,12 @@ def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
+def one(cur: sqlite3.Cursor) -> dict | None:
+    """The row a cursor returns (stepped to its end, as RETURNING needs) as a dict, or None."""
+    rows = cur.fetchall()
+    return dict(zip([c[0] for c in cur.description], rows[0], strict=True)) if rows else None
+
+
 def connect(path: str | Path, synchronous: str = "NORMAL") -> Database:
     """Open a connection with the pragmas every tracker connection needs."""
     uri = str(path).startswith("file:")  # e.g. "file:/path/tracker.db?mode=ro"

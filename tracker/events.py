@@ -355,10 +355,10 @@ def _read_event(db: Database, slug: str | None) -> dict:
         cur = db.execute("SELECT * FROM events WHERE slug = ?", [slug])
     else:
         cur = db.execute("SELECT * FROM events ORDER BY id DESC LIMIT 1")
-    row = cur.fetchone()
+    row = dbm.one(cur)
     if row is None:
         raise UnknownEvent(slug or "no event loaded: run `flask --app tracker event load FILE`")
-    return _event_row(dict(zip([c[0] for c in cur.description], row, strict=True)))
+    return _event_row(row)
 
 
 def has_event(db: Database) -> bool:
@@ -394,10 +394,10 @@ def _read_station(db: Database, column: Literal["code", "id"], value: str | int)
         f" WHERE s.{column} = ? AND s.active = 1 AND l.active = 1",
         [value],
     )
-    row = cur.fetchone()
+    row = dbm.one(cur)
     if row is None:
         raise UnknownStation(value)
-    return dict(zip([c[0] for c in cur.description], row, strict=True))
+    return row
 
 
 def stations(db: Database, event_id: int, active_only: bool = True) -> list[dict]:
