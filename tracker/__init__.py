@@ -10,8 +10,8 @@ from flask_wtf import CSRFProtect
 from . import config
 from .ratelimit import limit_key
 
-# gevent, served by gunicorn's gevent worker (see tracker/serve.py): measured here it carries twice
-# the check-ins of the threaded worker, and a board costs a greenlet rather than a thread.
+# gevent, served by gunicorn's gevent worker (see tracker/serve.py and README, Performance): a
+# board costs a greenlet rather than a thread.
 # Always explicit: auto-detection would prefer eventlet.
 ASYNC_MODE = "gevent"
 
@@ -61,10 +61,11 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 def _drop_idle_limit_check(app: Flask) -> None:
     """Every limit of tracker sits on a route (a decorator, or ratelimit.enforce), and those
-    check themselves. With no default or application-wide limit, Flask-Limiter's hook before
-    each request finds nothing to check, at about 9% of a request: take it out. (It is the
-    pinned flask-limiter's own method; re-check this when upgrading.)"""
+    check themselves. With no default, application-wide or blueprint limit, Flask-Limiter's hook
+    before each request finds nothing to check, at about 9% of a request: take it out. (It is
+    the pinned flask-limiter's own method and state; re-check this when upgrading.)"""
     manager = limiter.limit_manager
     hooks = app.before_request_funcs.get(None, [])
-    if not manager.default_limits and not manager.application_limits:
+    idle = not (manager.default_limits or manager.application_limits or manager._blueprint_limits)
+    if idle:
         hooks[:] = [hook for hook in hooks if hook != limiter._check_request_limit]

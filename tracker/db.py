@@ -251,8 +251,7 @@ def _thread_local() -> threading.local:
     """
     global _local
     if _local is None:
-        monkey = gevent_monkey()
-        _local = monkey.get_original("_thread", "_local")() if monkey else threading.local()
+        _local = os_thread_primitive("_local", threading.local)()
     return _local
 
 
@@ -260,6 +259,13 @@ def gevent_monkey():
     """gevent's monkey module when it has patched threading (the server), else None."""
     monkey = sys.modules.get("gevent.monkey")
     return monkey if monkey is not None and monkey.is_module_patched("threading") else None
+
+
+def os_thread_primitive(name: str, fallback: Callable):
+    """`_thread.<name>` as the OS provides it, even where gevent has patched it, else `fallback`:
+    for state and locks that nothing holding them can yield inside."""
+    monkey = gevent_monkey()
+    return monkey.get_original("_thread", name) if monkey else fallback
 
 
 def thread_db(path: str | Path, synchronous: str = "NORMAL") -> Database:

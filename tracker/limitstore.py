@@ -16,7 +16,7 @@ import time
 
 from limits.storage import MemoryStorage
 
-from .db import gevent_monkey
+from .db import os_thread_primitive
 
 SWEEP_SECONDS = 1.0
 
@@ -30,10 +30,7 @@ class ThreadlessMemoryStorage(MemoryStorage):
         self._next_sweep = time.monotonic() + SWEEP_SECONDS
         # An OS lock even under gevent: nothing inside it can yield, so it is never contended
         # across greenlets, and it costs a fraction of a patched lock.
-        monkey = gevent_monkey()
-        self._counters_lock = (
-            monkey.get_original("_thread", "allocate_lock")() if monkey else threading.Lock()
-        )
+        self._counters_lock = os_thread_primitive("allocate_lock", threading.Lock)()
 
     def incr(self, key: str, expiry: float, amount: int = 1) -> int:
         """The parent's fixed-window count, in one critical section (expired counts restart)."""

@@ -2,10 +2,9 @@
 
 Flask-SocketIO needs one worker per process (`-w 1`). The gevent worker patches the standard
 library, so each request and each open board is a greenlet; SQLite calls never yield, so the
-greenlets of a process share one connection (tracker.db). Measured on a 2-core machine, the same
-code served 674 check-ins/s against 316 with the threaded worker (README, Running it at a real
-event). Settings that need code live in gunicorn_conf.py. Scale out with several processes on
-one database file.
+greenlets of a process share one connection (tracker.db); README, Performance, has the figures.
+Settings that need code live in gunicorn_conf.py. Scale out with several processes on one
+database file.
 """
 
 from __future__ import annotations
