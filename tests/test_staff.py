@@ -25,7 +25,8 @@ def failures(db, station_id: int) -> int:
 
 def test_right_pin_signs_in_and_leaves_no_failure(db, event):
     booth = event["stations"]["booth"]
-    assert staff.sign_in(db, booth["id"], PINS["booth"])["slug"] == "booth"
+    signed_in = staff.sign_in(db, booth["id"], PINS["booth"])
+    assert signed_in["slug"] == "booth" and signed_in["pin_tag"] == staff.pin_tag(db, booth["id"])
     assert failures(db, booth["id"]) == 0
 
 

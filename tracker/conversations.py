@@ -79,14 +79,14 @@ class Author:
         return self.source == "staff" or row["attendee_id"] == self.attendee_id
 
 
-def reference_sql(alias: str) -> str:
-    """The same reference, computed in SQL for lists and exports (`alias` is the conversations table)."""
-    return f"'T-' || ({REFERENCE_BASE} + {alias}.id)"
-
-
 def reference(row_id: int) -> str:
     """The short number people say on the phone: T-1001, T-1002, ..."""
     return f"T-{REFERENCE_BASE + row_id}"
+
+
+def reference_sql(alias: str) -> str:
+    """The same reference, computed in SQL for lists and exports (`alias` is the conversations table)."""
+    return f"'T-' || ({REFERENCE_BASE} + {alias}.id)"
 
 
 _SELECT = """

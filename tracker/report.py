@@ -8,8 +8,9 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from .conversations import STATUSES
 from .dashboard import station_table
-from .scoreboard import nps
+from .scoreboard import nps, nps_band
 from .totals import engagements, event_progress
 
 
@@ -45,9 +46,9 @@ def build(db: Database, event: dict) -> dict:
         [eid],
     ):
         distribution[score] = n
-    promoters = distribution[9] + distribution[10]
-    passives = distribution[7] + distribution[8]
-    detractors = sum(distribution[i] for i in range(7))
+    bands = dict.fromkeys(("promoter", "passive", "detractor"), 0)
+    for score, n in distribution.items():
+        bands[nps_band(score)] += n
     topics = list(
         db.query(
             "SELECT t.value AS topic, count(*) AS n FROM conversations v, json_each(v.topics) t"
@@ -56,7 +57,7 @@ def build(db: Database, event: dict) -> dict:
             [eid],
         )
     )
-    follow_ups = dict.fromkeys(("open", "acknowledged", "done"), 0)
+    follow_ups = dict.fromkeys(STATUSES, 0)
     for status, n in db.execute(
         "SELECT v.status, count(*) FROM conversations v JOIN stations s ON s.id = v.station_id"
         " JOIN locations l ON l.id = s.location_id WHERE l.event_id = ? AND v.follow_up = 1"
@@ -72,7 +73,10 @@ def build(db: Database, event: dict) -> dict:
             ((loc["name"], loc["total"]) for loc in locations.values()), key=lambda p: -p[1]
         ),
         "hours": hours_by_location(db, event),
-        "nps": {**nps(promoters, passives, detractors), "distribution": distribution},
+        "nps": {
+            **nps(bands["promoter"], bands["passive"], bands["detractor"]),
+            "distribution": distribution,
+        },
         "topics": topics,
         "follow_ups": follow_ups,
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
@@ -106,7 +110,7 @@ def hours_by_location(db: Database, event: dict) -> list[dict]:
 
 def nps_class(score: int) -> str:
     """The bar colour of a score in the distribution chart."""
-    return "bar pro" if score >= 9 else "bar pas" if score >= 7 else "bar det"
+    return {"promoter": "bar pro", "passive": "bar pas", "detractor": "bar det"}[nps_band(score)]
 
 
 def render(data: dict, render_template) -> str:

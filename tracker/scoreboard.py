@@ -70,6 +70,11 @@ def milestone_values(goal: int) -> list[int]:
     return [math.ceil(goal * p / 100) for p in MILESTONE_PERCENTS]
 
 
+def nps_band(score: int) -> str:
+    """Where a 0-10 answer falls: 9-10 promoter, 7-8 passive, 0-6 detractor."""
+    return "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
+
+
 def nps(promoters: int, passives: int, detractors: int) -> dict:
     """NPS = % promoters - % detractors over the scored conversations; None before the first score."""
     responses = promoters + passives + detractors

@@ -56,7 +56,11 @@ def pin_tag(db: Database, station_id: int) -> str | None:
     When the PIN is reset the tag changes, so sessions signed in with the old PIN end.
     """
     row = db.execute("SELECT pin_hash FROM stations WHERE id = ?", [station_id]).fetchone()
-    return hashlib.sha256(row[0].encode()).hexdigest()[:16] if row else None
+    return _tag(row[0]) if row else None
+
+
+def _tag(pin_hash: str) -> str:
+    return hashlib.sha256(pin_hash.encode()).hexdigest()[:16]
 
 
 def locked_until(db: Database, station_id: int, now: datetime | None = None) -> datetime | None:
@@ -78,7 +82,8 @@ def locked_until(db: Database, station_id: int, now: datetime | None = None) -> 
 
 
 def sign_in(db: Database, station_id: int, pin: str, now: datetime | None = None) -> dict:
-    """Check the PIN for a station; returns the station or raises LockedOut / WrongPin.
+    """Check the PIN for a station; returns the station, with the `pin_tag` of the PIN it
+    checked (a reset a moment later must still end this session), or raises LockedOut / WrongPin.
 
     Each attempt is first written down as a failure (under the write lock) and struck out only
     when the PIN matches, so parallel guesses cannot get past the limit while the slow hash runs
@@ -98,7 +103,7 @@ def sign_in(db: Database, station_id: int, pin: str, now: datetime | None = None
     if check_secret(pin_hash[0], pin or ""):
         with dbm.write(db):
             db.execute("DELETE FROM sign_in_failures WHERE id = ?", [attempt])
-        return found
+        return {**found, "pin_tag": _tag(pin_hash[0])}
     recent = db.execute(
         "SELECT count(*) FROM sign_in_failures WHERE station_id = ? AND failed_at > ?",
         [station_id, dbm.iso(now - WINDOW)],

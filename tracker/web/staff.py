@@ -19,7 +19,7 @@ from flask import (
     url_for,
 )
 
-from .. import conversations, events, staff
+from .. import conversations, events, scoreboard, staff
 from . import current_event, get_db
 from .identity import staff_name, staff_station_id
 
@@ -52,8 +52,8 @@ def _assets() -> dict:
 
 @bp.app_template_filter("nps_band")
 def nps_band(score: int) -> str:
-    """The colour band of a 0-10 score on staff pages: detractor, passive or promoter."""
-    return "low" if score <= 6 else "mid" if score <= 8 else "high"
+    """The colour class of a 0-10 score on staff pages."""
+    return {"detractor": "low", "passive": "mid", "promoter": "high"}[scoreboard.nps_band(score)]
 
 
 def _signed_in_station() -> dict | None:
@@ -107,7 +107,7 @@ def sign_in():
     db = get_db()
     try:
         station = staff.station(db, int(form["station"]), current_event()["id"])
-        staff.sign_in(db, station["id"], pin.strip())
+        signed_in = staff.sign_in(db, station["id"], pin.strip())
     except events.UnknownStation:
         return _sign_in_page("That station is not open; choose another.", 400, form)
     except staff.LockedOut as exc:
@@ -121,7 +121,7 @@ def sign_in():
     except staff.WrongPin as exc:
         return _sign_in_page(str(exc), 401, form)
     session["staff_station_id"] = station["id"]
-    session["staff_pin_tag"] = staff.pin_tag(db, station["id"])
+    session["staff_pin_tag"] = signed_in["pin_tag"]
     session["staff_name"] = form["name"]
     session.permanent = True
     return redirect(url_for("staff.capture"))
