@@ -59,6 +59,18 @@ def json_error(status: int, error: str, detail: str | list | dict):
     return response
 
 
+class ApiError(Exception):
+    """A request the JSON API refuses before calling the domain; answered as json_error."""
+
+    def __init__(self, status: int, error: str, detail: str | list):
+        super().__init__(detail)
+        self.status, self.error, self.detail = status, error, detail
+
+
+def _handle_api_error(exc: ApiError):
+    return json_error(exc.status, exc.error, exc.detail)
+
+
 def is_api() -> bool:
     return request.path.startswith("/api/") or request.path == "/openapi.json"
 
@@ -125,6 +137,7 @@ def init_app(app: Flask) -> None:
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in _before_request, forms only
     app.before_request(_before_request)
     app.after_request(_security_headers)
+    app.register_error_handler(ApiError, _handle_api_error)
     app.register_error_handler(HTTPException, _handle_http_error)
     app.register_error_handler(Exception, _handle_unexpected)
     for blueprint in blueprints():

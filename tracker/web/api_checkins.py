@@ -8,7 +8,7 @@ from pydantic import BaseModel, ValidationError
 from .. import checkins, events
 from ..ratelimit import checkin_limits
 from ..schemas import CheckinIn
-from . import current_event, get_db, json_error, validation_problems
+from . import ApiError, current_event, get_db, json_error, validation_problems
 from .identity import attendee_token, set_attendee_cookie
 
 bp = Blueprint("api_checkins", __name__)
@@ -16,33 +16,28 @@ bp = Blueprint("api_checkins", __name__)
 CHECKIN_BODY_BYTES = 2048  # a check-in is two short fields; anything bigger is not one
 
 
-class InvalidBody(ValueError):
-    """The request body is not what the model accepts; `detail` says which field and why."""
-
-    def __init__(self, detail: list[dict] | str, status: int = 400, error: str = "invalid_body"):
-        super().__init__(detail)
-        self.detail, self.status, self.error = detail, status, error
-
-    def response(self):
-        return json_error(self.status, self.error, self.detail)
-
-
 def parse_json(model: type[BaseModel], max_bytes: int) -> BaseModel:
-    """Validate the JSON body with `model`; a too-large body is refused, not cut and parsed."""
-    too_large = InvalidBody(f"the body may be at most {max_bytes} bytes", 413, "body_too_large")
+    """Validate the JSON body with `model`; a too-large body is refused (ApiError 413), not cut
+    and parsed; any other refusal is an ApiError 400."""
     length = request.content_length
     if length is not None and length > max_bytes:
-        raise too_large
+        raise _too_large(max_bytes)
     try:
         data = _read_body(length, max_bytes)
     except OSError:  # the phone's connection broke mid-body
-        raise InvalidBody("the body was cut off on the way; send it again") from None
+        raise ApiError(
+            400, "invalid_body", "the body was cut off on the way; send it again"
+        ) from None
     if len(data) > max_bytes:
-        raise too_large
+        raise _too_large(max_bytes)
     try:
-        return model.model_validate_json(data or b"")
+        return model.model_validate_json(data)
     except ValidationError as exc:
-        raise InvalidBody(validation_problems(exc)) from None
+        raise ApiError(400, "invalid_body", validation_problems(exc)) from None
+
+
+def _too_large(max_bytes: int) -> ApiError:
+    return ApiError(413, "body_too_large", f"the body may be at most {max_bytes} bytes")
 
 
 def _read_body(length: int | None, max_bytes: int) -> bytes:
@@ -62,10 +57,7 @@ def _read_body(length: int | None, max_bytes: int) -> bytes:
 @bp.post("/api/checkins")
 @checkin_limits
 def create_checkin():
-    try:
-        body = parse_json(CheckinIn, CHECKIN_BODY_BYTES)
-    except InvalidBody as exc:
-        return exc.response()
+    body = parse_json(CheckinIn, CHECKIN_BODY_BYTES)
     event = current_event()
     db = get_db()
     try:

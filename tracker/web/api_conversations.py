@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from .. import attendees, conversations, events, limiter, staff
 from ..conversations import Author
 from ..schemas import ConversationIn
-from . import current_event, get_db, json_error, validation_problems
+from . import ApiError, current_event, get_db, json_error, validation_problems
 from .identity import attendee_token, staff_name, staff_station_id
 
 bp = Blueprint("api_conversations", __name__)
@@ -29,19 +29,6 @@ _ERRORS: list[tuple[type[Exception], int, str]] = [
     (conversations.NotAuthor, 403, "not_author"),
     (conversations.NotFound, 404, "not_found"),
 ]
-
-
-class Refused(Exception):
-    """A request this module answers with a JSON error instead of calling the domain."""
-
-    def __init__(self, status: int, error: str, detail: str | list):
-        super().__init__(detail)
-        self.status, self.error, self.detail = status, error, detail
-
-
-@bp.errorhandler(Refused)
-def _refused(exc: Refused):
-    return json_error(exc.status, exc.error, exc.detail)
 
 
 @bp.errorhandler(413)
@@ -63,15 +50,15 @@ def _domain_error(exc: conversations.ConversationError):
 def _body(url_id: UUID | None = None) -> ConversationIn:
     raw = request.get_json(silent=True)  # an oversized body still raises 413 while reading
     if not isinstance(raw, dict):
-        raise Refused(400, "invalid_json", "the body must be a JSON object")
+        raise ApiError(400, "invalid_json", "the body must be a JSON object")
     if url_id is not None:
         raw.setdefault("id", str(url_id))
     try:
         data = ConversationIn.model_validate(raw)
     except ValidationError as exc:
-        raise Refused(400, "invalid_body", validation_problems(exc)) from None
+        raise ApiError(400, "invalid_body", validation_problems(exc)) from None
     if url_id is not None and data.id != url_id:
-        raise Refused(400, "id_mismatch", "the id in the body differs from the id in the URL")
+        raise ApiError(400, "id_mismatch", "the id in the body differs from the id in the URL")
     return data
 
 
@@ -89,7 +76,7 @@ def _station_by_code(code: str, event: dict) -> dict:
     try:
         return events.station_by_code(get_db(), code, event["id"])
     except events.UnknownStation:
-        raise Refused(404, "unknown_station", "no active station has that code") from None
+        raise ApiError(404, "unknown_station", "no active station has that code") from None
 
 
 def _author(event: dict, station_code: str | None) -> Author:
@@ -103,12 +90,12 @@ def _author(event: dict, station_code: str | None) -> Author:
         return Author("attendee", station["id"], attendee_id=attendee["id"])
     if own is not None:
         _station_by_code(station_code or "", event)  # an unknown code is a 404, not a 403
-        raise Refused(
+        raise ApiError(
             403, "wrong_station", "you are signed in to another station; sign in to this one"
         )
     if attendee is not None and not station_code:
-        raise Refused(400, "invalid_body", [{"field": "station", "problem": "Field required"}])
-    raise Refused(
+        raise ApiError(400, "invalid_body", [{"field": "station", "problem": "Field required"}])
+    raise ApiError(
         401, "not_signed_in", "sign in at /staff, or check in at a station to tell your story"
     )
 
@@ -141,7 +128,7 @@ def _caller(event: dict, uuid: UUID) -> Author:
     attendee = attendees.by_token(get_db(), attendee_token(), event["id"])
     if attendee is not None:
         return Author("attendee", recorded_by.station_id, attendee_id=attendee["id"])
-    raise Refused(401, "not_signed_in", "sign in at /staff to see or edit conversations")
+    raise ApiError(401, "not_signed_in", "sign in at /staff to see or edit conversations")
 
 
 @bp.put("/api/conversations/<uuid:conversation_id>")
