@@ -302,6 +302,27 @@ def test_backup_and_check_ins_go_on_while_an_export_downloads(admin, client, db,
     download.close()
 
 
+def test_an_export_cut_short_or_never_read_closes_its_connection(admin, monkeypatch):
+    """A HEAD request, or a download abandoned after its first chunk, must not leave the
+    export's own database connection open (the server closes each response when done)."""
+    from tracker.web import admin as admin_views
+
+    opened, real_private_db = [], admin_views.private_db
+    monkeypatch.setattr(
+        admin_views, "private_db", lambda: opened.append(real_private_db()) or opened[-1]
+    )
+    head = admin.head("/admin/export/checkins.csv")
+    assert head.status_code == 200
+    head.close()
+    abandoned = admin.get("/admin/export/conversations.json", buffered=False)
+    next(iter(abandoned.response))
+    abandoned.close()
+    assert len(opened) == 2
+    for db in opened:
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
+            db.execute("SELECT 1")
+
+
 def test_cli_backup_refuses_to_overwrite(app, tmp_path):
     runner = app.test_cli_runner()
     target = tmp_path / "b.db"

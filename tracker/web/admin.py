@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import closing
 from datetime import UTC, datetime
 from typing import get_args
 from urllib.parse import urlsplit
@@ -16,7 +17,6 @@ from flask import (
     render_template,
     request,
     session,
-    stream_with_context,
     url_for,
 )
 from pydantic import ValidationError
@@ -233,30 +233,22 @@ def export(kind: str, fmt: str):
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
     mimetype = "text/csv" if fmt == "csv" else "application/json"
     db = private_db()  # read lazily while the download goes on: not on the shared connection
-
-    def rows():
-        try:
-            yield from stream(db, kind, event["id"])
-        finally:
-            db.close()
-
-    return Response(
-        stream_with_context(rows()),
+    response = Response(
+        stream(db, kind, event["id"]),
         mimetype=f"{mimetype}; charset=utf-8",
         headers={
             "Content-Disposition": f'attachment; filename="{event["slug"]}-{kind}-{stamp}.{fmt}"'
         },
     )
+    response.call_on_close(db.close)  # also when the download is cut short or never read
+    return response
 
 
 @bp.get("/backup.db")
 def backup():
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
-    db = private_db()
-    try:
+    with closing(private_db()) as db:
         chunks = exports.backup_bytes(db)
-    finally:
-        db.close()
     return Response(
         chunks,
         mimetype="application/vnd.sqlite3",
