@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
@@ -60,4 +60,4 @@ class ConversationIn(_Body):
             return None
         if not EARLIEST <= value.replace(tzinfo=None) <= LATEST:
             raise ValueError("captured_at must be a date between 2000 and 2100")
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+        return value  # stored as UTC by db.iso, which reads a naive time as UTC
