@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 import time
 
@@ -60,3 +62,18 @@ def test_hits_from_many_threads_are_each_counted_once():
         t.join()
     counts = sorted(c for each in seen for c in each)
     assert counts == list(range(1, 16001)) and storage.get("one-venue-ip") == 16000
+
+
+def test_the_documented_shared_store_can_be_configured(tmp_path):
+    """README, scaling out: RATELIMIT_STORAGE_URI=redis://… must start (its client is installed;
+    it connects on the first hit). In a process of its own: the limiter is module-wide."""
+    script = (
+        "from tracker import create_app, limiter;"
+        f"create_app({{'DATABASE': {str(tmp_path / 't.db')!r}, 'SECRET_KEY': 'x',"
+        " 'RATELIMIT_STORAGE_URI': 'redis://127.0.0.1:6399'});"
+        "print(type(limiter.storage).__name__)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert out.stdout.strip() == "RedisStorage"
