@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import statistics
 import subprocess
 import sys
@@ -153,7 +154,9 @@ def bench_latency(server: ServerProcess, codes: list[str], n: int, trials: int) 
         checkin(session, server.url, codes[t % len(codes)])
         total += 1
         sent.append((started, total))
-        time.sleep(1.0)  # apart, so each check-in is its own emit
+        # Apart, so each check-in is its own emit, and at a random phase of the server's poll:
+        # a whole number of poll periods apart, every check-in would wait the same part of one.
+        time.sleep(random.uniform(1.0, 1.5))
     time.sleep(3.0)  # late arrivals of the last ones still count (and show in p95)
     screens = farm.dump()
     farm.close()
