@@ -72,10 +72,12 @@ class Screen:
         self.received.append((time.monotonic(), snap["total"]))
 
     def first_at_least(self, total: int) -> float | None:
-        for at, seen in list(self.received):
-            if seen >= total:
-                return at
-        return None
+        return first_at_least(list(self.received), total)
+
+
+def first_at_least(received: list[tuple[float, int]], total: int) -> float | None:
+    """When a screen first showed `total` or more (None: never)."""
+    return next((at for at, seen in received if seen >= total), None)
 
 
 def cpu_seconds(pid: int) -> float:
@@ -163,7 +165,7 @@ def bench_latency(server: ServerProcess, codes: list[str], n: int, trials: int) 
     latencies, missed = [], 0
     for started, target in sent:
         for received in screens:
-            at = next((at for at, seen in received if seen >= target), None)
+            at = first_at_least(received, target)
             if at is None:
                 missed += 1
             else:

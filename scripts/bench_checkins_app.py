@@ -1,4 +1,4 @@
-"""The production app plus two routes that exist only for the benchmark: its ceilings.
+"""The production app plus the routes that exist only for the benchmark, to compare with.
 
 Served by the same gunicorn command as production; never imported by the tracker package.
 """

@@ -19,15 +19,19 @@ import urllib.request
 from pathlib import Path
 
 
-def gunicorn_argv(host: str, port: int, connections: int) -> list[str]:
+def gunicorn_argv(
+    host: str, port: int, app: str = "tracker:create_app()", pythonpath: Path | None = None
+) -> list[str]:
+    """The production command, gunicorn's own path first; the benchmark serves its own `app`."""
     return [
-        "gunicorn",
+        os.path.join(os.path.dirname(sys.executable), "gunicorn"),
+        *(["--pythonpath", str(pythonpath)] if pythonpath else []),
         "--workers",
         "1",
         "--worker-class",
         "gevent",
         "--worker-connections",
-        str(connections),
+        os.environ.get("WORKER_CONNECTIONS", "2000"),
         "--bind",
         f"{host}:{port}",
         "--graceful-timeout",
@@ -42,7 +46,7 @@ def gunicorn_argv(host: str, port: int, connections: int) -> list[str]:
         *(["--access-logfile", os.environ["ACCESS_LOG"]] if os.environ.get("ACCESS_LOG") else []),
         "--error-logfile",
         "-",
-        "tracker:create_app()",
+        app,
     ]
 
 
@@ -103,9 +107,8 @@ class ServerProcess:
 def main() -> None:
     host = os.environ.get("HOST", "127.0.0.1")
     port = int(os.environ.get("PORT", "5000"))
-    connections = int(os.environ.get("WORKER_CONNECTIONS", "2000"))
-    argv = gunicorn_argv(host, port, connections)
-    os.execv(os.path.join(os.path.dirname(sys.executable), "gunicorn"), argv)
+    argv = gunicorn_argv(host, port)
+    os.execv(argv[0], argv)
 
 
 if __name__ == "__main__":
