@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import re
 import uuid
 
+import zxingcpp
+from PIL import Image
+
 from tracker import db as dbm
+from tracker import staff
 
 
 def add_checkins(
@@ -76,3 +81,17 @@ def rows(db) -> dict:
 def csrf_token(html: str) -> str:
     """The CSRF token of the (first) form on a page."""
     return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+
+def decode(png_bytes: bytes) -> str:
+    """What a phone camera reads from a QR code image: its one code's text."""
+    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png_bytes)))
+    assert len(results) == 1
+    return results[0].text
+
+
+def sign_in_session(session, db, station_id: int, name: str = "Ann") -> None:
+    """What a successful PIN sign-in leaves in the session."""
+    session["staff_station_id"] = station_id
+    session["staff_pin_tag"] = staff.pin_tag(db, station_id)
+    session["staff_name"] = name

@@ -15,7 +15,7 @@ from tracker import conversations, events, exports, moderation, organizers, priv
 from tracker import db as dbm
 from tracker.schemas import ConversationIn
 
-from .helpers import csrf_token
+from .helpers import csrf_token, sign_in_session
 
 PASSWORD = "correct horse battery"
 
@@ -74,12 +74,8 @@ def test_json_caller_gets_401(client, path):
 
 @pytest.mark.parametrize("path", ADMIN_GETS)
 def test_staff_session_is_refused(client, db, path):
-    from tracker import staff
-
     with client.session_transaction() as s:
-        s["staff_station_id"] = 1
-        s["staff_pin_tag"] = staff.pin_tag(db, 1)
-        s["staff_name"] = "Sam"
+        sign_in_session(s, db, 1, "Sam")
     assert client.get(path).status_code == 403
 
 

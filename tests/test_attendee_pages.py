@@ -8,7 +8,7 @@ import pytest
 
 from tracker import checkins, events
 
-from .helpers import rows
+from .helpers import decode, rows
 
 
 def form_fields(html: str) -> dict:
@@ -129,8 +129,6 @@ def test_me_shows_the_passport_and_a_scannable_badge(client, event, db):
     assert svg.status_code == 200 and svg.mimetype == "image/svg+xml" and b"<svg" in svg.data
     # The SVG's QR code encodes the badge: same matrix as a PNG that zxing reads back.
     from tracker import qr
-
-    from .test_foundation_http import decode
 
     assert svg.data == qr.svg(badge) and decode(qr.png(badge)) == badge
 

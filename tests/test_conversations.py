@@ -8,13 +8,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from itsdangerous import URLSafeSerializer
 
-from tracker import attendees, conversations, staff
+from tracker import attendees, conversations
 from tracker import db as dbm
 from tracker.conversations import Author
 from tracker.schemas import ConversationIn
 from tracker.web.identity import ATTENDEE_COOKIE
 
-from .helpers import add_checkins
+from .helpers import add_checkins, sign_in_session
 
 # ---------------------------------------------------------------- helpers and fixtures
 
@@ -43,13 +43,6 @@ def booth(event) -> dict:
 @pytest.fixture
 def staff_author(booth) -> Author:
     return Author("staff", booth["id"], staff_name="Ann")
-
-
-def sign_in_session(session, db, station_id: int, name: str = "Ann") -> None:
-    """What a successful PIN sign-in leaves in the session."""
-    session["staff_station_id"] = station_id
-    session["staff_pin_tag"] = staff.pin_tag(db, station_id)
-    session["staff_name"] = name
 
 
 @pytest.fixture

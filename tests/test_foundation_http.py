@@ -13,6 +13,7 @@ from tracker import events, qr
 from tracker.web import get_db
 
 from .conftest import SMALL_EVENT
+from .helpers import decode
 
 
 def test_healthz_reports_schema_and_database(client):
@@ -26,12 +27,6 @@ def test_healthz_is_503_when_the_database_cannot_be_written(app, client, db_path
     r = client.get("/healthz")
     assert r.status_code == 503
     assert r.json["status"] == "error" and "readonly" in r.json["database"]
-
-
-def decode(png_bytes: bytes) -> str:
-    results = zxingcpp.read_barcodes(Image.open(io.BytesIO(png_bytes)))
-    assert len(results) == 1
-    return results[0].text
 
 
 def test_every_station_qr_decodes_to_its_public_url(app, client, event):
