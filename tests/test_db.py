@@ -131,7 +131,7 @@ def test_group_write_gives_each_writer_its_own_result_or_error(db_path):
 
         def work(db):
             if n == 1:  # the first leader holds on until all others queue: they share one commit
-                group = dbm._group_commits[dbm.path_of(db)]
+                group = dbm._file_of(db).group
                 deadline = time.monotonic() + 10
                 while len(group.waiting) < 59 and time.monotonic() < deadline:
                     time.sleep(0.005)

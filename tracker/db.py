@@ -194,8 +194,8 @@ MIGRATIONS: list[str] = [
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _local: threading.local | None = None
-_write_locks: dict[str, threading.RLock] = {}
-_write_locks_guard = threading.Lock()
+_files: dict[str, _File] = {}
+_files_guard = threading.Lock()
 _memory_names = itertools.count(1)
 
 
@@ -299,7 +299,7 @@ def write(db: Database) -> Iterator[Database]:
     # Writers of this process queue on a lock rather than on SQLite's busy handler, which
     # sleeps in growing steps (up to 100 ms) and turns a burst into a long tail. Other
     # processes still meet busy_timeout.
-    with _write_lock(db):
+    with _file_of(db).lock:
         db.conn.execute("BEGIN IMMEDIATE")
         db._tracker_owner = _current_task()  # type: ignore[attr-defined]
         try:
@@ -333,14 +333,22 @@ def path_of(db: Database) -> str:
     return path
 
 
-def _write_lock(db: Database) -> threading.RLock:
-    """One lock per database file, shared by every connection of this process to it."""
-    lock = getattr(db, "_tracker_write_lock", None)
-    if lock is None:
-        with _write_locks_guard:
-            lock = _write_locks.setdefault(path_of(db), threading.RLock())
-        db._tracker_write_lock = lock  # type: ignore[attr-defined]
-    return lock
+class _File:
+    """What the connections of this process to one database file share: the lock its writers
+    queue on, and its group commit."""
+
+    def __init__(self) -> None:
+        self.lock = threading.RLock()
+        self.group = _GroupCommit()
+
+
+def _file_of(db: Database) -> _File:
+    file = getattr(db, "_tracker_file", None)
+    if file is None:
+        with _files_guard:
+            file = _files.setdefault(path_of(db), _File())
+        db._tracker_file = file  # type: ignore[attr-defined]
+    return file
 
 
 class _Pending:
@@ -453,9 +461,6 @@ def _fresh(exc: BaseException) -> BaseException:
     return copy
 
 
-_group_commits: dict[str, _GroupCommit] = {}
-
-
 def group_write(db: Database, work: Callable[[Database], T]) -> T:
     """Run `work(db)` in a write transaction shared with the writes waiting beside it.
 
@@ -467,12 +472,7 @@ def group_write(db: Database, work: Callable[[Database], T]) -> T:
     if db.conn.in_transaction:
         with write(db):
             return work(db)
-    path = path_of(db)
-    group = _group_commits.get(path)
-    if group is None:
-        with _write_locks_guard:
-            group = _group_commits.setdefault(path, _GroupCommit())
-    return group.run(db, work)
+    return _file_of(db).group.run(db, work)
 
 
 def schema_version(db: Database) -> int:
