@@ -11,11 +11,11 @@ from uuid import UUID
 from flask import Blueprint, current_app, jsonify, request
 from pydantic import ValidationError
 
-from .. import attendees, conversations, events, limiter, staff
+from .. import attendees, conversations, events, limiter
 from ..conversations import Author
 from ..schemas import ConversationIn
 from . import ApiError, current_event, get_db, json_error, validation_problems
-from .identity import attendee_token, staff_name, staff_station_id
+from .identity import attendee_token, staff_name, staff_station, staff_station_id
 
 bp = Blueprint("api_conversations", __name__)
 
@@ -62,16 +62,6 @@ def _body(url_id: UUID | None = None) -> ConversationIn:
     return data
 
 
-def _staff_station(event: dict) -> dict | None:
-    station_id = staff_station_id()
-    if station_id is None:
-        return None
-    try:
-        return staff.station(get_db(), station_id, event["id"])
-    except events.UnknownStation:
-        return None
-
-
 def _station_by_code(code: str, event: dict) -> dict:
     try:
         return events.station_by_code(get_db(), code, event["id"])
@@ -81,7 +71,7 @@ def _station_by_code(code: str, event: dict) -> dict:
 
 def _author(event: dict, station_code: str | None) -> Author:
     """The staff session when it is for this station, else the attendee cookie, else 401/403."""
-    own = _staff_station(event)
+    own = staff_station()
     if own is not None and station_code in (None, own["code"]):
         return Author("staff", own["id"], staff_name=staff_name())
     attendee = attendees.by_token(get_db(), attendee_token(), event["id"])
@@ -122,7 +112,7 @@ def create():
 def _caller(event: dict, uuid: UUID) -> Author:
     """The caller as an author of an existing conversation (for reading or editing it)."""
     recorded_by = conversations.author_of(get_db(), str(uuid))
-    own = _staff_station(event)
+    own = staff_station()
     if own is not None:
         return Author("staff", own["id"], staff_name=staff_name())
     attendee = attendees.by_token(get_db(), attendee_token(), event["id"])

@@ -77,6 +77,20 @@ def staff_station_id() -> int | None:
     return value if g.staff_pin_ok else None
 
 
+def staff_station() -> dict | None:
+    """The signed-in staff member's station, while it is an active station of this event."""
+    from .. import events, staff
+    from . import current_event, get_db
+
+    station_id = staff_station_id()
+    if station_id is None:
+        return None
+    try:
+        return staff.station(get_db(), station_id, current_event()["id"])
+    except events.UnknownStation:
+        return None
+
+
 def staff_name() -> str | None:
     return session.get("staff_name")
 

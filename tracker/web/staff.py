@@ -21,7 +21,7 @@ from flask import (
 
 from .. import conversations, events, scoreboard, staff
 from . import current_event, get_db
-from .identity import staff_name, staff_station_id
+from .identity import staff_name, staff_station
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 OUTBOX_FLUSH_SECONDS = 20  # a page with items waiting tries to send them this often
@@ -56,16 +56,6 @@ def nps_band(score: int) -> str:
     return {"detractor": "low", "passive": "mid", "promoter": "high"}[scoreboard.nps_band(score)]
 
 
-def _signed_in_station() -> dict | None:
-    station_id = staff_station_id()
-    if station_id is None:
-        return None
-    try:
-        return staff.station(get_db(), station_id, current_event()["id"])
-    except events.UnknownStation:
-        return None
-
-
 def _sign_in_page(error: str | None = None, status: int = 200, form: dict | None = None):
     event = current_event()
     db = get_db()
@@ -85,7 +75,7 @@ def _sign_in_page(error: str | None = None, status: int = 200, form: dict | None
 @bp.get("")
 def sign_in_form():
     """The sign-in form, or straight to the capture page when already signed in."""
-    if _signed_in_station() is not None:
+    if staff_station() is not None:
         return redirect(url_for("staff.capture"))
     return _sign_in_page()
 
@@ -130,7 +120,7 @@ def sign_in():
 @bp.get("/capture")
 def capture():
     """The capture form; works offline once the service worker has cached it."""
-    station = _signed_in_station()
+    station = staff_station()
     if station is None:
         return redirect(url_for("staff.sign_in_form"))
     return _staff_page("staff/capture.html", station)
@@ -139,7 +129,7 @@ def capture():
 @bp.get("/mine")
 def mine():
     """'My station': today's conversations here (synced ones from the server, waiting ones by JS)."""
-    station = _signed_in_station()
+    station = staff_station()
     if station is None:
         return redirect(url_for("staff.sign_in_form"))
     items = conversations.for_station(get_db(), station["id"], station["timezone"])
