@@ -18,6 +18,31 @@
     return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
   }
 
+  // An id stays on the phone until its answer comes, so that a reload after a lost answer sends
+  // it again (stored once) instead of a new one (a second identity, a second count). Without
+  // storage (private mode may throw) the page's own id is used, as before.
+  const store = {
+    get(key) {
+      try {
+        return localStorage.getItem(key);
+      } catch (e) {
+        return null;
+      }
+    },
+    set(key, value) {
+      try {
+        if (value) localStorage.setItem(key, value);
+        else localStorage.removeItem(key);
+      } catch (e) {
+        /* no storage: nothing to keep */
+      }
+    },
+  };
+  // Any 2xx, or a 4xx other than 429 (nothing stored, or not ours): the id is no longer pending.
+  const answered = (status) => status >= 200 && status < 500 && status !== 429;
+  const checkinKey = `tracker.checkin.${code}`;
+  const storyKey = `tracker.story.${code}`;
+
   // The same body (and so the same id) is sent again on a network error or a 5xx: the server
   // stores it once. 4xx answers are final and shown as they are.
   async function send(url, body) {
@@ -84,21 +109,26 @@
     const button = form.querySelector("button");
     button.disabled = true;
     $("lead").textContent = "Checking you in…";
-    const { status, data } = await send("/api/checkins", {
-      station: code,
-      id: form.elements.id.value,
-    });
+    const id = form.elements.id.value;
+    store.set(checkinKey, id);
+    const { status, data } = await send("/api/checkins", { station: code, id });
+    if (answered(status)) store.set(checkinKey, null);
     if (status === 200 || status === 201) {
       form.remove();
       show(data);
       $("status").focus();
+    } else if (answered(status) && id !== fresh) {
+      form.elements.id.value = fresh; // a stale kept id was refused: check in with the page's own
+      checkIn();
     } else {
       $("lead").textContent = problem(data);
       button.disabled = false;
     }
   }
 
+  const fresh = form && form.elements.id.value;
   if (form) {
+    form.elements.id.value = store.get(checkinKey) || fresh;
     form.addEventListener("submit", (e) => {
       e.preventDefault();
       checkIn();
@@ -138,7 +168,8 @@
       return;
     }
     const checked = storyForm.querySelector("input[name=nps]:checked");
-    storyId = storyId || uuid(); // kept across retries of the same story
+    storyId = storyId || store.get(storyKey) || uuid(); // kept across retries and reloads
+    store.set(storyKey, storyId);
     const body = {
       id: storyId,
       station: code,
@@ -153,6 +184,10 @@
     out.textContent = "";
     const { status, data } = await send("/api/conversations", body);
     button.disabled = false;
+    if (answered(status)) {
+      store.set(storyKey, null);
+      if (status >= 400) storyId = null; // refused: nothing of ours is stored under it
+    }
     if (status === 200 || status === 201) {
       $("reference").textContent = data.reference;
       $("story").hidden = true;

@@ -56,9 +56,18 @@ def add_conversation(
     now = at or dbm.utcnow()
     with dbm.write(db):
         db.execute(
-            "INSERT INTO conversations (uuid, station_id, source, story, nps, public, hidden,"
+            "INSERT INTO conversations (uuid, station_id, source, story, nps, public, approval,"
             " captured_at, received_at) VALUES (?, ?, 'staff', ?, ?, ?, ?, ?, ?)",
-            [str(uuid.uuid4()), station_id, story, nps, int(public), int(hidden), now, now],
+            [
+                str(uuid.uuid4()),
+                station_id,
+                story,
+                nps,
+                int(public),
+                "rejected" if hidden else "approved",  # a staff story, rejected by an organizer
+                now,
+                now,
+            ],
         )
 
 

@@ -11,7 +11,16 @@ import uuid
 
 import pytest
 
-from tracker import conversations, events, exports, moderation, organizers, privacy, report
+from tracker import (
+    audit,
+    conversations,
+    events,
+    exports,
+    moderation,
+    organizers,
+    privacy,
+    report,
+)
 from tracker import db as dbm
 from tracker.schemas import ConversationIn
 
@@ -45,7 +54,7 @@ def admin(app, client):
     """A client signed in as the organizer (forms without CSRF tokens for brevity)."""
     app.config["ADMIN_PASSWORD"] = PASSWORD
     app.config["WTF_CSRF_ENABLED"] = False
-    r = client.post("/admin/login", data={"password": PASSWORD})
+    r = client.post("/admin/login", data={"name": "admin", "password": PASSWORD})
     assert r.status_code == 302
     return client
 
@@ -89,43 +98,62 @@ def test_no_password_configured_means_no_way_in(app, client, db):
     page = client.get("/admin/login").get_data(as_text=True)
     assert "admin create" in page
     for guess in ("", "admin", "password", "tracker"):
-        assert client.post("/admin/login", data={"password": guess}).status_code == 200
+        form = {"name": "admin", "password": guess}
+        assert client.post("/admin/login", data=form).status_code == 200
         assert client.get("/admin/").status_code == 302
 
 
-def test_wrong_password_is_refused(app, client):
+@pytest.mark.parametrize(
+    "name, password", [("admin", "nope"), ("Ann", PASSWORD), ("", PASSWORD), ("admin", "")]
+)
+def test_wrong_name_or_password_is_refused(app, client, name, password):
     app.config["ADMIN_PASSWORD"] = PASSWORD
     app.config["WTF_CSRF_ENABLED"] = False
-    r = client.post("/admin/login", data={"password": "nope"})
-    assert r.status_code == 401 and "not right" in r.get_data(as_text=True)
+    r = client.post("/admin/login", data={"name": name, "password": password})
+    assert r.status_code == 401 and "do not match" in r.get_data(as_text=True)
     assert client.get("/admin/").status_code == 302
 
 
 def test_sign_in_form_needs_its_csrf_token(app, client):
     app.config["ADMIN_PASSWORD"] = PASSWORD
-    assert client.post("/admin/login", data={"password": PASSWORD}).status_code == 400
+    form = {"name": "admin", "password": PASSWORD}
+    assert client.post("/admin/login", data=form).status_code == 400
     page = client.get("/admin/login").get_data(as_text=True)
     token = csrf_token(page)
-    r = client.post("/admin/login", data={"password": PASSWORD, "csrf_token": token})
+    r = client.post("/admin/login", data={**form, "csrf_token": token})
     assert r.status_code == 302
 
 
-def test_stored_password_is_hashed_and_short_ones_refused(db):
+def test_passwords_are_hashed_per_organizer_and_short_ones_refused(db):
     with pytest.raises(organizers.WeakPassword):
-        organizers.set_password(db, "short")
-    organizers.set_password(db, PASSWORD)
-    stored = db.execute("SELECT value FROM settings WHERE key = ?", [organizers.KEY]).fetchone()[0]
-    assert PASSWORD not in stored
-    assert organizers.check_password(db, PASSWORD, None)
-    assert not organizers.check_password(db, "", None)
+        organizers.create(db, "Ann", "short")
+    with pytest.raises(organizers.BadName):
+        organizers.create(db, "   ", PASSWORD)
+    organizers.create(db, "Ann", PASSWORD)
+    organizers.create(db, "Bo", PASSWORD + "!")
+    with pytest.raises(organizers.NameTaken):
+        organizers.create(db, "ann", "another password")
+    stored = [r[0] for r in db.execute("SELECT password_hash FROM organizers")]
+    assert all(PASSWORD not in h for h in stored)
+    assert organizers.check_password(db, "ann", PASSWORD, None)["name"] == "Ann"
+    assert organizers.check_password(db, "Bo", PASSWORD, None) is None  # not Bo's password
+    assert not organizers.check_password(db, "Ann", "", None)
 
 
-def test_cli_admin_create_then_sign_in(app, client):
+def test_cli_admin_create_then_sign_in_by_name(app, client, db):
     runner = app.test_cli_runner()
-    result = runner.invoke(args=["admin", "create"], input=f"{PASSWORD}\n{PASSWORD}\n")
+    args = ["admin", "create", "--name", "Ann Murphy"]
+    result = runner.invoke(args=args, input=f"{PASSWORD}\n{PASSWORD}\n")
     assert result.exit_code == 0, result.output
     app.config["WTF_CSRF_ENABLED"] = False
-    assert client.post("/admin/login", data={"password": PASSWORD}).status_code == 302
+    form = {"name": "Ann Murphy", "password": PASSWORD}
+    assert client.post("/admin/login", data=form).status_code == 302
+    assert "Ann Murphy" in client.get("/admin/").get_data(as_text=True)
+    # A new password (same command again) signs her out everywhere.
+    new = PASSWORD + " again"
+    assert runner.invoke(args=args, input=f"{new}\n{new}\n").exit_code == 0
+    assert client.get("/admin/").status_code == 302
+    assert organizers.check_password(db, "Ann Murphy", new, None)
 
 
 def test_setup_writes_through_the_domain(admin, db, event):
@@ -188,20 +216,23 @@ def test_setup_writes_through_the_domain(admin, db, event):
     assert names["cork", "booth"] == "Front booth"
 
 
-def test_hiding_a_story_removes_it_from_the_scoreboard(admin, db, event):
+def test_rejecting_a_story_removes_it_from_the_scoreboard(admin, db, event):
     from tracker import scoreboard
 
     story = staff_conversation(db, event, story="Loved the <b>demo</b>", public=True)
     ev = events.get_event(db)
     assert [r["story"] for r in scoreboard.snapshot(db, ev)["recent"]] == ["Loved the <b>demo</b>"]
-    page = admin.get("/admin/stories").get_data(as_text=True)
+    page = admin.get("/admin/stories?show=on-screens").get_data(as_text=True)
     assert "Loved the &lt;b&gt;demo&lt;/b&gt;" in page
-    admin.post(f"/admin/stories/{story['id']}", data={"action": "hide"})
+    admin.post(f"/admin/stories/{story['id']}", data={"action": "reject"})
     assert scoreboard.snapshot(db, ev)["recent"] == []
-    admin.post(f"/admin/stories/{story['id']}", data={"action": "unhide"})
+    admin.post(f"/admin/stories/{story['id']}", data={"action": "approve"})
     assert len(scoreboard.snapshot(db, ev)["recent"]) == 1
+    assert admin.post(f"/admin/stories/{story['id']}", data={"action": "show"}).status_code == 400
     with pytest.raises(moderation.UnknownConversation):
-        moderation.set_visibility(db, ev["id"], str(uuid.uuid4()), hidden=True)
+        moderation.decide(db, ev["id"], str(uuid.uuid4()), "reject", "Ann")
+    trail = [(e["actor"], e["action"]) for e in audit.entries(db, ev["id"])]
+    assert trail == [("admin", "story.approve"), ("admin", "story.reject")]
 
 
 def test_follow_up_queue_moves_forward_and_filters(admin, db, event):

@@ -9,6 +9,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from tracker import conversations
+from tracker import db as dbm
+from tracker.web.identity import ATTENDEE_COOKIE
+
 from .helpers import decode
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -101,3 +105,111 @@ def test_unknown_station_shows_a_friendly_page(live_server, phone):
     response = phone.goto(f"{live_server.url}/s/not-a-real-code")
     assert response.status == 404
     assert "We can't find that" in phone.locator("h1").inner_text()
+
+
+def lose_first_answer(page, pattern: str) -> list:
+    """Route `pattern` so that its first request reaches the server but its answer (and any
+    cookie in it) never reaches the page; the page's own retries of it fail too."""
+    reached = []
+
+    def handle(route):
+        if not reached:
+            # route.fetch() keeps the answer's Set-Cookie in the context: lose that too.
+            cookies = page.context.cookies()
+            reached.append(route.fetch().status)
+            page.context.clear_cookies()
+            page.context.add_cookies(cookies)
+        route.abort()
+
+    page.route(pattern, handle)
+    return reached
+
+
+def station_rows(db_path, station_id: int) -> tuple:
+    database = dbm.connect(db_path)
+    try:
+        return database.execute(
+            "SELECT (SELECT count(*) FROM attendees),"
+            " (SELECT count(*) FROM checkins WHERE station_id = :s),"
+            " (SELECT coalesce(sum(counted), 0) FROM checkins WHERE station_id = :s)",
+            {"s": station_id},
+        ).fetchone()
+    finally:
+        database.close()
+
+
+def test_reload_after_a_lost_first_answer_counts_once(live_server, phone, event):
+    booth = event["stations"]["booth"]
+    url = f"{live_server.url}/s/{booth['code']}"
+    reached = lose_first_answer(phone, "**/api/checkins")
+    with phone.expect_event("requestfailed", lambda r: r.url.endswith("/api/checkins")):
+        phone.goto(url)
+    assert reached == [201]
+    assert station_rows(live_server.db_path, booth["id"]) == (1, 1, 1)
+    assert not [c for c in phone.context.cookies() if c["name"] == ATTENDEE_COOKIE]
+
+    phone.unroute("**/api/checkins")
+    phone.reload()
+    phone.locator("#status", has_text="You're checked in at Main booth, Cork").wait_for()
+    # The reload sent the kept id again: one person, one check-in, counted once.
+    assert station_rows(live_server.db_path, booth["id"]) == (1, 1, 1)
+    assert phone.locator("#total").inner_text() == "1"
+    assert phone.locator("#stamps li").all_inner_texts() == ["Main booth Cork"]
+    assert phone.evaluate("Object.keys(localStorage)") == []
+
+    # Nothing is pending any more: another station checks in as usual, and the booth again is
+    # a repeat under a new id (not the kept one, which would show as counted).
+    phone.goto(f"{live_server.url}/s/{event['stations']['demo']['code']}")
+    phone.locator("#status", has_text="You're checked in at Demo corner, Cork").wait_for()
+    phone.goto(url)
+    phone.locator("#status", has_text="You've already visited Main booth, Cork").wait_for()
+    assert station_rows(live_server.db_path, booth["id"]) == (1, 2, 1)
+    assert station_rows(live_server.db_path, event["stations"]["demo"]["id"]) == (1, 1, 1)
+    assert phone.evaluate("Object.keys(localStorage)") == []
+
+
+def test_story_resent_after_a_reload_is_stored_once(live_server, phone, event):
+    url = f"{live_server.url}/s/{event['stations']['booth']['code']}"
+    status = phone.locator("#status")
+    phone.goto(url)
+    status.filter(has_text="You're checked in at Main booth, Cork").wait_for()
+    reached = lose_first_answer(phone, "**/api/conversations")
+    phone.fill("#story-text", "Loved the live demo.")
+    with phone.expect_event("requestfailed", lambda r: r.url.endswith("/api/conversations")):
+        phone.click("#story-form button[type=submit]")
+    assert reached == [201]
+
+    phone.unroute("**/api/conversations")
+    phone.reload()
+    status.filter(has_text="You've already visited Main booth, Cork").wait_for()
+    phone.fill("#story-text", "Loved the live demo.")
+    phone.click("#story-form button[type=submit]")
+    phone.locator("#thanks").wait_for(state="visible", timeout=10_000)
+    with sqlite3.connect(live_server.db_path) as conn:
+        rows = conn.execute("SELECT id, story FROM conversations").fetchall()
+    assert [story for _, story in rows] == ["Loved the live demo."]
+    # The answer to the resent story is the one stored the first time.
+    assert phone.locator("#reference").inner_text() == conversations.reference(rows[0][0])
+    assert phone.evaluate("Object.keys(localStorage)") == []
+
+
+def test_without_storage_the_page_checks_in_as_before(live_server, browser, event):
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
+    # Like a private window that refuses storage: touching localStorage throws.
+    context.add_init_script(
+        "Object.defineProperty(window, 'localStorage', {get() {"
+        " throw new DOMException('denied', 'SecurityError'); }});"
+    )
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(error))
+    try:
+        page.goto(f"{live_server.url}/s/{event['stations']['booth']['code']}")
+        page.locator("#status", has_text="You're checked in at Main booth, Cork").wait_for()
+        page.fill("#story-text", "Quick and easy.")
+        page.click("#story-form button[type=submit]")
+        page.locator("#thanks").wait_for(state="visible", timeout=10_000)
+    finally:
+        context.close()
+    assert errors == []
+    assert station_rows(live_server.db_path, event["stations"]["booth"]["id"]) == (1, 1, 1)

@@ -242,6 +242,7 @@ def limited_app(db_path, event):
             "RATELIMIT_ENABLED": True,
             "CHECKIN_LIMIT": "3 per minute",
             "IP_LIMIT": "5 per minute",
+            "STORY_LIMIT": "3 per minute",
         }
     )
     yield app
@@ -284,7 +285,8 @@ def test_routes_with_decorator_limits_still_check_them(limited_app, event):
     organizer = limited_app.test_client()
     organizer.environ_base["REMOTE_ADDR"] = "10.9.8.6"
     tries = [
-        organizer.post("/admin/login", data={"password": "wrong"}).status_code for _ in range(11)
+        organizer.post("/admin/login", data={"name": "admin", "password": "wrong"}).status_code
+        for _ in range(11)
     ]
     assert tries == [401] * 10 + [429]
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tracker import attendees, events
+from tracker import attendees, events, security
 from tracker import db as dbm
 
 from .conftest import SMALL_EVENT
@@ -169,29 +169,110 @@ def test_group_write_inside_a_transaction_joins_it(db):
     assert db.execute("SELECT count(*) FROM notes").fetchone()[0] == 0
 
 
+def old_database(path, version: int):
+    """A database as release `version` left it, with one event, location and station."""
+    old = dbm.connect(path)
+    for migration in dbm.MIGRATIONS[:version]:
+        for statement in dbm._statements(migration):
+            old.conn.execute(statement)
+    old.conn.execute(f"PRAGMA user_version = {version}")
+    old.conn.commit()  # the sqlite3 module opened a transaction for the migrations' writes
+    now = dbm.utcnow()
+    with dbm.write(old):
+        old.execute(
+            "INSERT INTO events (id, slug, name, timezone, created_at)"
+            " VALUES (1, 'day', 'Day', 'UTC', ?)",
+            [now],
+        )
+        old.execute(
+            "INSERT INTO locations (id, event_id, slug, name, city, country, timezone)"
+            " VALUES (1, 1, 'cork', 'Cork', 'Cork', 'IE', 'Europe/Dublin')"
+        )
+        old.execute(
+            "INSERT INTO stations (id, location_id, slug, name, kind, code, pin_hash)"
+            " VALUES (1, 1, 'booth', 'Booth', 'booth', 'code-1', 'x')"
+        )
+        old.execute(
+            "INSERT INTO attendees (id, event_id, token, badge, created_at)"
+            " VALUES (1, 1, 'tok', 'ACDEFG', ?)",
+            [now],
+        )
+    return old
+
+
 def test_version_1_database_moves_to_partial_indexes_and_keeps_passports(tmp_path):
     """A database made by the first release migrates; repeats still show as visits."""
     from tracker import checkins
 
-    old = dbm.connect(tmp_path / "old.db")
-    for statement in dbm._statements(dbm.MIGRATIONS[0]):
-        old.conn.execute(statement)
-    old.conn.execute("PRAGMA user_version = 1")
-    ev = events.load_event(old, events.read_event_file(SMALL_EVENT)).event
-    station = events.stations(old, ev["id"])[0]
-    person = attendees.create(old, ev["id"])
-    add_checkins(old, station["id"], attendee_id=person["id"], counted=True)
-    add_checkins(old, station["id"], attendee_id=person["id"], counted=False)
+    old = old_database(tmp_path / "old.db", 1)
+    add_checkins(old, 1, attendee_id=1, counted=True)
+    add_checkins(old, 1, attendee_id=1, counted=False)
     assert dbm.migrate(old) == dbm.SCHEMA_VERSION
     indexes = {r[0] for r in old.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     assert "checkins_repeats" in indexes and "checkins_station" not in indexes
-    visits = checkins.passport(old, person)["stations"]
-    assert [(s["slug"], s["visits"]) for s in visits] == [(station["slug"], 2)]
+    visits = checkins.passport(old, attendees.by_id(old, 1))["stations"]
+    assert [(s["slug"], s["visits"]) for s in visits] == [("booth", 2)]
     version = old.execute("SELECT value FROM settings WHERE key = 'setup_version'").fetchone()
-    events.set_goal(old, ev["id"], 30)
+    events.set_goal(old, 1, 30)
     assert (
         old.execute("SELECT value FROM settings WHERE key = 'setup_version'").fetchone() != version
     )
+
+
+def test_version_2_database_counts_an_attendees_stories_once_and_keeps_its_organizer(tmp_path):
+    """Stories stored before the counting rule: the first of each attendee and station counts,
+    the totals are made again from the rows, attendees' public stories wait for approval, a
+    hidden story stays off screens, and the stored organizer password becomes account "admin"."""
+    from tracker import organizers, scoreboard
+
+    old = old_database(tmp_path / "old.db", 2)
+    now = dbm.utcnow()
+    with dbm.write(old):
+        for i, (source, nps, public, hidden) in enumerate(
+            [
+                ("attendee", 10, 1, 0),
+                ("attendee", 10, 1, 0),
+                ("attendee", 10, 1, 0),
+                ("staff", 3, 1, 1),
+                ("staff", 8, 1, 0),
+            ]
+        ):
+            old.execute(
+                "INSERT INTO conversations (uuid, station_id, attendee_id, source, story, nps,"
+                " public, hidden, captured_at, received_at) VALUES (?, 1, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    f"u{i}",
+                    1 if source == "attendee" else None,
+                    source,
+                    f"story {i}",
+                    nps,
+                    public,
+                    hidden,
+                    now,
+                    now,
+                ],
+            )
+        old.execute(
+            "INSERT INTO settings (key, value) VALUES ('admin_password_hash', ?)",
+            [security.hash_secret("an old organizer password")],
+        )
+    assert dbm.migrate(old) == dbm.SCHEMA_VERSION
+    snap = scoreboard.snapshot(old, events.get_event(old))
+    assert snap["conversations"] == 3  # one story of the attendee, two of staff
+    assert snap["nps"] == {
+        "score": 0,
+        "promoters": 1,
+        "passives": 1,
+        "detractors": 1,
+        "responses": 3,
+    }
+    assert [r["story"] for r in snap["recent"]] == ["story 4"]
+    hours = old.execute("SELECT sum(conversations) FROM station_hours").fetchone()[0]
+    assert hours == 3
+    assert organizers.check_password(old, "admin", "an old organizer password", None)
+    assert old.execute(
+        "SELECT count(*) FROM settings WHERE key = 'admin_password_hash'"
+    ).fetchone() == (0,)
 
 
 def test_a_write_never_joins_a_transaction_another_greenlet_left_open(db):

@@ -43,7 +43,9 @@ def sign_in(client, event, slug="booth", pin=None):
 )
 def test_organizer_sign_in_never_redirects_off_site(forms, client, target):
     forms.config["ADMIN_PASSWORD"] = "correct horse battery"
-    r = client.post(f"/admin/login?next={target}", data={"password": "correct horse battery"})
+    r = client.post(
+        f"/admin/login?next={target}", data={"name": "admin", "password": "correct horse battery"}
+    )
     assert r.status_code == 302
     assert r.headers["Location"] == "/admin/"
 
@@ -51,7 +53,8 @@ def test_organizer_sign_in_never_redirects_off_site(forms, client, target):
 def test_sign_in_goes_back_to_the_page_asked_for(forms, client):
     forms.config["ADMIN_PASSWORD"] = "correct horse battery"
     r = client.post(
-        "/admin/login?next=/admin/follow-ups", data={"password": "correct horse battery"}
+        "/admin/login?next=/admin/follow-ups",
+        data={"name": "admin", "password": "correct horse battery"},
     )
     assert r.headers["Location"] == "/admin/follow-ups"
 

@@ -42,17 +42,23 @@ def by_badge(db: Database, event_id: int, badge: str) -> dict:
     return found
 
 
-def create(db: Database, event_id: int) -> dict:
-    """A new anonymous attendee with a fresh token and a unique badge code."""
+def create(
+    db: Database, event_id: int, created_ip: str | None = None, rehearsal: bool = False
+) -> dict:
+    """A new anonymous attendee with a fresh token and a unique badge code.
+
+    `created_ip` is the address the first check-in came from: bursts of new identities from
+    one address are flagged to organizers (bursts.py).
+    """
     token = new_token()
     for _ in range(10):
         try:
             with dbm.write(db):
                 return dbm.one(
                     db.execute(
-                        "INSERT INTO attendees (event_id, token, badge, created_at)"
-                        " VALUES (?, ?, ?, ?) RETURNING *",
-                        [event_id, token, new_badge(), dbm.utcnow()],
+                        "INSERT INTO attendees (event_id, token, badge, created_at, created_ip,"
+                        " rehearsal) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
+                        [event_id, token, new_badge(), dbm.utcnow(), created_ip, int(rehearsal)],
                     )
                 )
         except sqlite3.IntegrityError as exc:

@@ -33,10 +33,10 @@ _BY_UUID = (
 # cannot both be counted, and BEGIN IMMEDIATE means they never race in the first place.
 # A known id inserts nothing and returns no row; the caller then reads what was stored.
 _INSERT = (
-    "INSERT INTO checkins (uuid, station_id, attendee_id, counted, scanned_at, received_at)"
-    " VALUES (:uuid, :station_id, :attendee_id, NOT EXISTS (SELECT 1 FROM checkins"
+    "INSERT INTO checkins (uuid, station_id, attendee_id, counted, scanned_at, received_at,"
+    " rehearsal) VALUES (:uuid, :station_id, :attendee_id, NOT EXISTS (SELECT 1 FROM checkins"
     " WHERE attendee_id = :attendee_id AND station_id = :station_id AND counted = 1),"
-    " :now, :now)"
+    " :now, :now, :rehearsal)"
     " ON CONFLICT (uuid) DO NOTHING RETURNING counted"
 )
 
@@ -47,6 +47,8 @@ def check_in(
     code: str,
     token: str | None,
     checkin_id: str | uuidlib.UUID | None = None,
+    client_ip: str | None = None,
+    rehearsal: bool = False,
 ) -> CheckinResult:
     """Record that the attendee with `token` (a new one when None or unknown) scanned `code`.
 
@@ -54,14 +56,18 @@ def check_in(
     the progress are read in it too, so they include this check-in and cost no transaction of
     their own. The same `checkin_id` again returns the stored record and changes nothing; the
     same id for another station or another person raises IdConflict. An unknown or inactive
-    station raises events.UnknownStation and stores nothing (no attendee either).
+    station raises events.UnknownStation and stores nothing (no attendee either). `client_ip` is
+    kept on a new attendee (bursts of new identities are flagged); `rehearsal` marks the rows as
+    `flask simulate` traffic, which `rehearsal clear` removes.
     """
     checkin_id = str(uuidlib.UUID(str(checkin_id))) if checkin_id else str(uuidlib.uuid4())
 
     def store(db: Database) -> CheckinResult:
         # Read in the transaction: a station switched off a moment ago takes no more check-ins.
         station = events.station_by_code(db, code, event["id"])
-        record, created, owner, new_identity = _store(db, event, station, token, checkin_id)
+        record, created, owner, new_identity = _store(
+            db, event, station, token, checkin_id, client_ip, rehearsal
+        )
         return CheckinResult(
             record,
             created,
@@ -75,7 +81,13 @@ def check_in(
 
 
 def _store(
-    db: Database, event: dict, station: dict, token: str | None, checkin_id: str
+    db: Database,
+    event: dict,
+    station: dict,
+    token: str | None,
+    checkin_id: str,
+    client_ip: str | None,
+    rehearsal: bool,
 ) -> tuple[dict, bool, dict, bool]:
     """The write itself: (record, created, attendee, new identity)."""
     owner = attendees.by_token(db, token, event["id"])
@@ -85,11 +97,17 @@ def _store(
         row = db.execute(_BY_UUID, [checkin_id]).fetchone()
         if row is not None:
             return _repeat(db, station, None, checkin_id, row)
-        owner = attendees.create(db, event["id"])
+        owner = attendees.create(db, event["id"], client_ip, rehearsal)
     now = dbm.utcnow()
     returned = db.execute(
         _INSERT,
-        {"uuid": checkin_id, "station_id": station["id"], "attendee_id": owner["id"], "now": now},
+        {
+            "uuid": checkin_id,
+            "station_id": station["id"],
+            "attendee_id": owner["id"],
+            "now": now,
+            "rehearsal": int(rehearsal),
+        },
     ).fetchall()  # stepped to the end: a RETURNING statement is done only then
     if not returned:
         row = db.execute(_BY_UUID, [checkin_id]).fetchone()

@@ -103,35 +103,63 @@ def init_db() -> None:
 
 @click.group("admin")
 def admin_cli() -> None:
-    """The organizer's password."""
+    """Organizer accounts: one per person, so the audit trail names who did what."""
 
 
 @admin_cli.command("create")
-@click.password_option("--password", prompt="Organizer password", help="At least 10 characters.")
+@click.option("--name", required=True, help="The organizer's name, used to sign in.")
+@click.password_option("--password", prompt="Password", help="At least 10 characters.")
 @with_appcontext
-def admin_create(password: str) -> None:
-    """Set (or change) the organizer password, stored hashed."""
+def admin_create(name: str, password: str) -> None:
+    """Add an organizer, or set a new password for one (which signs them out everywhere)."""
     from . import organizers
 
     try:
-        organizers.set_password(get_db(), password)
-    except organizers.WeakPassword as exc:
+        created = organizers.set_password(get_db(), name, password)
+    except (organizers.WeakPassword, organizers.BadName) as exc:
         raise click.ClickException(str(exc)) from None
-    click.echo("Organizer password set. Sign in at /admin.")
+    verb = "added" if created else "has a new password"
+    click.echo(f"Organizer {' '.join(name.split())} {verb}. Sign in at /admin.")
+
+
+@admin_cli.command("list")
+@with_appcontext
+def admin_list() -> None:
+    """List the organizer accounts."""
+    from . import organizers
+
+    for row in organizers.all_organizers(get_db()):
+        click.echo(f"  {row['name']:<32} added {row['created_at'][:16]} by {row['created_by']}")
 
 
 @admin_cli.command("status")
 @with_appcontext
 def admin_status() -> None:
-    """Say whether an organizer password is set (there is never a default one)."""
+    """Say whether anyone can sign in as an organizer (there is never a default password)."""
     from . import organizers
 
     if organizers.has_password(get_db(), current_app.config.get("ADMIN_PASSWORD")):
-        click.echo("Organizer password: set.")
+        click.echo("Organizer sign-in: set up.")
     else:
         click.echo(
-            "Organizer password: not set. Set one with: .venv/bin/flask --app tracker admin create"
+            "Organizer sign-in: no account yet. Make one with:"
+            ' .venv/bin/flask --app tracker admin create --name "Your Name"'
         )
+
+
+rehearsal_cli = AppGroup("rehearsal", help="Rows written by `flask simulate`.")
+
+
+@rehearsal_cli.command("clear")
+def rehearsal_clear() -> None:
+    """Remove every rehearsal row; every total goes back to what the real records make."""
+    from . import rehearsal
+
+    removed = rehearsal.clear(get_db(), _event()["id"])
+    click.echo(
+        f"Removed {removed['checkins']} check-ins, {removed['conversations']} conversations"
+        f" and {removed['attendees']} attendees of the rehearsal. Real records are untouched."
+    )
 
 
 @click.command("backup")
@@ -188,7 +216,8 @@ def erase_command(badge: str) -> None:
 @click.option("--seed", type=int, default=None, help="Repeatable traffic.")
 @with_appcontext
 def simulate_command(rate: float, minutes: float, no_wait: bool, seed: int | None) -> None:
-    """Rehearse the day: realistic check-ins and conversations through the real domain code."""
+    """Rehearse the day: realistic check-ins and conversations through the real domain code,
+    marked as rehearsal (remove them with `flask --app tracker rehearsal clear`)."""
     from . import simulate
 
     event = _event()
@@ -202,12 +231,14 @@ def simulate_command(rate: float, minutes: float, no_wait: bool, seed: int | Non
             raise click.ClickException(str(exc)) from None
     click.echo(
         f"{tally.checkins} check-ins ({tally.counted} counted), {tally.conversations}"
-        f" conversations, {tally.follow_ups} follow-ups."
+        f" conversations, {tally.follow_ups} follow-ups, all marked as rehearsal."
+        "\nBefore the day: .venv/bin/flask --app tracker rehearsal clear"
     )
 
 
 def init_app(app: Flask) -> None:
     app.cli.add_command(event_cli)
+    app.cli.add_command(rehearsal_cli)
     app.cli.add_command(qr_command)
     app.cli.add_command(init_db)
     for command in (admin_cli, backup_command, report_command, erase_command, simulate_command):

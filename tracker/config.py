@@ -38,6 +38,11 @@ def from_env(env: os._Environ | dict | None = None) -> dict:
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "CHECKIN_LIMIT": env.get("CHECKIN_LIMIT", "30 per minute"),
         "IP_LIMIT": env.get("IP_LIMIT", "3000 per minute"),
+        # New attendee identities (first check-ins without a cookie) one address may create.
+        "NEW_IDENTITY_LIMIT": env.get("NEW_IDENTITY_LIMIT", "60 per minute"),
+        "STORY_LIMIT": env.get("STORY_LIMIT", "5 per minute"),
+        "STORY_IP_LIMIT": env.get("STORY_IP_LIMIT", "120 per minute"),
+        "BURST_IDENTITIES": int(env.get("BURST_IDENTITIES", 30)),
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", 0)),
         "FOLLOW_UP_SLA_HOURS": int(env.get("FOLLOW_UP_SLA_HOURS", 48)),
         "LIVE_POLL_SECONDS": float(env.get("LIVE_POLL_SECONDS", 0.25)),

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from . import attendees
+from . import attendees, audit
 from . import db as dbm
 from .schemas import ConversationIn
 from .security import normalize_badge
@@ -139,6 +139,9 @@ def as_record(row: dict) -> dict:
         "owner": row["owner"],
         "status": row["status"],
         "public": bool(row["public"]),
+        "approval": row["approval"],
+        "counted": bool(row["counted"]),
+        "voided": row["voided_at"] is not None,
         "captured_at": row["captured_at"],
         "received_at": row["received_at"],
         "updated_at": row["updated_at"],
@@ -216,18 +219,27 @@ def _fields(db: Database, event: dict, data: ConversationIn, author: Author) -> 
     }
 
 
+def first_approval(event: dict, source: Source) -> str:
+    """Where a new story starts on the way to public screens (it shows only if its teller also
+    marked it public): a staff-logged story is approved at once, unless the event file says
+    `moderation = "all"`; an attendee's story always waits for an organizer."""
+    return "approved" if source == "staff" and event.get("moderation") != "all" else "pending"
+
+
 def record(
     db: Database,
     event: dict,
     data: ConversationIn,
     author: Author,
     now: str | None = None,
+    rehearsal: bool = False,
 ) -> tuple[dict, bool]:
     """Store a conversation once; (record, created).
 
     Sending the same id again by the same author returns the stored record unchanged (a device
     retrying after a lost reply); edits go through `edit`. The same id from another author is an
-    IdConflict and stores nothing.
+    IdConflict and stores nothing. A staff conversation always counts; an attendee's own story
+    counts only if it is their first at that station (`counted` in the record says which).
     """
     uuid = str(data.id)
     received_at = now or dbm.utcnow()
@@ -244,10 +256,13 @@ def record(
         try:
             db.execute(
                 "INSERT INTO conversations (uuid, station_id, source, staff_name, attendee_id,"
-                " story, nps, topics, follow_up, contact, owner, status, public, captured_at,"
-                " received_at) VALUES (:uuid, :station_id, :source, :staff_name, :attendee_id,"
-                " :story, :nps, :topics, :follow_up, :contact, :owner, :status, :public,"
-                " :captured_at, :received_at)",
+                " story, nps, topics, follow_up, contact, owner, status, public, approval,"
+                " captured_at, received_at, rehearsal, counted) VALUES (:uuid, :station_id,"
+                " :source, :staff_name, :attendee_id, :story, :nps, :topics, :follow_up,"
+                " :contact, :owner, :status, :public, :approval, :captured_at, :received_at,"
+                " :rehearsal, :source = 'staff' OR NOT EXISTS (SELECT 1 FROM conversations"
+                " WHERE source = 'attendee' AND attendee_id = :attendee_id"
+                " AND station_id = :station_id AND counted = 1))",
                 {
                     **fields,
                     "uuid": uuid,
@@ -255,8 +270,10 @@ def record(
                     "source": author.source,
                     "staff_name": author.staff_name if author.source == "staff" else None,
                     "status": "open" if fields["follow_up"] else None,
+                    "approval": first_approval(event, author.source),
                     "captured_at": captured_at,
                     "received_at": received_at,
+                    "rehearsal": int(rehearsal),
                 },
             )
         except sqlite3.IntegrityError as exc:  # pragma: no cover - the write lock makes this rare
@@ -296,7 +313,10 @@ def editable(row: dict, now: str | None = None) -> bool:
 def edit(
     db: Database, event: dict, data: ConversationIn, author: Author, now: str | None = None
 ) -> dict:
-    """The author corrects their own conversation; station, source and times of capture stay."""
+    """The author corrects their own conversation; station, source and times of capture stay.
+
+    Audited with the fields that changed (who edited whose conversation), when anything did.
+    """
     uuid = str(data.id)
     now = now or dbm.utcnow()
     with dbm.write(db):
@@ -316,8 +336,36 @@ def edit(
             {**fields, "status": status, "now": now, "uuid": uuid},
         )
         updated = _row(db, uuid)
+        assert updated is not None
+        _audit_edit(db, event["id"], author, row, updated)
     assert updated is not None
     return as_record(updated)
+
+
+EDIT_AUDITED = ("attendee_id", "story", "nps", "topics", "follow_up", "contact", "owner", "public")
+
+
+def actor_of(author: Author) -> str:
+    """How an author is named in the audit trail."""
+    if author.source == "staff":
+        return f"staff {author.staff_name or '(no name)'} at station #{author.station_id}"
+    return f"attendee #{author.attendee_id}"
+
+
+def _audit_edit(db: Database, event_id: int, author: Author, before: dict, after: dict) -> None:
+    changed = [k for k in EDIT_AUDITED if before[k] != after[k]]
+    if not changed:
+        return
+    original = before["staff_name"] if before["source"] == "staff" else "attendee"
+    audit.record(
+        db,
+        event_id,
+        actor_of(author),
+        "conversation.edit",
+        f"{reference(before['id'])} by {original or '(no name)'}",
+        {k: before[k] for k in changed},
+        {k: after[k] for k in changed},
+    )
 
 
 def _utc_bounds(day: date, timezone: str) -> tuple[str, str]:
@@ -351,8 +399,16 @@ def for_station(
     ]
 
 
-def set_status(db: Database, event_id: int, uuid: str, status: str, now: str | None = None) -> dict:
-    """Move a follow-up forward (open -> acknowledged -> done); the same status again is a no-op."""
+def set_status(
+    db: Database,
+    event_id: int,
+    uuid: str,
+    status: str,
+    now: str | None = None,
+    actor: str = audit.COMMAND_LINE,
+) -> dict:
+    """Move a follow-up forward (open -> acknowledged -> done); the same status again is a no-op.
+    Audited."""
     if status not in STATUSES:
         raise InvalidTransition(f"status is one of {', '.join(STATUSES)}, not {status!r}")
     with dbm.write(db):
@@ -369,6 +425,15 @@ def set_status(db: Database, event_id: int, uuid: str, status: str, now: str | N
             db.execute(
                 "UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?",
                 [status, now or dbm.utcnow(), row["id"]],
+            )
+            audit.record(
+                db,
+                event_id,
+                actor,
+                "follow_up.status",
+                reference(row["id"]),
+                {"status": row["status"]},
+                {"status": status},
             )
         updated = _row(db, str(uuid))
     assert updated is not None

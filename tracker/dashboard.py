@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlite_utils import Database
 
-from . import moderation
+from . import bursts, moderation, rehearsal
 from .totals import event_progress
 
 QUIET_AFTER = timedelta(hours=1)
@@ -35,7 +35,9 @@ def quiet_stations(rows: list[dict], now: datetime | None = None) -> list[dict]:
     return [r for r in rows if not r["last_activity_at"] or r["last_activity_at"] < cutoff]
 
 
-def overview(db: Database, event: dict) -> dict:
+def overview(db: Database, event: dict, burst_threshold: int = 30) -> dict:
+    """The Today page: progress, locations, stations, quiet stations, the latest stories, the
+    moderation queue's length, flagged bursts of new identities and rehearsal rows."""
     rows = station_table(db, event["id"])
     locations: dict[str, dict] = {}
     for r in rows:
@@ -50,4 +52,8 @@ def overview(db: Database, event: dict) -> dict:
         "locations": list(locations.values()),
         "quiet": quiet_stations(rows),
         "latest": moderation.stories(db, event["id"], limit=15),
+        "waiting": moderation.count(db, event["id"], "waiting"),
+        "bursts": bursts.flagged(db, event["id"], burst_threshold),
+        "burst_threshold": burst_threshold,
+        "rehearsal": rehearsal.counts(db, event["id"]),
     }

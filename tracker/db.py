@@ -191,6 +191,181 @@ MIGRATIONS: list[str] = [
     ),
 ]
 
+
+def _counts(row: str) -> str:
+    """SQL, 1 or 0: whether the version `row` (new or old) of a check-in or conversation adds to
+    the totals: counted (a first visit, a staff conversation, an attendee's first story at the
+    station) and not voided."""
+    return f"({row}.counted = 1 AND {row}.voided_at IS NULL)"
+
+
+def _checkin_totals(row: str, sign: str) -> str:
+    """Add (`sign` "+") or take out ("-") one version of a check-in from the maintained totals."""
+    hour = f"substr({row}.received_at, 1, 13)"
+    bucket = (
+        f"INSERT INTO station_hours (station_id, hour, checkins)"
+        f" SELECT {row}.station_id, {hour}, 1 WHERE {_counts(row)}"
+        f" ON CONFLICT (station_id, hour) DO UPDATE SET checkins = checkins + 1;"
+        if sign == "+"
+        else f"UPDATE station_hours SET checkins = checkins - 1 WHERE {_counts(row)}"
+        f" AND station_id = {row}.station_id AND hour = {hour};"
+    )
+    return f"""
+        UPDATE station_totals
+           SET checkins = checkins {sign} {_counts(row)},
+               repeat_checkins = repeat_checkins {sign} ({row}.counted = 0 AND {row}.voided_at IS NULL)
+         WHERE station_id = {row}.station_id;
+        {bucket}"""
+
+
+def _conversation_totals(row: str, sign: str) -> str:
+    """Add or take out one version of a conversation: its count, its NPS band, its hour."""
+
+    def band(test: str) -> str:
+        return f"({_counts(row)} AND ifnull({row}.nps {test}, 0))"
+
+    # A device clock that runs ahead is clamped to the moment the server received it.
+    hour = f"substr(min({row}.captured_at, {row}.received_at), 1, 13)"
+    bucket = (
+        f"INSERT INTO station_hours (station_id, hour, conversations)"
+        f" SELECT {row}.station_id, {hour}, 1 WHERE {_counts(row)}"
+        f" ON CONFLICT (station_id, hour) DO UPDATE SET conversations = conversations + 1;"
+        if sign == "+"
+        else f"UPDATE station_hours SET conversations = conversations - 1 WHERE {_counts(row)}"
+        f" AND station_id = {row}.station_id AND hour = {hour};"
+    )
+    return f"""
+        UPDATE station_totals
+           SET conversations = conversations {sign} {_counts(row)},
+               promoters = promoters {sign} {band(">= 9")},
+               passives = passives {sign} {band("IN (7, 8)")},
+               detractors = detractors {sign} {band("<= 6")}
+         WHERE station_id = {row}.station_id;
+        {bucket}"""
+
+
+# 3: every engagement counted by one rule, voided or restored by organizers, rehearsal rows
+# removable, stories approved before they show, organizers by name, and an audit trail.
+MIGRATIONS.append(
+    """
+    ALTER TABLE checkins ADD COLUMN voided_at TEXT;
+    ALTER TABLE checkins ADD COLUMN voided_by TEXT;
+    ALTER TABLE checkins ADD COLUMN void_reason TEXT;
+    ALTER TABLE checkins ADD COLUMN rehearsal INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE conversations ADD COLUMN counted INTEGER NOT NULL DEFAULT 1;
+    ALTER TABLE conversations ADD COLUMN approval TEXT NOT NULL DEFAULT 'pending'
+        CHECK (approval IN ('pending', 'approved', 'rejected'));
+    ALTER TABLE conversations ADD COLUMN voided_at TEXT;
+    ALTER TABLE conversations ADD COLUMN voided_by TEXT;
+    ALTER TABLE conversations ADD COLUMN void_reason TEXT;
+    ALTER TABLE conversations ADD COLUMN rehearsal INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE attendees ADD COLUMN created_ip TEXT;
+    ALTER TABLE attendees ADD COLUMN rehearsal INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE events ADD COLUMN moderation TEXT NOT NULL DEFAULT 'attendees'
+        CHECK (moderation IN ('attendees', 'all'));
+
+    -- An attendee's own story counts once per attendee and station, like a check-in; the
+    -- database holds the rule. Stories told before this rule keep the first one counted.
+    UPDATE conversations SET counted = 0
+     WHERE source = 'attendee' AND id > (
+           SELECT min(o.id) FROM conversations o WHERE o.source = 'attendee'
+              AND o.attendee_id = conversations.attendee_id
+              AND o.station_id = conversations.station_id);
+    CREATE UNIQUE INDEX conversations_told_once ON conversations (attendee_id, station_id)
+        WHERE source = 'attendee' AND counted = 1;
+    -- Before approvals, staff's public stories showed at once and hidden ones were taken off;
+    -- attendees' public stories now wait for an organizer.
+    UPDATE conversations SET approval = CASE
+        WHEN hidden = 1 THEN 'rejected'
+        WHEN source = 'staff' THEN 'approved'
+        ELSE 'pending' END;
+    DROP INDEX conversations_public;
+    ALTER TABLE conversations DROP COLUMN hidden;
+    CREATE INDEX conversations_on_screens ON conversations (received_at)
+        WHERE public = 1 AND approval = 'approved' AND voided_at IS NULL;
+    CREATE INDEX conversations_waiting ON conversations (id)
+        WHERE public = 1 AND approval = 'pending' AND voided_at IS NULL;
+    CREATE INDEX checkins_rehearsal ON checkins (id) WHERE rehearsal = 1;
+    CREATE INDEX conversations_rehearsal ON conversations (id) WHERE rehearsal = 1;
+    CREATE INDEX attendees_created ON attendees (created_at);
+
+    DROP TRIGGER checkins_totals;
+    DROP TRIGGER conversations_totals;
+    DROP TRIGGER conversations_nps_edit;
+    """
+    + f"""
+    CREATE TRIGGER checkins_totals AFTER INSERT ON checkins BEGIN
+        {_checkin_totals("new", "+")}
+        UPDATE station_totals SET last_activity_at = new.received_at
+         WHERE station_id = new.station_id;
+    END;
+    CREATE TRIGGER checkins_totals_change AFTER UPDATE OF counted, voided_at ON checkins BEGIN
+        {_checkin_totals("old", "-")}
+        {_checkin_totals("new", "+")}
+    END;
+    CREATE TRIGGER checkins_totals_delete AFTER DELETE ON checkins BEGIN
+        {_checkin_totals("old", "-")}
+    END;
+    CREATE TRIGGER conversations_totals AFTER INSERT ON conversations BEGIN
+        {_conversation_totals("new", "+")}
+        UPDATE station_totals SET last_activity_at = new.received_at
+         WHERE station_id = new.station_id;
+    END;
+    CREATE TRIGGER conversations_totals_change
+    AFTER UPDATE OF nps, counted, voided_at, captured_at ON conversations BEGIN
+        {_conversation_totals("old", "-")}
+        {_conversation_totals("new", "+")}
+    END;
+    CREATE TRIGGER conversations_totals_delete AFTER DELETE ON conversations BEGIN
+        {_conversation_totals("old", "-")}
+    END;
+    """
+    + """
+    -- The totals again from the rows, now that attendees' extra stories no longer count.
+    UPDATE station_totals SET
+        conversations = (SELECT count(*) FROM conversations c
+                          WHERE c.station_id = station_totals.station_id AND c.counted = 1),
+        promoters = (SELECT count(*) FROM conversations c WHERE c.station_id = station_totals.station_id
+                        AND c.counted = 1 AND c.nps >= 9),
+        passives = (SELECT count(*) FROM conversations c WHERE c.station_id = station_totals.station_id
+                       AND c.counted = 1 AND c.nps IN (7, 8)),
+        detractors = (SELECT count(*) FROM conversations c WHERE c.station_id = station_totals.station_id
+                         AND c.counted = 1 AND c.nps <= 6);
+    UPDATE station_hours SET conversations = 0;
+    INSERT INTO station_hours (station_id, hour, conversations)
+         SELECT station_id, substr(min(captured_at, received_at), 1, 13) AS h, count(*)
+           FROM conversations WHERE counted = 1 GROUP BY station_id, h
+    ON CONFLICT (station_id, hour) DO UPDATE SET conversations = excluded.conversations;
+
+    -- One account per organizer, so that every change has a name on it.
+    CREATE TABLE organizers (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        session_epoch INTEGER NOT NULL DEFAULT 0
+    );
+    INSERT INTO organizers (name, password_hash, created_at, created_by)
+         SELECT 'admin', value, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'migration'
+           FROM settings WHERE key = 'admin_password_hash';
+    DELETE FROM settings WHERE key = 'admin_password_hash';
+    -- Who changed what counts or shows, when, from what to what: written in the same
+    -- transaction as the change itself.
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY,
+        event_id INTEGER REFERENCES events(id),
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        before TEXT,
+        after TEXT
+    );
+    CREATE INDEX audit_event ON audit (event_id, id);
+    """
+)
+
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _local: threading.local | None = None

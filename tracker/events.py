@@ -22,6 +22,7 @@ from pydantic import (
 )
 from sqlite_utils import Database
 
+from . import audit
 from . import db as dbm
 from .countries import CODES
 from .security import check_secret, hash_secret, new_code, new_pin
@@ -106,6 +107,8 @@ class EventSpec(_Strict):
     ends_at: date | None = None
     counts: list[Kind] = Field(default_factory=lambda: ["checkins", "conversations"], min_length=1)
     topics: list[Name] = Field(default_factory=list, max_length=40)
+    # Which public stories wait for an organizer's approval: attendees' only, or staff's too.
+    moderation: Literal["attendees", "all"] = "attendees"
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_timezone(v)))
 
@@ -196,6 +199,7 @@ def load_event(db: Database, spec: EventFile) -> LoadResult:
         "ends_at": e.ends_at.isoformat() if e.ends_at else None,
         "counts": json.dumps(sorted(set(e.counts))),
         "topics": json.dumps(e.topics),
+        "moderation": e.moderation,
     }
     with dbm.write(db):
         row = db.execute("SELECT id FROM events WHERE slug = ?", [e.slug]).fetchone()
@@ -206,8 +210,8 @@ def load_event(db: Database, spec: EventFile) -> LoadResult:
         else:
             event_id = db.execute(
                 "INSERT INTO events (slug, created_at, name, goal, timezone, starts_at, ends_at,"
-                " counts, topics) VALUES (:slug, :created_at, :name, :goal, :timezone,"
-                " :starts_at, :ends_at, :counts, :topics)",
+                " counts, topics, moderation) VALUES (:slug, :created_at, :name, :goal,"
+                " :timezone, :starts_at, :ends_at, :counts, :topics, :moderation)",
                 {**values, "slug": e.slug, "created_at": now},
             ).lastrowid
         result = LoadResult(event=get_event(db, e.slug))
@@ -280,41 +284,110 @@ def upsert_station(
         return cur.lastrowid, pin
 
 
-def reset_pin(db: Database, station_id: int, pin: str | None = None) -> str:
-    """Give a station a new PIN (generated unless given) and return it; the old one stops working."""
+def _describe(db: Database, table: str, row_id: int) -> tuple[int | None, str]:
+    """(event id, "location Cork" / "station Cork / Main booth" / "event cx-day") for the audit."""
+    if table == "events":
+        row = db.execute("SELECT id, slug FROM events WHERE id = ?", [row_id]).fetchone()
+        return (row[0], f"event {row[1]}") if row else (None, f"event #{row_id}")
+    if table == "locations":
+        row = db.execute("SELECT event_id, name FROM locations WHERE id = ?", [row_id]).fetchone()
+        return (row[0], f"location {row[1]}") if row else (None, f"location #{row_id}")
+    row = db.execute(
+        "SELECT l.event_id, l.name, s.name FROM stations s JOIN locations l ON l.id = s.location_id"
+        " WHERE s.id = ?",
+        [row_id],
+    ).fetchone()
+    return (row[0], f"station {row[1]} / {row[2]}") if row else (None, f"station #{row_id}")
+
+
+def reset_pin(
+    db: Database, station_id: int, pin: str | None = None, actor: str = audit.COMMAND_LINE
+) -> str:
+    """Give a station a new PIN (generated unless given) and return it; the old one stops working.
+    Audited (the PIN itself never is)."""
     pin = pin or new_pin()
+    hashed = hash_secret(pin)  # slow on purpose: computed before the write lock is taken
     with dbm.write(db):
-        cur = db.execute(
-            "UPDATE stations SET pin_hash = ? WHERE id = ?", [hash_secret(pin), station_id]
-        )
+        cur = db.execute("UPDATE stations SET pin_hash = ? WHERE id = ?", [hashed, station_id])
         if cur.rowcount != 1:
             raise UnknownStation(station_id)
+        event_id, subject = _describe(db, "stations", station_id)
+        audit.record(db, event_id, actor, "station.reset_pin", subject)
     return pin
 
 
 def set_active(
-    db: Database, table: Literal["stations", "locations"], row_id: int, active: bool
+    db: Database,
+    table: Literal["stations", "locations"],
+    row_id: int,
+    active: bool,
+    actor: str = audit.COMMAND_LINE,
 ) -> None:
-    """Deactivate (or bring back) a station or location; its records and totals stay."""
+    """Deactivate (or bring back) a station or location; its records and totals stay. Audited."""
     with dbm.write(db):
+        before = db.execute(f"SELECT active FROM {table} WHERE id = ?", [row_id]).fetchone()
+        if before is None or bool(before[0]) == active:
+            return
         db.execute(f"UPDATE {table} SET active = ? WHERE id = ?", [int(active), row_id])
+        event_id, subject = _describe(db, table, row_id)
+        action = "activate" if active else "deactivate"
+        audit.record(
+            db,
+            event_id,
+            actor,
+            f"{table[:-1]}.{action}",
+            subject,
+            {"active": bool(before[0])},
+            {"active": active},
+        )
 
 
 def rename(
-    db: Database, table: Literal["stations", "locations", "events"], row_id: int, name: str
+    db: Database,
+    table: Literal["stations", "locations", "events"],
+    row_id: int,
+    name: str,
+    actor: str = audit.COMMAND_LINE,
 ) -> None:
+    """A new display name for the event, a location or a station (boards follow). Audited."""
     name = name.strip()
     if not 1 <= len(name) <= 80:
         raise ValueError("a name has 1 to 80 characters")
     with dbm.write(db):
+        before = db.execute(f"SELECT name FROM {table} WHERE id = ?", [row_id]).fetchone()
+        if before is None or before[0] == name:
+            return
+        event_id, subject = _describe(db, table, row_id)
         db.execute(f"UPDATE {table} SET name = ? WHERE id = ?", [name, row_id])
+        audit.record(
+            db,
+            event_id,
+            actor,
+            f"{table[:-1]}.rename",
+            subject,
+            {"name": before[0]},
+            {"name": name},
+        )
 
 
-def set_goal(db: Database, event_id: int, goal: int) -> None:
+def set_goal(db: Database, event_id: int, goal: int, actor: str = audit.COMMAND_LINE) -> None:
+    """The event's goal (a positive whole number up to ten million). Audited."""
     if not isinstance(goal, int) or isinstance(goal, bool) or not 0 < goal <= 10_000_000:
         raise ValueError("the goal is a positive whole number")
     with dbm.write(db):
+        before = db.execute("SELECT goal FROM events WHERE id = ?", [event_id]).fetchone()
+        if before is None or before[0] == goal:
+            return
         db.execute("UPDATE events SET goal = ? WHERE id = ?", [goal, event_id])
+        audit.record(
+            db,
+            event_id,
+            actor,
+            "event.goal",
+            _describe(db, "events", event_id)[1],
+            {"goal": before[0]},
+            {"goal": goal},
+        )
 
 
 def _event_row(row: dict) -> dict:

@@ -19,8 +19,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 QUERIES = {
     "checkins": """
-        SELECT c.uuid AS id, c.scanned_at, c.received_at, c.counted,
-               l.slug AS location, s.slug AS station, s.name AS station_name,
+        SELECT c.uuid AS id, c.scanned_at, c.received_at, c.counted, c.voided_at, c.voided_by,
+               c.void_reason, c.rehearsal, l.slug AS location, s.slug AS station, s.name AS station_name,
                a.badge AS attendee_badge, a.name AS attendee_name, a.company AS attendee_company
           FROM checkins c JOIN stations s ON s.id = c.station_id
           JOIN locations l ON l.id = s.location_id JOIN attendees a ON a.id = c.attendee_id
@@ -29,7 +29,8 @@ QUERIES = {
         SELECT {reference} AS reference, v.uuid AS id, v.captured_at, v.received_at,
                l.slug AS location, s.slug AS station, s.name AS station_name, v.source,
                v.staff_name, v.story, v.nps, v.topics, v.follow_up, v.contact, v.owner, v.status,
-               v.public, v.hidden, a.badge AS attendee_badge, a.name AS attendee_name,
+               v.public, v.approval, v.counted, v.voided_at, v.voided_by, v.void_reason,
+               v.rehearsal, a.badge AS attendee_badge, a.name AS attendee_name,
                a.email AS attendee_email, a.company AS attendee_company
           FROM conversations v JOIN stations s ON s.id = v.station_id
           JOIN locations l ON l.id = s.location_id LEFT JOIN attendees a ON a.id = v.attendee_id

@@ -1,4 +1,9 @@
-"""Which stories may show on public screens: staff choose first, organizers have the last word."""
+"""Which stories may show on public screens: the teller decides whether, an organizer approves.
+
+A story shows only when its teller marked it public and it is approved: staff-logged stories
+are approved as they are logged (unless the event moderates all), attendees' wait in the queue.
+No action here can make a story public: that is the teller's word alone.
+"""
 
 from __future__ import annotations
 
@@ -6,55 +11,91 @@ from typing import Literal
 
 from sqlite_utils import Database
 
+from . import audit
 from . import db as dbm
-from .conversations import reference_sql
+from .conversations import reference, reference_sql
 
-Show = Literal["all", "public", "hidden", "private"]
+Show = Literal["waiting", "on-screens", "rejected", "private", "voided", "all"]
+Decision = Literal["approve", "reject"]
+PAGE_SIZE = 50
+
+_FILTERS: dict[str, str] = {
+    "waiting": " AND v.public = 1 AND v.approval = 'pending' AND v.voided_at IS NULL",
+    "on-screens": " AND v.public = 1 AND v.approval = 'approved' AND v.voided_at IS NULL",
+    "rejected": " AND v.approval = 'rejected'",
+    "private": " AND v.public = 0",
+    "voided": " AND v.voided_at IS NOT NULL",
+    "all": "",
+}
 
 
 class UnknownConversation(LookupError):
-    pass
+    """No story of this event has that id."""
 
 
-def stories(db: Database, event_id: int, show: Show = "all", limit: int = 200) -> list[dict]:
-    """Stories newest first, with what the board would do with each."""
-    where = {
-        "all": "",
-        "public": " AND v.public = 1 AND v.hidden = 0",
-        "hidden": " AND v.hidden = 1",
-        "private": " AND v.public = 0",
-    }[show]
-    return list(
-        db.query(
-            f"""SELECT v.uuid, {reference_sql("v")} AS reference, v.story, v.nps, v.source,
-                       v.staff_name, v.follow_up, v.public, v.hidden, v.received_at,
-                       s.name AS station, l.name AS location
-                  FROM conversations v JOIN stations s ON s.id = v.station_id
-                  JOIN locations l ON l.id = s.location_id
-                 WHERE l.event_id = ?{where} ORDER BY v.id DESC LIMIT ?""",
-            [event_id, limit],
-        )
+def _on_screens(row: dict) -> bool:
+    return bool(row["public"]) and row["approval"] == "approved" and row["voided_at"] is None
+
+
+def stories(
+    db: Database, event_id: int, show: Show = "all", limit: int = PAGE_SIZE, offset: int = 0
+) -> list[dict]:
+    """Stories newest first, with whether each is on screens now; `show` filters (waiting is
+    the moderation queue: public and not yet approved or rejected)."""
+    cur = db.execute(
+        f"""SELECT v.uuid, {reference_sql("v")} AS reference, v.story, v.nps, v.source,
+                   v.staff_name, v.follow_up, v.public, v.approval, v.counted, v.voided_at,
+                   v.voided_by, v.void_reason, v.rehearsal, v.received_at,
+                   s.name AS station, l.name AS location, a.badge AS attendee_badge
+              FROM conversations v JOIN stations s ON s.id = v.station_id
+              JOIN locations l ON l.id = s.location_id
+              LEFT JOIN attendees a ON a.id = v.attendee_id
+             WHERE l.event_id = ?{_FILTERS[show]} ORDER BY v.id DESC LIMIT ? OFFSET ?""",
+        [event_id, limit, offset],
     )
+    keys = [c[0] for c in cur.description]
+    rows = [dict(zip(keys, row, strict=True)) for row in cur]
+    for row in rows:
+        row["on_screens"] = _on_screens(row)
+    return rows
 
 
-def set_visibility(
-    db: Database,
-    event_id: int,
-    uuid: str,
-    *,
-    public: bool | None = None,
-    hidden: bool | None = None,
-) -> None:
-    """Allow a story on screens (public), or take it off them at once (hidden); boards follow."""
+def count(db: Database, event_id: int, show: Show = "all") -> int:
+    return db.execute(
+        "SELECT count(*) FROM conversations v JOIN stations s ON s.id = v.station_id"
+        f" JOIN locations l ON l.id = s.location_id WHERE l.event_id = ?{_FILTERS[show]}",
+        [event_id],
+    ).fetchone()[0]
+
+
+def decide(db: Database, event_id: int, uuid: str, decision: Decision, actor: str) -> dict:
+    """Approve or reject a story for public screens; boards follow within a second.
+
+    Approving a story its teller kept private records the approval but shows nothing: only the
+    teller makes a story public. Returns {"approval", "on_screens"}; audited.
+    """
+    approval = {"approve": "approved", "reject": "rejected"}[decision]
     with dbm.write(db):
-        row = db.execute(
-            "SELECT v.id FROM conversations v JOIN stations s ON s.id = v.station_id"
-            " JOIN locations l ON l.id = s.location_id WHERE v.uuid = ? AND l.event_id = ?",
-            [uuid, event_id],
-        ).fetchone()
+        row = dbm.one(
+            db.execute(
+                "SELECT v.id, v.public, v.approval, v.voided_at FROM conversations v"
+                " JOIN stations s ON s.id = v.station_id JOIN locations l ON l.id = s.location_id"
+                " WHERE v.uuid = ? AND l.event_id = ?",
+                [uuid, event_id],
+            )
+        )
         if row is None:
             raise UnknownConversation(uuid)
-        if public is not None:
-            db.execute("UPDATE conversations SET public = ? WHERE id = ?", [int(public), row[0]])
-        if hidden is not None:
-            db.execute("UPDATE conversations SET hidden = ? WHERE id = ?", [int(hidden), row[0]])
+        if row["approval"] != approval:
+            db.execute("UPDATE conversations SET approval = ? WHERE id = ?", [approval, row["id"]])
+            audit.record(
+                db,
+                event_id,
+                actor,
+                f"story.{decision}",
+                reference(row["id"]),
+                {"approval": row["approval"]},
+                {"approval": approval},
+            )
+        row["approval"] = approval
+    return {"approval": approval, "on_screens": _on_screens(row)}

@@ -1,47 +1,135 @@
-"""The organizer's password: set by a CLI command (stored hashed) or the ADMIN_PASSWORD variable."""
+"""Organizer accounts, one per person, so that every change on the day has a name on it.
+
+Accounts are made with `flask --app tracker admin create --name NAME` or from /admin/organizers.
+The ADMIN_PASSWORD variable stays as a bootstrap: it signs in as BOOTSTRAP_NAME.
+"""
 
 from __future__ import annotations
 
 import hmac
+import sqlite3
 
 from sqlite_utils import Database
 
+from . import audit
 from . import db as dbm
 from .security import check_secret, hash_secret
 
 MIN_LENGTH = 10
-KEY = "admin_password_hash"
+NAME_LENGTH = 60
+BOOTSTRAP_NAME = "admin"  # the name that goes with the ADMIN_PASSWORD variable
 
 
 class WeakPassword(ValueError):
     """Refused: too short to guard the follow-up list and everyone's contact details."""
 
 
-def set_password(db: Database, password: str) -> None:
+class BadName(ValueError):
+    """An organizer's name is 1 to 60 printable characters."""
+
+
+class NameTaken(ValueError):
+    """Another organizer already has that name (names are compared without case)."""
+
+
+def _check(name: str, password: str) -> str:
+    name = " ".join(name.split())
+    if not 1 <= len(name) <= NAME_LENGTH or not name.isprintable():
+        raise BadName(f"a name has 1 to {NAME_LENGTH} printable characters")
     if len(password) < MIN_LENGTH:
         raise WeakPassword(f"use at least {MIN_LENGTH} characters")
+    return name
+
+
+def create(db: Database, name: str, password: str, actor: str = audit.COMMAND_LINE) -> dict:
+    """Add an organizer (name, password stored hashed); NameTaken when the name is in use."""
+    name = _check(name, password)
+    hashed = hash_secret(password)  # slow: computed before the write lock is taken
     with dbm.write(db):
-        db.execute(
-            "INSERT INTO settings (key, value) VALUES (?, ?)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [KEY, hash_secret(password)],
-        )
+        try:
+            row = dbm.one(
+                db.execute(
+                    "INSERT INTO organizers (name, password_hash, created_at, created_by)"
+                    " VALUES (?, ?, ?, ?) RETURNING id, name, created_at, created_by",
+                    [name, hashed, dbm.utcnow(), actor],
+                )
+            )
+        except sqlite3.IntegrityError:
+            raise NameTaken(f"an organizer named {name!r} already exists") from None
+        audit.record(db, None, actor, "organizer.create", name)
+    assert row is not None
+    return row
+
+
+def set_password(db: Database, name: str, password: str, actor: str = audit.COMMAND_LINE) -> bool:
+    """Create the organizer, or change their password; True when the account is new.
+
+    A new password ends that organizer's sessions everywhere (their session epoch moves on).
+    """
+    name = _check(name, password)
+    hashed = hash_secret(password)
+    with dbm.write(db):
+        changed = db.execute(
+            "UPDATE organizers SET password_hash = ?, session_epoch = session_epoch + 1"
+            " WHERE name = ?",
+            [hashed, name],
+        ).rowcount
+        if changed:
+            audit.record(db, None, actor, "organizer.password", name)
+            return False
+    create(db, name, password, actor)
+    return True
+
+
+def all_organizers(db: Database) -> list[dict]:
+    cur = db.execute("SELECT id, name, created_at, created_by FROM organizers ORDER BY name")
+    keys = [c[0] for c in cur.description]
+    return [dict(zip(keys, row, strict=True)) for row in cur]
+
+
+def names(db: Database) -> list[str]:
+    return [row[0] for row in db.execute("SELECT name FROM organizers ORDER BY name")]
 
 
 def has_password(db: Database, env_password: str | None) -> bool:
-    return bool(env_password) or _stored(db) is not None
+    """Whether anyone can sign in as an organizer at all (there is never a default password)."""
+    return (
+        bool(env_password) or db.execute("SELECT 1 FROM organizers LIMIT 1").fetchone() is not None
+    )
 
 
-def check_password(db: Database, password: str, env_password: str | None) -> bool:
-    """True for the environment's password or the stored one; never for an empty or default one."""
-    if not password:
-        return False
-    if env_password and hmac.compare_digest(password.encode(), env_password.encode()):
-        return True
-    stored = _stored(db)
-    return stored is not None and check_secret(stored, password)
+def check_password(db: Database, name: str, password: str, env_password: str | None) -> dict | None:
+    """The organizer {"id", "name", "epoch"} whose name and password these are, else None.
+
+    BOOTSTRAP_NAME with the ADMIN_PASSWORD variable signs in too (id None). Never an empty or
+    default password.
+    """
+    name = " ".join((name or "").split())
+    if not password or not name:
+        return None
+    row = db.execute(
+        "SELECT id, name, password_hash, session_epoch FROM organizers WHERE name = ?", [name]
+    ).fetchone()
+    if row is not None and check_secret(row[2], password):
+        return {"id": row[0], "name": row[1], "epoch": row[3]}
+    if (
+        env_password
+        and name.casefold() == BOOTSTRAP_NAME
+        and hmac.compare_digest(password.encode(), env_password.encode())
+    ):
+        return {"id": None, "name": BOOTSTRAP_NAME, "epoch": 0}
+    return None
 
 
-def _stored(db: Database) -> str | None:
-    row = db.execute("SELECT value FROM settings WHERE key = ?", [KEY]).fetchone()
+def epoch(db: Database, organizer_id: int) -> int | None:
+    """The organizer's current session epoch (None: the account is gone)."""
+    row = db.execute("SELECT session_epoch FROM organizers WHERE id = ?", [organizer_id]).fetchone()
     return row[0] if row else None
+
+
+def end_sessions(db: Database, organizer_id: int) -> None:
+    """Sign the organizer out everywhere: every session of theirs carries the old epoch."""
+    with dbm.write(db):
+        db.execute(
+            "UPDATE organizers SET session_epoch = session_epoch + 1 WHERE id = ?", [organizer_id]
+        )

@@ -4,23 +4,36 @@ from __future__ import annotations
 
 from sqlite_utils import Database
 
+from . import audit
 from . import db as dbm
 from .attendees import UnknownAttendee, by_badge
 
 
-def erase_attendee(db: Database, event_id: int, badge: str) -> dict:
-    """Remove name, email, company and follow-up contacts; keep check-ins, stories and totals."""
+def erase_attendee(
+    db: Database, event_id: int, badge: str, actor: str = audit.COMMAND_LINE
+) -> dict:
+    """Remove name, email, company, address and follow-up contacts; keep check-ins, stories and
+    totals. Audited (by badge, never with the erased details)."""
     attendee = by_badge(db, event_id, badge)
     with dbm.write(db):
         db.execute(
             "UPDATE attendees SET name = NULL, email = NULL, company = NULL, consent = 0,"
-            " erased_at = ? WHERE id = ?",
+            " created_ip = NULL, erased_at = ? WHERE id = ?",
             [dbm.utcnow(), attendee["id"]],
         )
         contacts = db.execute(
             "UPDATE conversations SET contact = NULL WHERE attendee_id = ? AND contact IS NOT NULL",
             [attendee["id"]],
         ).rowcount
+        audit.record(
+            db,
+            event_id,
+            actor,
+            "attendee.erase",
+            f"badge {attendee['badge']}",
+            None,
+            {"contacts_erased": contacts},
+        )
     return {"badge": attendee["badge"], "contacts_erased": contacts}
 
 

@@ -51,7 +51,9 @@ def enforce(limit: str, key: str, message: str) -> None:
 
 def checkin_limits(view: Callable) -> Callable:
     """Per attendee (CHECKIN_LIMIT), then a loose cap per IP (IP_LIMIT) that also covers phones
-    without a cookie yet; shared by the JSON API and the no-JavaScript form."""
+    without a cookie yet; shared by the JSON API and the no-JavaScript form. A check-in without
+    a cookie makes a new attendee identity: NEW_IDENTITY_LIMIT caps those per address, so a
+    script that drops its cookie cannot add engagements faster than that."""
     from .web.identity import attendee_token
 
     @wraps(view)
@@ -64,6 +66,12 @@ def checkin_limits(view: Callable) -> Callable:
                 f"checkins/attendee/{token}",
                 "Too many check-ins from this phone. Wait a minute, then try again.",
             )
+        else:
+            enforce(
+                config["NEW_IDENTITY_LIMIT"],
+                f"identities/ip/{request.remote_addr}",
+                "Too many new visitors from this network right now. Wait a minute, then try again.",
+            )
         enforce(
             config["IP_LIMIT"],
             f"checkins/ip/{request.remote_addr}",
@@ -72,3 +80,21 @@ def checkin_limits(view: Callable) -> Callable:
         return view(*args, **kwargs)
 
     return limited
+
+
+def story_limits() -> None:
+    """An attendee's own stories: per attendee (STORY_LIMIT) and per address (STORY_IP_LIMIT),
+    so neither a fresh cookie nor a second phone on the same network lifts the limit."""
+    from .web.identity import attendee_token
+
+    config = current_app.config
+    enforce(
+        config["STORY_LIMIT"],
+        f"stories/attendee/{attendee_token()}",
+        "You have sent several stories just now. Wait a minute, then try again.",
+    )
+    enforce(
+        config["STORY_IP_LIMIT"],
+        f"stories/ip/{request.remote_addr}",
+        "Too many stories from this network right now. Wait a minute, then try again.",
+    )

@@ -267,7 +267,8 @@ def _parse_hour(hour: str) -> datetime:
 
 
 def recent_stories(db: Database, event: dict, location: str | None = None) -> list[dict]:
-    """The newest stories marked OK to show and not hidden by a moderator, as plain text."""
+    """The newest stories on public screens, as plain text: marked public by their teller,
+    approved (staff stories at once unless the event moderates all), and not voided."""
     where, params = "l.event_id = ?", [event["id"]]
     if location is not None:
         where += " AND l.slug = ?"
@@ -275,10 +276,10 @@ def recent_stories(db: Database, event: dict, location: str | None = None) -> li
     rows = db.execute(
         f"""
         SELECT c.story, s.name, l.name, l.slug, min(c.captured_at, c.received_at), c.nps
-          FROM conversations c INDEXED BY conversations_public
+          FROM conversations c INDEXED BY conversations_on_screens
           JOIN stations s ON s.id = c.station_id
           JOIN locations l ON l.id = s.location_id
-         WHERE c.public = 1 AND c.hidden = 0 AND {where}
+         WHERE c.public = 1 AND c.approval = 'approved' AND c.voided_at IS NULL AND {where}
          ORDER BY c.received_at DESC
          LIMIT ?
         """,

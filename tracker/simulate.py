@@ -1,4 +1,7 @@
-"""Rehearsal traffic through the real domain code, so screens can be tried before the day."""
+"""Rehearsal traffic through the real domain code, so screens can be tried before the day.
+
+Every row it writes is marked as rehearsal: `flask --app tracker rehearsal clear` removes them.
+"""
 
 from __future__ import annotations
 
@@ -61,7 +64,7 @@ def step(
     """One engagement: a check-in (new or returning attendee), sometimes a logged conversation."""
     station = rng.choice(stations)
     token = rng.choice(pool) if pool and rng.random() < 0.4 else None
-    result = checkins.check_in(db, event, station["code"], token)
+    result = checkins.check_in(db, event, station["code"], token, rehearsal=True)
     if result.new_identity:
         pool.append(result.attendee["token"])
     tally.checkins += 1
@@ -82,7 +85,7 @@ def step(
             captured_at=datetime.now(UTC),
         )
         author = conversations.Author("staff", station["id"], staff_name=rng.choice(STAFF))
-        conversations.record(db, event, data, author)
+        conversations.record(db, event, data, author, rehearsal=True)
         tally.conversations += 1
         tally.follow_ups += int(follow_up)
 

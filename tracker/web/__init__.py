@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, current_app, g, jsonify, render_template, request
+from flask import Flask, abort, current_app, g, jsonify, make_response, render_template, request
 from pydantic import ValidationError
 from sqlite_utils import Database
 from werkzeug.exceptions import HTTPException
@@ -112,8 +112,14 @@ def _before_request():
 def _handle_http_error(exc: HTTPException):
     if is_api():
         code = (exc.name or "error").lower().replace(" ", "_")
-        return json_error(exc.code or 500, code, exc.description or exc.name)
-    return render_template("error.html", error=exc), exc.code
+        response = json_error(exc.code or 500, code, exc.description or exc.name)
+    else:
+        response = make_response(render_template("error.html", error=exc), exc.code)
+    # A 429 says when to come back (RFC 6585, RFC 9110 Retry-After); a 503 may too.
+    retry_after = dict(exc.get_headers()).get("Retry-After")
+    if retry_after:
+        response.headers["Retry-After"] = retry_after
+    return response
 
 
 def _handle_unexpected(exc: Exception):
@@ -150,6 +156,7 @@ def blueprints() -> list:
     """Every blueprint, one per audience."""
     from . import (
         admin,
+        admin_records,
         api_checkins,
         api_conversations,
         attendee,
@@ -159,5 +166,15 @@ def blueprints() -> list:
         staff,
     )
 
-    modules = (pages, attendee, api_checkins, api_conversations, staff, board, admin, openapi)
+    modules = (
+        pages,
+        attendee,
+        api_checkins,
+        api_conversations,
+        staff,
+        board,
+        admin,
+        admin_records,
+        openapi,
+    )
     return [module.bp for module in modules]

@@ -25,7 +25,13 @@ from .. import conversations, events, exports, moderation, organizers, privacy
 from .. import limiter as rate_limiter
 from .. import report as report_module
 from . import current_event, get_db, is_api, private_db
-from .identity import is_admin, staff_station_id
+from .identity import (
+    is_admin,
+    organizer,
+    organizer_name,
+    sign_in_organizer,
+    staff_station_id,
+)
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -53,13 +59,14 @@ def login():
     configured = organizers.has_password(db, _env_password())
     error = None
     if request.method == "POST":
-        if organizers.check_password(db, request.form.get("password", ""), _env_password()):
-            session.clear()
-            session["admin"] = True
-            session.permanent = True
+        who = organizers.check_password(
+            db, request.form.get("name", ""), request.form.get("password", ""), _env_password()
+        )
+        if who is not None:
+            sign_in_organizer(who)
             target = request.args.get("next", "")
             return redirect(target if _local_path(target) else url_for("admin.dashboard"))
-        error = "That password is not right." if configured else None
+        error = "That name and password do not match." if configured else None
     return render_template("admin/login.html", configured=configured, error=error), (
         401 if error else 200
     )
@@ -80,6 +87,10 @@ def _local_path(target: str) -> bool:
 
 @bp.post("/logout")
 def logout():
+    """Sign out on every device: the organizer's session epoch moves on."""
+    who = organizer()
+    if who is not None and who["id"] is not None:
+        organizers.end_sessions(get_db(), who["id"])
     session.clear()
     return redirect(url_for("admin.login"))
 
@@ -90,7 +101,9 @@ def dashboard():
     from .. import dashboard as dashboard_view
 
     return render_template(
-        "admin/dashboard.html", event=event, **dashboard_view.overview(get_db(), event)
+        "admin/dashboard.html",
+        event=event,
+        **dashboard_view.overview(get_db(), event, current_app.config["BURST_IDENTITIES"]),
     )
 
 
@@ -129,8 +142,8 @@ def setup_event():
     event = current_event()
     db = get_db()
     try:
-        events.rename(db, "events", event["id"], request.form.get("name", ""))
-        events.set_goal(db, event["id"], _form_int("goal"))
+        events.rename(db, "events", event["id"], request.form.get("name", ""), organizer_name())
+        events.set_goal(db, event["id"], _form_int("goal"), organizer_name())
     except ValueError as exc:
         return _back(str(exc), "error")
     return _back("Event saved.")
@@ -192,11 +205,11 @@ def change(table: str, row_id: int):
     action = request.form.get("action")
     try:
         if action == "rename":
-            events.rename(db, table, row_id, request.form.get("name", ""))
+            events.rename(db, table, row_id, request.form.get("name", ""), organizer_name())
         elif action in ("deactivate", "activate"):
-            events.set_active(db, table, row_id, action == "activate")
+            events.set_active(db, table, row_id, action == "activate", organizer_name())
         elif action == "reset-pin" and table == "stations":
-            pin = events.reset_pin(db, row_id)
+            pin = events.reset_pin(db, row_id, actor=organizer_name())
             session["new_pin"] = f"New PIN for {row['location_name']} / {row['name']}: {pin}"
         else:
             abort(400, "unknown action")
@@ -262,7 +275,7 @@ def privacy_page():
     if request.method == "POST":
         badge = request.form.get("badge", "")
         try:
-            done = privacy.erase_attendee(get_db(), event["id"], badge)
+            done = privacy.erase_attendee(get_db(), event["id"], badge, organizer_name())
         except privacy.UnknownAttendee:
             flash(f"No attendee has the badge {badge!r}.", "error")
         else:
@@ -280,35 +293,49 @@ def privacy_page():
 
 @bp.get("/stories")
 def stories():
+    """The moderation queue first (public stories waiting for approval, newest first)."""
     event = current_event()
-    show = request.args.get("show", "all")
+    db = get_db()
+    show = request.args.get("show", "waiting")
     if show not in get_args(moderation.Show):
-        show = "all"
+        show = "waiting"
+    page = _page()
+    total = moderation.count(db, event["id"], show)
     return render_template(
         "admin/stories.html",
         event=event,
         show=show,
-        stories=moderation.stories(get_db(), event["id"], show),
+        counts={key: moderation.count(db, event["id"], key) for key in ("waiting",)},
+        total=total,
+        page=page,
+        pages=max(1, -(-total // moderation.PAGE_SIZE)),
+        stories=moderation.stories(db, event["id"], show, offset=(page - 1) * moderation.PAGE_SIZE),
     )
+
+
+def _page() -> int:
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
 
 
 @bp.post("/stories/<uuid>")
 def moderate(uuid: str):
+    """Approve or reject in one tap; neither can make public a story its teller kept private."""
     event = current_event()
     action = request.form.get("action")
-    changes = {
-        "show": {"public": True, "hidden": False},
-        "hide": {"hidden": True},
-        "unhide": {"hidden": False},
-        "private": {"public": False},
-    }.get(action or "")
-    if changes is None:
-        abort(400, "unknown action")
+    if action not in get_args(moderation.Decision):
+        abort(400, "unknown action: approve or reject")
     try:
-        moderation.set_visibility(get_db(), event["id"], uuid, **changes)
+        done = moderation.decide(get_db(), event["id"], uuid, action, organizer_name())
     except moderation.UnknownConversation:
         abort(404)
-    return redirect(url_for("admin.stories", show=request.args.get("show", "all")))
+    if action == "approve" and not done["on_screens"]:
+        flash("Approved, but its teller kept it private: it stays off the screens.", "error")
+    return redirect(
+        url_for("admin.stories", show=request.args.get("show", "waiting"), page=_page())
+    )
 
 
 @bp.get("/follow-ups")
@@ -341,7 +368,9 @@ def follow_ups():
 def follow_up_status(uuid: str):
     event = current_event()
     try:
-        conversations.set_status(get_db(), event["id"], uuid, request.form.get("status", ""))
+        conversations.set_status(
+            get_db(), event["id"], uuid, request.form.get("status", ""), actor=organizer_name()
+        )
     except conversations.NotFound:
         abort(404)
     except conversations.InvalidTransition as exc:

@@ -95,5 +95,35 @@ def staff_name() -> str | None:
     return session.get("staff_name")
 
 
+def sign_in_organizer(organizer: dict) -> None:
+    """A new organizer session: {"id", "name", "epoch"} from organizers.check_password."""
+    session.clear()
+    session["organizer"] = {k: organizer[k] for k in ("id", "name", "epoch")}
+    session.permanent = True
+
+
+def organizer() -> dict | None:
+    """The signed-in organizer {"id", "name", "epoch"}, while their session epoch is current
+    (a sign-out or a password change elsewhere moves it on and ends this session)."""
+    if "organizer" not in g:
+        from .. import organizers
+        from . import get_db
+
+        who = session.get("organizer")
+        valid = isinstance(who, dict) and isinstance(who.get("name"), str)
+        if valid and who.get("id") is not None:
+            valid = organizers.epoch(get_db(), who["id"]) == who.get("epoch")
+        if not valid:
+            who = None
+        g.organizer = who
+    return g.organizer
+
+
+def organizer_name() -> str:
+    """Who the audit trail names for this request's organizer actions."""
+    who = organizer()
+    return who["name"] if who else "unknown"
+
+
 def is_admin() -> bool:
-    return session.get("admin") is True
+    return organizer() is not None

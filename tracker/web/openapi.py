@@ -84,7 +84,17 @@ class Conversation(_Open):
     story: str
     nps: int | None = None
     follow_up: bool = False
-    public: bool = False
+    public: bool = Field(default=False, description="the teller allows it on public screens")
+    approval: str = Field(
+        default="pending",
+        description="pending, approved or rejected by an organizer: a story shows on screens"
+        " only when public and approved",
+    )
+    counted: bool = Field(
+        default=True,
+        description="adds to the goal and the NPS: every staff conversation, an attendee's"
+        " first story at a station",
+    )
     captured_at: str
     received_at: str
 

@@ -1,0 +1,102 @@
+"""The audit trail: one row per organizer or staff action that changes what counts or shows.
+
+Each row is written by the domain function that makes the change, inside its transaction, so a
+change and its record are stored together or not at all.
+"""
+
+from __future__ import annotations
+
+import json
+
+from sqlite_utils import Database
+
+from . import db as dbm
+
+PAGE_SIZE = 100
+COMMAND_LINE = "command line"  # the actor of changes made with `flask --app tracker ...`
+
+
+def record(
+    db: Database,
+    event_id: int | None,
+    actor: str,
+    action: str,
+    subject: str,
+    before: object = None,
+    after: object = None,
+) -> None:
+    """Write one audit row; call it inside the write transaction of the change it describes.
+
+    `action` is a dotted name ("checkin.void", "story.approve"); `subject` names what changed in
+    words an organizer recognises (a reference, a badge, a station); `before` and `after` are
+    JSON-able values or None.
+    """
+    db.execute(
+        "INSERT INTO audit (event_id, at, actor, action, subject, before, after)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [event_id, dbm.utcnow(), actor, action, subject, _json(before), _json(after)],
+    )
+
+
+def _json(value: object) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+def _where(
+    event_id: int, action: str | None, actor: str | None, text: str | None
+) -> tuple[str, list]:
+    where, params = ["(event_id = ? OR event_id IS NULL)"], [event_id]
+    if action:
+        where.append("(action = ? OR action LIKE ?)")
+        params += [action, f"{action}.%"]
+    if actor:
+        where.append("actor = ? COLLATE NOCASE")
+        params.append(actor.strip())
+    if text:
+        where.append("(subject LIKE ? OR before LIKE ? OR after LIKE ?)")
+        params += [f"%{text.strip()}%"] * 3
+    return " AND ".join(where), params
+
+
+def entries(
+    db: Database,
+    event_id: int,
+    action: str | None = None,
+    actor: str | None = None,
+    text: str | None = None,
+    limit: int | None = PAGE_SIZE,
+    offset: int = 0,
+) -> list[dict]:
+    """Audit rows newest first. `action` matches a whole name or its group ("checkin" matches
+    "checkin.void"); `actor` matches exactly (any case); `text` is searched in subject, before
+    and after. No limit (None) lists every row, for the CSV export."""
+    where, params = _where(event_id, action, actor, text)
+    sql = f"SELECT id, at, actor, action, subject, before, after FROM audit WHERE {where} ORDER BY id DESC"
+    if limit is not None:
+        sql += " LIMIT ? OFFSET ?"
+        params += [limit, offset]
+    cur = db.execute(sql, params)
+    keys = [c[0] for c in cur.description]
+    return [dict(zip(keys, row, strict=True)) for row in cur]
+
+
+def count(
+    db: Database,
+    event_id: int,
+    action: str | None = None,
+    actor: str | None = None,
+    text: str | None = None,
+) -> int:
+    where, params = _where(event_id, action, actor, text)
+    return db.execute(f"SELECT count(*) FROM audit WHERE {where}", params).fetchone()[0]
+
+
+def actions(db: Database, event_id: int) -> list[str]:
+    """The action names in this event's trail, for the filter."""
+    return [
+        row[0]
+        for row in db.execute(
+            "SELECT DISTINCT action FROM audit WHERE event_id = ? OR event_id IS NULL ORDER BY 1",
+            [event_id],
+        )
+    ]

@@ -1,0 +1,187 @@
+"""Void and restore: an organizer takes records out of every total without deleting them.
+
+A voided check-in or conversation stays in the database and the exports (with when, who and
+why) and leaves the totals, the NPS, the ticker and every board (the triggers in db.py keep the
+totals; live.py notices the commit). Restore puts it back exactly. Every change is audited in
+its own transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from sqlite_utils import Database
+
+from . import attendees, audit
+from . import db as dbm
+from .conversations import reference
+
+Table = Literal["checkins", "conversations"]
+REASON_LENGTH = 300
+
+
+class NotFound(LookupError):
+    """No check-in or conversation of this event has that id."""
+
+
+class NeedsReason(ValueError):
+    """A void needs a reason (1 to 300 characters) so that others can tell why later."""
+
+
+def checked_reason(reason: str) -> str:
+    reason = " ".join((reason or "").split())
+    if not 1 <= len(reason) <= REASON_LENGTH:
+        raise NeedsReason(f"say why, in 1 to {REASON_LENGTH} characters")
+    return reason
+
+
+def _row(db: Database, table: Table, event_id: int, uuid: str) -> dict:
+    row = dbm.one(
+        db.execute(
+            f"SELECT r.id, r.uuid, r.voided_at, r.voided_by, r.void_reason FROM {table} r"
+            " JOIN stations s ON s.id = r.station_id JOIN locations l ON l.id = s.location_id"
+            " WHERE r.uuid = ? AND l.event_id = ?",
+            [str(uuid), event_id],
+        )
+    )
+    if row is None:
+        raise NotFound(f"no {table[:-1].replace('checkin', 'check-in')} has the id {uuid}")
+    return row
+
+
+def _subject(table: Table, row: dict) -> str:
+    return reference(row["id"]) if table == "conversations" else f"check-in {row['uuid']}"
+
+
+def void(db: Database, event_id: int, table: Table, uuid: str, actor: str, reason: str) -> bool:
+    """Void one check-in or conversation by its id; False when it was voided already."""
+    reason = checked_reason(reason)
+    with dbm.write(db):
+        row = _row(db, table, event_id, uuid)
+        if row["voided_at"] is not None:
+            return False
+        db.execute(
+            f"UPDATE {table} SET voided_at = ?, voided_by = ?, void_reason = ? WHERE id = ?",
+            [dbm.utcnow(), actor, reason, row["id"]],
+        )
+        audit.record(
+            db,
+            event_id,
+            actor,
+            f"{table[:-1]}.void",
+            _subject(table, row),
+            None,
+            {"reason": reason},
+        )
+    return True
+
+
+def restore(db: Database, event_id: int, table: Table, uuid: str, actor: str) -> bool:
+    """Undo a void; False when it was not voided."""
+    with dbm.write(db):
+        row = _row(db, table, event_id, uuid)
+        if row["voided_at"] is None:
+            return False
+        db.execute(
+            f"UPDATE {table} SET voided_at = NULL, voided_by = NULL, void_reason = NULL"
+            " WHERE id = ?",
+            [row["id"]],
+        )
+        audit.record(
+            db,
+            event_id,
+            actor,
+            f"{table[:-1]}.restore",
+            _subject(table, row),
+            {"voided_at": row["voided_at"], "by": row["voided_by"], "reason": row["void_reason"]},
+            None,
+        )
+    return True
+
+
+# An attendee's records: their check-ins and the stories they told themselves. Conversations
+# that staff logged with their badge are the staff's records and stay.
+_OF_ATTENDEES = {
+    "checkins": "attendee_id IN ({ids})",
+    "conversations": "source = 'attendee' AND attendee_id IN ({ids})",
+}
+
+
+def set_for_attendees(
+    db: Database, ids_sql: str, params: list, actor: str, reason: str | None
+) -> dict[str, int]:
+    """Void (reason given) or restore (None) every record of the attendees `ids_sql` selects."""
+    changed = {}
+    for table, where in _OF_ATTENDEES.items():
+        where = where.format(ids=ids_sql)
+        if reason is None:
+            sql = (
+                f"UPDATE {table} SET voided_at = NULL, voided_by = NULL, void_reason = NULL"
+                f" WHERE voided_at IS NOT NULL AND {where}"
+            )
+            changed[table] = db.execute(sql, params).rowcount
+        else:
+            sql = (
+                f"UPDATE {table} SET voided_at = ?, voided_by = ?, void_reason = ?"
+                f" WHERE voided_at IS NULL AND {where}"
+            )
+            changed[table] = db.execute(sql, [dbm.utcnow(), actor, reason, *params]).rowcount
+    return changed
+
+
+def void_attendee(
+    db: Database, event_id: int, badge: str, actor: str, reason: str
+) -> dict[str, int]:
+    """Void every check-in and own story of one attendee (by badge); {"checkins": n,
+    "conversations": m} newly voided. attendees.UnknownAttendee for an unknown badge."""
+    reason = checked_reason(reason)
+    who = attendees.by_badge(db, event_id, badge)
+    with dbm.write(db):
+        changed = set_for_attendees(db, "?", [who["id"]], actor, reason)
+        audit.record(
+            db,
+            event_id,
+            actor,
+            "attendee.void",
+            f"badge {who['badge']}",
+            None,
+            {**changed, "reason": reason},
+        )
+    return changed
+
+
+def restore_attendee(db: Database, event_id: int, badge: str, actor: str) -> dict[str, int]:
+    """Restore every voided check-in and own story of one attendee."""
+    who = attendees.by_badge(db, event_id, badge)
+    with dbm.write(db):
+        changed = set_for_attendees(db, "?", [who["id"]], actor, None)
+        audit.record(
+            db, event_id, actor, "attendee.restore", f"badge {who['badge']}", None, changed
+        )
+    return changed
+
+
+def records_of(db: Database, event_id: int, badge: str) -> dict:
+    """One attendee's check-ins and conversations, voided or not, for the organizer's page."""
+    who = attendees.by_badge(db, event_id, badge)
+    checkins = db.execute(
+        "SELECT c.uuid, c.counted, c.received_at, c.voided_at, c.voided_by, c.void_reason,"
+        " c.rehearsal, s.name AS station, l.name AS location FROM checkins c"
+        " JOIN stations s ON s.id = c.station_id JOIN locations l ON l.id = s.location_id"
+        " WHERE c.attendee_id = ? ORDER BY c.id",
+        [who["id"]],
+    )
+    keys = [c[0] for c in checkins.description]
+    found_checkins = [dict(zip(keys, row, strict=True)) for row in checkins]
+    stories = db.execute(
+        "SELECT v.id, v.uuid, v.source, v.staff_name, v.story, v.nps, v.counted, v.received_at,"
+        " v.voided_at, v.voided_by, v.void_reason, s.name AS station, l.name AS location"
+        " FROM conversations v JOIN stations s ON s.id = v.station_id"
+        " JOIN locations l ON l.id = s.location_id WHERE v.attendee_id = ? ORDER BY v.id",
+        [who["id"]],
+    )
+    keys = [c[0] for c in stories.description]
+    found_stories = [dict(zip(keys, row, strict=True)) for row in stories]
+    for story in found_stories:
+        story["reference"] = reference(story.pop("id"))
+    return {"attendee": who, "checkins": found_checkins, "conversations": found_stories}
