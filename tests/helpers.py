@@ -101,6 +101,7 @@ def decode(png_bytes: bytes) -> str:
 
 def sign_in_session(session, db, station_id: int, name: str = "Ann") -> None:
     """What a successful PIN sign-in leaves in the session."""
+    session["staff_session"] = staff.start_session(db, station_id, name)
     session["staff_station_id"] = station_id
     session["staff_pin_tag"] = staff.pin_tag(db, station_id)
     session["staff_name"] = name

@@ -43,6 +43,8 @@ def from_env(env: os._Environ | dict | None = None) -> dict:
         "STORY_LIMIT": env.get("STORY_LIMIT", "5 per minute"),
         "STORY_IP_LIMIT": env.get("STORY_IP_LIMIT", "120 per minute"),
         "BURST_IDENTITIES": int(env.get("BURST_IDENTITIES", 30)),
+        "ADMIN_SIGNIN_LIMIT": env.get("ADMIN_SIGNIN_LIMIT", "10 per minute"),
+        "ADMIN_SIGNIN_TOTAL": env.get("ADMIN_SIGNIN_TOTAL", "60 per minute"),
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", 0)),
         "FOLLOW_UP_SLA_HOURS": int(env.get("FOLLOW_UP_SLA_HOURS", 48)),
         "LIVE_POLL_SECONDS": float(env.get("LIVE_POLL_SECONDS", 0.25)),

@@ -363,6 +363,19 @@ MIGRATIONS.append(
         after TEXT
     );
     CREATE INDEX audit_event ON audit (event_id, id);
+
+    -- Wrong PINs lock the address that typed them, not every device at the station.
+    ALTER TABLE sign_in_failures ADD COLUMN source TEXT NOT NULL DEFAULT '';
+    CREATE INDEX sign_in_failures_source ON sign_in_failures (station_id, source, failed_at);
+    -- A staff sign-in is a row: signing out ends that session, even in a copied cookie.
+    CREATE TABLE staff_sessions (
+        id TEXT PRIMARY KEY,
+        station_id INTEGER NOT NULL REFERENCES stations(id),
+        staff_name TEXT NOT NULL,
+        started_at TEXT NOT NULL,
+        ended_at TEXT,
+        ended_why TEXT
+    );
     """
 )
 

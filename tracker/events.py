@@ -201,6 +201,22 @@ def load_event(db: Database, spec: EventFile) -> LoadResult:
         "topics": json.dumps(e.topics),
         "moderation": e.moderation,
     }
+    # Every PIN is hashed before the write lock is taken: fifty stations' scrypt hashes inside
+    # one transaction held every check-in back for seconds.
+    existing = {
+        (loc, st): pin_hash
+        for loc, st, pin_hash in db.execute(
+            "SELECT l.slug, s.slug, s.pin_hash FROM stations s"
+            " JOIN locations l ON l.id = s.location_id JOIN events e ON e.id = l.event_id"
+            " WHERE e.slug = ?",
+            [e.slug],
+        )
+    }
+    pins = {
+        (loc.slug, st.slug): station_pin(existing.get((loc.slug, st.slug)), st.pin)
+        for loc in spec.locations
+        for st in loc.stations
+    }
     with dbm.write(db):
         row = db.execute("SELECT id FROM events WHERE slug = ?", [e.slug]).fetchone()
         if row:
@@ -222,7 +238,9 @@ def load_event(db: Database, spec: EventFile) -> LoadResult:
             )
             (result.created if created else result.updated).append(f"location {loc.slug}")
             for st in loc.stations:
-                station, pin = upsert_station(db, location_id, st.slug, st.name, st.kind, st.pin)
+                station, pin = upsert_station(
+                    db, location_id, st.slug, st.name, st.kind, st.pin, pins[loc.slug, st.slug]
+                )
                 if pin and not st.pin:
                     result.generated_pins.append((loc.slug, st.slug, pin))
                 what = f"station {loc.slug}/{st.slug}"
@@ -256,32 +274,59 @@ def upsert_location(
         return cur.lastrowid, True
 
 
+def station_pin(existing_hash: str | None, pin: str | None) -> tuple[str | None, str | None]:
+    """(PIN to show once, hash to store) for a station about to be written: a new station gets
+    the PIN given or a generated one; an existing one a new hash only when a different PIN is
+    given. Slow on purpose (scrypt): call it before the write lock is taken, never inside."""
+    if existing_hash is None:
+        pin = pin or new_pin()
+        return pin, hash_secret(pin)
+    if pin and not check_secret(existing_hash, pin):
+        return None, hash_secret(pin)
+    return None, None
+
+
+def _pin_hash_of(db: Database, location_id: int, slug: str) -> str | None:
+    row = db.execute(
+        "SELECT pin_hash FROM stations WHERE location_id = ? AND slug = ?", [location_id, slug]
+    ).fetchone()
+    return row[0] if row else None
+
+
 def upsert_station(
-    db: Database, location_id: int, slug: str, name: str, kind: str, pin: str | None = None
+    db: Database,
+    location_id: int,
+    slug: str,
+    name: str,
+    kind: str,
+    pin: str | None = None,
+    prepared: tuple[str | None, str | None] | None = None,
 ) -> tuple[int, str | None]:
     """Add a station (new code, given or generated PIN) or refresh it; returns (id, new PIN or None).
 
     An existing station keeps its code; its PIN changes only when a different one is given.
+    `prepared` is station_pin's answer when the caller hashed before its own transaction.
     """
+    if prepared is None:
+        prepared = station_pin(_pin_hash_of(db, location_id, slug), pin)
+    new_pin_value, pin_hash = prepared
     with dbm.write(db):
         row = db.execute(
-            "SELECT id, pin_hash FROM stations WHERE location_id = ? AND slug = ?",
-            [location_id, slug],
+            "SELECT id FROM stations WHERE location_id = ? AND slug = ?", [location_id, slug]
         ).fetchone()
         if row:
             db.execute("UPDATE stations SET name = ?, kind = ? WHERE id = ?", [name, kind, row[0]])
-            if pin and not check_secret(row[1], pin):
-                db.execute(
-                    "UPDATE stations SET pin_hash = ? WHERE id = ?", [hash_secret(pin), row[0]]
-                )
+            if pin_hash:
+                db.execute("UPDATE stations SET pin_hash = ? WHERE id = ?", [pin_hash, row[0]])
             return row[0], None
-        pin = pin or new_pin()
+        if pin_hash is None:  # made by another writer since it was prepared: hash it now
+            new_pin_value, pin_hash = station_pin(None, pin)
         cur = db.execute(
             "INSERT INTO stations (location_id, slug, name, kind, code, pin_hash)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            [location_id, slug, name, kind, new_code(), hash_secret(pin)],
+            [location_id, slug, name, kind, new_code(), pin_hash],
         )
-        return cur.lastrowid, pin
+        return cur.lastrowid, new_pin_value
 
 
 def _describe(db: Database, table: str, row_id: int) -> tuple[int | None, str]:
@@ -303,14 +348,16 @@ def _describe(db: Database, table: str, row_id: int) -> tuple[int | None, str]:
 def reset_pin(
     db: Database, station_id: int, pin: str | None = None, actor: str = audit.COMMAND_LINE
 ) -> str:
-    """Give a station a new PIN (generated unless given) and return it; the old one stops working.
-    Audited (the PIN itself never is)."""
+    """Give a station a new PIN (generated unless given) and return it; the old one stops working
+    and every lockout at the station ends. Audited (the PIN itself never is)."""
     pin = pin or new_pin()
     hashed = hash_secret(pin)  # slow on purpose: computed before the write lock is taken
     with dbm.write(db):
         cur = db.execute("UPDATE stations SET pin_hash = ? WHERE id = ?", [hashed, station_id])
         if cur.rowcount != 1:
             raise UnknownStation(station_id)
+        # A new PIN opens sign-in again for every address that was locked out.
+        db.execute("DELETE FROM sign_in_failures WHERE station_id = ?", [station_id])
         event_id, subject = _describe(db, "stations", station_id)
         audit.record(db, event_id, actor, "station.reset_pin", subject)
     return pin

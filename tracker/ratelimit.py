@@ -98,3 +98,19 @@ def story_limits() -> None:
         f"stories/ip/{request.remote_addr}",
         "Too many stories from this network right now. Wait a minute, then try again.",
     )
+
+
+def sign_in_limits() -> None:
+    """Organizer sign-in attempts: ADMIN_SIGNIN_LIMIT per address, whatever cookie it sends,
+    and ADMIN_SIGNIN_TOTAL from everywhere, so many addresses cannot guess faster either."""
+    config = current_app.config
+    enforce(
+        config["ADMIN_SIGNIN_LIMIT"],
+        f"signin/ip/{request.remote_addr}",
+        "Too many sign-in attempts from this network. Wait a minute, then try again.",
+    )
+    enforce(
+        config["ADMIN_SIGNIN_TOTAL"],
+        "signin/all",
+        "Too many sign-in attempts right now. Wait a minute, then try again.",
+    )

@@ -1,23 +1,32 @@
-"""Staff sign-in with the station PIN, and the lockout that makes guessing a PIN hopeless.
+"""Staff sign-in with the station PIN, the lockout that makes guessing a PIN hopeless, and the
+staff sessions that sign-out ends.
 
-Five failures within 15 minutes lock that station's sign-in for 10 minutes, whatever the IP:
-a whole venue shares one address, and an attacker can change theirs.
+Five failures from one address within 15 minutes lock that address out of the station's sign-in
+for 10 minutes: the address that guessed, not every device at the station (a stranger must not
+be able to lock staff out). Many failures at one station from anywhere slow its sign-in down,
+so spreading guesses over many addresses gains little. An organizer can unlock a station, and a
+PIN reset unlocks it too.
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
+import time
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
 
+from . import audit
 from . import db as dbm
 from .events import active_station
 from .security import check_secret
 
-MAX_FAILURES = 5
+MAX_FAILURES = 5  # per address and station, within WINDOW
 WINDOW = timedelta(minutes=15)
 LOCK = timedelta(minutes=10)
+SLOW_AFTER = 20  # failures at one station within WINDOW, from any address
+SLOW_SECONDS = 2.0  # then every attempt there waits this long before its PIN is checked
 
 
 class SignInError(Exception):
@@ -25,24 +34,31 @@ class SignInError(Exception):
 
 
 class WrongPin(SignInError):
-    """The PIN does not match; `remaining` attempts are left before the lockout."""
+    """The PIN does not match; `remaining` attempts are left before this address is locked."""
 
     def __init__(self, remaining: int):
         if remaining:
             message = f"Wrong PIN. {remaining} more tries before sign-in is locked."
         else:
             minutes = int(LOCK.total_seconds() // 60)
-            message = f"Wrong PIN. Sign-in for this station is now locked for {minutes} minutes."
+            message = (
+                f"Wrong PIN. Sign-in from this device is now locked for {minutes} minutes;"
+                " an organizer can unlock it."
+            )
         super().__init__(message)
         self.remaining = remaining
 
 
 class LockedOut(SignInError):
-    """Too many wrong PINs for this station recently; sign-in opens again at `until`."""
+    """Too many wrong PINs from this address recently; sign-in opens again at `until`."""
 
     def __init__(self, until: datetime):
         super().__init__(f"too many wrong PINs; sign-in is locked until {dbm.iso(until)}")
         self.until = until
+
+
+class SessionEnded(LookupError):
+    """The staff session was signed out, or its station closed or its PIN reset."""
 
 
 def station(db: Database, station_id: int, event_id: int | None = None) -> dict:
@@ -63,17 +79,19 @@ def _tag(pin_hash: str) -> str:
     return hashlib.sha256(pin_hash.encode()).hexdigest()[:16]
 
 
-def locked_until(db: Database, station_id: int, now: datetime | None = None) -> datetime | None:
-    """When the lockout ends, or None if sign-in is open.
+def locked_until(
+    db: Database, station_id: int, source: str = "", now: datetime | None = None
+) -> datetime | None:
+    """When this address's lockout at the station ends, or None if it may sign in.
 
-    Locked while the last MAX_FAILURES failures all fall within WINDOW and the newest is less
+    Locked while its last MAX_FAILURES failures all fall within WINDOW and the newest is less
     than LOCK old.
     """
     now = now or dbm.parse_iso(dbm.utcnow())
     rows = db.execute(
-        "SELECT failed_at FROM sign_in_failures WHERE station_id = ? AND failed_at > ?"
-        " ORDER BY failed_at DESC LIMIT ?",
-        [station_id, dbm.iso(now - WINDOW), MAX_FAILURES],
+        "SELECT failed_at FROM sign_in_failures WHERE station_id = ? AND source = ?"
+        " AND failed_at > ? ORDER BY failed_at DESC LIMIT ?",
+        [station_id, source, dbm.iso(now - WINDOW), MAX_FAILURES],
     ).fetchall()
     if len(rows) < MAX_FAILURES:
         return None
@@ -81,9 +99,21 @@ def locked_until(db: Database, station_id: int, now: datetime | None = None) -> 
     return until if until > now else None
 
 
-def sign_in(db: Database, station_id: int, pin: str, now: datetime | None = None) -> dict:
-    """Check the PIN for a station; returns the station, with the `pin_tag` of the PIN it
-    checked (a reset a moment later must still end this session), or raises LockedOut / WrongPin.
+def recent_failures(db: Database, station_id: int, now: datetime | None = None) -> int:
+    """Failed sign-ins at the station within WINDOW, from every address."""
+    now = now or dbm.parse_iso(dbm.utcnow())
+    return db.execute(
+        "SELECT count(*) FROM sign_in_failures WHERE station_id = ? AND failed_at > ?",
+        [station_id, dbm.iso(now - WINDOW)],
+    ).fetchone()[0]
+
+
+def sign_in(
+    db: Database, station_id: int, pin: str, source: str = "", now: datetime | None = None
+) -> dict:
+    """Check the PIN typed at `source` (the device's address) for a station; returns the station,
+    with the `pin_tag` of the PIN it checked (a reset a moment later must still end this
+    session), or raises LockedOut / WrongPin.
 
     Each attempt is first written down as a failure (under the write lock) and struck out only
     when the PIN matches, so parallel guesses cannot get past the limit while the slow hash runs
@@ -92,20 +122,97 @@ def sign_in(db: Database, station_id: int, pin: str, now: datetime | None = None
     now = now or dbm.parse_iso(dbm.utcnow())
     found = station(db, station_id)
     with dbm.write(db):
-        until = locked_until(db, station_id, now)
+        until = locked_until(db, station_id, source, now)
         if until is not None:
             raise LockedOut(until)
+        slow = recent_failures(db, station_id, now) >= SLOW_AFTER
         pin_hash = db.execute("SELECT pin_hash FROM stations WHERE id = ?", [station_id]).fetchone()
         attempt = db.execute(
-            "INSERT INTO sign_in_failures (station_id, failed_at) VALUES (?, ?)",
-            [station_id, dbm.iso(now)],
+            "INSERT INTO sign_in_failures (station_id, source, failed_at) VALUES (?, ?, ?)",
+            [station_id, source, dbm.iso(now)],
         ).lastrowid
+    if slow:  # a cooperative sleep under gevent: only this attempt waits
+        time.sleep(SLOW_SECONDS)
     if check_secret(pin_hash[0], pin or ""):
         with dbm.write(db):
             db.execute("DELETE FROM sign_in_failures WHERE id = ?", [attempt])
         return {**found, "pin_tag": _tag(pin_hash[0])}
     recent = db.execute(
-        "SELECT count(*) FROM sign_in_failures WHERE station_id = ? AND failed_at > ?",
-        [station_id, dbm.iso(now - WINDOW)],
+        "SELECT count(*) FROM sign_in_failures WHERE station_id = ? AND source = ?"
+        " AND failed_at > ?",
+        [station_id, source, dbm.iso(now - WINDOW)],
     ).fetchone()[0]
     raise WrongPin(max(0, MAX_FAILURES - recent))
+
+
+def locked_stations(db: Database, event_id: int, now: datetime | None = None) -> dict[int, int]:
+    """{station id: addresses locked out now} for the organizer's setup page."""
+    now = now or dbm.parse_iso(dbm.utcnow())
+    rows = db.execute(
+        "SELECT f.station_id, f.source, count(*), max(f.failed_at) FROM sign_in_failures f"
+        " JOIN stations s ON s.id = f.station_id JOIN locations l ON l.id = s.location_id"
+        " WHERE l.event_id = ? AND f.failed_at > ? GROUP BY f.station_id, f.source",
+        [event_id, dbm.iso(now - WINDOW)],
+    ).fetchall()
+    locked: dict[int, int] = {}
+    for station_id, _source, failures, newest in rows:
+        if failures >= MAX_FAILURES and dbm.parse_iso(newest) + LOCK > now:
+            locked[station_id] = locked.get(station_id, 0) + 1
+    return locked
+
+
+def unlock(db: Database, station_id: int, actor: str = audit.COMMAND_LINE) -> int:
+    """Forget the station's failed sign-ins (every address may try again); audited."""
+    with dbm.write(db):
+        forgotten = db.execute(
+            "DELETE FROM sign_in_failures WHERE station_id = ?", [station_id]
+        ).rowcount
+        event_id = db.execute(
+            "SELECT l.event_id FROM stations s JOIN locations l ON l.id = s.location_id"
+            " WHERE s.id = ?",
+            [station_id],
+        ).fetchone()
+        audit.record(
+            db,
+            event_id[0] if event_id else None,
+            actor,
+            "station.unlock",
+            f"station #{station_id}",
+            None,
+            {"failures_forgotten": forgotten},
+        )
+    return forgotten
+
+
+# --- staff sessions ------------------------------------------------------------------------------
+
+
+def start_session(db: Database, station_id: int, staff_name: str) -> str:
+    """A new staff session after a good PIN; its id goes into the signed session cookie."""
+    session_id = secrets.token_urlsafe(16)
+    with dbm.write(db):
+        db.execute(
+            "INSERT INTO staff_sessions (id, station_id, staff_name, started_at)"
+            " VALUES (?, ?, ?, ?)",
+            [session_id, station_id, staff_name, dbm.utcnow()],
+        )
+    return session_id
+
+
+def session_state(db: Database, session_id: str) -> dict | None:
+    """The stored session {"station_id", "staff_name", "ended_at", "ended_why"}, or None."""
+    return dbm.one(
+        db.execute(
+            "SELECT station_id, staff_name, ended_at, ended_why FROM staff_sessions WHERE id = ?",
+            [session_id],
+        )
+    )
+
+
+def end_session(db: Database, session_id: str, why: str = "signed out") -> None:
+    """Sign-out: the session stops working everywhere, copies of its cookie included."""
+    with dbm.write(db):
+        db.execute(
+            "UPDATE staff_sessions SET ended_at = ?, ended_why = ? WHERE id = ? AND ended_at IS NULL",
+            [dbm.utcnow(), why, session_id],
+        )

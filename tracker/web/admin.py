@@ -21,9 +21,9 @@ from flask import (
 )
 from pydantic import ValidationError
 
-from .. import conversations, events, exports, moderation, organizers, privacy
-from .. import limiter as rate_limiter
+from .. import conversations, events, exports, moderation, organizers, privacy, staff
 from .. import report as report_module
+from ..ratelimit import sign_in_limits
 from . import current_event, get_db, is_api, private_db
 from .identity import (
     is_admin,
@@ -53,12 +53,12 @@ def require_organizer():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@rate_limiter.limit("10 per minute", methods=["POST"])
 def login():
     db = get_db()
     configured = organizers.has_password(db, _env_password())
     error = None
     if request.method == "POST":
+        sign_in_limits()
         who = organizers.check_password(
             db, request.form.get("name", ""), request.form.get("password", ""), _env_password()
         )
@@ -121,6 +121,7 @@ def setup():
         stations=events.stations(db, event["id"], active_only=False),
         kinds=events.STATION_KINDS,
         new_pin=session.pop("new_pin", None),
+        locked=staff.locked_stations(db, event["id"]),
     )
 
 
@@ -211,6 +212,8 @@ def change(table: str, row_id: int):
         elif action == "reset-pin" and table == "stations":
             pin = events.reset_pin(db, row_id, actor=organizer_name())
             session["new_pin"] = f"New PIN for {row['location_name']} / {row['name']}: {pin}"
+        elif action == "unlock" and table == "stations":
+            staff.unlock(db, row_id, organizer_name())
         else:
             abort(400, "unknown action")
     except ValueError as exc:

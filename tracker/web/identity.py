@@ -62,19 +62,28 @@ def set_attendee_cookie(response, token: str):
 
 
 def staff_station_id() -> int | None:
-    """The station a staff member signed in to, from the session cookie.
+    """The station a staff member signed in to, while their session is open.
 
-    A session signed in with a PIN that has since been reset no longer counts.
+    A session ends when it signs out (even a copy of its cookie) and when the PIN it signed in
+    with is reset.
     """
     value = session.get("staff_station_id")
     if not isinstance(value, int):
         return None
-    if "staff_pin_ok" not in g:
+    if "staff_ok" not in g:
         from .. import staff
         from . import get_db
 
-        g.staff_pin_ok = session.get("staff_pin_tag") == staff.pin_tag(get_db(), value)
-    return value if g.staff_pin_ok else None
+        db = get_db()
+        session_id = session.get("staff_session")
+        state = staff.session_state(db, session_id) if isinstance(session_id, str) else None
+        g.staff_ok = (
+            state is not None
+            and state["ended_at"] is None
+            and state["station_id"] == value
+            and session.get("staff_pin_tag") == staff.pin_tag(db, value)
+        )
+    return value if g.staff_ok else None
 
 
 def staff_station() -> dict | None:

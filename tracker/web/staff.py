@@ -97,19 +97,21 @@ def sign_in():
     db = get_db()
     try:
         station = staff.station(db, int(form["station"]), current_event()["id"])
-        signed_in = staff.sign_in(db, station["id"], pin.strip())
+        signed_in = staff.sign_in(db, station["id"], pin.strip(), request.remote_addr or "")
     except events.UnknownStation:
         return _sign_in_page("That station is not open; choose another.", 400, form)
     except staff.LockedOut as exc:
         local = exc.until.astimezone(ZoneInfo(station["timezone"])).strftime("%H:%M")
         minutes = max(1, round((exc.until - datetime.now(UTC)).total_seconds() / 60))
         message = (
-            f"Too many wrong PINs for {station['name']}. Sign-in is locked until {local} "
-            f"(about {minutes} min). Ask the organizer if you need the PIN."
+            f"Too many wrong PINs from this device for {station['name']}. Sign-in is locked"
+            f" until {local} (about {minutes} min). An organizer can unlock it, or give you the"
+            " PIN."
         )
         return _sign_in_page(message, 429, form)
     except staff.WrongPin as exc:
         return _sign_in_page(str(exc), 401, form)
+    session["staff_session"] = staff.start_session(db, station["id"], form["name"])
     session["staff_station_id"] = station["id"]
     session["staff_pin_tag"] = signed_in["pin_tag"]
     session["staff_name"] = form["name"]
@@ -150,8 +152,12 @@ def _staff_page(template: str, station: dict, **context):
 
 @bp.post("/signout")
 def sign_out():
-    session.pop("staff_station_id", None)
-    session.pop("staff_name", None)
+    """Ends this staff session everywhere: a copy of its cookie stops working too."""
+    session_id = session.pop("staff_session", None)
+    if isinstance(session_id, str):
+        staff.end_session(get_db(), session_id)
+    for key in ("staff_station_id", "staff_name", "staff_pin_tag"):
+        session.pop(key, None)
     return redirect(url_for("staff.sign_in_form"))
 
 

@@ -1,0 +1,227 @@
+"""The day keeps running whatever one client does: sign-in that strangers cannot turn against
+staff, sessions that end, 429s that say when to come back, PIN hashing outside write locks."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tracker import audit, create_app, events, organizers, staff
+from tracker import db as dbm
+
+from .conftest import PINS
+
+PASSWORD = "correct horse battery"
+
+
+def staff_form(event, slug="booth", pin=None, name="Sam") -> dict:
+    station = event["stations"][slug]
+    return {
+        "station": str(station["id"]),
+        "name": name,
+        "pin": pin or PINS[slug],
+        "location": station["location_slug"],
+    }
+
+
+@pytest.fixture
+def limited(db_path, event):
+    """The app with its rate limits on, forms without CSRF tokens for brevity."""
+    app = create_app(
+        {
+            "TESTING": True,
+            "DATABASE": str(db_path),
+            "SECRET_KEY": "test-secret",
+            "RATELIMIT_ENABLED": True,
+            "WTF_CSRF_ENABLED": False,
+            "ADMIN_PASSWORD": PASSWORD,
+        }
+    )
+    yield app
+    dbm.close_thread_dbs()
+
+
+def device(app, address: str):
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+# ------------------------------------------------------------------ staff PIN lockout
+
+
+def test_wrong_pins_lock_the_address_that_typed_them_not_the_station(db, event):
+    booth = event["stations"]["booth"]["id"]
+    for _ in range(staff.MAX_FAILURES):
+        with pytest.raises(staff.WrongPin):
+            staff.sign_in(db, booth, "000000", source="198.51.100.66")
+    with pytest.raises(staff.LockedOut):
+        staff.sign_in(db, booth, PINS["booth"], source="198.51.100.66")
+    assert staff.sign_in(db, booth, PINS["booth"], source="192.0.2.10")["slug"] == "booth"
+    assert staff.locked_stations(db, event["id"]) == {booth: 1}
+
+
+@pytest.mark.parametrize("how", ["unlock", "reset"])
+def test_an_organizer_unlock_or_a_pin_reset_opens_sign_in_again(db, event, how):
+    booth = event["stations"]["booth"]["id"]
+    for _ in range(staff.MAX_FAILURES):
+        with pytest.raises(staff.WrongPin):
+            staff.sign_in(db, booth, "000000", source="198.51.100.66")
+    if how == "unlock":
+        staff.unlock(db, booth, "Ann")
+        pin = PINS["booth"]
+        assert audit.entries(db, event["id"])[0]["action"] == "station.unlock"
+    else:
+        pin = events.reset_pin(db, booth, actor="Ann")
+    assert staff.locked_stations(db, event["id"]) == {}
+    assert staff.sign_in(db, booth, pin, source="198.51.100.66")["slug"] == "booth"
+
+
+def test_many_failures_at_a_station_slow_every_attempt_there(db, event, monkeypatch):
+    waits = []
+    monkeypatch.setattr(staff.time, "sleep", waits.append)
+    booth = event["stations"]["booth"]["id"]
+    for i in range(staff.SLOW_AFTER):  # one guess each from many addresses: none is locked
+        with pytest.raises(staff.WrongPin):
+            staff.sign_in(db, booth, "000000", source=f"203.0.113.{i}")
+    assert waits == []
+    assert staff.sign_in(db, booth, PINS["booth"], source="192.0.2.10")["slug"] == "booth"
+    assert waits == [staff.SLOW_SECONDS]  # staff still get in, a little slower
+
+
+def test_a_stranger_guessing_every_station_cannot_lock_staff_out(limited, event):
+    stranger = device(limited, "198.51.100.66")
+    for slug in event["stations"]:
+        for _ in range(staff.MAX_FAILURES):
+            stranger.post("/staff", data=staff_form(event, slug, pin="000000"))
+        r = stranger.post("/staff", data=staff_form(event, slug))
+        assert r.status_code == 429 and "from this device" in r.get_data(as_text=True)
+    tablet = device(limited, "192.0.2.10")
+    for slug in event["stations"]:
+        assert tablet.post("/staff", data=staff_form(event, slug)).status_code == 302
+        tablet.post("/staff/signout")
+
+
+def test_the_setup_page_shows_a_locked_station_and_unlocks_it(limited, db, event):
+    stranger = device(limited, "198.51.100.66")
+    for _ in range(staff.MAX_FAILURES):
+        stranger.post("/staff", data=staff_form(event, pin="000000"))
+    organizer = device(limited, "192.0.2.20")
+    organizer.post("/admin/login", data={"name": "admin", "password": PASSWORD})
+    page = organizer.get("/admin/setup").get_data(as_text=True)
+    assert "Sign-in locked for 1 device" in page
+    booth = event["stations"]["booth"]["id"]
+    organizer.post(f"/admin/setup/stations/{booth}", data={"action": "unlock"})
+    assert "Sign-in locked" not in organizer.get("/admin/setup").get_data(as_text=True)
+    assert stranger.post("/staff", data=staff_form(event)).status_code == 302
+
+
+# ------------------------------------------------------------------ sessions that end
+
+
+def test_staff_sign_out_ends_a_copied_session_cookie(limited, event):
+    tablet = device(limited, "192.0.2.10")
+    assert tablet.post("/staff", data=staff_form(event)).status_code == 302
+    copy = device(limited, "192.0.2.11")
+    copy.set_cookie("session", tablet.get_cookie("session").value)
+    story = {"id": str(uuid.uuid4()), "story": "before sign-out"}
+    assert copy.post("/api/conversations", json=story).status_code == 201
+    tablet.post("/staff/signout")
+    story = {"id": str(uuid.uuid4()), "story": "after sign-out"}
+    assert copy.post("/api/conversations", json=story).status_code == 401
+    assert copy.get("/staff/capture").status_code == 302
+
+
+def test_organizer_sign_out_and_new_password_end_sessions_even_after_a_restart(
+    limited, db, db_path, event
+):
+    organizers.create(db, "Ann", PASSWORD + "!")
+    laptop = device(limited, "192.0.2.20")
+    assert (
+        laptop.post("/admin/login", data={"name": "Ann", "password": PASSWORD + "!"}).status_code
+        == 302
+    )
+    stolen = laptop.get_cookie("session").value
+    laptop.post("/admin/logout")
+    restarted = create_app({"DATABASE": str(db_path), "SECRET_KEY": "test-secret"})
+    thief = restarted.test_client()
+    thief.set_cookie("session", stolen)
+    assert thief.get("/admin/export/conversations.csv").status_code == 302
+    # A password change does the same to a session that never signed out.
+    laptop.post("/admin/login", data={"name": "Ann", "password": PASSWORD + "!"})
+    stolen = laptop.get_cookie("session").value
+    organizers.set_password(db, "Ann", "a brand new password")
+    thief.set_cookie("session", stolen)
+    assert thief.get("/admin/").status_code == 302
+
+
+# ------------------------------------------------------------------ organizer sign-in limits
+
+
+def test_organizer_sign_in_is_limited_per_address_whatever_cookie_it_sends(limited):
+    answers = []
+    for _ in range(11):
+        guesser = device(limited, "198.51.100.66")  # a fresh cookie jar for every guess
+        r = guesser.post("/admin/login", data={"name": "admin", "password": "guess"})
+        answers.append(r.status_code)
+    assert answers == [401] * 10 + [429]
+    assert int(r.headers["Retry-After"]) >= 1
+    colleague = device(limited, "192.0.2.20")
+    r = colleague.post("/admin/login", data={"name": "admin", "password": PASSWORD})
+    assert r.status_code == 302
+
+
+def test_organizer_sign_in_is_limited_overall(limited):
+    limited.config["ADMIN_SIGNIN_TOTAL"] = "12 per minute"
+    answers = [
+        device(limited, f"203.0.113.{i}")
+        .post("/admin/login", data={"name": "admin", "password": "guess"})
+        .status_code
+        for i in range(13)
+    ]
+    assert answers == [401] * 12 + [429]
+
+
+def test_every_429_says_when_to_come_back(limited, event):
+    limited.config["CHECKIN_LIMIT"] = "1 per minute"
+    phone = device(limited, "192.0.2.30")
+    code = event["stations"]["booth"]["code"]
+    assert phone.post("/api/checkins", json={"station": code}).status_code == 201  # new identity
+    assert phone.post("/api/checkins", json={"station": code}).status_code == 201  # its 1 a minute
+    r = phone.post("/api/checkins", json={"station": code})
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    assert r.get_json()["error"] == "too_many_requests"
+    r = phone.post(f"/s/{code}", data={"id": str(uuid.uuid4())})
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+
+
+# ------------------------------------------------------------------ nothing slow under a lock
+
+
+def test_loading_an_event_file_hashes_every_pin_before_taking_the_write_lock(db, monkeypatch):
+    """Fifty scrypt hashes inside one transaction held every check-in back for seconds."""
+    from tracker import security
+
+    from .conftest import DEMO_EVENT
+
+    spec = events.read_event_file(DEMO_EVENT)
+    for loc in spec.locations:
+        for st in loc.stations:
+            st.pin = "123456"
+    inside = []
+    real = security.off_loop
+
+    def watch(work, *args):
+        inside.append(db.conn.in_transaction)
+        return real(work, *args)
+
+    monkeypatch.setattr(security, "off_loop", watch)
+    events.load_event(db, spec)
+    assert inside and not any(inside)
+    inside.clear()
+    for loc in spec.locations:  # again, with a new PIN for every station
+        for st in loc.stations:
+            st.pin = "654321"
+    events.load_event(db, spec)
+    assert len(inside) > 40 and not any(inside)
