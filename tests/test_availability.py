@@ -225,3 +225,109 @@ def test_loading_an_event_file_hashes_every_pin_before_taking_the_write_lock(db,
             st.pin = "654321"
     events.load_event(db, spec)
     assert len(inside) > 40 and not any(inside)
+
+
+# ------------------------------------------------------------------ health that tells the truth
+
+
+@pytest.fixture
+def immutable(db_path):
+    """Makes the database files unwritable even for root (chattr +i), and undoes it."""
+    import shutil
+    import subprocess
+
+    if shutil.which("chattr") is None:
+        pytest.skip("chattr is not available")
+    made = []
+
+    def freeze() -> None:
+        for name in (db_path.name, db_path.name + "-wal"):
+            path = db_path.with_name(name)
+            if subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode:
+                pytest.skip("this file system cannot make files immutable")
+            made.append(path)
+
+    yield freeze
+    for path in made:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+@pytest.mark.live
+def test_a_database_that_cannot_be_written_answers_503_and_recovers(db_path, event, immutable):
+    import subprocess
+
+    import requests
+
+    from .conftest import LiveServer
+
+    server = LiveServer(db_path, {"RATELIMIT_ENABLED": "0"}).start()
+    code = event["stations"]["booth"]["code"]
+    try:
+        assert (
+            requests.post(f"{server.url}/api/checkins", json={"station": code}).status_code == 201
+        )
+        immutable()
+        health = requests.get(f"{server.url}/healthz", timeout=5)
+        assert health.status_code == 503 and int(health.headers["Retry-After"]) > 0
+        assert health.json()["status"] == "error"
+        r = requests.post(f"{server.url}/api/checkins", json={"station": code}, timeout=5)
+        assert r.status_code == 503 and int(r.headers["Retry-After"]) > 0
+        assert r.json()["error"] == "database_unavailable"
+        page = requests.post(f"{server.url}/s/{code}", data={"id": str(uuid.uuid4())}, timeout=5)
+        assert page.status_code in (400, 503)  # no CSRF token here; never a 500
+        for name in (db_path.name, db_path.name + "-wal"):
+            subprocess.run(["chattr", "-i", str(db_path.with_name(name))], check=True)
+        assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
+        r = requests.post(f"{server.url}/api/checkins", json={"station": code}, timeout=5)
+        assert r.status_code == 201
+    finally:
+        server.stop()
+    with dbm.connect(db_path).conn as conn:
+        assert conn.execute("SELECT count(*) FROM checkins").fetchone() == (2,)
+
+
+def test_healthz_commits_a_row_each_time(client, db):
+    first = client.get("/healthz")
+    assert first.status_code == 200 and first.get_json()["database"] == "ok"
+    stamp = db.execute("SELECT value FROM settings WHERE key = 'health_checked_at'").fetchone()
+    assert stamp is not None
+
+
+# ------------------------------------------------------------------ the served event stays
+
+
+def test_loading_another_events_file_creates_it_beside_and_the_server_keeps_its_event(
+    app, client, db, event
+):
+    from .conftest import DEMO_EVENT
+
+    before = client.get("/api/scoreboard").get_json()["event"]["slug"]
+    code = event["stations"]["booth"]["code"]
+    result = app.test_cli_runner().invoke(args=["event", "load", str(DEMO_EVENT), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert f"keep serving '{before}'" in result.output and "event use cx-day" in result.output
+    assert client.get("/api/scoreboard").get_json()["event"]["slug"] == before
+    assert client.get(f"/s/{code}").status_code == 200  # printed QR codes still work
+    result = app.test_cli_runner().invoke(args=["event", "use", "cx-day"])
+    assert result.exit_code == 0 and "Now serving" in result.output
+    assert client.get("/api/scoreboard").get_json()["event"]["slug"] == "cx-day"
+    assert audit.entries(db, events.get_event(db)["id"])[0]["action"] == "event.serve"
+    result = app.test_cli_runner().invoke(args=["event", "use", "nope"])
+    assert result.exit_code != 0 and "known:" in result.output
+
+
+def test_a_slug_close_to_an_existing_one_asks_before_creating_an_event(app, db, event, tmp_path):
+    from .conftest import SMALL_EVENT
+
+    typo = event["slug"][:-1] + ("x" if event["slug"][-1] != "x" else "y")
+    (tmp_path / "typo.toml").write_text(
+        SMALL_EVENT.read_text().replace(f'slug = "{event["slug"]}"', f'slug = "{typo}"', 1)
+    )
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["event", "load", str(tmp_path / "typo.toml")], input="n\n")
+    assert result.exit_code != 0 and "typo" in result.output
+    assert events.slugs(db) == [event["slug"]]
+    result = runner.invoke(args=["event", "load", str(tmp_path / "typo.toml")], input="y\n")
+    assert result.exit_code == 0
+    assert events.slugs(db) == [event["slug"], typo]
+    assert events.get_event(db)["slug"] == event["slug"]

@@ -18,20 +18,58 @@ event_cli = AppGroup("event", help="Load and inspect the event definition.")
 @event_cli.command("load")
 @click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--if-empty", is_flag=True, help="Load only when the database has no event yet.")
-def event_load(path: Path, if_empty: bool) -> None:
-    """Load an event file (TOML); safe to run again: it updates and adds, never deletes."""
+@click.option("--yes", is_flag=True, help="Create a new event even if its slug looks like a typo.")
+def event_load(path: Path, if_empty: bool, yes: bool) -> None:
+    """Load an event file (TOML); safe to run again: it updates and adds, never deletes.
+
+    A file for another event creates that event beside the one being served; the servers keep
+    serving theirs until `event use SLUG`.
+    """
     if if_empty and events.has_event(get_db()):
         return
     try:
         spec = events.read_event_file(path)
     except events.EventFileError as exc:
         raise click.ClickException(f"refused, nothing changed:\n{exc}") from None
+    close = events.similar_slugs(get_db(), spec.event.slug)
+    if close and not yes:
+        click.confirm(
+            f"No event is called {spec.event.slug!r}, but {close[0]!r} is (a typo in the"
+            f" file's slug?). Create a new event {spec.event.slug!r}?",
+            abort=True,
+        )
     result = events.load_event(get_db(), spec)
     click.echo(
         f"Loaded {result.event['name']} ({result.event['slug']}): "
         f"{len(result.created)} created, {len(result.updated)} updated."
     )
     print_pins(result.generated_pins)
+    pinned = current_app.config.get("EVENT")
+    served = pinned or result.served
+    if served != result.event["slug"]:
+        click.echo(
+            f"\nNote: the running servers keep serving {served!r}, not {result.event['slug']!r}."
+            + (
+                ""
+                if pinned
+                else f" To serve it: .venv/bin/flask --app tracker event use {result.event['slug']}"
+            ),
+            err=True,
+        )
+
+
+@event_cli.command("use")
+@click.argument("slug")
+def event_use(slug: str) -> None:
+    """Serve the event SLUG from now on (every running server follows; audited)."""
+    try:
+        event = events.use_event(get_db(), slug)
+    except events.UnknownEvent:
+        known = ", ".join(e for e in events.slugs(get_db())) or "none"
+        raise click.ClickException(f"no event is called {slug!r} (known: {known})") from None
+    click.echo(f"Now serving {event['name']} ({event['slug']}).")
+    if current_app.config.get("EVENT"):
+        click.echo(f"Note: TRACKER_EVENT={current_app.config['EVENT']} overrides it.", err=True)
 
 
 def print_pins(pins: list[tuple[str, str, str]]) -> None:

@@ -367,6 +367,18 @@ MIGRATIONS.append(
     -- Wrong PINs lock the address that typed them, not every device at the station.
     ALTER TABLE sign_in_failures ADD COLUMN source TEXT NOT NULL DEFAULT '';
     CREATE INDEX sign_in_failures_source ON sign_in_failures (station_id, source, failed_at);
+    -- The event the servers serve is chosen once (the first loaded, or `flask event use`), not
+    -- "the latest loaded": choosing it changes the setup version that per-process caches trust.
+    INSERT INTO settings (key, value)
+         SELECT 'current_event', slug FROM events ORDER BY id DESC LIMIT 1;
+    CREATE TRIGGER settings_current_event_insert AFTER INSERT ON settings
+    WHEN new.key = 'current_event' BEGIN
+        UPDATE settings SET value = value + 1 WHERE key = 'setup_version';
+    END;
+    CREATE TRIGGER settings_current_event_update AFTER UPDATE ON settings
+    WHEN new.key = 'current_event' BEGIN
+        UPDATE settings SET value = value + 1 WHERE key = 'setup_version';
+    END;
     -- A staff sign-in is a row: signing out ends that session, even in a copied cookie.
     CREATE TABLE staff_sessions (
         id TEXT PRIMARY KEY,
@@ -702,13 +714,14 @@ def _statements(script: str) -> list[str]:
 
 
 def health(db: Database) -> dict:
-    """Whether the database answers and accepts a write, for /healthz."""
+    """Whether the database answers and accepts a write, for /healthz: a real commit of one small
+    row (the time of this check), so a full disk or a read-only file shows here as it does for
+    check-ins. Raises sqlite3.Error when the write fails."""
     version = schema_version(db)
-    # A write that is rolled back proves the file is writable without committing anything, so a
-    # health probe never wakes the scoreboard watcher.
-    db.conn.execute("BEGIN IMMEDIATE")
-    try:
-        db.conn.execute("INSERT OR REPLACE INTO settings (key, value) VALUES ('health', 'ok')")
-    finally:
-        db.conn.execute("ROLLBACK")
+    with write(db):
+        db.execute(
+            "INSERT INTO settings (key, value) VALUES ('health_checked_at', ?)"
+            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [utcnow()],
+        )
     return {"schema_version": version, "database": "ok"}

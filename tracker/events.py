@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import tomllib
 import zoneinfo
@@ -178,6 +179,7 @@ def _what(err: dict) -> str:
 @dataclass
 class LoadResult:
     event: dict
+    served: str  # the slug of the event servers serve, which a load never changes once set
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     generated_pins: list[tuple[str, str, str]] = field(default_factory=list)
@@ -230,7 +232,9 @@ def load_event(db: Database, spec: EventFile) -> LoadResult:
                 " :timezone, :starts_at, :ends_at, :counts, :topics, :moderation)",
                 {**values, "slug": e.slug, "created_at": now},
             ).lastrowid
-        result = LoadResult(event=get_event(db, e.slug))
+        if served_slug(db) is None:  # the first event loaded is the one served
+            _set_served(db, e.slug)
+        result = LoadResult(event=get_event(db, e.slug), served=served_slug(db) or e.slug)
         (result.updated if row else result.created).append(f"event {e.slug}")
         for loc in spec.locations:
             location_id, created = upsert_location(
@@ -466,11 +470,53 @@ def _cached(db: Database, key: tuple, read: Callable[[], dict]) -> dict:
 
 
 def get_event(db: Database, slug: str | None = None) -> dict:
-    """The event this server runs: the one named, else the most recently created."""
+    """The event this server runs: the one named, else the one chosen to be served (the first
+    loaded, or `flask event use`), else the most recently created."""
     return _cached(db, ("event", slug), lambda: _read_event(db, slug))
 
 
+def served_slug(db: Database) -> str | None:
+    """The slug of the event servers serve when TRACKER_EVENT does not name one."""
+    row = db.execute("SELECT value FROM settings WHERE key = 'current_event'").fetchone()
+    return row[0] if row else None
+
+
+def _set_served(db: Database, slug: str) -> None:
+    db.execute(
+        "INSERT INTO settings (key, value) VALUES ('current_event', ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [slug],
+    )
+
+
+def use_event(db: Database, slug: str, actor: str = audit.COMMAND_LINE) -> dict:
+    """Serve another event from now on (every server process follows within a request);
+    UnknownEvent when no event has that slug. Audited."""
+    with dbm.write(db):
+        row = db.execute("SELECT id FROM events WHERE slug = ?", [slug]).fetchone()
+        if row is None:
+            raise UnknownEvent(slug)
+        before = served_slug(db)
+        if before != slug:
+            _set_served(db, slug)
+            audit.record(db, row[0], actor, "event.serve", f"event {slug}", before, slug)
+    return get_event(db, slug)
+
+
+def slugs(db: Database) -> list[str]:
+    return [row[0] for row in db.execute("SELECT slug FROM events ORDER BY id")]
+
+
+def similar_slugs(db: Database, slug: str) -> list[str]:
+    """Existing event slugs that look like a typo of `slug` (not `slug` itself)."""
+    existing = slugs(db)
+    if slug in existing:
+        return []
+    return difflib.get_close_matches(slug, existing, n=3, cutoff=0.75)
+
+
 def _read_event(db: Database, slug: str | None) -> dict:
+    slug = slug or served_slug(db)
     if slug:
         cur = db.execute("SELECT * FROM events WHERE slug = ?", [slug])
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from urllib.parse import urlsplit
 
 from flask import Flask, abort, current_app, g, jsonify, make_response, render_template, request
@@ -122,6 +123,22 @@ def _handle_http_error(exc: HTTPException):
     return response
 
 
+RETRY_AFTER_SECONDS = 10  # what a 503 for the database's sake asks clients to wait
+
+
+def _handle_database_unavailable(exc: sqlite3.OperationalError):
+    """A write the database could not take (disk full, read-only file, locked past the busy
+    timeout): 503 with Retry-After, so phones and tablets retry; nothing was stored."""
+    current_app.logger.error("database unavailable: %s", exc)
+    message = "the database cannot take writes right now; try again in a moment"
+    if is_api():
+        response = json_error(503, "database_unavailable", message)
+    else:
+        response = make_response(render_template("error.html", error=None, unavailable=True), 503)
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
+
+
 def _handle_unexpected(exc: Exception):
     current_app.logger.exception("unhandled error")
     if is_api():
@@ -145,6 +162,7 @@ def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
     app.register_error_handler(ApiError, _handle_api_error)
     app.register_error_handler(HTTPException, _handle_http_error)
+    app.register_error_handler(sqlite3.OperationalError, _handle_database_unavailable)
     app.register_error_handler(Exception, _handle_unexpected)
     for blueprint in blueprints():
         app.register_blueprint(blueprint)

@@ -8,7 +8,7 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 
 from .. import db as dbm
 from .. import events, organizers, qr
-from . import current_event, get_db, public_url
+from . import RETRY_AFTER_SECONDS, current_event, get_db, public_url
 from .identity import is_admin
 
 bp = Blueprint("pages", __name__)
@@ -27,9 +27,12 @@ def healthz():
     try:
         return jsonify({"status": "ok", **dbm.health(get_db())})
     except sqlite3.Error as exc:
-        return jsonify(
+        response = jsonify(
             {"status": "error", "database": str(exc), "schema_version": dbm.SCHEMA_VERSION}
-        ), 503
+        )
+        response.status_code = 503
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
 
 def _station(code: str) -> dict:
