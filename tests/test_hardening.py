@@ -103,14 +103,16 @@ def test_an_edit_never_reopens_a_follow_up_that_is_done(db, event):
     assert conversations.follow_ups(db, ev["id"]) == []
 
 
-def test_a_screen_for_a_location_the_board_does_not_show_is_skipped(db, event):
+def test_a_screen_for_a_closed_location_says_so_and_an_unknown_one_is_skipped(db, event):
     ev = events.get_event(db)
     austin = events.location_by_slug(db, ev["id"], "austin")
     events.set_active(db, "locations", austin["id"], False)
+    snaps = scoreboard.snapshots(db, ev, [None, "austin", "mars"], skip_unknown=True)
+    assert set(snaps) == {None, "austin"}
+    assert snaps["austin"]["location"]["active"] is False
+    assert snaps["austin"]["total"] == snaps[None]["total"]  # the event's figures stay
     with pytest.raises(scoreboard.UnknownLocation):
-        scoreboard.snapshots(db, ev, [None, "austin"])
-    snaps = scoreboard.snapshots(db, ev, [None, "austin", "cork"], skip_unknown=True)
-    assert set(snaps) == {None, "cork"}
+        scoreboard.snapshots(db, ev, [None, "mars"])
 
 
 def test_behind_a_trusted_proxy_the_forwarded_host_is_the_origin_checked(db_path, event):

@@ -163,7 +163,7 @@ def test_a_voided_checkin_leaves_the_totals_and_a_restore_brings_it_back(db, eve
     assert row == ("Ann", "test entry")  # still stored, with who and why
     assert voids.restore(db, event["id"], "checkins", cid, "Bo")
     assert figures(db) == with_it
-    trail = [(e["actor"], e["action"]) for e in audit.entries(db, event["id"])]
+    trail = [(e["actor"], e["action"]) for e in audit.entries(db, event["id"], action="checkin")]
     assert trail == [("Bo", "checkin.restore"), ("Ann", "checkin.void")]
     with pytest.raises(voids.NotFound):
         voids.void(db, event["id"], "checkins", str(uuid.uuid4()), "Ann", "x")
@@ -402,3 +402,143 @@ def test_erase_is_audited_without_the_erased_details(organizer, db, event, booth
     assert attendees.by_id(db, result.attendee["id"])["name"] is None
     entry = audit.entries(db, event["id"])[0]
     assert entry["action"] == "attendee.erase" and "Zoë" not in str(entry)
+
+
+# ------------------------------------------------------------------ what a review found
+
+
+def test_editing_an_approved_story_sends_it_back_for_approval(db, event, booth, visitor):
+    record = tell(db, visitor, booth, story="Lovely team", public=True)
+    moderation.decide(db, event["id"], record["id"], "approve", "Ann")
+    author = Author("attendee", booth["id"], attendee_id=visitor["id"])
+    changed = ConversationIn(
+        id=record["id"], station=booth["code"], story="BUY CHEAP PILLS", public=True
+    )
+    assert conversations.edit(db, event, changed, author)["approval"] == "pending"
+    assert figures(db)["recent"] == []
+
+
+def test_a_staff_edit_never_undoes_an_organizers_rejection(db, event, booth):
+    author = Author("staff", booth["id"], staff_name="Ann")
+    data = story(event, booth, story="Off topic", public=True)
+    record, _ = conversations.record(db, event, data, author)
+    moderation.decide(db, event["id"], record["id"], "reject", "Bo")
+    edited = conversations.edit(db, event, data.model_copy(update={"story": "Still"}), author)
+    assert edited["approval"] == "rejected" and figures(db)["recent"] == []
+
+
+def test_a_voided_attendee_adds_nothing_afterwards_and_a_restore_is_exact(
+    db, event, booth, visitor
+):
+    demo = event["stations"]["demo"]
+    first = checkins.check_in(db, event, demo["code"], visitor["token"])
+    voids.void(db, event["id"], "checkins", first.checkin["id"], "Ann", "a test scan")
+    before = figures(db)
+    voids.void_attendee(db, event["id"], visitor["badge"], "Ann", "a script")
+    voided = figures(db)
+    # The same cookie goes on: its check-ins arrive voided, and it cannot tell stories.
+    later = checkins.check_in(db, event, event["stations"]["stories"]["code"], visitor["token"])
+    assert later.checkin["counted"] and figures(db) == voided
+    with pytest.raises(conversations.NotCheckedIn):
+        tell(db, visitor, booth, nps=10)
+    voids.restore_attendee(db, event["id"], visitor["badge"], "Ann")
+    after = figures(db)
+    # The one voided on its own ("a test scan") stays voided; the others count again.
+    assert after["checkins"] == before["checkins"] + 1
+    row = db.execute(
+        "SELECT void_reason FROM checkins WHERE uuid = ?", [first.checkin["id"]]
+    ).fetchone()
+    assert row == ("a test scan",)
+
+
+def test_the_report_counts_by_the_boards_rules(db, event, booth, visitor):
+    from tracker import report
+
+    for i in range(3):
+        tell(db, visitor, booth, nps=10, story=f"again {i}")  # one counts
+    staff = Author("staff", booth["id"], staff_name="Ann")
+    spam, _ = conversations.record(db, event, story(event, booth, nps=0), staff)
+    voids.void(db, event["id"], "conversations", spam["id"], "Ann", "spam")
+    built = report.build(db, events.get_event(db))
+    assert built["nps"]["responses"] == figures(db)["nps"]["responses"] == 1
+
+
+def test_an_erased_attendees_contact_is_not_left_in_the_audit_trail(db, event, booth, visitor):
+    from tracker import privacy
+
+    author = Author("staff", booth["id"], staff_name="Ann")
+    data = story(event, booth, attendee_badge=visitor["badge"], follow_up=True, contact="a@b.ie")
+    conversations.record(db, event, data, author)
+    conversations.edit(
+        db, event, data.model_copy(update={"contact": "jane@example.com +353 1"}), author
+    )
+    privacy.erase_attendee(db, event["id"], visitor["badge"], "Ann")
+    trail = str(audit.entries(db, event["id"], limit=None))
+    assert "jane@example.com" not in trail and "a@b.ie" not in trail
+    assert '"contact": "(changed)"' in trail
+
+
+def test_rehearsal_clear_leaves_no_trace_in_hours_or_last_activity(db, event):
+    def station_rows():
+        return db.execute("SELECT * FROM station_totals ORDER BY station_id").fetchall(), (
+            db.execute("SELECT * FROM station_hours ORDER BY 1, 2").fetchall()
+        )
+
+    before = station_rows()
+    simulate.run(db, event, rate=5, minutes=1, wait=False, seed=2)
+    rehearsal.clear(db, event["id"])
+    assert station_rows() == before
+
+
+def test_names_the_trail_gives_to_others_are_reserved(db):
+    from tracker import organizers
+
+    for name in ("command line", "Staff Ann at station #1", "unknown"):
+        with pytest.raises(organizers.BadName):
+            organizers.create(db, name, PASSWORD)
+
+
+def test_the_audit_text_filter_takes_percent_and_underscore_literally(db, event, booth):
+    events.rename(db, "stations", booth["id"], "100% booth", "Ann")
+    events.rename(db, "stations", event["stations"]["demo"]["id"], "Demo corner", "Ann")
+    found = audit.entries(db, event["id"], text="100%")
+    assert [e["subject"] for e in found] == ["station Cork / Main booth"]
+    assert audit.entries(db, event["id"], action="station", text="_") == []
+
+
+def test_a_huge_page_number_is_the_first_page_not_an_error(organizer):
+    for path in ("/admin/stories?page=99999999999999999999", "/admin/audit?page=-3"):
+        assert organizer.get(path).status_code == 200
+
+
+def test_web_check_ins_keep_their_address_so_bursts_are_flagged(app, client, db, event):
+    from tracker import organizers
+
+    app.config.update(BURST_IDENTITIES=3, WTF_CSRF_ENABLED=False)
+    code = event["stations"]["booth"]["code"]
+    for _ in range(2):
+        phone = app.test_client()
+        phone.environ_base["REMOTE_ADDR"] = "203.0.113.77"
+        assert phone.post("/api/checkins", json={"station": code}).status_code == 201
+    phone = app.test_client()
+    phone.environ_base["REMOTE_ADDR"] = "203.0.113.77"
+    assert phone.post(f"/s/{code}", data={"id": str(uuid.uuid4())}).status_code == 201
+    organizers.create(db, "Ann", PASSWORD)
+    client.post("/admin/login", data={"name": "Ann", "password": PASSWORD})
+    page = client.get("/admin/").get_data(as_text=True)
+    assert "203.0.113.77" in page and "Bursts of new identities" in page
+
+
+def test_the_admin_password_session_ends_at_sign_out_and_without_the_variable(app, client):
+    app.config.update(ADMIN_PASSWORD=PASSWORD, WTF_CSRF_ENABLED=False)
+    assert (
+        client.post("/admin/login", data={"name": "admin", "password": PASSWORD}).status_code == 302
+    )
+    copy = app.test_client()
+    copy.set_cookie("session", client.get_cookie("session").value)
+    assert copy.get("/admin/").status_code == 200
+    app.config["ADMIN_PASSWORD"] = None
+    assert copy.get("/admin/").status_code == 302
+    app.config["ADMIN_PASSWORD"] = PASSWORD
+    client.post("/admin/logout")
+    assert copy.get("/admin/").status_code == 302

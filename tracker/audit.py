@@ -42,6 +42,12 @@ def _json(value: object) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
+def _like(text: str) -> str:
+    """A LIKE pattern that finds `text` anywhere, its own % and _ taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def _where(
     event_id: int, action: str | None, actor: str | None, text: str | None
 ) -> tuple[str, list]:
@@ -53,8 +59,10 @@ def _where(
         where.append("actor = ? COLLATE NOCASE")
         params.append(actor.strip())
     if text:
-        where.append("(subject LIKE ? OR before LIKE ? OR after LIKE ?)")
-        params += [f"%{text.strip()}%"] * 3
+        where.append(
+            "(subject LIKE ? ESCAPE '\\' OR before LIKE ? ESCAPE '\\' OR after LIKE ? ESCAPE '\\')"
+        )
+        params += [_like(text.strip())] * 3
     return " AND ".join(where), params
 
 

@@ -34,9 +34,10 @@ _BY_UUID = (
 # A known id inserts nothing and returns no row; the caller then reads what was stored.
 _INSERT = (
     "INSERT INTO checkins (uuid, station_id, attendee_id, counted, scanned_at, received_at,"
-    " rehearsal) VALUES (:uuid, :station_id, :attendee_id, NOT EXISTS (SELECT 1 FROM checkins"
+    " rehearsal, voided_at, voided_by, void_reason) VALUES (:uuid, :station_id, :attendee_id,"
+    " NOT EXISTS (SELECT 1 FROM checkins"
     " WHERE attendee_id = :attendee_id AND station_id = :station_id AND counted = 1),"
-    " :now, :now, :rehearsal)"
+    " :now, :now, :rehearsal, :voided_at, :voided_by, :void_reason)"
     " ON CONFLICT (uuid) DO NOTHING RETURNING counted"
 )
 
@@ -107,6 +108,10 @@ def _store(
             "attendee_id": owner["id"],
             "now": now,
             "rehearsal": int(rehearsal),
+            # an attendee voided as a whole: this check-in arrives voided, with the same mark
+            "voided_at": owner["voided_at"],
+            "voided_by": owner["voided_by"],
+            "void_reason": owner["void_reason"],
         },
     ).fetchall()  # stepped to the end: a RETURNING statement is done only then
     if not returned:

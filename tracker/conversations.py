@@ -257,12 +257,18 @@ def record(
             db.execute(
                 "INSERT INTO conversations (uuid, station_id, source, staff_name, attendee_id,"
                 " story, nps, topics, follow_up, contact, owner, status, public, approval,"
-                " captured_at, received_at, rehearsal, counted) VALUES (:uuid, :station_id,"
-                " :source, :staff_name, :attendee_id, :story, :nps, :topics, :follow_up,"
-                " :contact, :owner, :status, :public, :approval, :captured_at, :received_at,"
-                " :rehearsal, :source = 'staff' OR NOT EXISTS (SELECT 1 FROM conversations"
+                " captured_at, received_at, rehearsal, counted, voided_at, voided_by,"
+                " void_reason) VALUES (:uuid, :station_id, :source, :staff_name, :attendee_id,"
+                " :story, :nps, :topics, :follow_up, :contact, :owner, :status, :public,"
+                " :approval, :captured_at, :received_at, :rehearsal,"
+                " :source = 'staff' OR NOT EXISTS (SELECT 1 FROM conversations"
                 " WHERE source = 'attendee' AND attendee_id = :attendee_id"
-                " AND station_id = :station_id AND counted = 1))",
+                " AND station_id = :station_id AND counted = 1),"
+                # an attendee voided as a whole: their own story arrives voided, same mark
+                " (SELECT voided_at FROM attendees WHERE id = :attendee_id AND :source = 'attendee'),"
+                " (SELECT voided_by FROM attendees WHERE id = :attendee_id AND :source = 'attendee'),"
+                " (SELECT void_reason FROM attendees WHERE id = :attendee_id"
+                "  AND :source = 'attendee'))",
                 {
                     **fields,
                     "uuid": uuid,
@@ -284,11 +290,14 @@ def record(
 
 
 def _checked_in(db: Database, author: Author) -> bool:
+    """Whether the attendee has a check-in at the station that an organizer has not voided."""
     return (
         db.execute(
-            # The first check-in at a station is always the counted one.
-            "SELECT 1 FROM checkins WHERE attendee_id = ? AND station_id = ? AND counted = 1",
-            [author.attendee_id, author.station_id],
+            # one probe per partial index (checkins_counted_once, checkins_repeats)
+            "SELECT 1 FROM checkins WHERE attendee_id = :a AND station_id = :s AND counted = 1"
+            " AND voided_at IS NULL UNION ALL SELECT 1 FROM checkins WHERE attendee_id = :a"
+            " AND station_id = :s AND counted = 0 AND voided_at IS NULL LIMIT 1",
+            {"a": author.attendee_id, "s": author.station_id},
         ).fetchone()
         is not None
     )
@@ -329,11 +338,19 @@ def edit(
         # A follow-up's status only moves forward (set_status): unflagging and flagging again
         # in an edit never reopens one that was acknowledged or done.
         status = row["status"] or ("open" if fields["follow_up"] else None)
+        # New words on screens need a new approval wherever the first one was needed, and an
+        # organizer's rejection stands through a staff edit.
+        approval = row["approval"]
+        if fields["story"] != row["story"] or fields["public"] != row["public"]:
+            approval = first_approval(event, row["source"])
+            if approval == "approved" and row["approval"] == "rejected":
+                approval = "rejected"
         db.execute(
             "UPDATE conversations SET attendee_id = :attendee_id, story = :story, nps = :nps,"
             " topics = :topics, follow_up = :follow_up, contact = :contact, owner = :owner,"
-            " public = :public, status = :status, updated_at = :now WHERE uuid = :uuid",
-            {**fields, "status": status, "now": now, "uuid": uuid},
+            " public = :public, status = :status, approval = :approval, updated_at = :now"
+            " WHERE uuid = :uuid",
+            {**fields, "status": status, "approval": approval, "now": now, "uuid": uuid},
         )
         updated = _row(db, uuid)
         assert updated is not None
@@ -343,6 +360,9 @@ def edit(
 
 
 EDIT_AUDITED = ("attendee_id", "story", "nps", "topics", "follow_up", "contact", "owner", "public")
+# Personal or free text: the trail says that it changed, never what it said (an erase must
+# leave nothing behind).
+EDIT_UNQUOTED = ("story", "contact")
 
 
 def actor_of(author: Author) -> str:
@@ -363,8 +383,8 @@ def _audit_edit(db: Database, event_id: int, author: Author, before: dict, after
         actor_of(author),
         "conversation.edit",
         f"{reference(before['id'])} by {original or '(no name)'}",
-        {k: before[k] for k in changed},
-        {k: after[k] for k in changed},
+        {k: "(changed)" if k in EDIT_UNQUOTED else before[k] for k in changed},
+        {k: "(changed)" if k in EDIT_UNQUOTED else after[k] for k in changed},
     )
 
 

@@ -261,6 +261,11 @@ MIGRATIONS.append(
     ALTER TABLE conversations ADD COLUMN rehearsal INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE attendees ADD COLUMN created_ip TEXT;
     ALTER TABLE attendees ADD COLUMN rehearsal INTEGER NOT NULL DEFAULT 0;
+    -- An attendee voided as a whole (spam, a script): what they record later is voided as it
+    -- arrives, with the same mark, so a restore brings back exactly that void.
+    ALTER TABLE attendees ADD COLUMN voided_at TEXT;
+    ALTER TABLE attendees ADD COLUMN voided_by TEXT;
+    ALTER TABLE attendees ADD COLUMN void_reason TEXT;
     ALTER TABLE events ADD COLUMN moderation TEXT NOT NULL DEFAULT 'attendees'
         CHECK (moderation IN ('attendees', 'all'));
 

@@ -185,7 +185,7 @@ class LoadResult:
     generated_pins: list[tuple[str, str, str]] = field(default_factory=list)
 
 
-def load_event(db: Database, spec: EventFile) -> LoadResult:
+def load_event(db: Database, spec: EventFile, actor: str = audit.COMMAND_LINE) -> LoadResult:
     """Create or update the event from its file, in one transaction.
 
     Loading again updates names, goal and settings and adds what is new; it never deletes,
@@ -249,6 +249,15 @@ def load_event(db: Database, spec: EventFile) -> LoadResult:
                     result.generated_pins.append((loc.slug, st.slug, pin))
                 what = f"station {loc.slug}/{st.slug}"
                 (result.created if pin else result.updated).append(what)
+        audit.record(
+            db,
+            event_id,
+            actor,
+            "event.load",
+            f"event {e.slug}",
+            None,
+            {**values, "created": len(result.created), "updated": len(result.updated)},
+        )
     return result
 
 
@@ -564,6 +573,17 @@ def _read_station(db: Database, column: Literal["code", "id"], value: str | int)
     if row is None:
         raise UnknownStation(value)
     return row
+
+
+def station_by_id(db: Database, station_id: int, event_id: int) -> dict | None:
+    """A station of the event with its location, active or not (None when there is none)."""
+    return dbm.one(
+        db.execute(
+            f"SELECT {STATION_COLUMNS} FROM stations s JOIN locations l ON l.id = s.location_id"
+            " WHERE s.id = ? AND l.event_id = ?",
+            [station_id, event_id],
+        )
+    )
 
 
 def stations(db: Database, event_id: int, active_only: bool = True) -> list[dict]:

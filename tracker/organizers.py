@@ -18,6 +18,8 @@ from .security import check_secret, hash_secret
 MIN_LENGTH = 10
 NAME_LENGTH = 60
 BOOTSTRAP_NAME = "admin"  # the name that goes with the ADMIN_PASSWORD variable
+# Names the audit trail gives to others: no organizer may take one.
+RESERVED_NAMES = frozenset({audit.COMMAND_LINE, "unknown"})
 
 
 class WeakPassword(ValueError):
@@ -36,6 +38,8 @@ def _check(name: str, password: str) -> str:
     name = " ".join(name.split())
     if not 1 <= len(name) <= NAME_LENGTH or not name.isprintable():
         raise BadName(f"a name has 1 to {NAME_LENGTH} printable characters")
+    if name.casefold() in RESERVED_NAMES or name.casefold().startswith(("staff ", "attendee #")):
+        raise BadName(f"{name!r} is how the audit trail names others; choose another name")
     if len(password) < MIN_LENGTH:
         raise WeakPassword(f"use at least {MIN_LENGTH} characters")
     return name
@@ -117,8 +121,14 @@ def check_password(db: Database, name: str, password: str, env_password: str | N
         and name.casefold() == BOOTSTRAP_NAME
         and hmac.compare_digest(password.encode(), env_password.encode())
     ):
-        return {"id": None, "name": BOOTSTRAP_NAME, "epoch": 0}
+        return {"id": None, "name": BOOTSTRAP_NAME, "epoch": bootstrap_epoch(db)}
     return None
+
+
+def bootstrap_epoch(db: Database) -> int:
+    """The session epoch of the ADMIN_PASSWORD sign-in (kept in settings; sign-out moves it)."""
+    row = db.execute("SELECT value FROM settings WHERE key = 'bootstrap_epoch'").fetchone()
+    return int(row[0]) if row else 0
 
 
 def epoch(db: Database, organizer_id: int) -> int | None:
@@ -127,9 +137,17 @@ def epoch(db: Database, organizer_id: int) -> int | None:
     return row[0] if row else None
 
 
-def end_sessions(db: Database, organizer_id: int) -> None:
-    """Sign the organizer out everywhere: every session of theirs carries the old epoch."""
+def end_sessions(db: Database, organizer_id: int | None) -> None:
+    """Sign the organizer out everywhere: every session of theirs carries the old epoch.
+    None is the ADMIN_PASSWORD sign-in."""
     with dbm.write(db):
-        db.execute(
-            "UPDATE organizers SET session_epoch = session_epoch + 1 WHERE id = ?", [organizer_id]
-        )
+        if organizer_id is None:
+            db.execute(
+                "INSERT INTO settings (key, value) VALUES ('bootstrap_epoch', 1)"
+                " ON CONFLICT (key) DO UPDATE SET value = value + 1"
+            )
+        else:
+            db.execute(
+                "UPDATE organizers SET session_epoch = session_epoch + 1 WHERE id = ?",
+                [organizer_id],
+            )

@@ -62,5 +62,22 @@ def clear(db: Database, event_id: int, actor: str = audit.COMMAND_LINE) -> dict[
             "                 AND c.counted = 0)",
             [event_id],
         ).rowcount
+        # What only the rehearsal touched goes too: emptied hour buckets, and the last activity
+        # of a station nobody really used (one that was used keeps the latest moment known).
+        db.execute(
+            "DELETE FROM station_hours WHERE checkins = 0 AND conversations = 0 AND station_id IN"
+            " (SELECT s.id FROM stations s JOIN locations l ON l.id = s.location_id"
+            "  WHERE l.event_id = ?)",
+            [event_id],
+        )
+        db.execute(
+            "UPDATE station_totals SET last_activity_at = NULL"
+            " WHERE checkins = 0 AND repeat_checkins = 0 AND conversations = 0"
+            " AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.station_id ="
+            "                 station_totals.station_id)"
+            " AND station_id IN (SELECT s.id FROM stations s JOIN locations l"
+            "                    ON l.id = s.location_id WHERE l.event_id = ?)",
+            [event_id],
+        )
         audit.record(db, event_id, actor, "rehearsal.clear", "rehearsal rows", None, removed)
     return removed

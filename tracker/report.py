@@ -42,7 +42,8 @@ def build(db: Database, event: dict) -> dict:
     for score, n in db.execute(
         "SELECT v.nps, count(*) FROM conversations v JOIN stations s ON s.id = v.station_id"
         " JOIN locations l ON l.id = s.location_id WHERE l.event_id = ? AND v.nps IS NOT NULL"
-        " GROUP BY v.nps",
+        # the counting rules of the board: counted and not voided
+        " AND v.counted = 1 AND v.voided_at IS NULL GROUP BY v.nps",
         [eid],
     ):
         distribution[score] = n
@@ -53,7 +54,8 @@ def build(db: Database, event: dict) -> dict:
         db.query(
             "SELECT t.value AS topic, count(*) AS n FROM conversations v, json_each(v.topics) t"
             " JOIN stations s ON s.id = v.station_id JOIN locations l ON l.id = s.location_id"
-            " WHERE l.event_id = ? GROUP BY t.value ORDER BY n DESC, topic LIMIT 10",
+            " WHERE l.event_id = ? AND v.counted = 1 AND v.voided_at IS NULL"
+            " GROUP BY t.value ORDER BY n DESC, topic LIMIT 10",
             [eid],
         )
     )
@@ -61,7 +63,7 @@ def build(db: Database, event: dict) -> dict:
     for status, n in db.execute(
         "SELECT v.status, count(*) FROM conversations v JOIN stations s ON s.id = v.station_id"
         " JOIN locations l ON l.id = s.location_id WHERE l.event_id = ? AND v.follow_up = 1"
-        " GROUP BY v.status",
+        " AND v.voided_at IS NULL GROUP BY v.status",
         [eid],
     ):
         follow_ups[status] = n

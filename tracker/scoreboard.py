@@ -39,17 +39,21 @@ def snapshots(
 ) -> dict[str | None, dict]:
     """Snapshots for several screens at once, sharing the event-wide reads between them.
 
-    `None` stands for the whole event; a slug the board does not show (unknown, or inactive with
-    nothing recorded) raises UnknownLocation, or is left out with `skip_unknown`.
+    `None` stands for the whole event; a slug the event does not have raises UnknownLocation, or
+    is left out with `skip_unknown`. A closed (inactive) location's screen gets a snapshot whose
+    `location.active` is false, so it can say so and show the event's figures.
     """
     base = _event_part(db, event)
     known = {loc["slug"]: loc for loc in base["locations"]}
     out: dict[str | None, dict] = {}
     for slug in locations:
         if slug is not None and slug not in known:
-            if skip_unknown:
-                continue
-            raise UnknownLocation(slug)
+            closed = _closed_location(db, event, slug)
+            if closed is None:
+                if skip_unknown:
+                    continue
+                raise UnknownLocation(slug)
+            known[slug] = closed
         out[slug] = {
             **base,
             "location": known[slug] if slug is not None else None,
@@ -58,6 +62,30 @@ def snapshots(
             "updated_at": dbm.utcnow(),
         }
     return out
+
+
+def _closed_location(db: Database, event: dict, slug: str) -> dict | None:
+    """A location that is closed and has nothing recorded (so not on the board), or None."""
+    row = db.execute(
+        "SELECT name, city, country, timezone FROM locations WHERE event_id = ? AND slug = ?",
+        [event["id"], slug],
+    ).fetchone()
+    if row is None:
+        return None
+    name, city, country, timezone = row
+    return {
+        "slug": slug,
+        "name": name,
+        "city": city,
+        "country": country,
+        "timezone": timezone,
+        "active": False,
+        "total": 0,
+        "checkins": 0,
+        "conversations": 0,
+        "nps": nps(0, 0, 0),
+        "stations": [],
+    }
 
 
 def comparable(snap: dict) -> dict:
@@ -176,7 +204,7 @@ def _event_part(db: Database, event: dict) -> dict:
     for loc in locations.values():
         loc["nps"] = nps(*loc.pop("_nps"))
         loc["stations"].sort(key=lambda s: (-s["total"], s["name"]))
-        if loc.pop("active") or loc["total"]:
+        if loc["active"] or loc["total"]:
             shown.append(loc)
     shown.sort(key=lambda loc: (-loc["total"], loc["name"]))
     leaderboard = sorted(

@@ -3,7 +3,7 @@
 A voided check-in or conversation stays in the database and the exports (with when, who and
 why) and leaves the totals, the NPS, the ticker and every board (the triggers in db.py keep the
 totals; live.py notices the commit). Restore puts it back exactly. Every change is audited in
-its own transaction.
+the transaction that makes it.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def checked_reason(reason: str) -> str:
 def _row(db: Database, table: Table, event_id: int, uuid: str) -> dict:
     row = dbm.one(
         db.execute(
-            f"SELECT r.id, r.uuid, r.voided_at, r.voided_by, r.void_reason FROM {table} r"
+            f"SELECT r.id, r.uuid, r.counted, r.voided_at, r.voided_by, r.void_reason FROM {table} r"
             " JOIN stations s ON s.id = r.station_id JOIN locations l ON l.id = s.location_id"
             " WHERE r.uuid = ? AND l.event_id = ?",
             [str(uuid), event_id],
@@ -110,30 +110,50 @@ _OF_ATTENDEES = {
 def set_for_attendees(
     db: Database, ids_sql: str, params: list, actor: str, reason: str | None
 ) -> dict[str, int]:
-    """Void (reason given) or restore (None) every record of the attendees `ids_sql` selects."""
+    """Void (reason given) or restore (None) the attendees `ids_sql` selects, as a whole.
+
+    A void marks each attendee and every record of theirs not voided yet with one mark (when,
+    who, why); what they record afterwards arrives voided with it (checkins.py, conversations.py).
+    A restore brings back exactly the records carrying their attendee's mark, not voids made
+    one by one before. Returns {"checkins": n, "conversations": m} changed.
+    """
     changed = {}
-    for table, where in _OF_ATTENDEES.items():
-        where = where.format(ids=ids_sql)
-        if reason is None:
-            sql = (
+    if reason is None:
+        for table, where in _OF_ATTENDEES.items():
+            changed[table] = db.execute(
                 f"UPDATE {table} SET voided_at = NULL, voided_by = NULL, void_reason = NULL"
-                f" WHERE voided_at IS NOT NULL AND {where}"
-            )
-            changed[table] = db.execute(sql, params).rowcount
-        else:
-            sql = (
-                f"UPDATE {table} SET voided_at = ?, voided_by = ?, void_reason = ?"
-                f" WHERE voided_at IS NULL AND {where}"
-            )
-            changed[table] = db.execute(sql, [dbm.utcnow(), actor, reason, *params]).rowcount
+                f" WHERE {where.format(ids=ids_sql)} AND voided_at IS NOT NULL AND voided_at ="
+                f" (SELECT a.voided_at FROM attendees a WHERE a.id = {table}.attendee_id)",
+                params,
+            ).rowcount
+        db.execute(
+            "UPDATE attendees SET voided_at = NULL, voided_by = NULL, void_reason = NULL"
+            f" WHERE id IN ({ids_sql})",
+            params,
+        )
+        return changed
+    mark = [dbm.utcnow(), actor, reason]
+    db.execute(
+        "UPDATE attendees SET voided_at = ?, voided_by = ?, void_reason = ?"
+        f" WHERE voided_at IS NULL AND id IN ({ids_sql})",
+        [*mark, *params],
+    )
+    for table, where in _OF_ATTENDEES.items():
+        changed[table] = db.execute(
+            f"UPDATE {table} SET (voided_at, voided_by, void_reason) = (SELECT a.voided_at,"
+            f" a.voided_by, a.void_reason FROM attendees a WHERE a.id = {table}.attendee_id)"
+            f" WHERE voided_at IS NULL AND {where.format(ids=ids_sql)}",
+            params,
+        ).rowcount
     return changed
 
 
 def void_attendee(
     db: Database, event_id: int, badge: str, actor: str, reason: str
 ) -> dict[str, int]:
-    """Void every check-in and own story of one attendee (by badge); {"checkins": n,
-    "conversations": m} newly voided. attendees.UnknownAttendee for an unknown badge."""
+    """Void every check-in and own story of one attendee (by badge), and whatever they record
+    later, until restored; {"checkins": n, "conversations": m} newly voided.
+    attendees.UnknownAttendee for an unknown badge."""
     reason = checked_reason(reason)
     who = attendees.by_badge(db, event_id, badge)
     with dbm.write(db):
@@ -151,7 +171,7 @@ def void_attendee(
 
 
 def restore_attendee(db: Database, event_id: int, badge: str, actor: str) -> dict[str, int]:
-    """Restore every voided check-in and own story of one attendee."""
+    """Undo void_attendee: the records it voided count again (voids made one by one stay)."""
     who = attendees.by_badge(db, event_id, badge)
     with dbm.write(db):
         changed = set_for_attendees(db, "?", [who["id"]], actor, None)

@@ -53,6 +53,9 @@
     $("location-name").textContent = here ? here.name : "";
     document.title = s.event.name + (here ? " · " + here.name : "") + " · live board";
     $("location-figure").hidden = !here;
+    var closed = !!(here && here.active === false);
+    $("closed-note").hidden = !closed;
+    if (closed) $("closed-note").textContent = here.name + " is closed. Here is the whole event's progress.";
     if (here) {
       $("location-total").textContent = numbers.format(here.total);
       $("location-caption").textContent = here.name;

@@ -22,7 +22,7 @@ from flask import (
 from .. import attendees, audit, bursts, organizers, rehearsal, voids
 from ..exports import neutralise
 from . import current_event, get_db
-from .admin import _local_path, require_organizer
+from .admin import _local_path, _page, require_organizer
 from .identity import organizer_name
 
 bp = Blueprint("admin_records", __name__, url_prefix="/admin")
@@ -153,10 +153,7 @@ def audit_log():
     event = current_event()
     db = get_db()
     filters = _audit_filters()
-    try:
-        page = max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        page = 1
+    page = _page()
     total = audit.count(db, event["id"], **filters)
     return render_template(
         "admin/audit.html",

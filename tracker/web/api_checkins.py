@@ -61,7 +61,9 @@ def create_checkin():
     event = current_event()
     db = get_db()
     try:
-        result = checkins.check_in(db, event, body.station, attendee_token(), body.id)
+        result = checkins.check_in(
+            db, event, body.station, attendee_token(), body.id, client_ip=request.remote_addr
+        )
     except events.UnknownStation:
         return json_error(404, "unknown_station", "No active station has that code.")
     except checkins.IdConflict as exc:

@@ -16,7 +16,7 @@ from ..conversations import Author
 from ..ratelimit import story_limits
 from ..schemas import ConversationIn
 from . import ApiError, current_event, get_db, json_error, validation_problems
-from .identity import attendee_token, staff_name, staff_station
+from .identity import attendee_token, staff_name, staff_session_station
 
 bp = Blueprint("api_conversations", __name__)
 
@@ -71,8 +71,9 @@ def _station_by_code(code: str, event: dict) -> dict:
 
 
 def _author(event: dict, station_code: str | None) -> Author:
-    """The staff session when it is for this station, else the attendee cookie, else 401/403."""
-    own = staff_station()
+    """The staff session when it is for this station, else the attendee cookie, else 401/403.
+    A session whose station was closed still syncs what its tablet captured."""
+    own = staff_session_station()
     if own is not None and station_code in (None, own["code"]):
         return Author("staff", own["id"], staff_name=staff_name())
     attendee = attendees.by_token(get_db(), attendee_token(), event["id"])
@@ -106,7 +107,7 @@ def create():
 def _caller(event: dict, uuid: UUID) -> Author:
     """The caller as an author of an existing conversation (for reading or editing it)."""
     recorded_by = conversations.author_of(get_db(), str(uuid))
-    own = staff_station()
+    own = staff_session_station()
     if own is not None:
         return Author("staff", own["id"], staff_name=staff_name())
     attendee = attendees.by_token(get_db(), attendee_token(), event["id"])

@@ -67,7 +67,9 @@ def station_form(code: str):
         abort(400, "The check-in form was damaged on the way. Open the station's link again.")
     db = get_db()
     try:
-        result = checkins.check_in(db, event, code, attendee_token(), body.id)
+        result = checkins.check_in(
+            db, event, code, attendee_token(), body.id, client_ip=request.remote_addr
+        )
     except events.UnknownStation:  # switched off while this check-in waited for its turn
         abort(404, NOT_A_STATION)
     except checkins.IdConflict:

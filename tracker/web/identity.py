@@ -100,6 +100,18 @@ def staff_station() -> dict | None:
         return None
 
 
+def staff_session_station() -> dict | None:
+    """The station of an open staff session, even one an organizer has since closed: its
+    tablets still sync what they captured (README, changes while in use)."""
+    from .. import events
+    from . import current_event, get_db
+
+    station_id = staff_station_id()
+    if station_id is None:
+        return None
+    return events.station_by_id(get_db(), station_id, current_event()["id"])
+
+
 def staff_name() -> str | None:
     return session.get("staff_name")
 
@@ -122,6 +134,10 @@ def organizer() -> dict | None:
         valid = isinstance(who, dict) and isinstance(who.get("name"), str)
         if valid and who.get("id") is not None:
             valid = organizers.epoch(get_db(), who["id"]) == who.get("epoch")
+        elif valid:  # the ADMIN_PASSWORD sign-in: while the variable is set and not signed out
+            valid = bool(current_app.config.get("ADMIN_PASSWORD")) and (
+                organizers.bootstrap_epoch(get_db()) == who.get("epoch")
+            )
         if not valid:
             who = None
         g.organizer = who

@@ -21,7 +21,7 @@ from flask import (
 
 from .. import conversations, events, scoreboard, staff
 from . import current_event, get_db
-from .identity import staff_name, staff_station
+from .identity import staff_name, staff_session_station, staff_station
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 OUTBOX_FLUSH_SECONDS = 20  # a page with items waiting tries to send them this often
@@ -124,8 +124,19 @@ def capture():
     """The capture form; works offline once the service worker has cached it."""
     station = staff_station()
     if station is None:
-        return redirect(url_for("staff.sign_in_form"))
+        return _closed_or_sign_in("staff/capture.html")
     return _staff_page("staff/capture.html", station)
+
+
+def _closed_or_sign_in(template: str, **context):
+    """A station closed by an organizer while signed in: the page says so, takes nothing new,
+    and keeps syncing what the tablet captured; otherwise the sign-in form."""
+    closed = staff_session_station()
+    if closed is None:
+        return redirect(url_for("staff.sign_in_form"))
+    if template == "staff/mine.html":
+        context["items"] = conversations.for_station(get_db(), closed["id"], closed["timezone"])
+    return _staff_page(template, closed, closed=True, **context)
 
 
 @bp.get("/mine")
@@ -133,7 +144,7 @@ def mine():
     """'My station': today's conversations here (synced ones from the server, waiting ones by JS)."""
     station = staff_station()
     if station is None:
-        return redirect(url_for("staff.sign_in_form"))
+        return _closed_or_sign_in("staff/mine.html")
     items = conversations.for_station(get_db(), station["id"], station["timezone"])
     return _staff_page("staff/mine.html", station, items=items)
 
