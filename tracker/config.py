@@ -36,7 +36,7 @@ def from_env(env: os._Environ | dict | None = None) -> dict:
         "ADMIN_PASSWORD": env.get("ADMIN_PASSWORD") or None,
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "tracker-memory://"),
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
-        "CHECKIN_LIMIT": env.get("CHECKIN_LIMIT", "30 per minute"),
+        "CHECKIN_LIMIT": env.get("CHECKIN_LIMIT", "10 per minute"),
         "IP_LIMIT": env.get("IP_LIMIT", "3000 per minute"),
         # New attendee identities (first check-ins without a cookie) one address may create.
         "NEW_IDENTITY_LIMIT": env.get("NEW_IDENTITY_LIMIT", "60 per minute"),

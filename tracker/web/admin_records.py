@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from datetime import UTC, datetime
 
 from flask import (
@@ -29,6 +30,17 @@ bp = Blueprint("admin_records", __name__, url_prefix="/admin")
 bp.before_request(require_organizer)
 
 TABLES = ("checkins", "conversations")
+
+
+@bp.app_template_filter("audit_values")
+def audit_values(text: str | None) -> str:
+    """An audit row's before or after as a person reads it: "goal: 800, name: Cork"."""
+    if not text:
+        return ""
+    value = json.loads(text)
+    if isinstance(value, dict):
+        return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in value.items())
+    return str(value)
 
 
 def _back(default: str):
