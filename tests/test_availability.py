@@ -331,3 +331,52 @@ def test_a_slug_close_to_an_existing_one_asks_before_creating_an_event(app, db, 
     assert result.exit_code == 0
     assert events.slugs(db) == [event["slug"], typo]
     assert events.get_event(db)["slug"] == event["slug"]
+
+
+# ------------------------------------------------------------------ connections
+
+
+@pytest.mark.live
+def test_one_address_holding_connections_with_no_body_cannot_take_the_server(db_path, event):
+    """Complete headers, a Content-Length and no body, from one address, many times over: the
+    server answers everyone else at once, refuses that address past its share (503), and drops
+    the stalled requests after the body deadline (408)."""
+    import socket
+    import time
+
+    import requests
+
+    from .conftest import LiveServer
+
+    env = {"RATELIMIT_ENABLED": "0", "WORKER_CONNECTIONS": "200", "BODY_SECONDS": "2"}
+    server = LiveServer(db_path, env).start()
+    code = event["stations"]["booth"]["code"]
+    stalled = []
+    try:
+        for _ in range(150):
+            s = socket.socket()
+            s.bind(("127.0.0.2", 0))  # another client address on loopback
+            s.settimeout(10)
+            s.connect(("127.0.0.1", server.port))
+            s.sendall(
+                b"POST /api/checkins HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+            )
+            stalled.append(s)
+        started = time.monotonic()
+        assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
+        r = requests.post(f"{server.url}/api/checkins", json={"station": code}, timeout=5)
+        assert r.status_code == 201
+        assert time.monotonic() - started < 1.5  # not after the stalled ones' deadline
+        answers = []
+        for s in stalled:
+            try:
+                answers.append(s.recv(200).split(b" ", 2)[1])
+            except OSError:
+                answers.append(b"none")
+        assert answers.count(b"503") >= 100  # past its share: refused at once
+        assert answers.count(b"408") == 150 - answers.count(b"503")  # dropped at the deadline
+    finally:
+        for s in stalled:
+            s.close()
+        server.stop()

@@ -9,6 +9,7 @@ from flask_wtf import CSRFProtect
 
 from . import config
 from .ratelimit import limit_key
+from .web.guard import ConnectionGuard
 
 # gevent, served by gunicorn's gevent worker (see tracker/serve.py and README, Performance): a
 # board costs a greenlet rather than a thread.
@@ -34,6 +35,14 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import cli, live, web
 
+    # The connection guard sees each client's own address: behind a proxy, ProxyFix (outside it)
+    # has already put the forwarded one in REMOTE_ADDR.
+    app.wsgi_app = ConnectionGuard(
+        app.wsgi_app,
+        per_address=app.config["CONNECTIONS_PER_ADDRESS"],
+        max_body=app.config["MAX_CONTENT_LENGTH"],
+        body_seconds=app.config["BODY_SECONDS"],
+    )
     if app.config.get("TRUSTED_PROXIES"):
         # Behind N proxies, take the client's address, scheme and host from X-Forwarded-*:
         # the per-IP cap and the Origin check need the real ones.

@@ -6,6 +6,7 @@ import itertools
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -16,7 +17,11 @@ from sqlite_utils import Database
 
 T = TypeVar("T")
 
-BUSY_TIMEOUT_MS = 5000
+BUSY_TIMEOUT_MS = 5000  # how long a write waits for another process's write lock, in all
+# Under gevent one process serves everyone on one OS thread, and SQLite's busy handler sleeps
+# in C: so the serving connection waits at most this long inside SQLite, and `write` retries
+# BEGIN with cooperative sleeps (the other requests go on) until BUSY_TIMEOUT_MS has passed.
+GEVENT_BUSY_TIMEOUT_MS = 2
 
 # Each entry moves the schema one version forward; the index + 1 is the PRAGMA user_version it
 # leaves behind. Never edit a released entry: append a new one.
@@ -435,9 +440,10 @@ def connect(path: str | Path, synchronous: str = "NORMAL") -> Database:
     uri = str(path).startswith("file:")  # e.g. "file:/path/tracker.db?mode=ro"
     if str(path) != ":memory:" and not uri:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(str(path), timeout=BUSY_TIMEOUT_MS / 1000, uri=uri)
+    busy_ms = GEVENT_BUSY_TIMEOUT_MS if gevent_monkey() else BUSY_TIMEOUT_MS
+    conn = sqlite3.connect(str(path), timeout=busy_ms / 1000, uri=uri)
     db = Database(conn, execute_plugins=False)
-    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
     conn.execute("PRAGMA foreign_keys = ON")
     if str(path) != ":memory:" and "mode=ro" not in str(path):
         conn.execute("PRAGMA journal_mode = WAL")
@@ -464,6 +470,13 @@ def gevent_monkey():
     """gevent's monkey module when it has patched threading (the server), else None."""
     monkey = sys.modules.get("gevent.monkey")
     return monkey if monkey is not None and monkey.is_module_patched("threading") else None
+
+
+def cooperate() -> None:
+    """Under gevent, let the other ready requests run before going on: long work that streams
+    (an export) calls this between batches so it never holds the loop for long."""
+    if gevent_monkey():
+        sys.modules["gevent"].sleep(0)
 
 
 def os_thread_primitive(name: str, fallback: Callable):
@@ -505,7 +518,7 @@ def write(db: Database) -> Iterator[Database]:
     # sleeps in growing steps (up to 100 ms) and turns a burst into a long tail. Other
     # processes still meet busy_timeout.
     with _file_of(db).lock:
-        db.conn.execute("BEGIN IMMEDIATE")
+        _begin_immediate(db)
         db._tracker_owner = _current_task()  # type: ignore[attr-defined]
         try:
             yield db
@@ -514,6 +527,25 @@ def write(db: Database) -> Iterator[Database]:
                 db.conn.execute("ROLLBACK")
             raise
         db.conn.execute("COMMIT")
+
+
+def _begin_immediate(db: Database) -> None:
+    """BEGIN IMMEDIATE; while another process holds the write lock, wait for it in short
+    cooperative sleeps (under gevent the loop serves the others meanwhile), up to
+    BUSY_TIMEOUT_MS in all, then raise sqlite3.OperationalError ("database is locked")."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    pause = 0.001
+    while True:
+        try:
+            db.conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise
+        time.sleep(pause)  # gevent's sleep in the server: other requests run
+        pause = min(pause * 2, 0.02)
 
 
 def _current_task() -> object:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import closing
 from datetime import UTC, datetime
 from typing import get_args
 from urllib.parse import urlsplit
@@ -263,8 +262,7 @@ def export(kind: str, fmt: str):
 @bp.get("/backup.db")
 def backup():
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
-    with closing(private_db()) as db:
-        chunks = exports.backup_bytes(db)
+    chunks = exports.backup_bytes(current_app.config["DATABASE"])
     return Response(
         chunks,
         mimetype="application/vnd.sqlite3",
