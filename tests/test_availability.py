@@ -380,3 +380,42 @@ def test_one_address_holding_connections_with_no_body_cannot_take_the_server(db_
         for s in stalled:
             s.close()
         server.stop()
+
+
+# ------------------------------------------------------------------ changes while in use
+
+
+def test_a_closed_station_keeps_syncing_its_tablet_and_says_why(limited, db, event):
+    tablet = device(limited, "192.0.2.10")
+    assert tablet.post("/staff", data=staff_form(event)).status_code == 302
+    booth = event["stations"]["booth"]
+    events.set_active(db, "stations", booth["id"], False, "Ann")
+    page = tablet.get("/staff/capture")
+    assert page.status_code == 200
+    text = page.get_data(as_text=True)
+    assert "An organizer closed Main booth" in text and "still syncs" in text
+    waiting = {"id": str(uuid.uuid4()), "story": "captured before it closed"}
+    assert tablet.post("/api/conversations", json=waiting).status_code == 201
+    assert (
+        tablet.put(f"/api/conversations/{waiting['id']}", json={**waiting, "nps": 9}).status_code
+        == 200
+    )
+    assert tablet.get("/staff/mine").status_code == 200
+    # Nobody can sign in to it any more.
+    other = device(limited, "192.0.2.11")
+    r = other.post("/staff", data=staff_form(event))
+    assert r.status_code == 400 and "not open" in r.get_data(as_text=True)
+
+
+def test_a_closed_locations_board_says_so_and_shows_the_event(client, db, event):
+    austin = events.location_by_slug(db, event["id"], "austin")
+    events.set_active(db, "locations", austin["id"], False, "Ann")
+    page = client.get("/board/austin")
+    assert page.status_code == 200
+    assert "is closed. Here is the whole event" in page.get_data(as_text=True)
+    snap = client.get("/api/scoreboard?location=austin").get_json()
+    assert (
+        snap["location"]["active"] is False
+        and snap["total"] == client.get("/api/scoreboard").get_json()["total"]
+    )
+    assert client.get("/board/nowhere").status_code == 404

@@ -174,3 +174,19 @@ def test_a_board_running_for_days_keeps_its_dom_and_chart_bounded(wall, live_ser
     assert counts["total"] == "600"
     assert counts["nodes"][0] == counts["nodes"][1], counts
     assert counts["charts"] == 1 and counts["bars"] <= 24
+
+
+def test_a_location_closed_while_its_screen_shows_says_so_within_seconds(
+    wall, live_server, db, event
+):
+    from tracker import events
+
+    checkin(live_server, event)  # cork's booth
+    wall.goto(live_server.url + "/board/cork")
+    expect(wall.locator("#conn")).to_have_attribute("data-state", "live")
+    expect(wall.locator("#closed-note")).to_be_hidden()
+    cork = events.location_by_slug(db, event["id"], "cork")
+    events.set_active(db, "locations", cork["id"], False, "Ann")
+    expect(wall.locator("#closed-note")).to_be_visible(timeout=3000)
+    expect(wall.locator("#closed-note")).to_contain_text("Cork is closed")
+    expect(wall.locator("#total")).to_have_text("1")  # the event's figures stay on screen
