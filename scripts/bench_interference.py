@@ -138,6 +138,7 @@ def main() -> None:
     parser.add_argument("--rate", type=int, default=200, help="check-ins/s")
     parser.add_argument("--checkins", type=int, default=60000)
     parser.add_argument("--conversations", type=int, default=21000)
+    parser.add_argument("--only", default="", help="run only the conditions whose name has this")
     args = parser.parse_args()
 
     work = Path(tempfile.mkdtemp(prefix="bench-interference-"))
@@ -219,6 +220,8 @@ def main() -> None:
         pause = round(max(0.0, 1000 * conns / args.rate - busy), 2)
         results = []
         for name, (step, threads) in conditions.items():
+            if args.only not in name:
+                continue
             print(f"quiet, then {name}...", flush=True)
             results.append(("quiet", run(pause), None))
             with Busy(step, threads) as other:

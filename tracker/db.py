@@ -473,10 +473,11 @@ def gevent_monkey():
 
 
 def cooperate() -> None:
-    """Under gevent, let the other ready requests run before going on: long work that streams
-    (an export) calls this between batches so it never holds the loop for long."""
+    """Under gevent, let the other requests run before going on: long work that streams (an
+    export) calls this between batches so it never holds the loop for long. A timed sleep, not
+    sleep(0): only a turn of the loop polls the sockets of requests waiting to be read."""
     if gevent_monkey():
-        sys.modules["gevent"].sleep(0)
+        sys.modules["gevent"].sleep(0.001)
 
 
 def os_thread_primitive(name: str, fallback: Callable):
