@@ -164,11 +164,11 @@ def test_edit_refused_for_other_author_and_after_the_day(db, event, staff_author
 
 def test_for_station_lists_the_local_day_only(db, event, booth, staff_author):
     today = ConversationIn(**body(story="today"))
-    old = ConversationIn(
-        **body(story="last week", captured_at=(datetime.now(UTC) - timedelta(days=7)).isoformat())
+    yesterday = ConversationIn(
+        **body(story="yesterday", captured_at=(datetime.now(UTC) - timedelta(days=1)).isoformat())
     )
     conversations.record(db, event, today, staff_author)
-    conversations.record(db, event, old, staff_author)
+    conversations.record(db, event, yesterday, staff_author)
     listed = conversations.for_station(db, booth["id"], "Europe/Dublin")
     assert [r["story"] for r in listed] == ["today"]
     assert listed[0]["editable"] is True
@@ -299,14 +299,13 @@ def test_put_refuses_mismatched_id_unknown_id_and_other_station(staff_client, ap
     post(staff_client, payload)
     mismatch = staff_client.put(f"/api/conversations/{uuidlib.uuid4()}", json=payload)
     assert mismatch.status_code == 400 and mismatch.json["error"] == "id_mismatch"
-    unknown_id = str(uuidlib.uuid4())
-    unknown = staff_client.put(f"/api/conversations/{unknown_id}", json=body(id=unknown_id))
-    assert unknown.status_code == 404
+    malformed = staff_client.put("/api/conversations/not-a-uuid", json=payload)
+    assert malformed.status_code == 400 and malformed.json["error"] == "invalid_id"
     other = app.test_client()
     with other.session_transaction() as session:
         sign_in_session(session, db, event["stations"]["demo"]["id"])
     r = other.put(f"/api/conversations/{payload['id']}", json={**payload, "story": "mine now"})
-    assert r.status_code == 403 and r.json["error"] == "not_author"
+    assert r.status_code == 409 and r.json["error"] == "id_conflict"
     assert other.get(f"/api/conversations/{payload['id']}").status_code == 403
     assert conversations.get(db, payload["id"])["story"] == payload["story"]
 
@@ -361,7 +360,7 @@ def test_attendee_can_edit_own_story_but_not_staffs(
     staffs = body()
     post(staff_client, staffs)
     r = attendee_client.put(f"/api/conversations/{staffs['id']}", json={**staffs, "story": "no"})
-    assert r.status_code == 403
+    assert r.status_code == 409 and r.json["error"] == "id_conflict"
 
 
 def test_a_refused_story_names_each_field_and_problem_like_a_check_in(
@@ -374,3 +373,88 @@ def test_a_refused_story_names_each_field_and_problem_like_a_check_in(
     problems = {p["field"]: p["problem"] for p in r.json["detail"]}
     assert set(problems) == {"story", "nps"}
     assert "4000" in problems["story"] and "10" in problems["nps"]
+
+
+# ---------------------------------------------------------------- PUT: create or replace by id
+
+
+def put(c, payload):
+    return c.put(f"/api/conversations/{payload['id']}", json=payload)
+
+
+def test_put_creates_then_replaces_and_an_older_revision_changes_nothing(staff_client, db, booth):
+    first = body(story="NPS six", nps=6, revision=1)
+    r = put(staff_client, first)
+    assert r.status_code == 201 and r.json["revision"] == 1 and r.json["nps"] == 6
+    assert put(staff_client, first).status_code == 200  # the same version again: no change
+    edited = {**first, "story": "NPS nine, and a line more", "nps": 9, "revision": 2}
+    r = put(staff_client, edited)
+    assert r.status_code == 200 and (r.json["nps"], r.json["revision"]) == (9, 2)
+    # The first version's retry arrives late: the edit stays, and the answer says so.
+    r = put(staff_client, first)
+    assert r.status_code == 200 and (r.json["nps"], r.json["revision"]) == (9, 2)
+    stored = conversations.get(db, first["id"])
+    assert (stored["story"], stored["nps"], stored["revision"]) == (edited["story"], 9, 2)
+    assert count(db) == 1
+    assert totals(db, booth["id"])["promoters"] == 1 and totals(db, booth["id"])["detractors"] == 0
+
+
+def test_put_without_a_revision_is_the_newest_version(staff_client, db):
+    first = body(story="first", revision=3)
+    put(staff_client, first)
+    r = put(staff_client, {k: v for k, v in first.items() if k != "revision"} | {"story": "2nd"})
+    assert r.status_code == 200 and r.json["story"] == "2nd" and r.json["revision"] == 4
+
+
+def test_put_of_another_authors_id_is_409_and_changes_nothing(
+    staff_client, attendee_client, db, attendee, booth
+):
+    check_in(db, attendee, booth["id"])
+    theirs = body(station=booth["code"], story="my own words")
+    assert put(attendee_client, theirs).status_code == 201
+    r = put(staff_client, {**theirs, "story": "overwritten"})
+    assert r.status_code == 409 and r.json["error"] == "id_conflict"
+    assert conversations.get(db, theirs["id"])["story"] == "my own words"
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/conversations/12345", "/api/conversations/not-a-uuid%20at-all"]
+)
+def test_a_malformed_id_is_400(staff_client, path):
+    assert staff_client.put(path, json=body()).status_code == 400
+    assert staff_client.get(path).status_code == 400
+
+
+@pytest.mark.parametrize("days", [-10_000, 1])
+def test_a_wrong_device_clock_is_kept_but_the_conversation_lands_today(
+    db, event, booth, staff_author, days
+):
+    """A tablet at 2000-01-01, or a day ahead: stored, listed on My station and editable."""
+    wrong = datetime.now(UTC) + timedelta(days=days)
+    if days < 0:
+        wrong = datetime(2000, 1, 2, tzinfo=UTC)
+    data = ConversationIn(**body(story="clock", captured_at=wrong.isoformat()))
+    record, _ = conversations.record(db, event, data, staff_author)
+    assert record["captured_at"] == record["received_at"]
+    device = db.execute(
+        "SELECT device_captured_at FROM conversations WHERE uuid = ?", [str(data.id)]
+    ).fetchone()[0]
+    assert device == dbm.iso(wrong)
+    listed = conversations.for_station(db, booth["id"], "Europe/Dublin")
+    assert [(r["story"], r["editable"]) for r in listed] == [("clock", True)]
+
+
+def test_a_plausible_device_time_is_kept(db, event, staff_author):
+    earlier = datetime.now(UTC) - timedelta(hours=3)
+    data = ConversationIn(**body(captured_at=earlier.isoformat()))
+    record, _ = conversations.record(db, event, data, staff_author)
+    assert record["captured_at"] == dbm.iso(earlier)
+
+
+def test_a_badge_is_checked_for_staff_devices(staff_client, app, attendee):
+    assert staff_client.get(f"/api/badges/{attendee['badge'].lower()}").json == {
+        "badge": attendee["badge"]
+    }
+    assert staff_client.get("/api/badges/ACDEFG").status_code in (200, 404)
+    assert staff_client.get("/api/badges/WIFI:S:venue;;").status_code == 400
+    assert app.test_client().get(f"/api/badges/{attendee['badge']}").status_code == 401

@@ -15,7 +15,7 @@ from tracker.web.openapi import CheckinOut, Error, document
 
 
 def flask_path(rule: str) -> str:
-    return re.sub(r"<(?:\w+:)?(\w+)>", "{id}", rule)
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule).replace("{conversation_id}", "{id}")
 
 
 def test_every_json_route_is_documented_and_every_documented_route_exists(app):
@@ -40,6 +40,7 @@ def test_every_json_route_is_documented_and_every_documented_route_exists(app):
         ("/api/conversations", "POST"),
         ("/api/conversations/{id}", "GET"),
         ("/api/conversations/{id}", "PUT"),
+        ("/api/badges/{badge}", "GET"),
         ("/api/scoreboard", "GET"),
         ("/healthz", "GET"),
     }
@@ -75,7 +76,8 @@ def test_document_is_valid_openapi():
 
     schema = from_dict(document())
     ops = {(op.ok().method.upper(), op.ok().path) for op in schema.get_all_operations()}
-    assert ("POST", "/api/checkins") in ops and len(ops) == 6
+    assert ("POST", "/api/checkins") in ops and ("PUT", "/api/conversations/{id}") in ops
+    assert len(ops) == 7
 
 
 OPERATIONS = [

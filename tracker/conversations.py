@@ -141,6 +141,7 @@ def as_record(row: dict) -> dict:
         "public": bool(row["public"]),
         "approval": row["approval"],
         "counted": bool(row["counted"]),
+        "revision": row["revision"],
         "voided": row["voided_at"] is not None,
         "captured_at": row["captured_at"],
         "received_at": row["received_at"],
@@ -252,15 +253,17 @@ def record(
         fields = _fields(db, event, data, author)
         if author.source == "attendee" and not _checked_in(db, author):
             raise NotCheckedIn("check in at this station (scan its QR code) before telling a story")
-        captured_at = dbm.iso(data.captured_at) if data.captured_at else received_at
+        device_at = dbm.iso(data.captured_at) if data.captured_at else None
+        captured_at = plausible_capture(event, device_at, received_at)
         try:
             db.execute(
                 "INSERT INTO conversations (uuid, station_id, source, staff_name, attendee_id,"
                 " story, nps, topics, follow_up, contact, owner, status, public, approval,"
-                " captured_at, received_at, rehearsal, counted, voided_at, voided_by,"
-                " void_reason) VALUES (:uuid, :station_id, :source, :staff_name, :attendee_id,"
-                " :story, :nps, :topics, :follow_up, :contact, :owner, :status, :public,"
-                " :approval, :captured_at, :received_at, :rehearsal,"
+                " captured_at, received_at, rehearsal, revision, device_captured_at, counted,"
+                " voided_at, voided_by, void_reason) VALUES (:uuid, :station_id, :source,"
+                " :staff_name, :attendee_id, :story, :nps, :topics, :follow_up, :contact,"
+                " :owner, :status, :public, :approval, :captured_at, :received_at, :rehearsal,"
+                " :revision, :device_at,"
                 " :source = 'staff' OR NOT EXISTS (SELECT 1 FROM conversations"
                 " WHERE source = 'attendee' AND attendee_id = :attendee_id"
                 " AND station_id = :station_id AND counted = 1),"
@@ -280,6 +283,8 @@ def record(
                     "captured_at": captured_at,
                     "received_at": received_at,
                     "rehearsal": int(rehearsal),
+                    "revision": data.revision or 1,
+                    "device_at": device_at,
                 },
             )
         except sqlite3.IntegrityError as exc:  # pragma: no cover - the write lock makes this rare
@@ -287,6 +292,33 @@ def record(
         row = _row(db, uuid)
     assert row is not None
     return as_record(row), True
+
+
+EARLY_SLACK = timedelta(days=1)  # captures may start the day before the event's first day
+LATE_SLACK = timedelta(minutes=5)  # a device clock this far ahead of the server is believed
+NO_START_WINDOW = timedelta(days=7)  # without starts_at: how far back a capture may be
+
+
+def plausible_capture(event: dict, device_at: str | None, received_at: str) -> str:
+    """When a conversation took place: the device's time when it is plausible, else when the
+    server received it. Implausible: ahead of the server by more than LATE_SLACK, or before the
+    event (its starts_at, in its time zone, less EARLY_SLACK; without one, NO_START_WINDOW
+    before receipt). A tablet left at 2000-01-01 or a day ahead is then still listed and
+    editable on the day (README, Plan B); the device's own time is kept apart."""
+    if device_at is None:
+        return received_at
+    received = dbm.parse_iso(received_at)
+    if event.get("starts_at"):
+        first_day = datetime.combine(
+            date.fromisoformat(event["starts_at"]), time.min, tzinfo=ZoneInfo(event["timezone"])
+        )
+        earliest = first_day - EARLY_SLACK
+    else:
+        earliest = received - NO_START_WINDOW
+    device = dbm.parse_iso(device_at)
+    if device < earliest or device > received + LATE_SLACK:
+        return received_at
+    return device_at
 
 
 def _checked_in(db: Database, author: Author) -> bool:
@@ -345,12 +377,20 @@ def edit(
             approval = first_approval(event, row["source"])
             if approval == "approved" and row["approval"] == "rejected":
                 approval = "rejected"
+        revision = max(row["revision"], data.revision or row["revision"] + 1)
         db.execute(
             "UPDATE conversations SET attendee_id = :attendee_id, story = :story, nps = :nps,"
             " topics = :topics, follow_up = :follow_up, contact = :contact, owner = :owner,"
-            " public = :public, status = :status, approval = :approval, updated_at = :now"
-            " WHERE uuid = :uuid",
-            {**fields, "status": status, "approval": approval, "now": now, "uuid": uuid},
+            " public = :public, status = :status, approval = :approval, updated_at = :now,"
+            " revision = :revision WHERE uuid = :uuid",
+            {
+                **fields,
+                "status": status,
+                "approval": approval,
+                "now": now,
+                "uuid": uuid,
+                "revision": revision,
+            },
         )
         updated = _row(db, uuid)
         assert updated is not None
@@ -386,6 +426,33 @@ def _audit_edit(db: Database, event_id: int, author: Author, before: dict, after
         {k: "(changed)" if k in EDIT_UNQUOTED else before[k] for k in changed},
         {k: "(changed)" if k in EDIT_UNQUOTED else after[k] for k in changed},
     )
+
+
+def put(
+    db: Database, event: dict, data: ConversationIn, author: Author, now: str | None = None
+) -> tuple[dict, str]:
+    """Create or replace the conversation at its id (RFC 9110 PUT): ("created" | "replaced" |
+    "kept", record).
+
+    New id: stored as `record` would. Known id: only its author may replace it, while it is
+    editable (NotAuthor or IdConflict, NoLongerEditable otherwise); a version whose
+    `revision` is older than the stored one changes nothing ("kept": the stored, newer record
+    comes back), so a late retry never undoes an edit.
+    """
+    with dbm.write(db):
+        existing = _row(db, str(data.id))
+        if existing is None:
+            record_, _ = record(db, event, data, author, now)
+            return record_, "created"
+        if not author.owns(existing):
+            raise IdConflict(f"the id {data.id} already belongs to another conversation")
+        if data.revision is not None and data.revision < existing["revision"]:
+            return as_record(existing), "kept"
+        return edit(db, event, data, author, now), "replaced"
+
+
+def exists(db: Database, uuid: str) -> bool:
+    return db.execute("SELECT 1 FROM conversations WHERE uuid = ?", [uuid]).fetchone() is not None
 
 
 def _utc_bounds(day: date, timezone: str) -> tuple[str, str]:

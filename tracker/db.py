@@ -264,6 +264,11 @@ MIGRATIONS.append(
     ALTER TABLE conversations ADD COLUMN voided_by TEXT;
     ALTER TABLE conversations ADD COLUMN void_reason TEXT;
     ALTER TABLE conversations ADD COLUMN rehearsal INTEGER NOT NULL DEFAULT 0;
+    -- The device's version of the record (each edit on the device adds one): an older version
+    -- arriving late never overwrites a newer one.
+    ALTER TABLE conversations ADD COLUMN revision INTEGER NOT NULL DEFAULT 1;
+    -- What the device's clock said, kept beside captured_at, which is clamped when implausible.
+    ALTER TABLE conversations ADD COLUMN device_captured_at TEXT;
     ALTER TABLE attendees ADD COLUMN created_ip TEXT;
     ALTER TABLE attendees ADD COLUMN rehearsal INTEGER NOT NULL DEFAULT 0;
     -- An attendee voided as a whole (spam, a script): what they record later is voided as it

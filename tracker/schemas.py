@@ -49,7 +49,15 @@ class ConversationIn(_Body):
         default=None, description="the badge code on the attendee's passport (typed or scanned)"
     )
     captured_at: datetime | None = Field(
-        default=None, description="when the device saved it; the server also keeps received_at"
+        default=None,
+        description="when the device saved it (its clock, corrected by the server's Date"
+        " header where it can); the server keeps it beside received_at, and uses received_at"
+        " instead when it is before the event or ahead of the server",
+    )
+    revision: Annotated[int, Field(ge=1, le=1_000_000, strict=True)] | None = Field(
+        default=None,
+        description="the device's version of this record, one more on each edit: PUT never"
+        " lets an older version overwrite a newer one (absent: this version wins)",
     )
 
     @field_validator("captured_at")

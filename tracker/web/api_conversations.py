@@ -15,6 +15,7 @@ from .. import attendees, conversations, events
 from ..conversations import Author
 from ..ratelimit import story_limits
 from ..schemas import ConversationIn
+from ..security import BADGE_ALPHABET, BADGE_LENGTH, normalize_badge
 from . import ApiError, current_event, get_db, json_error, validation_problems
 from .identity import attendee_token, staff_name, staff_session_station
 
@@ -116,20 +117,54 @@ def _caller(event: dict, uuid: UUID) -> Author:
     raise ApiError(401, "not_signed_in", "sign in at /staff to see or edit conversations")
 
 
-@bp.put("/api/conversations/<uuid:conversation_id>")
-def update(conversation_id: UUID):
-    """The author's correction, until the end of the day it was captured."""
+def _id(text: str) -> UUID:
+    """The conversation id from the URL; a malformed one is a 400 that says so."""
+    try:
+        return UUID(text)
+    except ValueError:
+        raise ApiError(400, "invalid_id", "the id in the URL must be a UUID") from None
+
+
+@bp.put("/api/conversations/<conversation_id>")
+def put(conversation_id: str):
+    """Create (201) or replace (200) the conversation at this id (RFC 9110 PUT): what the
+    outboxes send for every version. An older `revision` than the stored one changes nothing
+    and gets the stored record back (200)."""
+    uuid = _id(conversation_id)
     event = current_event()
-    data = _body(conversation_id)
-    author = _caller(event, conversation_id)
+    data = _body(uuid)
+    if conversations.exists(get_db(), str(uuid)):
+        author = _caller(event, uuid)
+    else:
+        author = _author(event, data.station)
     if author.source == "attendee":
         story_limits()
-    return jsonify(conversations.edit(get_db(), event, data, author))
+    stored, outcome = conversations.put(get_db(), event, data, author)
+    return jsonify(stored), 201 if outcome == "created" else 200
 
 
-@bp.get("/api/conversations/<uuid:conversation_id>")
-def show(conversation_id: UUID):
+@bp.get("/api/conversations/<conversation_id>")
+def show(conversation_id: str):
     """One conversation, for its author (to fill the edit form)."""
+    uuid = _id(conversation_id)
     event = current_event()
-    author = _caller(event, conversation_id)
-    return jsonify(conversations.get_for(get_db(), str(conversation_id), author))
+    author = _caller(event, uuid)
+    return jsonify(conversations.get_for(get_db(), str(uuid), author))
+
+
+@bp.get("/api/badges/<badge>")
+def badge(badge: str):
+    """Whether a badge typed or scanned on a staff device belongs to an attendee of the event:
+    200 {"badge"}, 404 unknown, 400 not badge-shaped; staff sessions only."""
+    if staff_session_station() is None:
+        raise ApiError(401, "not_signed_in", "sign in at /staff to check badges")
+    normal = normalize_badge(badge)
+    if len(normal) != BADGE_LENGTH or not set(normal) <= set(BADGE_ALPHABET):
+        raise ApiError(
+            400, "not_a_badge", f"a badge code is {BADGE_LENGTH} letters and digits, e.g. ACD3F4"
+        )
+    try:
+        found = attendees.by_badge(get_db(), current_event()["id"], normal)
+    except attendees.UnknownAttendee:
+        return json_error(404, "unknown_badge", f"no attendee has the badge code {normal}")
+    return jsonify({"badge": found["badge"]})

@@ -95,6 +95,7 @@ class Conversation(_Open):
         description="adds to the goal and the NPS: every staff conversation, an attendee's"
         " first story at a station",
     )
+    revision: int = Field(default=1, description="the stored version of the record")
     captured_at: str
     received_at: str
 
@@ -264,18 +265,55 @@ def document() -> dict[str, Any]:
                     },
                 },
                 "put": {
-                    "operationId": "editConversation",
-                    "summary": "The author corrects a conversation",
+                    "operationId": "putConversation",
+                    "summary": "Create or replace the conversation at its client-made id",
+                    "description": "RFC 9110 PUT: a new id creates it (201); its author replaces "
+                    "it (200) until the end of the local day it was captured. A `revision` "
+                    "older than the stored one changes nothing and returns the stored, newer "
+                    "record (200): a device may forget a version once an answer's revision is "
+                    "at least its own. Another author's id is 409 id_conflict; a malformed id "
+                    "400.",
                     "security": anyone,
                     "requestBody": {
                         "required": True,
                         "content": {json_body: {"schema": _ref(ConversationIn)}},
                     },
                     "responses": {
-                        "200": _json(Conversation, "the corrected conversation"),
-                        **_errors(400, 401, 403, 404, 409, 413, 415, 422),
+                        "201": _json(Conversation, "created"),
+                        "200": _json(Conversation, "replaced, or the stored newer version"),
+                        **_errors(400, 401, 403, 404, 409, 413, 415, 422, 429),
                     },
                 },
+            },
+            "/api/badges/{badge}": {
+                "get": {
+                    "operationId": "getBadge",
+                    "summary": "Whether a badge code belongs to an attendee (staff devices)",
+                    "security": [{"staff": []}],
+                    "parameters": [
+                        {
+                            "name": "badge",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "a badge of this event",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "properties": {"badge": {"type": "string"}},
+                                        "required": ["badge"],
+                                    }
+                                }
+                            },
+                        },
+                        **_errors(400, 401, 404),
+                    },
+                }
             },
             "/api/scoreboard": {
                 "get": {
