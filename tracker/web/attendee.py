@@ -142,6 +142,6 @@ def badge_svg():
     attendee = _me()
     if attendee is None:
         abort(404, "No passport yet: check in at a station first.")
-    response = Response(qr.svg(attendee["badge"]), mimetype="image/svg+xml")
+    response = Response(qr.badge_svg(attendee["badge"]), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response
