@@ -1,12 +1,12 @@
 // The station page: posts the check-in (so link previews never count one), fills in the passport,
-// and sends the attendee's own story. User text is only ever set with textContent.
+// and sends the attendee's own story through an outbox (which /me empties too). User text is only
+// ever set with textContent.
 (() => {
   "use strict";
   const $ = (id) => document.getElementById(id);
   const root = $("checkin");
   const form = $("checkin-form");
-  if (!root) return;
-  const code = root.dataset.code;
+  const code = root && root.dataset.code;
   const fmt = (n) => Number(n).toLocaleString("en");
 
   function uuid() {
@@ -42,6 +42,15 @@
   const answered = (status) => status >= 200 && status < 500 && status !== 429;
   const checkinKey = `tracker.checkin.${code}`;
   const storyKey = `tracker.story.${code}`;
+  const post = (url, body, method = "POST") =>
+    fetch(url, {
+      method,
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      credentials: "same-origin",
+      cache: "no-store",
+      body: JSON.stringify(body),
+      signal: window.AbortSignal && AbortSignal.timeout ? AbortSignal.timeout(20000) : null,
+    });
 
   // The same body (and so the same id) is sent again on a network error or a 5xx: the server
   // stores it once. 4xx answers are final and shown as they are.
@@ -50,12 +59,7 @@
     for (let attempt = 0; attempt < 4; attempt++) {
       if (attempt) await new Promise((r) => setTimeout(r, 600 * 2 ** attempt));
       try {
-        const r = await fetch(url, {
-          method: "POST",
-          headers: { "Content-Type": "application/json", Accept: "application/json" },
-          credentials: "same-origin",
-          body: JSON.stringify(body),
-        });
+        const r = await post(url, body);
         const data = await r.json().catch(() => ({}));
         if (r.status < 500) return { status: r.status, data };
         last = data.detail || "the server had a problem";
@@ -71,6 +75,101 @@
     if (Array.isArray(d)) return d.map((p) => `${p.field}: ${p.problem}`).join("; ");
     return d || "Something went wrong. Please try again.";
   }
+
+  // ---- The story outbox: a story waits in IndexedDB under its id from the tap on Send until the
+  // server answered, and every retry (online again, a later page load, the timer) sends that id:
+  // it is stored once. Network errors, 401/408/429 and 5xx keep it; other 4xx are final.
+  // Without IndexedDB the story is sent as before (a few retries, then an error to try again).
+  let idb = null;
+  try {
+    idb = new Promise((resolve, reject) => {
+      const open = indexedDB.open("tracker-attendee", 1);
+      open.onupgradeneeded = () => open.result.createObjectStore("outbox", { keyPath: "id" });
+      open.onsuccess = () => resolve(open.result);
+      open.onerror = open.onblocked = () => reject(open.error);
+    });
+    idb.catch(() => {});
+  } catch (e) {
+    /* no IndexedDB */
+  }
+  const tx = (fn) =>
+    idb.then(
+      (db) =>
+        new Promise((resolve, reject) => {
+          const t = db.transaction("outbox", "readwrite");
+          const req = fn(t.objectStore("outbox"));
+          t.oncomplete = () => resolve(req.result);
+          t.onerror = t.onabort = () => reject(t.error);
+        }),
+    );
+  const queued = () => (idb ? tx((s) => s.getAll()) : Promise.resolve([]));
+  // An item leaves only if no newer version of it was saved while it was on its way.
+  const drop = (item) =>
+    tx((s) => {
+      const req = s.get(item.id);
+      req.onsuccess = () => req.result && req.result.rev === item.rev && s.delete(item.id);
+      return req;
+    });
+
+  const SAVED = "Saved on your phone — we'll send it when you're back online.";
+  let storyId = null; // the story in this station page's form, from the tap on Send
+  let rev = 0;
+  const mine = (item) => item.id === storyId;
+  const quote = ({ body: { story: s } }) =>
+    `Your story “${s.length > 60 ? `${s.slice(0, 60)}…` : s}”`;
+
+  async function sendOne(item) {
+    let r;
+    let data;
+    try {
+      // PUT creates it (201) or answers with what is stored (200); an older revision never wins.
+      r = await post(`/api/conversations/${item.id}`, { ...item.body, revision: item.rev }, "PUT");
+      data = await r.json().catch(() => ({}));
+    } catch (e) {
+      return mine(item) && say(SAVED, true);
+    }
+    if (r.status >= 500 || [401, 408, 429].includes(r.status)) {
+      return mine(item) && say("Saved on your phone — we'll send it again in a moment.", true);
+    }
+    await drop(item);
+    if (mine(item)) {
+      if (r.ok) return thanks(data);
+      storyId = null; // refused: nothing of ours is stored under it; the text stays to be fixed
+      return say(problem(data));
+    }
+    // Another station's story, or one sent from /me.
+    const el = $("sent-note");
+    el.textContent = r.ok
+      ? `${quote(item)} arrived: reference ${data.reference}.`
+      : `${quote(item)} could not be sent: ${problem(data)}`;
+    el.className = r.ok ? "ok" : "error";
+    el.hidden = false;
+  }
+
+  let flushing = false;
+  let again = false;
+  async function flush() {
+    if (flushing) return (again = true);
+    flushing = true;
+    try {
+      for (const item of await queued()) await sendOne(item);
+    } catch (e) {
+      /* IndexedDB failed: the next flush tries again */
+    }
+    flushing = false;
+    if (again) {
+      again = false;
+      flush();
+    }
+  }
+  const start = () => {
+    window.addEventListener("online", flush);
+    document.addEventListener("visibilitychange", () => document.hidden || flush());
+    setInterval(flush, 15000);
+    flush();
+  };
+
+  if (!root) return start(); // /me: only the outbox
 
   function show(data) {
     const c = data.checkin;
@@ -101,7 +200,7 @@
       }),
     );
     $("result").hidden = false;
-    $("story").hidden = false;
+    $("story").hidden = !$("thanks").hidden;
     $("more").hidden = false;
   }
 
@@ -147,29 +246,69 @@
   }
 
   const storyForm = $("story-form");
+  const f = storyForm.elements;
   const followUp = $("follow-up");
   followUp.addEventListener("change", () => {
     $("contact-box").hidden = !followUp.checked;
   });
-  let storyId = null;
-  storyForm.addEventListener("submit", async (e) => {
+  function say(text, ok) {
+    $("story-status").textContent = text;
+    $("story-status").className = ok ? "note" : "error";
+    $("story-send").disabled = text === "Sending…";
+  }
+  function thanks(data) {
+    $("reference").textContent = data.reference;
+    $("story").hidden = true;
+    $("thanks").hidden = false;
+    $("thanks").focus();
+  }
+
+  // A story of this station still waiting from an earlier visit comes back into the form.
+  queued()
+    .then((items) => {
+      const item = items.find((i) => i.body.station === code);
+      if (!item || storyId) return;
+      const b = item.body;
+      ({ id: storyId, rev } = item);
+      f.story.value = b.story;
+      const nps = storyForm.querySelector(`input[name=nps][value="${b.nps}"]`);
+      if (nps) nps.checked = true;
+      followUp.checked = b.follow_up;
+      $("contact-box").hidden = !b.follow_up;
+      f.contact.value = b.contact || "";
+      f.public.checked = b.public;
+      say(SAVED, true);
+      $("story").hidden = !$("thanks").hidden;
+    })
+    .catch(() => {})
+    .then(start);
+
+  async function legacy(body) {
+    store.set(storyKey, body.id);
+    const { status, data } = await send("/api/conversations", body);
+    if (answered(status)) {
+      store.set(storyKey, null);
+      if (status >= 400) storyId = null;
+    }
+    if (status === 200 || status === 201) thanks(data);
+    else say(problem(data));
+  }
+
+  storyForm.addEventListener("submit", (e) => {
     e.preventDefault();
-    const f = storyForm.elements;
-    const out = $("story-status");
     const story = f.story.value.trim();
     if (!story) {
-      out.textContent = "Please write a few words first.";
+      say("Please write a few words first.");
       f.story.focus();
       return;
     }
     if (followUp.checked && !f.contact.value.trim()) {
-      out.textContent = "Tell us how to reach you, or untick “get back to me”.";
+      say("Tell us how to reach you, or untick “get back to me”.");
       f.contact.focus();
       return;
     }
     const checked = storyForm.querySelector("input[name=nps]:checked");
     storyId = storyId || store.get(storyKey) || uuid(); // kept across retries and reloads
-    store.set(storyKey, storyId);
     const body = {
       id: storyId,
       station: code,
@@ -179,22 +318,8 @@
       public: f.public.checked,
     };
     if (followUp.checked) body.contact = f.contact.value.trim();
-    const button = storyForm.querySelector("button");
-    button.disabled = true;
-    out.textContent = "";
-    const { status, data } = await send("/api/conversations", body);
-    button.disabled = false;
-    if (answered(status)) {
-      store.set(storyKey, null);
-      if (status >= 400) storyId = null; // refused: nothing of ours is stored under it
-    }
-    if (status === 200 || status === 201) {
-      $("reference").textContent = data.reference;
-      $("story").hidden = true;
-      $("thanks").hidden = false;
-      $("thanks").focus();
-    } else {
-      out.textContent = problem(data);
-    }
+    say("Sending…", true);
+    const item = { id: storyId, rev: ++rev, body };
+    (idb ? tx((s) => s.put(item)) : Promise.reject()).then(flush, () => legacy(body));
   });
 })();

@@ -168,36 +168,149 @@ def test_reload_after_a_lost_first_answer_counts_once(live_server, phone, event)
     assert phone.evaluate("Object.keys(localStorage)") == []
 
 
+STORY_API = "**/api/conversations/*"
+SAVED = "Saved on your phone — we'll send it when you're back online."
+OUTBOX_SIZE = """() => new Promise((resolve, reject) => {
+  const open = indexedDB.open("tracker-attendee");
+  open.onerror = () => reject(open.error);
+  open.onsuccess = () => {
+    const count = open.result.transaction("outbox").objectStore("outbox").count();
+    count.onsuccess = () => { open.result.close(); resolve(count.result); };
+  };
+})"""
+
+
+def stories(db_path) -> list[tuple[int, str, str]]:
+    with sqlite3.connect(db_path) as conn:
+        return conn.execute("SELECT id, uuid, story FROM conversations ORDER BY id").fetchall()
+
+
+def checked_in(page, live_server, station: dict, text: str) -> None:
+    """Open the station page, wait for the check-in, and type a story (not sent yet)."""
+    page.goto(f"{live_server.url}/s/{station['code']}")
+    page.locator("#status", has_text="checked in at").or_(
+        page.locator("#status", has_text="already visited")
+    ).wait_for()
+    page.fill("#story-text", text)
+
+
+def assert_thanked_once(page, db_path, text: str) -> None:
+    page.locator("#thanks").wait_for(state="visible", timeout=10_000)
+    rows = stories(db_path)
+    assert [story for _, _, story in rows] == [text]
+    # The reference shown is the one of the record stored the first time.
+    assert page.locator("#reference").inner_text() == conversations.reference(rows[0][0])
+    assert page.evaluate(OUTBOX_SIZE) == 0
+    assert page.evaluate("Object.keys(localStorage)") == []
+
+
 def test_story_resent_after_a_reload_is_stored_once(live_server, phone, event):
-    url = f"{live_server.url}/s/{event['stations']['booth']['code']}"
-    status = phone.locator("#status")
-    phone.goto(url)
-    status.filter(has_text="You're checked in at Main booth, Cork").wait_for()
-    reached = lose_first_answer(phone, "**/api/conversations")
-    phone.fill("#story-text", "Loved the live demo.")
-    with phone.expect_event("requestfailed", lambda r: r.url.endswith("/api/conversations")):
+    """Reload during the send: the story reached the server, its answer did not. The reload
+    sends the waiting story again by itself, under the same id."""
+    checked_in(phone, live_server, event["stations"]["booth"], "Loved the live demo.")
+    reached = lose_first_answer(phone, STORY_API)
+    with phone.expect_event("requestfailed", lambda r: "/api/conversations/" in r.url):
         phone.click("#story-form button[type=submit]")
     assert reached == [201]
+    phone.locator("#story-status", has_text=SAVED).wait_for()
+    assert phone.evaluate(OUTBOX_SIZE) == 1
 
-    phone.unroute("**/api/conversations")
+    phone.unroute(STORY_API)
     phone.reload()
-    status.filter(has_text="You've already visited Main booth, Cork").wait_for()
-    phone.fill("#story-text", "Loved the live demo.")
+    assert_thanked_once(phone, live_server.db_path, "Loved the live demo.")
+    phone.locator("#status", has_text="You've already visited Main booth, Cork").wait_for()
+    assert phone.locator("#story").is_hidden()
+
+
+def test_story_typed_offline_arrives_once(live_server, phone, event):
+    """The network drops at the exact moment of sending: the story waits on the phone, says
+    so, and goes by itself (once) when the phone is back online."""
+    text = "Typed in the basement where there is no signal."
+    checked_in(phone, live_server, event["stations"]["demo"], text)
+    phone.locator(".scores label", has_text=re.compile(r"^7$")).click()
+    dropped = []
+
+    def drop_network(route):
+        dropped.append(route.request.method)
+        phone.context.set_offline(True)
+        route.abort("internetdisconnected")
+
+    phone.route(STORY_API, drop_network)
     phone.click("#story-form button[type=submit]")
-    phone.locator("#thanks").wait_for(state="visible", timeout=10_000)
+    phone.locator("#story-status", has_text=SAVED).wait_for()
+    assert dropped == ["PUT"]
+    assert stories(live_server.db_path) == []
+    assert phone.locator("#story-text").input_value() == text
+    assert phone.evaluate(OUTBOX_SIZE) == 1
+
+    phone.unroute(STORY_API)
+    phone.context.set_offline(False)  # the `online` event sends it
+    assert_thanked_once(phone, live_server.db_path, text)
     with sqlite3.connect(live_server.db_path) as conn:
-        rows = conn.execute("SELECT id, story FROM conversations").fetchall()
-    assert [story for _, story in rows] == ["Loved the live demo."]
-    # The answer to the resent story is the one stored the first time.
-    assert phone.locator("#reference").inner_text() == conversations.reference(rows[0][0])
-    assert phone.evaluate("Object.keys(localStorage)") == []
+        assert conn.execute("SELECT nps, source FROM conversations").fetchall() == [(7, "attendee")]
+
+    # A later load has nothing left to send.
+    phone.reload()
+    phone.locator("#status", has_text="You've already visited Demo corner, Cork").wait_for()
+    phone.wait_for_load_state("networkidle")
+    assert len(stories(live_server.db_path)) == 1
+    assert phone.locator("#story-text").input_value() == ""
+
+
+def test_a_waiting_story_is_sent_from_the_passport_page(live_server, phone, event):
+    text = "Sent from the passport page."
+    checked_in(phone, live_server, event["stations"]["booth"], text)
+    phone.route(STORY_API, lambda route: route.abort("internetdisconnected"))
+    phone.click("#story-form button[type=submit]")
+    phone.locator("#story-status", has_text=SAVED).wait_for()
+
+    phone.unroute(STORY_API)
+    phone.goto(f"{live_server.url}/me")
+    note = phone.locator("#sent-note", has_text="arrived: reference")
+    note.wait_for(timeout=10_000)
+    rows = stories(live_server.db_path)
+    assert [story for _, _, story in rows] == [text]
+    assert conversations.reference(rows[0][0]) in note.inner_text()
+    assert phone.evaluate(OUTBOX_SIZE) == 0
+
+
+def test_a_double_send_stores_once(live_server, phone, event):
+    text = "Tapped twice in a hurry."
+    checked_in(phone, live_server, event["stations"]["booth"], text)
+    phone.evaluate(
+        "() => { const f = document.getElementById('story-form');"
+        " f.requestSubmit(); f.requestSubmit(); }"
+    )
+    assert_thanked_once(phone, live_server.db_path, text)
+
+
+def test_a_refused_story_keeps_its_text_and_leaves_the_outbox(live_server, phone, event):
+    text = "The server will refuse this one first."
+    checked_in(phone, live_server, event["stations"]["booth"], text)
+    refused = []
+
+    def refuse(route):
+        refused.append(route.request.post_data_json["id"])
+        route.fulfill(status=422, json={"detail": "That story cannot be taken."})
+
+    phone.route(STORY_API, refuse)
+    phone.click("#story-form button[type=submit]")
+    phone.locator("#story-status", has_text="That story cannot be taken.").wait_for()
+    assert phone.locator("#story-text").input_value() == text
+    assert phone.evaluate(OUTBOX_SIZE) == 0
+
+    phone.unroute(STORY_API)
+    phone.click("#story-form button[type=submit]")
+    assert_thanked_once(phone, live_server.db_path, text)
+    assert stories(live_server.db_path)[0][1] != refused[0]  # a new id: nothing is under the old
 
 
 def test_without_storage_the_page_checks_in_as_before(live_server, browser, event):
     context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True)
-    # Like a private window that refuses storage: touching localStorage throws.
+    # Like a private window that refuses storage: touching localStorage or IndexedDB throws.
     context.add_init_script(
-        "Object.defineProperty(window, 'localStorage', {get() {"
+        "for (const name of ['localStorage', 'indexedDB'])"
+        " Object.defineProperty(window, name, {get() {"
         " throw new DOMException('denied', 'SecurityError'); }});"
     )
     page = context.new_page()
@@ -213,3 +326,4 @@ def test_without_storage_the_page_checks_in_as_before(live_server, browser, even
         context.close()
     assert errors == []
     assert station_rows(live_server.db_path, event["stations"]["booth"]["id"]) == (1, 1, 1)
+    assert [story for _, _, story in stories(live_server.db_path)] == ["Quick and easy."]

@@ -130,7 +130,7 @@ def test_me_shows_the_passport_and_a_scannable_badge(client, event, db):
     # The SVG's QR code encodes the badge: same matrix as a PNG that zxing reads back.
     from tracker import qr
 
-    assert svg.data == qr.svg(badge) and decode(qr.png(badge)) == badge
+    assert svg.data == qr.badge_svg(badge) and decode(qr.png(badge)) == badge
 
 
 def test_details_are_kept_only_with_consent_and_can_be_erased(client, event, db):
