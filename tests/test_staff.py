@@ -183,7 +183,7 @@ def test_my_station_lists_today_escaped(client, event):
 def test_service_worker_is_scoped_to_staff_and_lists_the_shell(client, event):
     r = client.get("/staff/sw.js")
     assert r.status_code == 200 and r.mimetype == "text/javascript"
-    assert r.headers["Service-Worker-Allowed"] == "/staff/"
+    assert r.headers["Service-Worker-Allowed"] == "/staff"
     assert r.headers["Cache-Control"] == "no-cache"
     body = r.get_data(as_text=True)
     assert '"/staff/capture"' in body and "/static/staff/staff.js?v=" in body

@@ -153,7 +153,7 @@ def test_double_tap_and_a_retried_request_make_one_record(browser, live_server, 
             cut["n"] += 1
             route.abort("connectionreset")
 
-        page.route("**/api/conversations", lose_reply, times=1)
+        page.route("**/api/conversations/*", lose_reply, times=1)
         log(page, "reply lost once")
         page.wait_for_function("document.getElementById('net').dataset.state === 'offline'")
         assert cut["n"] == 1
@@ -208,11 +208,17 @@ def test_invalid_data_goes_to_needs_attention_and_html_shows_as_text(browser, li
     try:
         sign_in(page, live_server.url)
         story = '<img src=x onerror="window.__pwned = 1"><b>bold</b>'
-        log(page, story, badge="NOPE99")
+        # A badge-shaped code nobody has, saved offline (online, the page refuses it at once).
+        context.set_offline(True)
+        log(page, story, badge="CCCC33")
+        context.set_offline(False)
+        page.evaluate("window.dispatchEvent(new Event('online'))")
         page.wait_for_selector("#attention:not([hidden])")
         assert page.text_content("#attention-list .text") == story
-        assert "NOPE99" in page.text_content("#attention-list .error")
+        assert "CCCC33" in page.text_content("#attention-list .error")
         wait_waiting(page, 0)
+        assert page.text_content("#waiting") == "1 needs attention"
+        assert page.is_visible("#attention-alert")
         assert stored(db) == []
 
         page.click("#attention-list button:has-text('Fix')")

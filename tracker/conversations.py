@@ -435,9 +435,9 @@ def put(
     "kept", record).
 
     New id: stored as `record` would. Known id: only its author may replace it, while it is
-    editable (NotAuthor or IdConflict, NoLongerEditable otherwise); a version whose
-    `revision` is older than the stored one changes nothing ("kept": the stored, newer record
-    comes back), so a late retry never undoes an edit.
+    editable (IdConflict, NoLongerEditable otherwise); a version whose `revision` is not newer
+    than the stored one changes nothing ("kept": the stored record comes back), so a retry is
+    harmless even after the day ends and a late one never undoes an edit.
     """
     with dbm.write(db):
         existing = _row(db, str(data.id))
@@ -446,7 +446,8 @@ def put(
             return record_, "created"
         if not author.owns(existing):
             raise IdConflict(f"the id {data.id} already belongs to another conversation")
-        if data.revision is not None and data.revision < existing["revision"]:
+        # A version the server already holds (a retry), or an older one: nothing changes.
+        if data.revision is not None and data.revision <= existing["revision"]:
             return as_record(existing), "kept"
         return edit(db, event, data, author, now), "replaced"
 

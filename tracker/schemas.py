@@ -63,9 +63,8 @@ class ConversationIn(_Body):
     @field_validator("captured_at")
     @classmethod
     def _plausible_time(cls, value: datetime | None) -> datetime | None:
-        """A device with a broken clock gets a 400, not a server error on conversion."""
-        if value is None:
+        """A device clock far outside this century is no time at all: the conversation is kept,
+        and the server's time of receipt stands for it (conversations.plausible_capture)."""
+        if value is None or not EARLIEST <= value.replace(tzinfo=None) <= LATEST:
             return None
-        if not EARLIEST <= value.replace(tzinfo=None) <= LATEST:
-            raise ValueError("captured_at must be a date between 2000 and 2100")
         return value  # stored as UTC by db.iso, which reads a naive time as UTC

@@ -1,18 +1,29 @@
 // Staff capture with an offline outbox (Plan B).
-// A conversation gets its UUID on the device when saved, waits in IndexedDB, and leaves the
-// outbox only after the server answered 2xx; the server treats a repeat of the same id as the
-// same record, so retrying is always safe. A 4xx that says the data is wrong moves the item to
-// "Needs attention" instead of retrying forever. User text is only ever set with textContent.
+// A conversation gets its UUID on the device when saved and waits in IndexedDB. Every version is
+// sent with PUT /api/conversations/<id> and a revision number (each edit on the device adds one);
+// the outbox keeps only the latest version of each record, sends them in the order they were
+// first saved, and lets an item go only when the server's answer holds that revision or a newer
+// one. "All synced" means exactly that. A 4xx that says the data is wrong moves the item to
+// "Needs attention" (with a banner, a beep and a buzz) instead of retrying forever.
+// The page learns the server's time from every answer and stamps captures with it.
+// User text is only ever set with textContent.
 (function () {
   "use strict";
 
   var root = document.getElementById("staff");
   if (!root) return;
   var STATION = root.dataset.station;
+  var TIMEZONE = root.dataset.timezone || undefined;
+  var CLOCK_URL = root.dataset.clock || "/staff/time";
   var FLUSH_MS = Math.max(2, Number(root.dataset.flushSeconds) || 20) * 1000;
   var RETRY_LATER = { 401: 1, 408: 1, 425: 1, 429: 1 };
+  var BADGE_ALPHABET = root.dataset.badgeAlphabet || "ACDEFGHJKMNPQRTUVWXY34679";
+  var BADGE_LENGTH = Number(root.dataset.badgeLength) || 6;
+  // What the server's schema accepts as a capture time; outside it we let the server stamp it.
+  var EARLIEST = Date.UTC(2000, 0, 2);
+  var LATEST = Date.UTC(2099, 11, 30);
 
-  // ------------------------------------------------------------------ ids and time
+  // ------------------------------------------------------------------ ids
 
   function uuid() {
     if (window.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
@@ -23,6 +34,99 @@
     b[8] = (b[8] & 0x3f) | 0x80;
     var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
     return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
+  }
+
+  function stored(key, value) {
+    try {
+      if (arguments.length > 1) localStorage.setItem(key, JSON.stringify(value));
+      else return JSON.parse(localStorage.getItem(key));
+    } catch (e) { return null; }
+  }
+
+  // The order of first saves; never goes back, whatever the device clock does.
+  function nextSeq() {
+    var seq = Math.max((Number(stored("tracker-staff-seq")) || 0) + 1, Date.now());
+    stored("tracker-staff-seq", seq);
+    return seq;
+  }
+
+  // ------------------------------------------------------------------ the server's clock
+
+  // offset = server time - device time, learned from every answer while online (the HTTP Date
+  // header, whole seconds) and from /staff/time (milliseconds). Kept in localStorage, so a page
+  // opened offline still stamps with the last correction.
+  var CLOCK_KEY = "tracker-staff-clock";
+  var clock = stored(CLOCK_KEY);
+  if (!clock || !isFinite(clock.offset)) clock = null;
+  var clockLearnedAt = null; // performance.now() of the last lesson in this page
+
+  function learnClock(response, sentAt, preciseServerMs) {
+    var receivedAt = Date.now();
+    var server = preciseServerMs;
+    if (!isFinite(server)) {
+      var header = response.headers.get("Date");
+      if (!header) return;
+      server = Date.parse(header) + 500; // the header drops the milliseconds
+      if (!isFinite(server)) return;
+    }
+    var offset = Math.round(server - (sentAt + receivedAt) / 2);
+    var precise = isFinite(preciseServerMs);
+    // A whole-second header does not overrule a close estimate.
+    if (!(clock && !precise && Math.abs(clock.offset - offset) <= 1500)) {
+      clock = { offset: offset, precise: precise };
+      stored(CLOCK_KEY, clock);
+    }
+    clockLearnedAt = performance.now();
+  }
+
+  function serverNow() { return Date.now() + (clock ? clock.offset : 0); }
+
+  function isoAt(ms) { return new Date(ms).toISOString(); }
+
+  var timeFormat = (function () {
+    var options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    try { return new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: TIMEZONE }, options)); }
+    catch (e) { return new Intl.DateTimeFormat("en-GB", options); }
+  })();
+  // "14:05" in the location's time zone, as the server lists synced conversations.
+  function localTime(iso) {
+    var ms = Date.parse(iso);
+    return isFinite(ms) ? timeFormat.format(new Date(ms)) : "";
+  }
+
+  // ------------------------------------------------------------------ talking to the server
+
+  var reachable = navigator.onLine;
+
+  function api(url, options) {
+    var sentAt = Date.now();
+    var init = Object.assign({ credentials: "same-origin", cache: "no-store" }, options || {});
+    init.headers = Object.assign({ Accept: "application/json" }, init.headers || {});
+    return fetch(url, init).then(function (response) {
+      learnClock(response, sentAt);
+      setReachable(true);
+      if (response.status === 401) signedOut();
+      return response;
+    }, function (err) {
+      setReachable(false);
+      throw err;
+    });
+  }
+
+  function jsonOf(response) { return response.json().catch(function () { return null; }); }
+
+  function pingClock() {
+    var sentAt = Date.now();
+    return api(CLOCK_URL).then(function (response) {
+      return jsonOf(response).then(function (json) {
+        if (response.ok && json && json.now) learnClock(response, sentAt, Date.parse(json.now));
+      });
+    }).catch(function () {});
+  }
+
+  function signedOut() {
+    var box = document.getElementById("signed-out");
+    if (box) box.hidden = false;
   }
 
   // ------------------------------------------------------------------ IndexedDB outbox
@@ -37,7 +141,8 @@
     open.onerror = function () { reject(open.error); };
   });
 
-  // Runs fn(stores) in one transaction; resolves with what fn's last request returned.
+  // Runs fn(stores) in one transaction; resolves with what fn returned (a request's result, or
+  // a plain value) once the transaction has committed.
   function tx(names, mode, fn) {
     return dbPromise.then(function (db) {
       return new Promise(function (resolve, reject) {
@@ -45,29 +150,82 @@
         var result;
         var stores = {};
         [].concat(names).forEach(function (n) { stores[n] = t.objectStore(n); });
-        var req = fn(stores);
-        if (req) req.onsuccess = function () { result = req.result; };
+        var out = fn(stores, function (value) { result = value; });
+        if (out && typeof out.onsuccess !== "undefined") out.onsuccess = function () { result = out.result; };
+        else if (out !== undefined) result = out;
         t.oncomplete = function () { resolve(result); };
         t.onerror = t.onabort = function () { reject(t.error); };
       });
     });
   }
-  function all(name) { return tx(name, "readonly", function (s) { return s[name].getAll(); }); }
-  function getItem(name, id) { return tx(name, "readonly", function (s) { return s[name].get(id); }); }
-  function putItem(name, item) { return tx(name, "readwrite", function (s) { return s[name].put(item); }); }
-  function removeItem(name, id) { return tx(name, "readwrite", function (s) { return s[name].delete(id); }); }
-  function moveItem(from, to, item) {
-    return tx([from, to], "readwrite", function (s) { s[from].delete(item.id); return s[to].put(item); });
+  function request(req, then) { req.onsuccess = function () { then(req.result); }; }
+
+  // Items saved by an older version of this page have no revision or order: give them one.
+  function upgrade(item) {
+    if (!item) return item;
+    if (!(item.revision >= 1)) item.revision = 1;
+    if (!isFinite(item.seq)) item.seq = Date.parse(item.savedAt) || 0;
+    return item;
   }
-  function bySaved(items) {
-    return items.sort(function (a, b) { return a.savedAt < b.savedAt ? -1 : a.savedAt > b.savedAt ? 1 : 0; });
+  function all(name) {
+    return tx(name, "readonly", function (s) { return s[name].getAll(); }).then(function (items) {
+      return items.map(upgrade).sort(function (a, b) { return a.seq - b.seq; });
+    });
+  }
+  function getItem(name, id) {
+    return tx(name, "readonly", function (s) { return s[name].get(id); }).then(upgrade);
+  }
+  function removeItem(name, id) { return tx(name, "readwrite", function (s) { s[name].delete(id); }); }
+
+  // Saves a version: the latest one replaces whatever waited under that id (in the outbox or in
+  // Needs attention) and gets a revision above both it and the version the form started from.
+  // `drop` is the id of a refused item that this version replaces under a new id.
+  function saveVersion(item, base, drop) {
+    return tx(["outbox", "attention"], "readwrite", function (s, done) {
+      if (drop && drop !== item.id) s.attention.delete(drop);
+      request(s.outbox.get(item.id), function (waiting) {
+        request(s.attention.get(item.id), function (held) {
+          var revisions = [base || 0];
+          [waiting, held].forEach(function (it) {
+            if (it) revisions.push(upgrade(it).revision);
+          });
+          item.revision = Math.max.apply(null, revisions) + 1;
+          var first = waiting || held;
+          if (first) item.seq = upgrade(first).seq;
+          s.attention.delete(item.id);
+          s.outbox.put(item);
+          done(item);
+        });
+      });
+    });
   }
 
-  // ------------------------------------------------------------------ status badge
+  // The server holds `revision` (or newer) of this record: the item leaves the outbox unless
+  // it was edited again meanwhile (then the newer version still waits).
+  function settle(item, revision) {
+    return tx("outbox", "readwrite", function (s) {
+      request(s.outbox.get(item.id), function (current) {
+        if (current && upgrade(current).revision <= revision) s.outbox.delete(item.id);
+      });
+    });
+  }
+
+  function toAttention(item) {
+    return tx(["outbox", "attention"], "readwrite", function (s, done) {
+      request(s.outbox.get(item.id), function (current) {
+        if (current && upgrade(current).revision > item.revision) return done(false); // edited since
+        s.outbox.delete(item.id);
+        s.attention.put(item);
+        done(true);
+      });
+    });
+  }
+
+  // ------------------------------------------------------------------ status and lists
 
   var netEl = document.getElementById("net");
   var waitingEl = document.getElementById("waiting");
-  var reachable = navigator.onLine;
+  var alertEl = document.getElementById("attention-alert");
 
   function setReachable(value) { reachable = value; renderNet(); }
   function renderNet() {
@@ -76,15 +234,57 @@
     netEl.dataset.state = online ? "online" : "offline";
   }
 
+  function plural(n, one, many) { return n + " " + (n === 1 ? one : many); }
+
+  // Renders may overlap (a save and a flush); only the latest one paints.
+  var renderSeq = 0;
   function render() {
+    var mine = ++renderSeq;
     renderNet();
     return Promise.all([all("outbox"), all("attention")]).then(function (lists) {
+      if (mine !== renderSeq) return;
       var waiting = lists[0].length;
+      var held = lists[1].length;
       waitingEl.dataset.count = String(waiting);
-      waitingEl.textContent = waiting ? waiting + " waiting to sync" : "All synced";
-      renderAttention(bySaved(lists[1]));
-      renderPending(bySaved(lists[0]));
+      waitingEl.dataset.attention = String(held);
+      waitingEl.textContent = waiting ? waiting + " waiting to sync"
+        : held ? plural(held, "needs attention", "need attention") : "All synced";
+      renderAlert(held);
+      renderAttention(lists[1]);
+      renderPending(lists[0]);
     });
+  }
+
+  function renderAlert(held) {
+    if (!alertEl) return;
+    alertEl.hidden = held === 0;
+    if (!held) return;
+    var text = document.getElementById("attention-alert-text");
+    text.textContent = plural(held, "conversation needs attention", "conversations need attention") +
+      ": the server refused " + (held === 1 ? "it" : "them") + ".";
+  }
+
+  var audio = null;
+  // A new refusal: the banner shows, a tablet beeps, a phone buzzes (where the browser allows).
+  function alarm() {
+    try { if (navigator.vibrate) navigator.vibrate([200, 100, 200]); } catch (e) { /* not allowed yet */ }
+    try {
+      var Ctx = window.AudioContext || window.webkitAudioContext;
+      if (!Ctx) return;
+      audio = audio || new Ctx();
+      var osc = audio.createOscillator();
+      var gain = audio.createGain();
+      osc.frequency.value = 880;
+      gain.gain.value = 0.15;
+      osc.connect(gain).connect(audio.destination);
+      osc.start();
+      osc.stop(audio.currentTime + 0.25);
+    } catch (e) { /* no sound: the banner and the buzz remain */ }
+    if (alertEl) {
+      alertEl.classList.remove("flash");
+      void alertEl.offsetWidth;
+      alertEl.classList.add("flash");
+    }
   }
 
   // ------------------------------------------------------------------ sync
@@ -104,6 +304,35 @@
     return flushing;
   }
 
+  var CLOCK_STALE_MS = 10 * 60 * 1000;
+  function sendAll() {
+    if (!navigator.onLine) { setReachable(false); return Promise.resolve(); }
+    return all("outbox").then(function (items) {
+      var stale = clockLearnedAt === null || performance.now() - clockLearnedAt > CLOCK_STALE_MS;
+      // Learn the time first (and whether the server is there) when there is nothing to send,
+      // or when captures made before the clock was known are about to go.
+      var first = stale || !reachable || !items.length ? pingClock() : Promise.resolve();
+      return first.then(function () {
+        var chain = Promise.resolve(true);
+        items.forEach(function (item) {
+          chain = chain.then(function (go) { return go && sendOne(item); });
+        });
+        return chain;
+      });
+    });
+  }
+
+  // When the conversation happened, in server time. A capture made before this device knew the
+  // server's clock is corrected with what it knows now; a time the server could not take is
+  // left out (the server then stamps when it received it).
+  function captureTime(item) {
+    var ms = Date.parse(item.body.captured_at);
+    if (item.clockKnown === false && clock && isFinite(item.capturedDevice)) ms = item.capturedDevice + clock.offset;
+    if (!isFinite(ms) || ms < EARLIEST || ms > LATEST) return null;
+    if (clock && ms > serverNow() + 60000) ms = serverNow(); // not in the future
+    return isoAt(ms);
+  }
+
   function describe(status, json) {
     if (!json) return "The server said " + status + ".";
     var d = json.detail;
@@ -113,52 +342,69 @@
     return (d || json.error || "error " + status) + "";
   }
 
-  function sendAll() {
-    return all("outbox").then(function (items) {
-      items = bySaved(items);
-      var chain = Promise.resolve(true);
-      items.forEach(function (item) {
-        chain = chain.then(function (go) { return go && sendOne(item); });
-      });
-      return chain;
-    });
-  }
+  // Refusals a new id fixes: the record cannot be changed, but its content can be kept.
+  var SAVE_AS_NEW = { id_conflict: 1, no_longer_editable: 1, not_author: 1 };
+  var HINTS = {
+    id_conflict: " Save it again to keep it as a new conversation, or discard it.",
+    no_longer_editable: " Save it again to keep it as a new conversation, or discard this change.",
+    not_author: " Save it again to keep it as a new conversation, or discard it.",
+  };
 
   // Resolves true to go on with the next item, false to stop until the next flush.
   function sendOne(item) {
     if (!navigator.onLine) return Promise.resolve(false);
-    var url = "/api/conversations" + (item.method === "PUT" ? "/" + item.id : "");
-    return fetch(url, {
-      method: item.method,
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      credentials: "same-origin",
-      cache: "no-store",
-      body: JSON.stringify(item.body),
+    var body = Object.assign({}, item.body, { revision: item.revision, captured_at: captureTime(item) });
+    return api("/api/conversations/" + encodeURIComponent(item.id), {
+      method: "PUT",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
     }).then(function (response) {
-      setReachable(true);
-      if (response.ok) return removeItem("outbox", item.id).then(function () { return true; });
-      return response.json().catch(function () { return null; }).then(function (json) {
-        if (response.status === 401) { document.getElementById("signed-out").hidden = false; return false; }
+      return jsonOf(response).then(function (json) {
+        if (response.ok) {
+          var held = json ? Number(json.revision) : NaN;
+          if (held >= item.revision) return settle(item, held).then(function () { return true; });
+          return false; // the answer does not hold this version: it stays and goes again later
+        }
+        if (response.status === 401) return false; // kept; "sign in again" shows
         if (RETRY_LATER[response.status] || response.status >= 500) return false;
-        item.error = describe(response.status, json);
-        item.status = response.status;
-        return moveItem("outbox", "attention", item).then(function () { return true; });
+        var code = json && json.error;
+        if (code === "no_longer_editable") return heldAnyway(item, response, json);
+        return refused(item, response, json);
       });
     }, function () {
-      setReachable(false);
       return false;
     });
   }
 
-  window.addEventListener("online", function () { setReachable(true); flush(); });
+  // A version whose answer was lost, retried after its day ended, is refused as no longer
+  // editable although the server holds it: ask, before calling it refused.
+  function heldAnyway(item, response, json) {
+    return api("/api/conversations/" + encodeURIComponent(item.id)).then(function (r) {
+      return jsonOf(r).then(function (rec) {
+        var held = r.ok && rec ? Number(rec.revision) : NaN;
+        if (held >= item.revision) return settle(item, held).then(function () { return true; });
+        return refused(item, response, json);
+      });
+    }, function () { return false; });
+  }
+
+  function refused(item, response, json) {
+    var code = json && json.error;
+    item.error = describe(response.status, json) + (HINTS[code] || "");
+    item.code = code || null;
+    item.status = response.status;
+    return toAttention(item).then(function (moved) {
+      if (moved) alarm();
+      return true;
+    });
+  }
+
+  window.addEventListener("online", function () { setReachable(true); flush(); recheckBadge(); });
   window.addEventListener("offline", renderNet);
   document.addEventListener("visibilitychange", function () { if (!document.hidden) flush(); });
   setInterval(flush, FLUSH_MS);
 
-  // ------------------------------------------------------------------ needs attention
-
-  var attentionBox = document.getElementById("attention");
-  var attentionList = document.getElementById("attention-list");
+  // ------------------------------------------------------------------ lists on the page
 
   function storyLine(item) {
     var s = item.body.story || "";
@@ -179,13 +425,18 @@
     return b;
   }
 
+  var attentionBox = document.getElementById("attention");
+  var attentionList = document.getElementById("attention-list");
+
   function renderAttention(items) {
     if (!attentionBox) return;
     attentionBox.hidden = items.length === 0;
     attentionList.replaceChildren();
     items.forEach(function (item) {
       var li = el("li");
+      li.dataset.id = item.id;
       li.append(
+        el("p", "meta muted", localTime(captureTime(item) || item.body.captured_at)),
         el("p", "text", storyLine(item)),
         el("p", "error", item.error || "Refused by the server."),
         button("Fix", "secondary", function () { loadIntoForm(item, "attention"); }),
@@ -198,8 +449,6 @@
     });
   }
 
-  // ------------------------------------------------------------------ "My station": waiting items
-
   var pendingBox = document.getElementById("pending");
   var pendingList = document.getElementById("pending-list");
 
@@ -211,9 +460,10 @@
       var li = el("li", "story waiting");
       li.dataset.id = item.id;
       var meta = el("div", "meta");
+      var synced = item.edit || document.querySelector("#synced-list li[data-id='" + CSS.escape(item.id) + "']");
       meta.append(
-        el("strong", null, item.method === "PUT" ? "Edit waiting to sync" : "Waiting to sync"),
-        el("span", null, new Date(item.savedAt).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" }))
+        el("strong", null, synced ? "Edit waiting to sync" : "Waiting to sync"),
+        el("span", "time", localTime(captureTime(item) || item.body.captured_at))
       );
       if (item.body.nps !== null && item.body.nps !== undefined) meta.append(el("span", "score", item.body.nps));
       var edit = el("a", "button secondary", "Edit");
@@ -227,7 +477,8 @@
 
   var form = document.getElementById("capture");
   var currentId = uuid();
-  var editing = null; // {id, method, from, savedAt, captured_at}
+  // {id, from, base (revision it started from), seq, captured_at, capturedDevice, clockKnown, edit, saveAsNew}
+  var editing = null;
 
   function toast(text) {
     var box = document.getElementById("toast");
@@ -237,11 +488,134 @@
     toast.timer = setTimeout(function () { box.hidden = true; }, 2500);
   }
 
-  function showError(text) {
+  var errorKind = null;
+  function showError(text, kind) {
     var box = document.getElementById("form-error");
     box.textContent = text || "";
     box.hidden = !text;
+    errorKind = text ? kind || "other" : null;
   }
+
+  // ------------------------------------------------------------------ badges
+
+  function normaliseBadge(text) {
+    return String(text || "").toUpperCase().replace(/[\s\-\u2010-\u2015_.]/g, "");
+  }
+
+  // "" when `code` (normalised) has a badge's shape, else what is wrong with it.
+  function badgeProblem(code, complete) {
+    var wrong = [];
+    for (var i = 0; i < code.length; i++) {
+      if (BADGE_ALPHABET.indexOf(code[i]) < 0 && wrong.indexOf(code[i]) < 0) wrong.push(code[i]);
+    }
+    if (wrong.length) {
+      return "Not a badge code: badges never contain " + wrong.join(" ") + " (only " + BADGE_ALPHABET.split("").join(" ") + ").";
+    }
+    if (code.length > BADGE_LENGTH || (complete && code.length !== BADGE_LENGTH)) {
+      return "Not a badge code: a badge has " + BADGE_LENGTH + " characters, this has " + code.length + ".";
+    }
+    return "";
+  }
+  function isBadge(code) { return code.length === BADGE_LENGTH && !badgeProblem(code, true); }
+
+  var knownBadges = {}; // code -> true once the server said it exists
+  var badgeCheck = null; // {code, state: checking|known|unknown|unchecked, promise}
+
+  function badgeNote(text, state) {
+    var note = document.getElementById("badge-note");
+    if (!note) return;
+    note.textContent = text || "";
+    note.dataset.state = state || "";
+    note.hidden = !text;
+  }
+
+  // Asks the server whether the badge exists at this event; resolves with the check.
+  function checkBadge(code) {
+    if (knownBadges[code]) {
+      badgeCheck = { code: code, state: "known", promise: null };
+      badgeNote("✓ Badge " + code + " found.", "known");
+      return Promise.resolve(badgeCheck);
+    }
+    if (badgeCheck && badgeCheck.code === code && badgeCheck.state === "checking") return badgeCheck.promise;
+    var check = { code: code, state: "checking" };
+    badgeCheck = check;
+    if (!navigator.onLine) {
+      check.state = "unchecked";
+      badgeNote("Offline: badge " + code + " will be checked when this conversation syncs.", "unchecked");
+      return Promise.resolve(check);
+    }
+    badgeNote("Checking badge " + code + "…", "checking");
+    check.promise = api("/api/badges/" + encodeURIComponent(code)).then(function (response) {
+      return jsonOf(response).then(function (json) {
+        var error = json && json.error;
+        if (response.ok) {
+          knownBadges[code] = true;
+          check.state = "known";
+        } else if (error === "unknown_badge" || error === "not_a_badge") {
+          check.state = "unknown";
+        } else {
+          check.state = "unchecked"; // signed out, busy, or a server without badge checks
+        }
+      });
+    }, function () {
+      check.state = "unchecked";
+    }).then(function () {
+      if (badgeCheck === check) showBadgeState(check);
+      return check;
+    });
+    return check.promise;
+  }
+
+  function showBadgeState(check) {
+    if (check.state === "known") badgeNote("✓ Badge " + check.code + " found.", "known");
+    else if (check.state === "unknown") {
+      badgeNote("No attendee has badge " + check.code + " at this event. Check their passport, or leave the badge empty.", "unknown");
+    } else badgeNote("Badge " + check.code + " is checked when this conversation syncs (the server is not reachable now).", "unchecked");
+  }
+
+  var badgeTimer = null;
+  // Typing: the shape is checked at once, the server is asked once the code is complete.
+  function onBadgeInput(complete) {
+    clearTimeout(badgeTimer);
+    var code = normaliseBadge(form.elements.attendee_badge.value);
+    if (errorKind === "badge") showError("");
+    badgeCheck = null;
+    if (!code) { badgeNote(""); return; }
+    var problem = badgeProblem(code, complete);
+    if (problem) { badgeNote(problem, "invalid"); return; }
+    if (code.length < BADGE_LENGTH) { badgeNote(""); return; }
+    badgeNote("");
+    badgeTimer = setTimeout(function () { checkBadge(code); }, complete ? 0 : 250);
+  }
+
+  function recheckBadge() {
+    if (!form) return;
+    var code = normaliseBadge(form.elements.attendee_badge.value);
+    if (code && isBadge(code) && (!badgeCheck || badgeCheck.state !== "known")) {
+      badgeCheck = null;
+      checkBadge(code);
+    }
+  }
+
+  // Before a save: resolves with an error text when the badge is known to be wrong, else "".
+  function badgeVerdict(code) {
+    if (!code) return Promise.resolve("");
+    var problem = badgeProblem(code, true);
+    if (problem) return Promise.resolve(problem);
+    // A badge found stays found; one not found (yet) is asked about again: it may be new.
+    var check = badgeCheck && badgeCheck.code === code && badgeCheck.state === "known" ? badgeCheck : null;
+    var pending = check ? Promise.resolve(check) : checkBadge(code);
+    // A slow network does not hold the save for long: unchecked badges are checked when sent.
+    var timeout = new Promise(function (resolve) { setTimeout(function () { resolve(null); }, 2500); });
+    return Promise.race([pending, timeout]).then(function (result) {
+      if (result && result.state === "unknown") {
+        return "No attendee has badge " + code + " at this event. Check their passport, or leave the badge empty.";
+      }
+      return "";
+    });
+  }
+
+  // ------------------------------------------------------------------ reading and filling the form
 
   function readForm() {
     var f = form.elements;
@@ -249,9 +623,9 @@
     var followUp = f.follow_up.checked;
     var topics = Array.prototype.filter.call(form.querySelectorAll("input[name=topics]"), function (c) { return c.checked; })
       .map(function (c) { return c.value; });
-    var badge = f.attendee_badge.value.trim();
+    var badge = normaliseBadge(f.attendee_badge.value);
     return {
-      id: editing ? editing.id : currentId,
+      id: editing && !editing.saveAsNew ? editing.id : currentId,
       station: STATION,
       story: f.story.value.trim(),
       nps: nps ? Number(nps.value) : null,
@@ -261,7 +635,7 @@
       contact: followUp ? f.contact.value.trim() || null : null,
       owner: followUp ? f.owner.value.trim() || null : null,
       attendee_badge: badge || null,
-      captured_at: editing && editing.captured_at ? editing.captured_at : new Date().toISOString(),
+      captured_at: editing && editing.captured_at ? editing.captured_at : isoAt(serverNow()),
     };
   }
 
@@ -276,6 +650,7 @@
     f.contact.value = body.contact || "";
     if (body.follow_up) f.owner.value = body.owner || "";
     syncFollowUp();
+    onBadgeInput(true);
   }
 
   function resetForm() {
@@ -285,6 +660,8 @@
     syncFollowUp();
     editing = null;
     currentId = uuid();
+    badgeCheck = null;
+    badgeNote("");
     document.getElementById("editing").hidden = true;
     if (location.search) history.replaceState(null, "", location.pathname);
   }
@@ -294,11 +671,22 @@
   }
 
   function loadIntoForm(item, from) {
-    editing = { id: item.id, method: item.method, from: from, savedAt: item.savedAt, captured_at: item.body.captured_at };
+    var saveAsNew = from === "attention" && !!SAVE_AS_NEW[item.code];
+    editing = {
+      id: item.id,
+      from: from,
+      base: saveAsNew ? 0 : item.revision || 0,
+      seq: item.seq,
+      captured_at: item.body.captured_at,
+      capturedDevice: item.capturedDevice,
+      clockKnown: item.clockKnown,
+      edit: !!item.edit,
+      saveAsNew: saveAsNew,
+    };
     fillForm(item.body);
     document.getElementById("editing-ref").textContent = item.reference || "a conversation not yet synced";
     document.getElementById("editing").hidden = false;
-    if (item.error) showError(item.error);
+    showError(item.error || "", "attention");
     window.scrollTo(0, 0);
     form.elements.story.focus();
   }
@@ -310,12 +698,19 @@
       if (item) return loadIntoForm(item, "outbox");
       return getItem("attention", id).then(function (held) {
         if (held) return loadIntoForm(held, "attention");
-        return fetch("/api/conversations/" + encodeURIComponent(id), { credentials: "same-origin", headers: { Accept: "application/json" } })
-          .then(function (r) { return r.json().then(function (j) { return { ok: r.ok, json: j }; }); })
+        return api("/api/conversations/" + encodeURIComponent(id))
+          .then(function (r) { return jsonOf(r).then(function (j) { return { ok: r.ok, status: r.status, json: j }; }); })
           .then(function (res) {
-            if (!res.ok) { showError(describe(0, res.json)); return; }
+            if (!res.ok) { showError(describe(res.status, res.json)); return; }
             if (!res.json.editable) { showError("This conversation can no longer be edited."); return; }
-            loadIntoForm({ id: res.json.id, method: "PUT", reference: res.json.reference, body: res.json }, "server");
+            var rec = res.json;
+            loadIntoForm({
+              id: rec.id,
+              revision: Number(rec.revision) || 1,
+              reference: rec.reference,
+              edit: true,
+              body: rec,
+            }, "server");
           }, function () { showError("You are offline: conversations already synced can be edited once back online."); });
       });
     });
@@ -326,32 +721,50 @@
     ev.preventDefault();
     if (saving) return; // a double tap while the first save is running makes one record
     var body = readForm();
-    if (!body.story) { showError("Write down their story before saving."); form.elements.story.focus(); return; }
-    showError("");
+    if (!body.story) { showError("Write down their story before saving.", "story"); form.elements.story.focus(); return; }
     saving = true;
-    var button = document.getElementById("save");
-    button.disabled = true;
-    var method = editing && editing.method === "PUT" ? "PUT" : "POST";
-    var item = { id: body.id, method: method, body: body, savedAt: editing && editing.savedAt ? editing.savedAt : new Date().toISOString() };
-    var stored = editing && editing.from === "attention" ? moveItem("attention", "outbox", item) : putItem("outbox", item);
-    stored.then(function () {
-      toast(editing ? "Saved changes" : "Saved");
-      resetForm();
-      form.elements.attendee_badge.focus({ preventScroll: true });
-      window.scrollTo(0, 0);
-      return render();
-    }, function (err) {
-      showError("Could not save on this device: " + err + ". Keep this page open and try again.");
+    var saveButton = document.getElementById("save");
+    saveButton.disabled = true;
+    var wasEditing = editing;
+    badgeVerdict(body.attendee_badge || "").then(function (problem) {
+      if (problem) {
+        showError(problem, "badge");
+        form.elements.attendee_badge.focus();
+        return;
+      }
+      showError("");
+      var fresh = !wasEditing || wasEditing.saveAsNew;
+      var item = {
+        id: body.id,
+        body: body,
+        savedAt: isoAt(serverNow()),
+        seq: !fresh && wasEditing.seq ? wasEditing.seq : nextSeq(),
+        capturedDevice: wasEditing && wasEditing.captured_at ? wasEditing.capturedDevice : Date.now(),
+        clockKnown: wasEditing && wasEditing.captured_at ? wasEditing.clockKnown !== false : !!clock,
+        edit: !!(wasEditing && wasEditing.edit && !wasEditing.saveAsNew),
+      };
+      var drop = wasEditing && wasEditing.saveAsNew ? wasEditing.id : null;
+      return saveVersion(item, fresh ? 0 : wasEditing.base, drop).then(function () {
+        resetForm();
+        // The counter and the toast change together.
+        return render().then(function () {
+          toast(fresh && !wasEditing ? "Saved" : "Saved changes");
+          form.elements.attendee_badge.focus({ preventScroll: true });
+          window.scrollTo(0, 0);
+        });
+      }, function (err) {
+        showError("Could not save on this device: " + err + ". Keep this page open and try again.");
+      });
     }).then(function () {
       saving = false;
-      button.disabled = false;
+      saveButton.disabled = false;
       flush();
     });
   }
 
   // ------------------------------------------------------------------ badge scanning
 
-  var scanControls = null;
+  var scan = null; // {controls, stopped} while the camera runs (or starts)
   function loadScanner(src) {
     if (window.ZXingBrowser) return Promise.resolve();
     return new Promise(function (resolve, reject) {
@@ -364,37 +777,73 @@
   }
 
   function stopScan() {
-    if (scanControls) scanControls.stop();
-    scanControls = null;
+    if (scan) {
+      scan.stopped = true;
+      if (scan.controls) scan.controls.stop();
+    }
+    scan = null;
     document.getElementById("scanner").hidden = true;
   }
 
-  function badgeFrom(text) {
-    var last = String(text).trim().split(/[/?#=]/).filter(Boolean).pop() || "";
-    return last.toUpperCase().replace(/[^A-Z0-9]/g, "").slice(0, 20);
+  function shorten(text) {
+    text = String(text).replace(/\s+/g, " ").trim();
+    return text.length > 60 ? text.slice(0, 60) + "…" : text;
+  }
+
+  // {badge} when the QR code holds a tracker badge code, else {problem} saying what it read.
+  function readScan(text) {
+    var raw = String(text || "").trim();
+    var code = normaliseBadge(raw);
+    if (isBadge(code)) return { badge: code };
+    var said;
+    try {
+      var url = new URL(raw);
+      if (/^\/s\/[^/]+\/?$/.test(url.pathname) || /^\/j\/[^/]+\/?$/.test(url.pathname)) {
+        said = "it is a station's check-in code (" + shorten(url.host + url.pathname.replace(/^(\/[sj]\/).*/, "$1…")) + ")";
+      } else {
+        said = "it is a web address (" + shorten(url.host + url.pathname) + ")";
+      }
+    } catch (e) {
+      if (/^WIFI:/i.test(raw)) said = "it is a wifi network";
+      else if (!raw) said = "it is empty";
+      else said = "it reads “" + shorten(raw) + "”";
+    }
+    return { problem: "That QR code is not a badge: " + said + ". Scan the QR code on the attendee's passport." };
   }
 
   function startScan() {
     var note = document.getElementById("scanner-note");
     document.getElementById("scanner").hidden = false;
+    if (scan) return; // already running
+    note.dataset.state = "";
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
       note.textContent = "The camera is not available here (it needs https). Type the badge instead.";
       return;
     }
+    var current = scan = { controls: null, stopped: false };
     note.textContent = "Starting the camera…";
     loadScanner(root.dataset.scanner).then(function () {
       var reader = new window.ZXingBrowser.BrowserQRCodeReader();
       return reader.decodeFromVideoDevice(undefined, document.getElementById("scanner-video"), function (result, err, controls) {
-        if (!result) return;
-        form.elements.attendee_badge.value = badgeFrom(result.getText());
+        if (!result || current.stopped) return;
+        var read = readScan(result.getText());
+        if (read.problem) { // keep scanning: the right code may come next
+          note.textContent = read.problem;
+          note.dataset.state = "refused";
+          return;
+        }
         controls.stop();
         stopScan();
-        toast("Badge scanned");
+        form.elements.attendee_badge.value = read.badge;
+        onBadgeInput(true);
+        toast("Badge scanned: " + read.badge);
       });
     }).then(function (controls) {
-      scanControls = controls;
-      note.textContent = "Point the camera at the QR code on the attendee's passport.";
+      if (current.stopped) { controls.stop(); return; } // stopped while the camera started
+      current.controls = controls;
+      if (note.dataset.state !== "refused") note.textContent = "Point the camera at the QR code on the attendee's passport.";
     }, function (err) {
+      if (scan === current) scan = null;
       note.textContent = "Could not start the camera (" + (err && err.message ? err.message : err) + "). Type the badge instead.";
     });
   }
@@ -404,6 +853,16 @@
   if (form) {
     form.addEventListener("submit", save);
     form.elements.follow_up.addEventListener("change", syncFollowUp);
+    form.elements.story.addEventListener("input", function () {
+      if (errorKind === "story" && form.elements.story.value.trim()) showError("");
+    });
+    form.elements.attendee_badge.addEventListener("input", function () { onBadgeInput(false); });
+    form.elements.attendee_badge.addEventListener("change", function () {
+      var input = form.elements.attendee_badge;
+      var code = normaliseBadge(input.value);
+      if (code !== input.value && !badgeProblem(code, true)) input.value = code; // as printed
+      onBadgeInput(true);
+    });
     // Tapping the chosen score again clears it (a score is optional).
     form.querySelectorAll("input[name=nps]").forEach(function (radio) {
       radio.addEventListener("pointerdown", function () { radio.dataset.was = radio.checked ? "1" : ""; });
@@ -427,8 +886,17 @@
     });
   }
 
+  // The worker's scope is "/staff" (the server allows it), so the printed URL /staff, /staff/
+  // and every page under /staff/ open offline; registrations of older pages (scope "/staff/")
+  // are removed.
   if ("serviceWorker" in navigator && root.dataset.sw) {
-    navigator.serviceWorker.register(root.dataset.sw, { scope: "/staff/" }).catch(function () {});
+    navigator.serviceWorker.register(root.dataset.sw, { scope: "/staff" }).then(function () {
+      return navigator.serviceWorker.getRegistrations();
+    }).then(function (registrations) {
+      registrations.forEach(function (r) {
+        if (new URL(r.scope).pathname === "/staff/") r.unregister();
+      });
+    }).catch(function () {});
   }
   render().then(flush);
 })();

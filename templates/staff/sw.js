@@ -1,4 +1,8 @@
 // Staff service worker: serves the staff pages and their assets when the venue network is down.
+// Its scope is "/staff" (allowed by the Service-Worker-Allowed header), so it also answers the
+// printed entry URL /staff and /staff/, which offline open the saved capture page. It leaves
+// every other page alone: only navigations to /staff pages and the assets those pages load
+// pass through it.
 // Pages: network first (fresh station and topics), cache when offline or slow. Assets are
 // versioned (?v=...), so cache first is safe. The JSON API is never touched: the page's outbox
 // (IndexedDB) owns retries, and a cached API answer would lie.
@@ -6,6 +10,7 @@
 const VERSION = {{ version|tojson }};
 const CACHE = "tracker-staff-" + VERSION;
 const PRECACHE = {{ precache|tojson }};
+const ENTRIES = {{ entries|tojson }};
 const NAVIGATION_TIMEOUT_MS = 4000;
 
 async function putIfGood(cache, request, response) {
@@ -53,21 +58,26 @@ async function fetchWithTimeout(request, ms) {
   }
 }
 
-async function page(request) {
+function offlinePage() {
+  return new Response(
+    "<!doctype html><meta name=viewport content='width=device-width'><title>Offline</title>" +
+      "<p style='font:18px system-ui;padding:1rem'>You are offline and this page is not saved on this device yet. " +
+      "Open the staff page once while online.</p>",
+    { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } },
+  );
+}
+
+async function page(request, path) {
   const cache = await caches.open(CACHE);
-  const key = new URL(request.url).pathname;
+  const entry = ENTRIES.includes(path);
   try {
     const response = await fetchWithTimeout(request, NAVIGATION_TIMEOUT_MS);
-    return await putIfGood(cache, key, response);
+    // The entry answers with a redirect once signed in (or the sign-in form, which needs the
+    // network anyway): never kept. Offline it opens the capture page below.
+    return entry ? response : await putIfGood(cache, path, response);
   } catch (err) {
-    const cached = (await cache.match(key)) || (await cache.match(PRECACHE[0]));
-    if (cached) return cached;
-    return new Response(
-      "<!doctype html><meta name=viewport content='width=device-width'><title>Offline</title>" +
-        "<p style='font:18px system-ui;padding:1rem'>You are offline and this page is not saved on this device yet. " +
-        "Open the staff page once while online.</p>",
-      { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } },
-    );
+    const cached = (!entry && (await cache.match(path))) || (await cache.match(PRECACHE[0]));
+    return cached || offlinePage();
   }
 }
 
@@ -82,10 +92,14 @@ self.addEventListener("fetch", (event) => {
   const request = event.request;
   if (request.method !== "GET") return;
   const url = new URL(request.url);
-  if (url.origin !== self.location.origin || url.pathname.startsWith("/api/")) return;
-  if (request.mode === "navigate" && url.pathname.startsWith("/staff/")) {
-    event.respondWith(page(request));
-  } else if (url.pathname.startsWith("/static/")) {
+  if (url.origin !== self.location.origin) return;
+  const path = url.pathname;
+  if (request.mode === "navigate") {
+    // The scope "/staff" is a prefix: "/staffroom" would match it too, and is not ours.
+    if ((path === "/staff" || path.startsWith("/staff/")) && !path.endsWith(".js")) {
+      event.respondWith(page(request, path));
+    }
+  } else if (path.startsWith("/static/")) {
     event.respondWith(asset(request));
   }
 });

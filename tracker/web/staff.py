@@ -12,6 +12,7 @@ from flask import (
     Blueprint,
     Response,
     current_app,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -20,6 +21,8 @@ from flask import (
 )
 
 from .. import conversations, events, scoreboard, staff
+from .. import db as dbm
+from ..security import BADGE_ALPHABET, BADGE_LENGTH
 from . import current_event, get_db
 from .identity import staff_name, staff_session_station, staff_station
 
@@ -70,6 +73,12 @@ def _sign_in_page(error: str | None = None, status: int = 200, form: dict | None
         ),
         status,
     )
+
+
+@bp.get("/")
+def entry_with_slash():
+    """`/staff/` is the same entry as the printed `/staff`."""
+    return redirect(url_for("staff.sign_in_form"))
 
 
 @bp.get("")
@@ -157,6 +166,8 @@ def _staff_page(template: str, station: dict, **context):
         station=station,
         staff_name=staff_name(),
         flush_seconds=OUTBOX_FLUSH_SECONDS,
+        badge_alphabet=BADGE_ALPHABET,
+        badge_length=BADGE_LENGTH,
         **context,
     )
 
@@ -172,13 +183,28 @@ def sign_out():
     return redirect(url_for("staff.sign_in_form"))
 
 
+@bp.get("/time")
+def clock():
+    """The server's time in milliseconds (the Date header has whole seconds), for the staff page
+    to correct a wrong tablet clock before it stamps a capture."""
+    response = jsonify(now=dbm.utcnow())
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+# The worker controls `/staff` itself (the printed URL) as well as every page under `/staff/`;
+# its scope is wider than its folder, which this header allows.
+SW_SCOPE = "/staff"
+
+
 @bp.get("/sw.js")
 def service_worker():
-    """The offline service worker, scoped to /staff/ and versioned by the assets it caches."""
+    """The offline service worker, scoped to /staff and versioned by the assets it caches."""
     version = asset_version()
     body = render_template(
         "staff/sw.js",
         version=version,
+        entries=[url_for("staff.sign_in_form"), url_for("staff.entry_with_slash")],
         precache=[
             url_for("staff.capture"),
             url_for("staff.mine"),
@@ -189,5 +215,5 @@ def service_worker():
     )
     response = Response(body, mimetype="text/javascript")
     response.headers["Cache-Control"] = "no-cache"
-    response.headers["Service-Worker-Allowed"] = "/staff/"
+    response.headers["Service-Worker-Allowed"] = SW_SCOPE
     return response
