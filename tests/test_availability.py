@@ -376,6 +376,13 @@ def test_one_address_holding_connections_with_no_body_cannot_take_the_server(db_
                 answers.append(b"none")
         assert answers.count(b"503") >= 100  # past its share: refused at once
         assert answers.count(b"408") == 150 - answers.count(b"503")  # dropped at the deadline
+        # Once its stalled requests are gone, the address is served again.
+        again = socket.create_connection(
+            ("127.0.0.1", server.port), source_address=("127.0.0.2", 0)
+        )
+        again.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        assert again.recv(200).split(b" ", 2)[1] == b"200"
+        again.close()
     finally:
         for s in stalled:
             s.close()
@@ -389,13 +396,17 @@ def test_a_closed_station_keeps_syncing_its_tablet_and_says_why(limited, db, eve
     tablet = device(limited, "192.0.2.10")
     assert tablet.post("/staff", data=staff_form(event)).status_code == 302
     booth = event["stations"]["booth"]
+    before = dbm.utcnow()  # captured on the tablet, not yet synced, when the station closes
     events.set_active(db, "stations", booth["id"], False, "Ann")
     page = tablet.get("/staff/capture")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "An organizer closed Main booth" in text and "still syncs" in text
-    waiting = {"id": str(uuid.uuid4()), "story": "captured before it closed"}
+    waiting = {"id": str(uuid.uuid4()), "story": "captured before it closed", "captured_at": before}
     assert tablet.post("/api/conversations", json=waiting).status_code == 201
+    after = {"id": str(uuid.uuid4()), "story": "logged after it closed"}
+    r = tablet.put(f"/api/conversations/{after['id']}", json=after)
+    assert r.status_code == 403 and r.json["error"] == "station_closed"
     assert (
         tablet.put(f"/api/conversations/{waiting['id']}", json={**waiting, "nps": 9}).status_code
         == 200
@@ -419,3 +430,31 @@ def test_a_closed_locations_board_says_so_and_shows_the_event(client, db, event)
         and snap["total"] == client.get("/api/scoreboard").get_json()["total"]
     )
     assert client.get("/board/nowhere").status_code == 404
+
+
+def test_staff_sign_in_is_limited_per_address_and_its_429s_say_when(limited, event):
+    limited.config["STAFF_SIGNIN_LIMIT"] = "8 per minute"
+    stranger = device(limited, "198.51.100.66")
+    for _ in range(staff.MAX_FAILURES):
+        stranger.post("/staff", data=staff_form(event, pin="000000"))
+    r = stranger.post("/staff", data=staff_form(event))
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) > 60  # locked ~10 minutes
+    answers = [
+        stranger.post("/staff", data=staff_form(event, "demo", pin="000000")).status_code
+        for _ in range(3)
+    ]
+    assert answers == [401, 401, 429]  # 8 attempts a minute from one address, any station
+    assert (
+        int(
+            device(limited, "198.51.100.66")
+            .post("/staff", data=staff_form(event, "demo"))
+            .headers["Retry-After"]
+        )
+        >= 1
+    )
+    assert device(limited, "192.0.2.10").post("/staff", data=staff_form(event)).status_code == 302
+
+
+def test_a_staff_name_with_control_characters_is_refused(limited, event):
+    r = device(limited, "192.0.2.10").post("/staff", data=staff_form(event, name="Sam\x00"))
+    assert r.status_code == 400

@@ -35,22 +35,6 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from . import cli, live, web
 
-    # The connection guard sees each client's own address: behind a proxy, ProxyFix (outside it)
-    # has already put the forwarded one in REMOTE_ADDR.
-    app.wsgi_app = ConnectionGuard(
-        app.wsgi_app,
-        per_address=app.config["CONNECTIONS_PER_ADDRESS"],
-        max_body=app.config["MAX_CONTENT_LENGTH"],
-        body_seconds=app.config["BODY_SECONDS"],
-    )
-    if app.config.get("TRUSTED_PROXIES"):
-        # Behind N proxies, take the client's address, scheme and host from X-Forwarded-*:
-        # the per-IP cap and the Origin check need the real ones.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
-        hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
-
     web.init_app(app)
     limiter.init_app(app)
     _drop_idle_limit_check(app)
@@ -65,6 +49,21 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     live.init_app(app)
     cli.init_app(app)
+    # Outermost but for ProxyFix, so it counts Socket.IO's requests too, under each client's
+    # own address (behind a proxy, ProxyFix has already put the forwarded one in REMOTE_ADDR).
+    app.wsgi_app = ConnectionGuard(
+        app.wsgi_app,
+        per_address=app.config["CONNECTIONS_PER_ADDRESS"],
+        max_body=app.config["MAX_CONTENT_LENGTH"],
+        body_seconds=app.config["BODY_SECONDS"],
+    )
+    if app.config.get("TRUSTED_PROXIES"):
+        # Behind N proxies, take the client's address, scheme and host from X-Forwarded-*:
+        # the per-IP cap and the Origin check need the real ones.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app
 
 

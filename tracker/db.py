@@ -270,6 +270,10 @@ MIGRATIONS.append(
     -- What the device's clock said, kept beside captured_at, which is clamped when implausible.
     ALTER TABLE conversations ADD COLUMN device_captured_at TEXT;
     ALTER TABLE attendees ADD COLUMN created_ip TEXT;
+    -- When an organizer closed a station or location: its tablets still sync what they
+    -- captured before then, and nothing after.
+    ALTER TABLE stations ADD COLUMN closed_at TEXT;
+    ALTER TABLE locations ADD COLUMN closed_at TEXT;
     ALTER TABLE attendees ADD COLUMN rehearsal INTEGER NOT NULL DEFAULT 0;
     -- An attendee voided as a whole (spam, a script): what they record later is voided as it
     -- arrives, with the same mark, so a restore brings back exactly that void.

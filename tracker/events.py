@@ -388,7 +388,10 @@ def set_active(
         before = db.execute(f"SELECT active FROM {table} WHERE id = ?", [row_id]).fetchone()
         if before is None or bool(before[0]) == active:
             return
-        db.execute(f"UPDATE {table} SET active = ? WHERE id = ?", [int(active), row_id])
+        db.execute(
+            f"UPDATE {table} SET active = ?, closed_at = ? WHERE id = ?",
+            [int(active), None if active else dbm.utcnow(), row_id],
+        )
         event_id, subject = _describe(db, table, row_id)
         action = "activate" if active else "deactivate"
         audit.record(
@@ -541,9 +544,9 @@ def has_event(db: Database) -> bool:
 
 
 STATION_COLUMNS = """
-    s.id, s.slug, s.name, s.kind, s.code, s.active, s.location_id,
+    s.id, s.slug, s.name, s.kind, s.code, s.active, s.location_id, s.closed_at,
     l.slug AS location_slug, l.name AS location_name, l.city, l.country, l.timezone,
-    l.active AS location_active, l.event_id
+    l.active AS location_active, l.closed_at AS location_closed_at, l.event_id
 """
 
 

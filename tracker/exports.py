@@ -5,9 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
+import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -55,6 +55,16 @@ KINDS = tuple(QUERIES)
 
 class UnknownExport(LookupError):
     pass
+
+
+class _Closable:
+    """An iterator with the close() that the WSGI server calls when the response ends."""
+
+    def __init__(self, iterator: Iterator[bytes], close: Callable[[], None]) -> None:
+        self.iterator, self.close = iterator, close
+
+    def __iter__(self) -> Iterator[bytes]:
+        return self.iterator
 
 
 def neutralise(value: object) -> object:
@@ -135,7 +145,14 @@ def backup_bytes(source: str) -> Iterator[bytes]:
                 while chunk := f.read(256 * 1024):
                     yield chunk
         finally:
-            path.unlink(missing_ok=True)
-            os.rmdir(folder)
+            shutil.rmtree(folder, ignore_errors=True)
 
-    return chunks()
+    stream = chunks()
+
+    def close() -> None:
+        # A HEAD request or a dropped download never starts the generator, so its `finally`
+        # would not run: the WSGI server calls this when the response ends, whatever happened.
+        stream.close()
+        shutil.rmtree(folder, ignore_errors=True)
+
+    return _Closable(stream, close)

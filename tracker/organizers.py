@@ -6,6 +6,7 @@ The ADMIN_PASSWORD variable stays as a bootstrap: it signs in as BOOTSTRAP_NAME.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import sqlite3
 
@@ -121,14 +122,19 @@ def check_password(db: Database, name: str, password: str, env_password: str | N
         and name.casefold() == BOOTSTRAP_NAME
         and hmac.compare_digest(password.encode(), env_password.encode())
     ):
-        return {"id": None, "name": BOOTSTRAP_NAME, "epoch": bootstrap_epoch(db)}
+        return {"id": None, "name": BOOTSTRAP_NAME, "epoch": bootstrap_epoch(db, env_password)}
     return None
 
 
-def bootstrap_epoch(db: Database) -> int:
-    """The session epoch of the ADMIN_PASSWORD sign-in (kept in settings; sign-out moves it)."""
+def bootstrap_epoch(db: Database, env_password: str | None) -> str | None:
+    """The session epoch of the ADMIN_PASSWORD sign-in: a count that sign-out moves on (kept in
+    settings) and a fingerprint of the password, so a new password ends those sessions too.
+    None while the variable is not set."""
+    if not env_password:
+        return None
     row = db.execute("SELECT value FROM settings WHERE key = 'bootstrap_epoch'").fetchone()
-    return int(row[0]) if row else 0
+    tag = hashlib.sha256(env_password.encode()).hexdigest()[:16]
+    return f"{int(row[0]) if row else 0}:{tag}"
 
 
 def epoch(db: Database, organizer_id: int) -> int | None:

@@ -114,3 +114,14 @@ def sign_in_limits() -> None:
         "signin/all",
         "Too many sign-in attempts right now. Wait a minute, then try again.",
     )
+
+
+def staff_sign_in_limits() -> None:
+    """Staff PIN attempts per address, across every station (STAFF_SIGNIN_LIMIT): the lockout
+    counts wrong PINs per station, and this keeps one address from queueing hundreds of PIN
+    checks at once (each is a slow hash) and holding up everyone's sign-in."""
+    enforce(
+        current_app.config["STAFF_SIGNIN_LIMIT"],
+        f"staff-signin/ip/{request.remote_addr}",
+        "Too many sign-in attempts from this network. Wait a minute, then try again.",
+    )

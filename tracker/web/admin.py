@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from .. import conversations, events, exports, moderation, organizers, privacy, staff
 from .. import report as report_module
 from ..ratelimit import sign_in_limits
-from . import current_event, get_db, is_api, private_db
+from . import current_event, get_db, is_api, private_db, read_off_loop
 from .identity import (
     is_admin,
     organizer,
@@ -102,7 +102,7 @@ def dashboard():
     return render_template(
         "admin/dashboard.html",
         event=event,
-        **dashboard_view.overview(get_db(), event, current_app.config["BURST_IDENTITIES"]),
+        **read_off_loop(dashboard_view.overview, event, current_app.config["BURST_IDENTITIES"]),
     )
 
 
@@ -296,21 +296,24 @@ def privacy_page():
 def stories():
     """The moderation queue first (public stories waiting for approval, newest first)."""
     event = current_event()
-    db = get_db()
     show = request.args.get("show", "waiting")
     if show not in get_args(moderation.Show):
         show = "waiting"
     page = _page()
-    total = moderation.count(db, event["id"], show)
+
+    def read(db):
+        total = moderation.count(db, event["id"], show)
+        return {
+            "counts": {"waiting": moderation.count(db, event["id"], "waiting")},
+            "total": total,
+            "pages": max(1, -(-total // moderation.PAGE_SIZE)),
+            "stories": moderation.stories(
+                db, event["id"], show, offset=(page - 1) * moderation.PAGE_SIZE
+            ),
+        }
+
     return render_template(
-        "admin/stories.html",
-        event=event,
-        show=show,
-        counts={key: moderation.count(db, event["id"], key) for key in ("waiting",)},
-        total=total,
-        page=page,
-        pages=max(1, -(-total // moderation.PAGE_SIZE)),
-        stories=moderation.stories(db, event["id"], show, offset=(page - 1) * moderation.PAGE_SIZE),
+        "admin/stories.html", event=event, show=show, page=page, **read_off_loop(read)
     )
 
 
@@ -351,8 +354,10 @@ def follow_ups():
     location = request.args.get("location") or None
     owner = request.args.get("owner") or None
     sla = current_app.config["FOLLOW_UP_SLA_HOURS"]
-    items = conversations.follow_ups(
-        db, event["id"], status=status, location=location, owner=owner, sla_hours=sla
+    items = read_off_loop(
+        lambda own: conversations.follow_ups(
+            own, event["id"], status=status, location=location, owner=owner, sla_hours=sla
+        )
     )
     return render_template(
         "admin/follow_ups.html",
@@ -395,5 +400,5 @@ def data():
 @bp.get("/report")
 def report():
     event = current_event()
-    data = report_module.build(get_db(), event)
+    data = read_off_loop(report_module.build, event)
     return report_module.render(data, render_template)

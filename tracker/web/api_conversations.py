@@ -12,6 +12,7 @@ from flask import Blueprint, current_app, jsonify, request
 from pydantic import ValidationError
 
 from .. import attendees, conversations, events
+from .. import db as dbm
 from ..conversations import Author
 from ..ratelimit import story_limits
 from ..schemas import ConversationIn
@@ -101,6 +102,7 @@ def create():
     author = _author(event, data.station)
     if author.source == "attendee":
         story_limits()
+    _refuse_after_closing(data)
     stored, created = conversations.record(get_db(), event, data, author)
     return jsonify(stored), 201 if created else 200
 
@@ -115,6 +117,23 @@ def _caller(event: dict, uuid: UUID) -> Author:
     if attendee is not None:
         return Author("attendee", recorded_by.station_id, attendee_id=attendee["id"])
     raise ApiError(401, "not_signed_in", "sign in at /staff to see or edit conversations")
+
+
+def _refuse_after_closing(data: ConversationIn) -> None:
+    """A tablet signed in to a station an organizer has since closed syncs what it captured
+    before the closing, and nothing captured after it (403 station_closed)."""
+    own = staff_session_station()
+    if own is None or (own["active"] and own["location_active"]):
+        return
+    closings = [t for t in (own["closed_at"], own["location_closed_at"]) if t]
+    closed_at = min(closings) if closings else None
+    captured = dbm.iso(data.captured_at) if data.captured_at else dbm.utcnow()
+    if closed_at is None or captured > closed_at:
+        raise ApiError(
+            403,
+            "station_closed",
+            f"{own['name']} was closed by an organizer; log this at another station",
+        )
 
 
 def _id(text: str) -> UUID:
@@ -137,6 +156,7 @@ def put(conversation_id: str):
         author = _caller(event, uuid)
     else:
         author = _author(event, data.station)
+        _refuse_after_closing(data)
     if author.source == "attendee":
         story_limits()
     stored, outcome = conversations.put(get_db(), event, data, author)

@@ -58,6 +58,7 @@ class ConnectionGuard:
         try:
             gevent = _gevent()
             if gevent is not None and not self._read_body(environ, gevent):
+                self._done(address)
                 return _answer(
                     start_response,
                     "408 Request Timeout",

@@ -134,10 +134,9 @@ def organizer() -> dict | None:
         valid = isinstance(who, dict) and isinstance(who.get("name"), str)
         if valid and who.get("id") is not None:
             valid = organizers.epoch(get_db(), who["id"]) == who.get("epoch")
-        elif valid:  # the ADMIN_PASSWORD sign-in: while the variable is set and not signed out
-            valid = bool(current_app.config.get("ADMIN_PASSWORD")) and (
-                organizers.bootstrap_epoch(get_db()) == who.get("epoch")
-            )
+        elif valid:  # the ADMIN_PASSWORD sign-in: while that password is set, until sign-out
+            epoch = organizers.bootstrap_epoch(get_db(), current_app.config.get("ADMIN_PASSWORD"))
+            valid = epoch is not None and epoch == who.get("epoch")
         if not valid:
             who = None
         g.organizer = who

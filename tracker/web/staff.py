@@ -22,6 +22,7 @@ from flask import (
 
 from .. import conversations, events, scoreboard, staff
 from .. import db as dbm
+from ..ratelimit import staff_sign_in_limits
 from ..security import BADGE_ALPHABET, BADGE_LENGTH
 from . import current_event, get_db
 from .identity import staff_name, staff_session_station, staff_station
@@ -99,10 +100,11 @@ def sign_in():
     pin = request.form.get("pin", "")
     if not (form["station"].isascii() and form["station"].isdigit() and len(form["station"]) < 10):
         return _sign_in_page("Choose your station.", 400, form)
-    if not 1 <= len(form["name"]) <= NAME_MAX:
+    if not 1 <= len(form["name"]) <= NAME_MAX or not form["name"].isprintable():
         return _sign_in_page(f"Type your name (up to {NAME_MAX} characters).", 400, form)
     if not pin.strip():
         return _sign_in_page("Type the station PIN.", 400, form)
+    staff_sign_in_limits()  # before any PIN is hashed
     db = get_db()
     try:
         station = staff.station(db, int(form["station"]), current_event()["id"])
@@ -117,7 +119,9 @@ def sign_in():
             f" until {local} (about {minutes} min). An organizer can unlock it, or give you the"
             " PIN."
         )
-        return _sign_in_page(message, 429, form)
+        page, status = _sign_in_page(message, 429, form)
+        retry_after = max(1, int((exc.until - datetime.now(UTC)).total_seconds()) + 1)
+        return page, status, {"Retry-After": str(retry_after)}
     except staff.WrongPin as exc:
         return _sign_in_page(str(exc), 401, form)
     session["staff_session"] = staff.start_session(db, station["id"], form["name"])
