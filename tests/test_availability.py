@@ -458,3 +458,18 @@ def test_staff_sign_in_is_limited_per_address_and_its_429s_say_when(limited, eve
 def test_a_staff_name_with_control_characters_is_refused(limited, event):
     r = device(limited, "192.0.2.10").post("/staff", data=staff_form(event, name="Sam\x00"))
     assert r.status_code == 400
+
+
+def test_strangers_exhausting_the_overall_sign_in_limit_do_not_lock_out_a_known_device(limited, db):
+    organizers.create(db, "Ann", PASSWORD + "!")
+    laptop = device(limited, "192.0.2.20")
+    form = {"name": "Ann", "password": PASSWORD + "!"}
+    assert laptop.post("/admin/login", data=form).status_code == 302
+    laptop.post("/admin/logout")
+    limited.config["ADMIN_SIGNIN_TOTAL"] = "5 per minute"
+    for i in range(6):  # strangers from many addresses, unknown names: no hashing, fast
+        device(limited, f"203.0.113.{i}").post(
+            "/admin/login", data={"name": "nobody", "password": "x"}
+        )
+    assert device(limited, "192.0.2.21").post("/admin/login", data=form).status_code == 429
+    assert laptop.post("/admin/login", data=form).status_code == 302  # her own laptop

@@ -100,20 +100,23 @@ def story_limits() -> None:
     )
 
 
-def sign_in_limits() -> None:
+def sign_in_limits(known_device: bool = False) -> None:
     """Organizer sign-in attempts: ADMIN_SIGNIN_LIMIT per address, whatever cookie it sends,
-    and ADMIN_SIGNIN_TOTAL from everywhere, so many addresses cannot guess faster either."""
+    and ADMIN_SIGNIN_TOTAL from everywhere, so many addresses cannot guess faster either. A
+    device where that organizer signed in before skips the overall limit (a device cookie, as
+    OWASP suggests against lockout attacks): strangers exhausting it cannot lock them out."""
     config = current_app.config
     enforce(
         config["ADMIN_SIGNIN_LIMIT"],
         f"signin/ip/{request.remote_addr}",
         "Too many sign-in attempts from this network. Wait a minute, then try again.",
     )
-    enforce(
-        config["ADMIN_SIGNIN_TOTAL"],
-        "signin/all",
-        "Too many sign-in attempts right now. Wait a minute, then try again.",
-    )
+    if not known_device:
+        enforce(
+            config["ADMIN_SIGNIN_TOTAL"],
+            "signin/all",
+            "Too many sign-in attempts right now. Wait a minute, then try again.",
+        )
 
 
 def staff_sign_in_limits() -> None:

@@ -26,8 +26,10 @@ from ..ratelimit import sign_in_limits
 from . import current_event, get_db, is_api, private_db, read_off_loop
 from .identity import (
     is_admin,
+    known_organizer_device,
     organizer,
     organizer_name,
+    remember_organizer_device,
     sign_in_organizer,
     staff_station_id,
 )
@@ -57,14 +59,14 @@ def login():
     configured = organizers.has_password(db, _env_password())
     error = None
     if request.method == "POST":
-        sign_in_limits()
-        who = organizers.check_password(
-            db, request.form.get("name", ""), request.form.get("password", ""), _env_password()
-        )
+        name = request.form.get("name", "")
+        sign_in_limits(known_device=known_organizer_device(name))
+        who = organizers.check_password(db, name, request.form.get("password", ""), _env_password())
         if who is not None:
             sign_in_organizer(who)
             target = request.args.get("next", "")
-            return redirect(target if _local_path(target) else url_for("admin.dashboard"))
+            response = redirect(target if _local_path(target) else url_for("admin.dashboard"))
+            return remember_organizer_device(response, who["name"])
         error = "That name and password do not match." if configured else None
     return render_template("admin/login.html", configured=configured, error=error), (
         401 if error else 200

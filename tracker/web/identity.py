@@ -149,5 +149,33 @@ def organizer_name() -> str:
     return who["name"] if who else "unknown"
 
 
+ORGANIZER_DEVICE_COOKIE = "tracker_organizer_device"
+
+
+def remember_organizer_device(response, name: str):
+    """After a good sign-in: this device is known for this organizer (signed, HttpOnly)."""
+    response.set_cookie(
+        ORGANIZER_DEVICE_COOKIE,
+        URLSafeSerializer(current_app.secret_key, salt="organizer-device").dumps(name.casefold()),
+        max_age=ATTENDEE_COOKIE_DAYS * 86400,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config.get("SESSION_COOKIE_SECURE", False),
+    )
+    return response
+
+
+def known_organizer_device(name: str) -> bool:
+    """Whether this device signed in before as the organizer now named."""
+    raw = request.cookies.get(ORGANIZER_DEVICE_COOKIE)
+    if not raw or len(raw) > 300:
+        return False
+    try:
+        known = URLSafeSerializer(current_app.secret_key, salt="organizer-device").loads(raw)
+    except BadSignature:
+        return False
+    return known == " ".join(name.split()).casefold()
+
+
 def is_admin() -> bool:
     return organizer() is not None
