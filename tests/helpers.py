@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import re
+import time
 import uuid
 
 import zxingcpp
@@ -105,3 +106,14 @@ def sign_in_session(session, db, station_id: int, name: str = "Ann") -> None:
     session["staff_station_id"] = station_id
     session["staff_pin_tag"] = staff.pin_tag(db, station_id)
     session["staff_name"] = name
+
+
+def wait_for_js(page, expression: str, timeout: float = 5000) -> None:
+    """Wait until a JavaScript expression is true in the page. Playwright's wait_for_function
+    evaluates its string inside the page, which our Content-Security-Policy (no eval) refuses;
+    page.evaluate goes through the browser's debugging protocol, which the policy allows."""
+    deadline = time.monotonic() + timeout / 1000
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout:.0f} ms: {expression}")
+        page.wait_for_timeout(25)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import pytest
 import zxingcpp
@@ -110,3 +111,23 @@ def test_cli_qr_writes_svg_png_and_sheets(runner, tmp_path, event):
         "sheet-austin.html",
         "sheet-cork.html",
     ]
+
+
+@pytest.mark.parametrize("path", ["/", "/board", "/staff", "/admin/login", "/healthz"])
+def test_every_page_carries_a_content_security_policy_without_inline_scripts(client, path):
+    r = client.get(path)
+    policy = r.headers["Content-Security-Policy"]
+    assert (
+        "script-src 'self'" in policy
+        and "unsafe-inline" not in policy.split("script-src")[1].split(";")[0]
+    )
+    assert "Strict-Transport-Security" not in r.headers  # plain HTTP here
+    html = r.get_data(as_text=True)
+    # Every <script> either loads a file from this site or is a JSON data block.
+    for tag in re.findall(r"<script[^>]*>", html):
+        assert "src=" in tag or 'type="application/json"' in tag, tag
+
+
+def test_hsts_is_sent_under_https(client):
+    r = client.get("/healthz", base_url="https://tracker.example.org")
+    assert r.headers["Strict-Transport-Security"].startswith("max-age=")

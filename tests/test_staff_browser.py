@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS, PINS
-from .helpers import csrf_token
+from .helpers import csrf_token, wait_for_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -35,7 +35,7 @@ def sign_in(page, base: str, station: str = "Main booth", pin: str = PINS["booth
     page.click("button[type=submit]")
     page.wait_for_url("**/staff/capture")
     # The service worker takes control (clients.claim) once it has cached the shell.
-    page.wait_for_function("navigator.serviceWorker.controller !== null", timeout=10000)
+    wait_for_js(page, "navigator.serviceWorker.controller !== null", timeout=10000)
 
 
 def log(page, story: str, nps: int | None = None, badge: str = "") -> None:
@@ -44,12 +44,12 @@ def log(page, story: str, nps: int | None = None, badge: str = "") -> None:
     if nps is not None:
         page.click(f".nps-scale input[value='{nps}'] + span")
     page.click("#save")
-    page.wait_for_function("document.getElementById('story').value === ''")
+    wait_for_js(page, "document.getElementById('story').value === ''")
 
 
 def wait_waiting(page, n: int) -> None:
     """Until the badge says n conversations are waiting to sync."""
-    page.wait_for_function(f"document.getElementById('waiting').dataset.count === '{n}'")
+    wait_for_js(page, f"document.getElementById('waiting').dataset.count === '{n}'")
 
 
 def until(page, check, what: str, tries: int = 100) -> None:
@@ -62,9 +62,7 @@ def until(page, check, what: str, tries: int = 100) -> None:
 
 
 def wait_synced(page, timeout: float = 10000) -> None:
-    page.wait_for_function(
-        "document.getElementById('waiting').dataset.count === '0'", timeout=timeout
-    )
+    wait_for_js(page, "document.getElementById('waiting').dataset.count === '0'", timeout=timeout)
 
 
 def test_three_online_five_offline_reload_offline_then_exactly_eight(
@@ -83,7 +81,7 @@ def test_three_online_five_offline_reload_offline_then_exactly_eight(
         assert len(stored(db)) == 3
 
         context.set_offline(True)
-        page.wait_for_function("document.getElementById('net').dataset.state === 'offline'")
+        wait_for_js(page, "document.getElementById('net').dataset.state === 'offline'")
         for i in range(5):
             log(page, f"offline story {i}", nps=i)
         wait_waiting(page, 5)
@@ -92,7 +90,7 @@ def test_three_online_five_offline_reload_offline_then_exactly_eight(
 
         response = page.reload()
         assert response is not None and response.from_service_worker
-        page.wait_for_function("document.getElementById('waiting').dataset.count === '5'")
+        wait_for_js(page, "document.getElementById('waiting').dataset.count === '5'")
         assert page.text_content("#net") == "Offline"
         assert page.is_visible("#story")
         # The stylesheets came from the cache too (the shared one is linked without a version).
@@ -135,12 +133,12 @@ def test_double_tap_and_a_retried_request_make_one_record(browser, live_server, 
         page.fill("#story", "double tapped")
         page.dblclick("#save")
         ready = "document.getElementById('story').value === '' && !document.getElementById('save').disabled"
-        page.wait_for_function(ready)
+        wait_for_js(page, ready)
         page.evaluate(  # two submits in the same tick, as a fast double tap can do
             "() => { const f = document.getElementById('capture');"
             " f.elements.story.value = 'submitted twice'; f.requestSubmit(); f.requestSubmit(); }"
         )
-        page.wait_for_function(ready)
+        wait_for_js(page, ready)
         until(page, lambda: len(stored(db)) >= 2, "two records")
         wait_synced(page)
         assert sorted(r["story"] for r in stored(db)) == ["double tapped", "submitted twice"]
@@ -155,7 +153,7 @@ def test_double_tap_and_a_retried_request_make_one_record(browser, live_server, 
 
         page.route("**/api/conversations/*", lose_reply, times=1)
         log(page, "reply lost once")
-        page.wait_for_function("document.getElementById('net').dataset.state === 'offline'")
+        wait_for_js(page, "document.getElementById('net').dataset.state === 'offline'")
         assert cut["n"] == 1
         assert [r["story"] for r in stored(db)].count("reply lost once") == 1
         wait_waiting(page, 1)
@@ -259,7 +257,7 @@ def test_edit_from_my_station_changes_the_record_once(browser, live_server, db):
         wait_synced(page)
         page.goto(live_server.url + "/staff/mine")
         page.click("#synced-list a:has-text('Edit')")
-        page.wait_for_function("document.getElementById('story').value === 'first version'")
+        wait_for_js(page, "document.getElementById('story').value === 'first version'")
         page.fill("#story", "second version")
         page.click(".nps-scale input[value='9'] + span")
         page.click("#save")

@@ -18,6 +18,7 @@ from tracker import db as dbm
 from tracker import qr
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS
+from .helpers import wait_for_js
 from .test_staff_browser import PHONE, log, sign_in, stored, until, wait_synced, wait_waiting
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -96,18 +97,18 @@ def test_lost_answer_then_offline_edit_ends_with_the_edit_on_the_server(browser,
         assert (first["nps"], first["revision"]) == (6, 1)
         assert sent[0]["revision"] == 1
         wait_waiting(page, 1)
-        page.wait_for_function("document.getElementById('net').dataset.state === 'offline'")
+        wait_for_js(page, "document.getElementById('net').dataset.state === 'offline'")
 
         # Still offline: edit the waiting item from My station.
         page.goto(live_server.url + "/staff/mine")
         page.wait_for_selector("#pending-list li")
         assert page.locator("#pending-list li").count() == 1
         page.click("#pending-list a:has-text('Edit')")
-        page.wait_for_function("document.getElementById('story').value === 'First version'")
+        wait_for_js(page, "document.getElementById('story').value === 'First version'")
         page.fill("#story", "First version\nand a line added offline")
         page.click(".nps-scale input[value='9'] + span")
         page.click("#save")
-        page.wait_for_function("document.getElementById('story').value === ''")
+        wait_for_js(page, "document.getElementById('story').value === ''")
         assert page.text_content("#waiting") == "1 waiting to sync"  # one record, latest version
         page.evaluate("sessionStorage.setItem('waiting-log', '[]')")
 
@@ -124,7 +125,7 @@ def test_lost_answer_then_offline_edit_ends_with_the_edit_on_the_server(browser,
         context.set_offline(False)
         until(page, lambda: len(stale_answers) == 1, "the edit to be sent")
         assert stale_answers[0]["revision"] == 2 and stale_answers[0]["nps"] == 9
-        page.wait_for_function("document.getElementById('net').dataset.state === 'online'")
+        wait_for_js(page, "document.getElementById('net').dataset.state === 'online'")
         page.wait_for_timeout(300)
         assert page.text_content("#waiting") == "1 waiting to sync"
         assert stored(db)[0]["nps"] == 6
@@ -168,7 +169,7 @@ def test_wrong_tablet_clock_every_conversation_stored_listed_and_editable(
         sign_in(page, live_server.url)
         assert abs(page.evaluate("Date.now()") / 1000 - (started + shift).timestamp()) < 60
         # The page learned the server's time from its answers.
-        page.wait_for_function("localStorage.getItem('tracker-staff-clock') !== null")
+        wait_for_js(page, "localStorage.getItem('tracker-staff-clock') !== null")
         log(page, "online capture", nps=8)
         wait_synced(page)
 
@@ -212,7 +213,7 @@ def test_wrong_tablet_clock_every_conversation_stored_listed_and_editable(
 
         late = row(db, "offline, the clock not yet known")["uuid"]
         page.click(f"#synced-list li[data-id='{late}'] a:has-text('Edit')")
-        page.wait_for_function("document.getElementById('story').value.startsWith('offline')")
+        wait_for_js(page, "document.getElementById('story').value.startsWith('offline')")
         page.click(".nps-scale input[value='10'] + span")
         page.click("#save")
         until(page, lambda: row(db, "offline, the clock not yet")["nps"] == 10, "the edit")
@@ -301,8 +302,8 @@ def test_scan_badge_refuses_a_station_qr_code_and_takes_a_passport(camera, live_
         # The camera sees a station's poster: refused, and the page says what it read.
         camera_file(camera.video, qr.station_url(live_server.url, station_code))
         page.click("#scan")
-        page.wait_for_function(
-            "document.getElementById('scanner-note').textContent.includes('not a badge')"
+        wait_for_js(
+            page, "document.getElementById('scanner-note').textContent.includes('not a badge')"
         )
         note = page.text_content("#scanner-note")
         assert "That QR code is not a badge" in note and "station" in note
@@ -313,7 +314,7 @@ def test_scan_badge_refuses_a_station_qr_code_and_takes_a_passport(camera, live_
         # Then the attendee's passport: taken, and checked against the server.
         camera_file(camera.video, badge)
         page.click("#scan")
-        page.wait_for_function(f"document.getElementById('badge').value === '{badge}'")
+        wait_for_js(page, f"document.getElementById('badge').value === '{badge}'")
         page.wait_for_selector("#scanner", state="hidden")
         page.wait_for_selector("#badge-note[data-state=known]")
         page.fill("#story", "scanned their passport")
@@ -341,8 +342,9 @@ def test_typed_badges_are_checked_at_once_and_against_the_server(browser, live_s
         page.fill("#badge", "CCCC33")  # badge-shaped, but nobody has it
         page.wait_for_selector("#badge-note[data-state=unknown]")
         page.click("#save")
-        page.wait_for_function(
-            "document.getElementById('form-error').textContent.includes('No attendee has badge CCCC33')"
+        wait_for_js(
+            page,
+            "document.getElementById('form-error').textContent.includes('No attendee has badge CCCC33')",
         )
         page.wait_for_timeout(200)
         assert stored(db) == [] and page.text_content("#waiting") == "All synced"
@@ -381,7 +383,7 @@ def test_a_refusal_alerts_and_every_refused_item_can_be_fixed_or_discarded(
         assert page.is_hidden("#attention-alert")
         context.set_offline(False)
         page.wait_for_selector("#attention-alert:not([hidden])")
-        page.wait_for_function("document.querySelectorAll('#attention-list li').length === 2")
+        wait_for_js(page, "document.querySelectorAll('#attention-list li').length === 2")
         assert "2 conversations need attention" in page.text_content("#attention-alert")
         assert page.text_content("#waiting") == "2 need attention"
         assert page.evaluate("window.__buzz && window.__buzz.length") >= 1
@@ -431,7 +433,7 @@ def test_form_messages_counter_and_toast_stay_in_step(browser, live_server, db):
         )
         page.fill("#story", "Hello")
         page.click("#save")
-        page.wait_for_function("window.__atToast !== undefined")
+        wait_for_js(page, "window.__atToast !== undefined")
         assert page.evaluate("window.__atToast") == "1 waiting to sync"
         context.set_offline(False)
         wait_synced(page)
