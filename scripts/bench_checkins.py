@@ -8,8 +8,9 @@ unique check-in id per request and rotates attendees and stations):
    no database), of a plain sqlite-utils insert route, and of POST /api/checkins;
 2. latency (p50, p99) of POST /api/checkins at a fixed rate (default 500/s).
 
-Budget (README, Performance): check-ins >= 0.7 x the no-op route; p99 < 50 ms at 500/s. Rate limits stay on,
-with their ceilings raised: every request comes from 127.0.0.1 here.
+Budget (README, Performance): p99 < 50 ms at 500/s (the old target of 0.7 x the no-op route is retired;
+the ratios are printed to compare runs). Rate limits stay on, with their ceilings raised: every
+request comes from 127.0.0.1 here.
 """
 
 from __future__ import annotations
@@ -242,10 +243,10 @@ def main() -> None:
         f"\nstored check-ins {stored} (the warm-up included), answered 2xx in the measured runs"
         f" {answered}; counted {counted} = station totals {totals}"
     )
-    ok_ratio, ok_p99 = ratio >= 0.7, fixed["p99_ms"] < 50
+    ok_p99 = fixed["p99_ms"] < 50
     print(
-        f"budget: ratio {ratio:.2f} >= 0.70 {'OK' if ok_ratio else 'MISSED'};"
-        f" p99 {fixed['p99_ms']:.1f} ms < 50 ms {'OK' if ok_p99 else 'MISSED'}"
+        f"budget: p99 {fixed['p99_ms']:.1f} ms < 50 ms at {args.rate}/s"
+        f" {'OK' if ok_p99 else 'MISSED'} (check-ins at {ratio:.2f} of the no-op route)"
     )
     errors = sum(r["non2xx"] for runs in rounds.values() for r in runs) + sum(
         r["non2xx"] for r in (calibration, fixed)

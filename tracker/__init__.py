@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_limiter import Limiter
 from flask_socketio import SocketIO
 from flask_wtf import CSRFProtect
 
 from . import config
-from .ratelimit import limit_key
 from .web.guard import ConnectionGuard
 
 # gevent, served by gunicorn's gevent worker (see tracker/serve.py and README, Performance): a
@@ -17,7 +15,6 @@ from .web.guard import ConnectionGuard
 ASYNC_MODE = "gevent"
 
 socketio = SocketIO()
-limiter = Limiter(key_func=limit_key, default_limits=[], headers_enabled=False)
 csrf = CSRFProtect()
 
 
@@ -36,8 +33,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import cli, live, web
 
     web.init_app(app)
-    limiter.init_app(app)
-    _drop_idle_limit_check(app)
     csrf.init_app(app)
     socketio.init_app(
         app,
@@ -65,15 +60,3 @@ def create_app(test_config: dict | None = None) -> Flask:
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     return app
-
-
-def _drop_idle_limit_check(app: Flask) -> None:
-    """Every limit of tracker sits on a route (a decorator, or ratelimit.enforce), and those
-    check themselves. With no default, application-wide or blueprint limit, Flask-Limiter's hook
-    before each request finds nothing to check, at about 9% of a request: take it out. (It is
-    the pinned flask-limiter's own method and state; re-check this when upgrading.)"""
-    manager = limiter.limit_manager
-    hooks = app.before_request_funcs.get(None, [])
-    idle = not (manager.default_limits or manager.application_limits or manager._blueprint_limits)
-    if idle:
-        hooks[:] = [hook for hook in hooks if hook != limiter._check_request_limit]

@@ -34,7 +34,7 @@ def from_env(env: os._Environ | dict | None = None) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "MAX_CONTENT_LENGTH": int(env.get("MAX_BODY_BYTES", 64 * 1024)),
         "ADMIN_PASSWORD": env.get("ADMIN_PASSWORD") or None,
-        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "tracker-memory://"),
+        "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory-fixed://"),
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "CHECKIN_LIMIT": env.get("CHECKIN_LIMIT", "10 per minute"),
         "IP_LIMIT": env.get("IP_LIMIT", "3000 per minute"),

@@ -197,9 +197,9 @@ def _security_headers(response):
 
 
 def init_app(app: Flask) -> None:
-    from .jsonout import FastJSONProvider
+    from . import ratelimit
 
-    app.json = FastJSONProvider(app)
+    ratelimit.init_app(app)
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in _before_request, forms only
     app.before_request(_before_request)
     app.after_request(_security_headers)

@@ -22,7 +22,6 @@ from pydantic import ValidationError
 
 from .. import conversations, events, exports, moderation, organizers, privacy, staff
 from .. import report as report_module
-from ..ratelimit import sign_in_limits
 from . import current_event, get_db, is_api, private_db, read_off_loop
 from .identity import (
     is_admin,
@@ -33,6 +32,7 @@ from .identity import (
     sign_in_organizer,
     staff_station_id,
 )
+from .ratelimit import sign_in_limits
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 

@@ -6,10 +6,10 @@ from flask import Blueprint, jsonify, request
 from pydantic import BaseModel, ValidationError
 
 from .. import checkins, events
-from ..ratelimit import checkin_limits
 from ..schemas import CheckinIn
 from . import ApiError, current_event, get_db, json_error, validation_problems
 from .identity import attendee_token, set_attendee_cookie
+from .ratelimit import checkin_limits
 
 bp = Blueprint("api_checkins", __name__)
 

@@ -14,11 +14,11 @@ from pydantic import ValidationError
 from .. import attendees, conversations, events
 from .. import db as dbm
 from ..conversations import Author
-from ..ratelimit import story_limits
 from ..schemas import ConversationIn
 from ..security import BADGE_ALPHABET, BADGE_LENGTH, normalize_badge
 from . import ApiError, current_event, get_db, json_error, validation_problems
 from .identity import attendee_token, staff_name, staff_session_station
+from .ratelimit import story_limits
 
 bp = Blueprint("api_conversations", __name__)
 

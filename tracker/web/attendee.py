@@ -8,10 +8,10 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from pydantic import ValidationError
 
 from .. import attendees, checkins, events, profile, qr, totals
-from ..ratelimit import checkin_limits
 from ..schemas import CheckinIn
 from . import current_event, get_db
 from .identity import attendee_token, set_attendee_cookie
+from .ratelimit import checkin_limits
 
 bp = Blueprint("attendee", __name__)
 

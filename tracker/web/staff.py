@@ -22,10 +22,10 @@ from flask import (
 
 from .. import conversations, events, scoreboard, staff
 from .. import db as dbm
-from ..ratelimit import staff_sign_in_limits
 from ..security import BADGE_ALPHABET, BADGE_LENGTH
 from . import current_event, get_db
 from .identity import staff_name, staff_session_station, staff_station
+from .ratelimit import staff_sign_in_limits
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 OUTBOX_FLUSH_SECONDS = 20  # a page with items waiting tries to send them this often
