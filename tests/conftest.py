@@ -57,18 +57,28 @@ def event(db) -> dict:
 
 
 @pytest.fixture
-def app(db_path: Path, event):
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE": str(db_path),
-            "SECRET_KEY": "test-secret",
-            "RATELIMIT_ENABLED": False,
-            "PUBLIC_URL": "https://tracker.example.org",
-        }
-    )
-    yield app
+def make_app(db_path: Path, event):
+    """Apps on the test database with settings of the test's own (rate limits off unless
+    asked for); each test's connections are closed after it."""
+
+    def make(**config):
+        return create_app(
+            {
+                "TESTING": True,
+                "DATABASE": str(db_path),
+                "SECRET_KEY": "test-secret",
+                "RATELIMIT_ENABLED": False,
+                **config,
+            }
+        )
+
+    yield make
     dbm.close_thread_dbs()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app(PUBLIC_URL="https://tracker.example.org")
 
 
 @pytest.fixture

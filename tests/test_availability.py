@@ -26,20 +26,9 @@ def staff_form(event, slug="booth", pin=None, name="Sam") -> dict:
 
 
 @pytest.fixture
-def limited(db_path, event):
+def limited(make_app):
     """The app with its rate limits on, forms without CSRF tokens for brevity."""
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE": str(db_path),
-            "SECRET_KEY": "test-secret",
-            "RATELIMIT_ENABLED": True,
-            "WTF_CSRF_ENABLED": False,
-            "ADMIN_PASSWORD": PASSWORD,
-        }
-    )
-    yield app
-    dbm.close_thread_dbs()
+    return make_app(RATELIMIT_ENABLED=True, WTF_CSRF_ENABLED=False, ADMIN_PASSWORD=PASSWORD)
 
 
 def device(app, address: str):

@@ -8,7 +8,6 @@ import uuid
 import pytest
 
 from tracker import attendees, checkins, events
-from tracker import db as dbm
 from tracker.web.openapi import CheckinOut
 
 from .conftest import DEMO_EVENT
@@ -231,22 +230,13 @@ def test_validation_names_each_bad_field(client):
 
 
 @pytest.fixture
-def limited_app(db_path, event):
-    from tracker import create_app
-
-    app = create_app(
-        {
-            "TESTING": True,
-            "DATABASE": str(db_path),
-            "SECRET_KEY": "test-secret",
-            "RATELIMIT_ENABLED": True,
-            "CHECKIN_LIMIT": "3 per minute",
-            "IP_LIMIT": "5 per minute",
-            "STORY_LIMIT": "3 per minute",
-        }
+def limited_app(make_app):
+    return make_app(
+        RATELIMIT_ENABLED=True,
+        CHECKIN_LIMIT="3 per minute",
+        IP_LIMIT="5 per minute",
+        STORY_LIMIT="3 per minute",
     )
-    yield app
-    dbm.close_thread_dbs()
 
 
 def test_rate_limit_per_attendee_then_per_ip(limited_app, event, db):

@@ -83,9 +83,7 @@ def entries(
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
         params += [limit, offset]
-    cur = db.execute(sql, params)
-    keys = [c[0] for c in cur.description]
-    return [dict(zip(keys, row, strict=True)) for row in cur]
+    return dbm.rows(db.execute(sql, params))
 
 
 def count(

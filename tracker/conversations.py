@@ -102,9 +102,7 @@ _SELECT = """
 
 
 def _rows(db: Database, where: str, params: list | dict) -> list[dict]:
-    cur = db.execute(f"{_SELECT} {where}", params)
-    keys = [c[0] for c in cur.description]
-    return [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
+    return dbm.rows(db.execute(f"{_SELECT} {where}", params))
 
 
 def _row(db: Database, uuid: str) -> dict | None:

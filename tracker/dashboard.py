@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from sqlite_utils import Database
 
 from . import bursts, moderation, rehearsal
+from . import db as dbm
 from .totals import event_progress
 
 QUIET_AFTER = timedelta(hours=1)
@@ -14,8 +15,8 @@ QUIET_AFTER = timedelta(hours=1)
 
 def station_table(db: Database, event_id: int) -> list[dict]:
     """Every active station with its maintained totals, grouped by location."""
-    return list(
-        db.query(
+    return dbm.rows(
+        db.execute(
             """SELECT l.name AS location, l.slug AS location_slug, l.timezone, s.id, s.name,
                       s.slug, s.kind, t.checkins, t.repeat_checkins, t.conversations,
                       t.promoters, t.passives, t.detractors, t.last_activity_at

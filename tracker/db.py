@@ -440,8 +440,15 @@ def parse_iso(text: str) -> datetime:
 
 def one(cur: sqlite3.Cursor) -> dict | None:
     """The row a cursor returns (stepped to its end, as RETURNING needs) as a dict, or None."""
-    rows = cur.fetchall()
-    return dict(zip([c[0] for c in cur.description], rows[0], strict=True)) if rows else None
+    found = rows(cur)
+    return found[0] if found else None
+
+
+def rows(cur: sqlite3.Cursor) -> list[dict]:
+    """Every row a cursor returns, each as a dict keyed by column name: the one way tracker
+    turns rows into dicts."""
+    keys = [c[0] for c in cur.description]
+    return [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
 
 
 def connect(path: str | Path, synchronous: str = "NORMAL") -> Database:

@@ -592,8 +592,8 @@ def station_by_id(db: Database, station_id: int, event_id: int) -> dict | None:
 def stations(db: Database, event_id: int, active_only: bool = True) -> list[dict]:
     """Every station of the event with its location, in a stable order (location, station)."""
     where = " AND s.active = 1 AND l.active = 1" if active_only else ""
-    return list(
-        db.query(
+    return dbm.rows(
+        db.execute(
             f"SELECT {STATION_COLUMNS} FROM stations s JOIN locations l ON l.id = s.location_id"
             f" WHERE l.event_id = ?{where} ORDER BY l.name, s.name",
             [event_id],
@@ -603,13 +603,13 @@ def stations(db: Database, event_id: int, active_only: bool = True) -> list[dict
 
 def locations(db: Database, event_id: int, active_only: bool = True) -> list[dict]:
     where = " AND active = 1" if active_only else ""
-    return list(
-        db.query(f"SELECT * FROM locations WHERE event_id = ?{where} ORDER BY name", [event_id])
+    return dbm.rows(
+        db.execute(f"SELECT * FROM locations WHERE event_id = ?{where} ORDER BY name", [event_id])
     )
 
 
 def location_by_slug(db: Database, event_id: int, slug: str) -> dict | None:
-    rows = list(
-        db.query("SELECT * FROM locations WHERE event_id = ? AND slug = ?", [event_id, slug])
+    rows = dbm.rows(
+        db.execute("SELECT * FROM locations WHERE event_id = ? AND slug = ?", [event_id, slug])
     )
     return rows[0] if rows else None

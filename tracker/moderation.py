@@ -53,8 +53,7 @@ def stories(
              WHERE l.event_id = ?{_FILTERS[show]} ORDER BY v.id DESC LIMIT ? OFFSET ?""",
         [event_id, limit, offset],
     )
-    keys = [c[0] for c in cur.description]
-    rows = [dict(zip(keys, row, strict=True)) for row in cur]
+    rows = dbm.rows(cur)
     for row in rows:
         row["on_screens"] = _on_screens(row)
     return rows

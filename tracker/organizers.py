@@ -87,9 +87,9 @@ def set_password(db: Database, name: str, password: str, actor: str = audit.COMM
 
 
 def all_organizers(db: Database) -> list[dict]:
-    cur = db.execute("SELECT id, name, created_at, created_by FROM organizers ORDER BY name")
-    keys = [c[0] for c in cur.description]
-    return [dict(zip(keys, row, strict=True)) for row in cur]
+    return dbm.rows(
+        db.execute("SELECT id, name, created_at, created_by FROM organizers ORDER BY name")
+    )
 
 
 def names(db: Database) -> list[str]:

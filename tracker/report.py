@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from . import db as dbm
 from .conversations import STATUSES
 from .dashboard import station_table
 from .scoreboard import nps, nps_band
@@ -50,8 +51,8 @@ def build(db: Database, event: dict) -> dict:
     bands = dict.fromkeys(("promoter", "passive", "detractor"), 0)
     for score, n in distribution.items():
         bands[nps_band(score)] += n
-    topics = list(
-        db.query(
+    topics = dbm.rows(
+        db.execute(
             "SELECT t.value AS topic, count(*) AS n FROM conversations v, json_each(v.topics) t"
             " JOIN stations s ON s.id = v.station_id JOIN locations l ON l.id = s.location_id"
             " WHERE l.event_id = ? AND v.counted = 1 AND v.voided_at IS NULL"

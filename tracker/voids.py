@@ -184,24 +184,24 @@ def restore_attendee(db: Database, event_id: int, badge: str, actor: str) -> dic
 def records_of(db: Database, event_id: int, badge: str) -> dict:
     """One attendee's check-ins and conversations, voided or not, for the organizer's page."""
     who = attendees.by_badge(db, event_id, badge)
-    checkins = db.execute(
-        "SELECT c.uuid, c.counted, c.received_at, c.voided_at, c.voided_by, c.void_reason,"
-        " c.rehearsal, s.name AS station, l.name AS location FROM checkins c"
-        " JOIN stations s ON s.id = c.station_id JOIN locations l ON l.id = s.location_id"
-        " WHERE c.attendee_id = ? ORDER BY c.id",
-        [who["id"]],
+    found_checkins = dbm.rows(
+        db.execute(
+            "SELECT c.uuid, c.counted, c.received_at, c.voided_at, c.voided_by, c.void_reason,"
+            " c.rehearsal, s.name AS station, l.name AS location FROM checkins c"
+            " JOIN stations s ON s.id = c.station_id JOIN locations l ON l.id = s.location_id"
+            " WHERE c.attendee_id = ? ORDER BY c.id",
+            [who["id"]],
+        )
     )
-    keys = [c[0] for c in checkins.description]
-    found_checkins = [dict(zip(keys, row, strict=True)) for row in checkins]
-    stories = db.execute(
-        "SELECT v.id, v.uuid, v.source, v.staff_name, v.story, v.nps, v.counted, v.received_at,"
-        " v.voided_at, v.voided_by, v.void_reason, s.name AS station, l.name AS location"
-        " FROM conversations v JOIN stations s ON s.id = v.station_id"
-        " JOIN locations l ON l.id = s.location_id WHERE v.attendee_id = ? ORDER BY v.id",
-        [who["id"]],
+    found_stories = dbm.rows(
+        db.execute(
+            "SELECT v.id, v.uuid, v.source, v.staff_name, v.story, v.nps, v.counted,"
+            " v.received_at, v.voided_at, v.voided_by, v.void_reason, s.name AS station,"
+            " l.name AS location FROM conversations v JOIN stations s ON s.id = v.station_id"
+            " JOIN locations l ON l.id = s.location_id WHERE v.attendee_id = ? ORDER BY v.id",
+            [who["id"]],
+        )
     )
-    keys = [c[0] for c in stories.description]
-    found_stories = [dict(zip(keys, row, strict=True)) for row in stories]
     for story in found_stories:
         story["reference"] = reference(story.pop("id"))
     return {"attendee": who, "checkins": found_checkins, "conversations": found_stories}
