@@ -328,8 +328,8 @@ def test_a_slug_close_to_an_existing_one_asks_before_creating_an_event(app, db, 
 @pytest.mark.live
 def test_one_address_holding_connections_with_no_body_cannot_take_the_server(db_path, event):
     """Complete headers, a Content-Length and no body, from one address, many times over: the
-    server answers everyone else at once, refuses that address past its share (503), and drops
-    the stalled requests after the body deadline (408)."""
+    server answers everyone else at once, closes that address's connections past its share, and
+    drops the stalled requests after the body deadline (408)."""
     import socket
     import time
 
@@ -360,18 +360,34 @@ def test_one_address_holding_connections_with_no_body_cannot_take_the_server(db_
         answers = []
         for s in stalled:
             try:
-                answers.append(s.recv(200).split(b" ", 2)[1])
+                status = s.recv(200).split(b" ", 2)
+                answers.append(status[1] if len(status) > 1 else b"closed")
             except OSError:
-                answers.append(b"none")
-        assert answers.count(b"503") >= 100  # past its share: refused at once
-        assert answers.count(b"408") == 150 - answers.count(b"503")  # dropped at the deadline
-        # Once its stalled requests are gone, the address is served again.
-        again = socket.create_connection(
-            ("127.0.0.1", server.port), source_address=("127.0.0.2", 0)
-        )
-        again.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-        assert again.recv(200).split(b" ", 2)[1] == b"200"
-        again.close()
+                answers.append(b"closed")
+        # Past its share (a quarter of 200 connections), its connections are closed at once;
+        # the ones it holds are dropped at the body deadline.
+        assert answers.count(b"closed") >= 100, answers
+        assert answers.count(b"408") == 150 - answers.count(b"closed")
+        # Once its stalled connections are gone (answered, then dropped at gunicorn's keep-alive
+        # limit), the address is served again.
+        for s in stalled:
+            s.close()
+        deadline = time.monotonic() + 6
+        while True:
+            again = socket.create_connection(
+                ("127.0.0.1", server.port), source_address=("127.0.0.2", 0)
+            )
+            try:
+                again.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                answer = again.recv(200)
+            except OSError:
+                answer = b""
+            finally:
+                again.close()
+            if answer.startswith(b"HTTP/1.1 200") or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert answer.startswith(b"HTTP/1.1 200"), answer
     finally:
         for s in stalled:
             s.close()
@@ -462,3 +478,45 @@ def test_strangers_exhausting_the_overall_sign_in_limit_do_not_lock_out_a_known_
         )
     assert device(limited, "192.0.2.21").post("/admin/login", data=form).status_code == 429
     assert laptop.post("/admin/login", data=form).status_code == 302  # her own laptop
+
+
+@pytest.mark.live
+def test_one_address_holding_idle_connections_gets_its_share_and_no_more(db_path, event):
+    """Sockets that never send a request (or stop half-way): one address holds at most its
+    share of the worker's connections, and everyone else is served at once."""
+    import socket
+    import time
+
+    import requests
+
+    from .conftest import LiveServer
+
+    env = {"RATELIMIT_ENABLED": "0", "WORKER_CONNECTIONS": "200"}
+    server = LiveServer(db_path, env).start()
+    idle = []
+    try:
+        for _ in range(260):  # more than the worker accepts in all
+            s = socket.socket()
+            s.bind(("127.0.0.3", 0))
+            s.settimeout(5)
+            s.connect(("127.0.0.1", server.port))
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: ")  # and never the rest
+            idle.append(s)
+        started = time.monotonic()
+        for _ in range(5):
+            assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
+        assert time.monotonic() - started < 1.0
+        closed = 0
+        for s in idle:
+            s.settimeout(0.5)
+            try:
+                closed += s.recv(10) == b""
+            except TimeoutError:
+                pass  # still held: within its share
+            except OSError:
+                closed += 1
+        assert closed >= 260 - 50  # a quarter of 200 held at most
+    finally:
+        for s in idle:
+            s.close()
+        server.stop()

@@ -28,8 +28,6 @@ def gunicorn_argv(
         *(["--pythonpath", str(pythonpath)] if pythonpath else []),
         "--workers",
         "1",
-        "--worker-class",
-        "gevent",
         "--worker-connections",
         os.environ.get("WORKER_CONNECTIONS", "2000"),
         "--bind",
@@ -41,6 +39,7 @@ def gunicorn_argv(
         # Websockets are long requests; the worker's heartbeat runs apart from them.
         "--timeout",
         "60",
+        # The worker class (gevent, with a share of connections per address) is set there.
         "--config",
         str(Path(__file__).with_name("gunicorn_conf.py")),
         *(["--access-logfile", os.environ["ACCESS_LOG"]] if os.environ.get("ACCESS_LOG") else []),
