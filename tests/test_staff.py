@@ -189,4 +189,5 @@ def test_service_worker_is_scoped_to_staff_and_lists_the_shell(client, event):
     assert '"/staff/capture"' in body and "/static/staff/staff.js?v=" in body
     # Every asset it precaches is served.
     for url in re.findall(r'"(/static/[^"]+)"', body):
-        assert client.get(url).status_code == 200, url
+        with client.get(url) as asset:
+            assert asset.status_code == 200, url

@@ -29,13 +29,20 @@ class UnknownLocation(LookupError):
     """The event has no location with that slug."""
 
 
-def snapshot(db: Database, event: dict, location: str | None = None) -> dict:
-    """The scoreboard for the whole event, or with one location's detail (the event total stays)."""
-    return snapshots(db, event, [location])[location]
+def snapshot(
+    db: Database, event: dict, location: str | None = None, now: datetime | None = None
+) -> dict:
+    """The scoreboard for the whole event, or with one location's detail (the event total stays);
+    `now` (UTC) is when it is read: the hours chart ends at that hour."""
+    return snapshots(db, event, [location], now=now)[location]
 
 
 def snapshots(
-    db: Database, event: dict, locations: list[str | None], skip_unknown: bool = False
+    db: Database,
+    event: dict,
+    locations: list[str | None],
+    skip_unknown: bool = False,
+    now: datetime | None = None,
 ) -> dict[str | None, dict]:
     """Snapshots for several screens at once, sharing the event-wide reads between them.
 
@@ -57,7 +64,7 @@ def snapshots(
         out[slug] = {
             **base,
             "location": known[slug] if slug is not None else None,
-            "hours": _hours(db, event, slug),
+            "hours": _hours(db, event, slug, now or datetime.now(UTC)),
             "recent": recent_stories(db, event, slug),
             "updated_at": dbm.utcnow(),
         }
@@ -244,7 +251,7 @@ def _event_part(db: Database, event: dict) -> dict:
     }
 
 
-def _hours(db: Database, event: dict, location: str | None) -> list[dict]:
+def _hours(db: Database, event: dict, location: str | None, now: datetime) -> list[dict]:
     """Engagements per UTC hour over a window of HOURS_SHOWN hours, gaps as zeros."""
     where, params = "l.event_id = ?", [event["id"]]
     if location is not None:
@@ -262,7 +269,7 @@ def _hours(db: Database, event: dict, location: str | None) -> list[dict]:
         return start, {hour: (checkins, conversations) for hour, checkins, conversations in rows}
 
     # The window ends now while the event is on; long after it, at its last busy hour.
-    start, found = window(datetime.now(UTC).replace(minute=0, second=0, microsecond=0))
+    start, found = window(now.replace(minute=0, second=0, microsecond=0))
     if not found:
         latest = db.execute(
             f"SELECT max(h.hour) FROM station_hours h JOIN stations s ON s.id = h.station_id"
