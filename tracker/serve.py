@@ -67,10 +67,12 @@ class ServerProcess:
         self.argv = argv or [sys.executable, "-m", "tracker.serve"]
         self.env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), **env}
         self.proc: subprocess.Popen | None = None
-        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the server)
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (lives until stop)
 
     def start(self, timeout: float = 30) -> ServerProcess:
         root = Path(__file__).resolve().parent.parent
+        if self.log.closed:  # started again after a stop
+            self.log = tempfile.TemporaryFile()  # noqa: SIM115
         self.proc = subprocess.Popen(
             self.argv, cwd=root, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log
         )
@@ -101,6 +103,7 @@ class ServerProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self.log.close()
 
 
 def main() -> None:
