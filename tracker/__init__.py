@@ -46,7 +46,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     cli.init_app(app)
     # Outermost but for ProxyFix, so it counts Socket.IO's requests too, under each client's
     # own address (behind a proxy, ProxyFix has already put the forwarded one in REMOTE_ADDR).
-    app.wsgi_app = ConnectionGuard(
+    # WSGI middleware wraps app.wsgi_app, as Flask's docs show.
+    app.wsgi_app = ConnectionGuard(  # type: ignore[method-assign]
         app.wsgi_app,
         per_address=app.config["CONNECTIONS_PER_ADDRESS"],
         max_body=app.config["MAX_CONTENT_LENGTH"],
@@ -58,5 +59,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         from werkzeug.middleware.proxy_fix import ProxyFix
 
         hops = app.config["TRUSTED_PROXIES"]
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
+        )
     return app

@@ -26,7 +26,11 @@ def by_token(db: Database, token: str | None, event_id: int | None = None) -> di
 
 
 def by_id(db: Database, attendee_id: int) -> dict:
-    return dbm.one(db.execute("SELECT * FROM attendees WHERE id = ?", [attendee_id]))
+    """The attendee with this row id, or UnknownAttendee."""
+    found = dbm.one(db.execute("SELECT * FROM attendees WHERE id = ?", [attendee_id]))
+    if found is None:
+        raise UnknownAttendee(attendee_id)
+    return found
 
 
 def by_badge(db: Database, event_id: int, badge: str) -> dict:
@@ -54,13 +58,15 @@ def create(
     for _ in range(10):
         try:
             with dbm.write(db):
-                return dbm.one(
+                made = dbm.one(
                     db.execute(
                         "INSERT INTO attendees (event_id, token, badge, created_at, created_ip,"
                         " rehearsal) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
                         [event_id, token, new_badge(), dbm.utcnow(), created_ip, int(rehearsal)],
                     )
                 )
+                assert made is not None  # RETURNING gives the row just inserted
+                return made
         except sqlite3.IntegrityError as exc:
             if "attendees.badge" not in str(exc):
                 raise

@@ -51,7 +51,8 @@ def _like(text: str) -> str:
 def _where(
     event_id: int, action: str | None, actor: str | None, text: str | None
 ) -> tuple[str, list]:
-    where, params = ["(event_id = ? OR event_id IS NULL)"], [event_id]
+    where: list[str] = ["(event_id = ? OR event_id IS NULL)"]
+    params: list[object] = [event_id]
     if action:
         where.append("(action = ? OR action LIKE ?)")
         params += [action, f"{action}.%"]

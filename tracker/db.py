@@ -226,7 +226,9 @@ class _Pending:
     __slots__ = ("work", "value", "error")
 
     def __init__(self, work: Callable[[Database], object]):
-        self.work, self.value, self.error = work, None, None
+        self.work = work
+        self.value: object = None
+        self.error: BaseException | None = None
 
     def outcome(self):
         if self.error is not None:

@@ -6,12 +6,12 @@ import difflib
 import json
 import tomllib
 import zoneinfo
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import (
     BaseModel,
@@ -106,7 +106,7 @@ class EventSpec(_Strict):
     timezone: str
     starts_at: date | None = None
     ends_at: date | None = None
-    counts: list[Kind] = Field(default_factory=lambda: ["checkins", "conversations"], min_length=1)
+    counts: list[Kind] = Field(default_factory=lambda: list(get_args(Kind)), min_length=1)
     topics: list[Name] = Field(default_factory=list, max_length=40)
     # Which public stories wait for an organizer's approval: attendees' only, or staff's too.
     moderation: Literal["attendees", "all"] = "attendees"
@@ -155,7 +155,8 @@ def parse_event(data: dict, source: str = "event") -> EventFile:
 
 def _where(data: object, loc: tuple) -> str:
     """'locations[3] (cork) > stations[1] (booth) > pin': the entry as a person finds it."""
-    parts, node = [], data
+    parts: list[str] = []
+    node = data
     for key in loc:
         if isinstance(key, int):
             node = node[key] if isinstance(node, list) and key < len(node) else None
@@ -167,7 +168,7 @@ def _where(data: object, loc: tuple) -> str:
     return " > ".join(parts) or "file"
 
 
-def _what(err: dict) -> str:
+def _what(err: Mapping[str, Any]) -> str:
     msg = err["msg"].removeprefix("Value error, ")
     if err["type"] == "missing":
         return "is required but missing"
@@ -284,7 +285,7 @@ def upsert_location(
             " VALUES (?, ?, ?, ?, ?, ?)",
             [*params, event_id, slug],
         )
-        return cur.lastrowid, True
+        return int(cur.lastrowid or 0), True
 
 
 def station_pin(existing_hash: str | None, pin: str | None) -> tuple[str | None, str | None]:
@@ -339,7 +340,7 @@ def upsert_station(
             " VALUES (?, ?, ?, ?, ?, ?)",
             [location_id, slug, name, kind, new_code(), pin_hash],
         )
-        return cur.lastrowid, new_pin_value
+        return int(cur.lastrowid or 0), new_pin_value
 
 
 def _describe(db: Database, table: str, row_id: int) -> tuple[int | None, str]:

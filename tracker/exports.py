@@ -7,7 +7,7 @@ import io
 import json
 import shutil
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -131,7 +131,7 @@ def _backup_with_own_connection(source: str, target: Path) -> None:
         backup(db, target)
 
 
-def backup_bytes(source: str) -> Iterator[bytes]:
+def backup_bytes(source: str) -> Iterable[bytes]:
     """The backup of the database file `source` as a download: written to a temporary file in
     an OS thread of its own (VACUUM INTO runs long and SQLite releases the GIL, so the serving
     loop goes on), streamed, then removed."""
@@ -139,7 +139,7 @@ def backup_bytes(source: str) -> Iterator[bytes]:
     path = Path(folder) / "tracker-backup.db"
     off_loop(_backup_with_own_connection, source, path)
 
-    def chunks() -> Iterator[bytes]:
+    def chunks() -> Generator[bytes]:
         try:
             with path.open("rb") as f:
                 while chunk := f.read(256 * 1024):

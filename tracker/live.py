@@ -28,6 +28,11 @@ EVENT_ROOM = "event"
 log = logging.getLogger(__name__)
 
 
+def _sid() -> str:
+    """The Socket.IO session id of the screen in this handler (Flask-SocketIO sets it)."""
+    return request.sid  # type: ignore[attr-defined]
+
+
 def room_for(location: str | None) -> str:
     return EVENT_ROOM if location is None else f"location:{location}"
 
@@ -169,7 +174,7 @@ def on_connect(auth: dict | None = None):
     except (ValueError, LookupError) as exc:
         raise ConnectionRefusedError({"error": "bad_location", "detail": str(exc)}) from None
     join_room(room_for(location))
-    watcher().add(request.sid, location)
+    watcher().add(_sid(), location)
 
 
 @socketio.on("join", namespace=NAMESPACE)
@@ -183,17 +188,17 @@ def on_join(data: object = None):
         return {"error": "bad_request", "detail": str(exc)}
     live = watcher()
     with live.lock:
-        before = live.screens.get(request.sid)
+        before = live.screens.get(_sid())
     if before != location:
         leave_room(room_for(before))
         join_room(room_for(location))
-    live.add(request.sid, location)
+    live.add(_sid(), location)
     return {"ok": True, "location": location}
 
 
 @socketio.on("disconnect", namespace=NAMESPACE)
 def on_disconnect(reason: object = None):
-    watcher().remove(request.sid)
+    watcher().remove(_sid())
 
 
 def init_app(app: Flask) -> None:

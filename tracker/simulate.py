@@ -106,7 +106,7 @@ def run(
     if not stations:
         raise ValueError("the event has no active station")
     rng = random.Random(seed)
-    tally, pool = Tally(), []
+    tally, pool = Tally(), list[str]()
     total = round(rate * minutes * 60)
     start = time.monotonic()
     for i in range(total):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import get_args
+from typing import Literal, cast, get_args
 from urllib.parse import urlsplit
 
 from flask import (
@@ -202,14 +202,15 @@ def add_station():
 def change(table: str, row_id: int):
     if table not in ("locations", "stations"):
         abort(404)
+    kind = cast(Literal["locations", "stations"], table)
     db = get_db()
     row = _owned_by_event(table, row_id)
     action = request.form.get("action")
     try:
         if action == "rename":
-            events.rename(db, table, row_id, request.form.get("name", ""), organizer_name())
+            events.rename(db, kind, row_id, request.form.get("name", ""), organizer_name())
         elif action in ("deactivate", "activate"):
-            events.set_active(db, table, row_id, action == "activate", organizer_name())
+            events.set_active(db, kind, row_id, action == "activate", organizer_name())
         elif action == "reset-pin" and table == "stations":
             pin = events.reset_pin(db, row_id, actor=organizer_name())
             session["new_pin"] = f"New PIN for {row['location_name']} / {row['name']}: {pin}"
@@ -332,7 +333,7 @@ def _page() -> int:
 def moderate(uuid: str):
     """Approve or reject in one tap; neither can make public a story its teller kept private."""
     event = current_event()
-    action = request.form.get("action")
+    action = cast(moderation.Decision, request.form.get("action"))
     if action not in get_args(moderation.Decision):
         abort(400, "unknown action: approve or reject")
     try:
@@ -391,7 +392,7 @@ def follow_up_status(uuid: str):
 
 
 def _same_site(url: str | None) -> bool:
-    return bool(url) and url.startswith(request.host_url)
+    return url is not None and url.startswith(request.host_url)
 
 
 @bp.get("/data")

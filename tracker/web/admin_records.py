@@ -7,6 +7,7 @@ import csv
 import io
 import json
 from datetime import UTC, datetime
+from typing import cast
 
 from flask import (
     Blueprint,
@@ -48,15 +49,19 @@ def _back(default: str):
     return redirect(target if _local_path(target) else default)
 
 
+def _table(name: str) -> voids.Table:
+    if name not in TABLES:
+        abort(404)
+    return cast(voids.Table, name)
+
+
 @bp.post("/void/<table>/<uuid>")
 def void(table: str, uuid: str):
-    if table not in TABLES:
-        abort(404)
     try:
         voids.void(
             get_db(),
             current_event()["id"],
-            table,
+            _table(table),
             uuid,
             organizer_name(),
             request.form.get("reason", ""),
@@ -72,10 +77,8 @@ def void(table: str, uuid: str):
 
 @bp.post("/restore/<table>/<uuid>")
 def restore(table: str, uuid: str):
-    if table not in TABLES:
-        abort(404)
     try:
-        voids.restore(get_db(), current_event()["id"], table, uuid, organizer_name())
+        voids.restore(get_db(), current_event()["id"], _table(table), uuid, organizer_name())
     except voids.NotFound:
         abort(404)
     flash("Restored: it counts again.", "ok")

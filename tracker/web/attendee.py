@@ -62,7 +62,7 @@ def station_form(code: str):
     station = _station(code)
     event = current_event()
     try:
-        body = CheckinIn(station=code, id=request.form.get("id") or None)
+        body = CheckinIn.model_validate({"station": code, "id": request.form.get("id") or None})
     except ValidationError:
         abort(400, "The check-in form was damaged on the way. Open the station's link again.")
     db = get_db()

@@ -43,7 +43,7 @@ def attendee_token() -> str | None:
     """The attendee token from the signed cookie, or None when absent or tampered with."""
     if "attendee_token" not in g:
         raw = request.cookies.get(ATTENDEE_COOKIE)
-        g.attendee_token = _token_in(current_app.secret_key, raw) if raw else None
+        g.attendee_token = _token_in(str(current_app.secret_key), raw) if raw else None
     return g.attendee_token
 
 
@@ -127,20 +127,23 @@ def organizer() -> dict | None:
     """The signed-in organizer {"id", "name", "epoch"}, while their session epoch is current
     (a sign-out or a password change elsewhere moves it on and ends this session)."""
     if "organizer" not in g:
-        from .. import organizers
-        from . import get_db
-
         who = session.get("organizer")
-        valid = isinstance(who, dict) and isinstance(who.get("name"), str)
-        if valid and who.get("id") is not None:
-            valid = organizers.epoch(get_db(), who["id"]) == who.get("epoch")
-        elif valid:  # the ADMIN_PASSWORD sign-in: while that password is set, until sign-out
-            epoch = organizers.bootstrap_epoch(get_db(), current_app.config.get("ADMIN_PASSWORD"))
-            valid = epoch is not None and epoch == who.get("epoch")
-        if not valid:
-            who = None
-        g.organizer = who
+        g.organizer = who if isinstance(who, dict) and _current(who) else None
     return g.organizer
+
+
+def _current(who: dict) -> bool:
+    """Whether an organizer session's epoch is still the current one."""
+    from .. import organizers
+    from . import get_db
+
+    if not isinstance(who.get("name"), str):
+        return False
+    if who.get("id") is not None:
+        return organizers.epoch(get_db(), who["id"]) == who.get("epoch")
+    # The ADMIN_PASSWORD sign-in: while that password is set, until sign-out.
+    epoch = organizers.bootstrap_epoch(get_db(), current_app.config.get("ADMIN_PASSWORD"))
+    return epoch is not None and epoch == who.get("epoch")
 
 
 def organizer_name() -> str:
@@ -156,7 +159,9 @@ def remember_organizer_device(response, name: str):
     """After a good sign-in: this device is known for this organizer (signed, HttpOnly)."""
     response.set_cookie(
         ORGANIZER_DEVICE_COOKIE,
-        URLSafeSerializer(current_app.secret_key, salt="organizer-device").dumps(name.casefold()),
+        URLSafeSerializer(str(current_app.secret_key), salt="organizer-device").dumps(
+            name.casefold()
+        ),
         max_age=ATTENDEE_COOKIE_DAYS * 86400,
         httponly=True,
         samesite="Lax",
@@ -171,7 +176,7 @@ def known_organizer_device(name: str) -> bool:
     if not raw or len(raw) > 300:
         return False
     try:
-        known = URLSafeSerializer(current_app.secret_key, salt="organizer-device").loads(raw)
+        known = URLSafeSerializer(str(current_app.secret_key), salt="organizer-device").loads(raw)
     except BadSignature:
         return False
     return known == " ".join(name.split()).casefold()

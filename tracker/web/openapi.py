@@ -206,7 +206,7 @@ def document() -> dict[str, Any]:
         [(m, "validation") for m in MODELS], ref_template="#/components/schemas/{model}"
     )
     json_body = "application/json"
-    anyone = [{}, {"attendee": []}, {"staff": []}]
+    anyone: list[dict[str, list]] = [{}, {"attendee": []}, {"staff": []}]
     return {
         "openapi": "3.1.0",
         "info": {
