@@ -9,14 +9,7 @@
   const code = root && root.dataset.code;
   const fmt = (n) => Number(n).toLocaleString("en");
 
-  function uuid() {
-    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
-    const b = crypto.getRandomValues(new Uint8Array(16)); // plain-HTTP pages have no randomUUID
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    const h = Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
-    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-  }
+  const uuid = window.tracker.uuid; // static/common.js
 
   // An id stays on the phone until its answer comes, so that a reload after a lost answer sends
   // it again (stored once) instead of a new one (a second identity, a second count). Without
@@ -70,11 +63,7 @@
     return { status: 0, data: { detail: `Could not reach us (${last}). Please try again.` } };
   }
 
-  function problem(data) {
-    const d = data && data.detail;
-    if (Array.isArray(d)) return d.map((p) => `${p.field}: ${p.problem}`).join("; ");
-    return d || "Something went wrong. Please try again.";
-  }
+  const problem = (data) => window.tracker.problem(data);
 
   // ---- The story outbox: a story waits in IndexedDB under its id from the tap on Send until the
   // server answered, and every retry (online again, a later page load, the timer) sends that id:

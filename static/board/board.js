@@ -19,12 +19,7 @@
   var disconnectedSince = null;
   var timeFormats = {};
 
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
+  var el = window.tracker.el; // static/common.js
 
   function clock(timeZone, withSeconds) {
     var key = timeZone + (withSeconds ? ":s" : "");

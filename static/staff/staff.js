@@ -25,16 +25,8 @@
 
   // ------------------------------------------------------------------ ids
 
-  function uuid() {
-    if (window.crypto && typeof crypto.randomUUID === "function") return crypto.randomUUID();
-    // Pages over plain http on a LAN address are not a secure context: build a v4 UUID by hand.
-    var b = new Uint8Array(16);
-    crypto.getRandomValues(b);
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    var h = Array.prototype.map.call(b, function (x) { return (x + 0x100).toString(16).slice(1); }).join("");
-    return h.slice(0, 8) + "-" + h.slice(8, 12) + "-" + h.slice(12, 16) + "-" + h.slice(16, 20) + "-" + h.slice(20);
-  }
+  var uuid = window.tracker.uuid; // static/common.js
+  var el = window.tracker.el;
 
   function stored(key, value) {
     try {
@@ -335,11 +327,7 @@
 
   function describe(status, json) {
     if (!json) return "The server said " + status + ".";
-    var d = json.detail;
-    if (Array.isArray(d)) {
-      d = d.map(function (e) { return (e.field ? e.field + ": " : "") + e.problem; }).join("; ");
-    }
-    return (d || json.error || "error " + status) + "";
+    return window.tracker.problem(json, json.error || "error " + status);
   }
 
   // Refusals a new id fixes: the record cannot be changed, but its content can be kept.
@@ -409,13 +397,6 @@
   function storyLine(item) {
     var s = item.body.story || "";
     return s.length > 140 ? s.slice(0, 140) + "…" : s;
-  }
-
-  function el(tag, className, text) {
-    var node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
   }
 
   function button(label, className, onClick) {

@@ -30,7 +30,7 @@ from .ratelimit import staff_sign_in_limits
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 OUTBOX_FLUSH_SECONDS = 20  # a page with items waiting tries to send them this often
 
-ASSETS = ("staff/staff.js", "staff/staff.css", "css/app.css")
+ASSETS = ("common.js", "staff/staff.js", "staff/staff.css", "css/app.css")
 NAME_MAX = 80
 
 
