@@ -187,23 +187,36 @@ def _counts(row: str) -> str:
     return f"({row}.counted = 1 AND {row}.voided_at IS NULL)"
 
 
-def _checkin_totals(row: str, sign: str) -> str:
-    """Add (`sign` "+") or take out ("-") one version of a check-in from the maintained totals."""
-    hour = f"substr({row}.received_at, 1, 13)"
-    bucket = (
-        f"INSERT INTO station_hours (station_id, hour, checkins)"
-        f" SELECT {row}.station_id, {hour}, 1 WHERE {_counts(row)}"
-        f" ON CONFLICT (station_id, hour) DO UPDATE SET checkins = checkins + 1;"
-        if sign == "+"
-        else f"UPDATE station_hours SET checkins = checkins - 1 WHERE {_counts(row)}"
+def _hour_bucket(row: str, sign: str, column: str, hour: str) -> str:
+    """Add one to (`sign` "+") or take one from ("-") the row's hour bucket, when it counts."""
+    if sign == "+":
+        return (
+            f"INSERT INTO station_hours (station_id, hour, {column})"
+            f" SELECT {row}.station_id, {hour}, 1 WHERE {_counts(row)}"
+            f" ON CONFLICT (station_id, hour) DO UPDATE SET {column} = {column} + 1;"
+        )
+    return (
+        f"UPDATE station_hours SET {column} = {column} - 1 WHERE {_counts(row)}"
         f" AND station_id = {row}.station_id AND hour = {hour};"
     )
+
+
+def _totals(row: str, sign: str, sets: dict[str, str], column: str, hour: str) -> str:
+    """Add or take out one version of a row: each station_totals column by its SQL test, and
+    its hour bucket."""
+    assignments = ", ".join(f"{name} = {name} {sign} {test}" for name, test in sets.items())
     return f"""
-        UPDATE station_totals
-           SET checkins = checkins {sign} {_counts(row)},
-               repeat_checkins = repeat_checkins {sign} ({row}.counted = 0 AND {row}.voided_at IS NULL)
-         WHERE station_id = {row}.station_id;
-        {bucket}"""
+        UPDATE station_totals SET {assignments} WHERE station_id = {row}.station_id;
+        {_hour_bucket(row, sign, column, hour)}"""
+
+
+def _checkin_totals(row: str, sign: str) -> str:
+    """Add (`sign` "+") or take out ("-") one version of a check-in from the maintained totals."""
+    sets = {
+        "checkins": _counts(row),
+        "repeat_checkins": f"({row}.counted = 0 AND {row}.voided_at IS NULL)",
+    }
+    return _totals(row, sign, sets, "checkins", f"substr({row}.received_at, 1, 13)")
 
 
 def _conversation_totals(row: str, sign: str) -> str:
@@ -212,24 +225,15 @@ def _conversation_totals(row: str, sign: str) -> str:
     def band(test: str) -> str:
         return f"({_counts(row)} AND ifnull({row}.nps {test}, 0))"
 
+    sets = {
+        "conversations": _counts(row),
+        "promoters": band(">= 9"),
+        "passives": band("IN (7, 8)"),
+        "detractors": band("<= 6"),
+    }
     # A device clock that runs ahead is clamped to the moment the server received it.
     hour = f"substr(min({row}.captured_at, {row}.received_at), 1, 13)"
-    bucket = (
-        f"INSERT INTO station_hours (station_id, hour, conversations)"
-        f" SELECT {row}.station_id, {hour}, 1 WHERE {_counts(row)}"
-        f" ON CONFLICT (station_id, hour) DO UPDATE SET conversations = conversations + 1;"
-        if sign == "+"
-        else f"UPDATE station_hours SET conversations = conversations - 1 WHERE {_counts(row)}"
-        f" AND station_id = {row}.station_id AND hour = {hour};"
-    )
-    return f"""
-        UPDATE station_totals
-           SET conversations = conversations {sign} {_counts(row)},
-               promoters = promoters {sign} {band(">= 9")},
-               passives = passives {sign} {band("IN (7, 8)")},
-               detractors = detractors {sign} {band("<= 6")}
-         WHERE station_id = {row}.station_id;
-        {bucket}"""
+    return _totals(row, sign, sets, "conversations", hour)
 
 
 # 3: every engagement counted by one rule, voided or restored by organizers, rehearsal rows
