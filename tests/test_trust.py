@@ -542,3 +542,13 @@ def test_the_admin_password_session_ends_at_sign_out_and_without_the_variable(ap
     app.config["ADMIN_PASSWORD"] = PASSWORD
     client.post("/admin/logout")
     assert copy.get("/admin/").status_code == 302
+
+
+def test_long_lists_come_a_page_at_a_time(organizer, db, event, booth):
+    staff = Author("staff", booth["id"], staff_name="Ann")
+    for i in range(moderation.PAGE_SIZE + 3):
+        conversations.record(db, event, story(event, booth, story=f"story {i}"), staff)
+    first = organizer.get("/admin/stories?show=all").get_data(as_text=True)
+    assert "page 1 of 2" in first and "Older →" in first and "story 52" in first
+    second = organizer.get("/admin/stories?show=all&page=2").get_data(as_text=True)
+    assert "← Newer" in second and "story 0" in second and "story 52" not in second
