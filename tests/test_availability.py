@@ -520,3 +520,25 @@ def test_one_address_holding_idle_connections_gets_its_share_and_no_more(db_path
         for s in idle:
             s.close()
         server.stop()
+
+
+def test_locations_and_stations_added_in_the_console_are_audited(limited, db, event):
+    organizer = device(limited, "192.0.2.20")
+    organizer.post("/admin/login", data={"name": "admin", "password": PASSWORD})
+    organizer.post(
+        "/admin/setup/locations",
+        data={
+            "slug": "lisbon",
+            "name": "Lisbon",
+            "city": "Lisbon",
+            "country": "PT",
+            "timezone": "Europe/Lisbon",
+        },
+    )
+    lisbon = events.location_by_slug(db, event["id"], "lisbon")
+    organizer.post(
+        "/admin/setup/stations",
+        data={"location_id": str(lisbon["id"]), "slug": "booth", "name": "Booth", "kind": "booth"},
+    )
+    actions = [(e["actor"], e["action"]) for e in audit.entries(db, event["id"])][:2]
+    assert actions == [("admin", "station.add"), ("admin", "location.add")]

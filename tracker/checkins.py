@@ -34,10 +34,11 @@ _BY_UUID = (
 # A known id inserts nothing and returns no row; the caller then reads what was stored.
 _INSERT = (
     "INSERT INTO checkins (uuid, station_id, attendee_id, counted, scanned_at, received_at,"
-    " rehearsal, voided_at, voided_by, void_reason) VALUES (:uuid, :station_id, :attendee_id,"
+    " rehearsal, voided_at, voided_by, void_reason, void_batch) VALUES (:uuid, :station_id,"
+    " :attendee_id,"
     " NOT EXISTS (SELECT 1 FROM checkins"
     " WHERE attendee_id = :attendee_id AND station_id = :station_id AND counted = 1),"
-    " :now, :now, :rehearsal, :voided_at, :voided_by, :void_reason)"
+    " :now, :now, :rehearsal, :voided_at, :voided_by, :void_reason, :void_batch)"
     " ON CONFLICT (uuid) DO NOTHING RETURNING counted"
 )
 
@@ -112,6 +113,7 @@ def _store(
             "voided_at": owner["voided_at"],
             "voided_by": owner["voided_by"],
             "void_reason": owner["void_reason"],
+            "void_batch": owner["void_batch"],
         },
     ).fetchall()  # stepped to the end: a RETURNING statement is done only then
     if not returned:

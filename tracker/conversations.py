@@ -258,7 +258,7 @@ def record(
                 "INSERT INTO conversations (uuid, station_id, source, staff_name, attendee_id,"
                 " story, nps, topics, follow_up, contact, owner, status, public, approval,"
                 " captured_at, received_at, rehearsal, revision, device_captured_at, counted,"
-                " voided_at, voided_by, void_reason) VALUES (:uuid, :station_id, :source,"
+                " voided_at, voided_by, void_reason, void_batch) VALUES (:uuid, :station_id, :source,"
                 " :staff_name, :attendee_id, :story, :nps, :topics, :follow_up, :contact,"
                 " :owner, :status, :public, :approval, :captured_at, :received_at, :rehearsal,"
                 " :revision, :device_at,"
@@ -269,6 +269,8 @@ def record(
                 " (SELECT voided_at FROM attendees WHERE id = :attendee_id AND :source = 'attendee'),"
                 " (SELECT voided_by FROM attendees WHERE id = :attendee_id AND :source = 'attendee'),"
                 " (SELECT void_reason FROM attendees WHERE id = :attendee_id"
+                "  AND :source = 'attendee'),"
+                " (SELECT void_batch FROM attendees WHERE id = :attendee_id"
                 "  AND :source = 'attendee'))",
                 {
                     **fields,

@@ -263,9 +263,17 @@ def load_event(db: Database, spec: EventFile, actor: str = audit.COMMAND_LINE) -
 
 
 def upsert_location(
-    db: Database, event_id: int, slug: str, name: str, city: str, country: str, timezone: str
+    db: Database,
+    event_id: int,
+    slug: str,
+    name: str,
+    city: str,
+    country: str,
+    timezone: str,
+    actor: str | None = None,
 ) -> tuple[int, bool]:
-    """Add a location or refresh its details; returns (id, created)."""
+    """Add a location or refresh its details; returns (id, created). With an `actor` (the
+    console) the change is audited; an event file's load audits itself as a whole."""
     _check_timezone(timezone)
     if country.upper() not in CODES:
         raise ValueError(f"unknown country code {country!r}")
@@ -274,17 +282,24 @@ def upsert_location(
             "SELECT id FROM locations WHERE event_id = ? AND slug = ?", [event_id, slug]
         ).fetchone()
         params = [name, city, country.upper(), timezone]
+        details = dict(zip(("name", "city", "country", "timezone"), params, strict=True))
         if row:
             db.execute(
                 "UPDATE locations SET name = ?, city = ?, country = ?, timezone = ? WHERE id = ?",
                 [*params, row[0]],
             )
+            if actor:
+                audit.record(
+                    db, event_id, actor, "location.update", f"location {slug}", None, details
+                )
             return row[0], False
         cur = db.execute(
             "INSERT INTO locations (name, city, country, timezone, event_id, slug)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             [*params, event_id, slug],
         )
+        if actor:
+            audit.record(db, event_id, actor, "location.add", f"location {slug}", None, details)
         return int(cur.lastrowid or 0), True
 
 
@@ -315,6 +330,7 @@ def upsert_station(
     kind: str,
     pin: str | None = None,
     prepared: tuple[str | None, str | None] | None = None,
+    actor: str | None = None,
 ) -> tuple[int, str | None]:
     """Add a station (new code, given or generated PIN) or refresh it; returns (id, new PIN or None).
 
@@ -340,7 +356,11 @@ def upsert_station(
             " VALUES (?, ?, ?, ?, ?, ?)",
             [location_id, slug, name, kind, new_code(), pin_hash],
         )
-        return int(cur.lastrowid or 0), new_pin_value
+        station_id = int(cur.lastrowid or 0)
+        if actor:
+            event_id, subject = _describe(db, "stations", station_id)
+            audit.record(db, event_id, actor, "station.add", subject, None, {"kind": kind})
+        return station_id, new_pin_value
 
 
 def _describe(db: Database, table: str, row_id: int) -> tuple[int | None, str]:

@@ -243,6 +243,7 @@ MIGRATIONS.append(
     ALTER TABLE checkins ADD COLUMN voided_at TEXT;
     ALTER TABLE checkins ADD COLUMN voided_by TEXT;
     ALTER TABLE checkins ADD COLUMN void_reason TEXT;
+    ALTER TABLE checkins ADD COLUMN void_batch TEXT;
     ALTER TABLE checkins ADD COLUMN rehearsal INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE conversations ADD COLUMN counted INTEGER NOT NULL DEFAULT 1;
     ALTER TABLE conversations ADD COLUMN approval TEXT NOT NULL DEFAULT 'pending'
@@ -250,6 +251,7 @@ MIGRATIONS.append(
     ALTER TABLE conversations ADD COLUMN voided_at TEXT;
     ALTER TABLE conversations ADD COLUMN voided_by TEXT;
     ALTER TABLE conversations ADD COLUMN void_reason TEXT;
+    ALTER TABLE conversations ADD COLUMN void_batch TEXT;
     ALTER TABLE conversations ADD COLUMN rehearsal INTEGER NOT NULL DEFAULT 0;
     -- The device's version of the record (each edit on the device adds one): an older version
     -- arriving late never overwrites a newer one.
@@ -267,6 +269,9 @@ MIGRATIONS.append(
     ALTER TABLE attendees ADD COLUMN voided_at TEXT;
     ALTER TABLE attendees ADD COLUMN voided_by TEXT;
     ALTER TABLE attendees ADD COLUMN void_reason TEXT;
+    -- One void of a whole attendee (or burst) marks all it voids with one batch id: its
+    -- restore brings back exactly those, never a void made on its own.
+    ALTER TABLE attendees ADD COLUMN void_batch TEXT;
     ALTER TABLE events ADD COLUMN moderation TEXT NOT NULL DEFAULT 'attendees'
         CHECK (moderation IN ('attendees', 'all'));
 

@@ -8,6 +8,7 @@ the transaction that makes it.
 
 from __future__ import annotations
 
+import uuid as uuidlib
 from typing import Literal
 
 from sqlite_utils import Database
@@ -83,8 +84,8 @@ def restore(db: Database, event_id: int, table: Table, uuid: str, actor: str) ->
         if row["voided_at"] is None:
             return False
         db.execute(
-            f"UPDATE {table} SET voided_at = NULL, voided_by = NULL, void_reason = NULL"
-            " WHERE id = ?",
+            f"UPDATE {table} SET voided_at = NULL, voided_by = NULL, void_reason = NULL,"
+            " void_batch = NULL WHERE id = ?",
             [row["id"]],
         )
         audit.record(
@@ -121,27 +122,28 @@ def set_for_attendees(
     if reason is None:
         for table, where in _OF_ATTENDEES.items():
             changed[table] = db.execute(
-                f"UPDATE {table} SET voided_at = NULL, voided_by = NULL, void_reason = NULL"
-                f" WHERE {where.format(ids=ids_sql)} AND voided_at IS NOT NULL AND voided_at ="
-                f" (SELECT a.voided_at FROM attendees a WHERE a.id = {table}.attendee_id)",
+                f"UPDATE {table} SET voided_at = NULL, voided_by = NULL, void_reason = NULL,"
+                f" void_batch = NULL WHERE {where.format(ids=ids_sql)} AND void_batch ="
+                f" (SELECT a.void_batch FROM attendees a WHERE a.id = {table}.attendee_id)",
                 params,
             ).rowcount
         db.execute(
-            "UPDATE attendees SET voided_at = NULL, voided_by = NULL, void_reason = NULL"
-            f" WHERE id IN ({ids_sql})",
+            "UPDATE attendees SET voided_at = NULL, voided_by = NULL, void_reason = NULL,"
+            f" void_batch = NULL WHERE id IN ({ids_sql})",
             params,
         )
         return changed
-    mark = [dbm.utcnow(), actor, reason]
+    mark = [dbm.utcnow(), actor, reason, uuidlib.uuid4().hex]
     db.execute(
-        "UPDATE attendees SET voided_at = ?, voided_by = ?, void_reason = ?"
+        "UPDATE attendees SET voided_at = ?, voided_by = ?, void_reason = ?, void_batch = ?"
         f" WHERE voided_at IS NULL AND id IN ({ids_sql})",
         [*mark, *params],
     )
     for table, where in _OF_ATTENDEES.items():
         changed[table] = db.execute(
-            f"UPDATE {table} SET (voided_at, voided_by, void_reason) = (SELECT a.voided_at,"
-            f" a.voided_by, a.void_reason FROM attendees a WHERE a.id = {table}.attendee_id)"
+            f"UPDATE {table} SET (voided_at, voided_by, void_reason, void_batch) = (SELECT"
+            f" a.voided_at, a.voided_by, a.void_reason, a.void_batch FROM attendees a"
+            f" WHERE a.id = {table}.attendee_id)"
             f" WHERE voided_at IS NULL AND {where.format(ids=ids_sql)}",
             params,
         ).rowcount

@@ -160,7 +160,14 @@ def add_location():
             {k: f.get(k, "").strip() for k in ("slug", "name", "city", "country", "timezone")}
         )
         _, created = events.upsert_location(
-            get_db(), event["id"], spec.slug, spec.name, spec.city, spec.country, spec.timezone
+            get_db(),
+            event["id"],
+            spec.slug,
+            spec.name,
+            spec.city,
+            spec.country,
+            spec.timezone,
+            organizer_name(),
         )
     except (ValueError, ValidationError) as exc:
         return _back(_readable(exc), "error")
@@ -191,7 +198,9 @@ def add_station():
         )
     except (ValueError, ValidationError) as exc:
         return _back(_readable(exc), "error")
-    _, pin = events.upsert_station(get_db(), location["id"], spec.slug, spec.name, spec.kind)
+    _, pin = events.upsert_station(
+        get_db(), location["id"], spec.slug, spec.name, spec.kind, actor=organizer_name()
+    )
     if pin:
         session["new_pin"] = f"{location['name']} / {spec.name}: PIN {pin}"
         return _back(f"Station {spec.name} added.")
