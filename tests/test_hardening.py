@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tracker import conversations, events, scoreboard
+from tracker import conversations, events, followups, scoreboard
 from tracker.schemas import ConversationIn
 
 
@@ -98,11 +98,11 @@ def test_an_edit_never_reopens_a_follow_up_that_is_done(db, event):
     ev = events.get_event(db)
     data = ConversationIn(id=uuid.uuid4(), story="call me", follow_up=True, contact="a@b.example")
     record, _ = conversations.record(db, ev, data, author)
-    conversations.set_status(db, ev["id"], record["id"], "done")
+    followups.set_status(db, ev["id"], record["id"], "done")
     conversations.edit(db, ev, data.model_copy(update={"follow_up": False}), author)
     conversations.edit(db, ev, data.model_copy(update={"follow_up": True}), author)
     assert conversations.get(db, record["id"])["status"] == "done"
-    assert conversations.follow_ups(db, ev["id"]) == []
+    assert followups.follow_ups(db, ev["id"]) == []
 
 
 def test_a_screen_for_a_closed_location_says_so_and_an_unknown_one_is_skipped(db, event):

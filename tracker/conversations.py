@@ -20,7 +20,6 @@ from .schemas import ConversationIn
 from .security import normalize_badge
 
 Source = Literal["staff", "attendee"]
-STATUSES = ("open", "acknowledged", "done")
 REFERENCE_BASE = 1000
 
 
@@ -60,10 +59,6 @@ class NoLongerEditable(ConversationError):
     """A conversation is editable until the end of the location's day on which it was captured."""
 
 
-class InvalidTransition(ConversationError, ValueError):
-    """Follow-ups only move forward: open -> acknowledged -> done."""
-
-
 @dataclass(frozen=True)
 class Author:
     """Who is recording: a station's staff session, or an attendee on their own phone."""
@@ -101,18 +96,18 @@ _SELECT = """
 """
 
 
-def _rows(db: Database, where: str, params: list | dict) -> list[dict]:
+def rows_where(db: Database, where: str, params: list | dict) -> list[dict]:
     return dbm.rows(db.execute(f"{_SELECT} {where}", params))
 
 
-def _row(db: Database, uuid: str) -> dict | None:
-    rows = _rows(db, "WHERE c.uuid = ?", [uuid])
+def row_by_uuid(db: Database, uuid: str) -> dict | None:
+    rows = rows_where(db, "WHERE c.uuid = ?", [uuid])
     return rows[0] if rows else None
 
 
-def _existing(db: Database, uuid: object, event_id: int | None = None) -> dict:
+def existing(db: Database, uuid: object, event_id: int | None = None) -> dict:
     """The conversation (of the event, when given), or NotFound."""
-    row = _row(db, str(uuid))
+    row = row_by_uuid(db, str(uuid))
     if row is None or (event_id is not None and row["event_id"] != event_id):
         raise NotFound(f"no conversation has the id {uuid}")
     return row
@@ -149,18 +144,18 @@ def as_record(row: dict) -> dict:
 
 def get(db: Database, uuid: str) -> dict:
     """One conversation by its UUID, or NotFound."""
-    return as_record(_existing(db, uuid))
+    return as_record(existing(db, uuid))
 
 
 def author_of(db: Database, uuid: str) -> Author:
     """Who recorded a conversation (to decide whether the caller may see or edit it)."""
-    row = _existing(db, uuid)
+    row = existing(db, uuid)
     return Author(row["source"], row["station_id"], row["staff_name"], row["attendee_id"])
 
 
 def get_for(db: Database, uuid: str, author: Author) -> dict:
     """One conversation for its author only, with whether it may still be edited."""
-    row = _existing(db, uuid)
+    row = existing(db, uuid)
     if not author.owns(row):
         raise NotAuthor("only the station or attendee that recorded it may see it")
     return {**as_record(row), "editable": editable(row)}
@@ -243,7 +238,7 @@ def record(
     uuid = str(data.id)
     received_at = now or dbm.utcnow()
     with dbm.write(db):
-        existing = _row(db, uuid)
+        existing = row_by_uuid(db, uuid)
         if existing is not None:
             if not author.owns(existing):
                 raise IdConflict(f"the id {uuid} already belongs to another conversation")
@@ -289,7 +284,7 @@ def record(
             )
         except sqlite3.IntegrityError as exc:  # pragma: no cover - the write lock makes this rare
             raise IdConflict(f"the id {uuid} is already used") from exc
-        row = _row(db, uuid)
+        row = row_by_uuid(db, uuid)
     assert row is not None
     return as_record(row), True
 
@@ -361,7 +356,7 @@ def edit(
     uuid = str(data.id)
     now = now or dbm.utcnow()
     with dbm.write(db):
-        row = _existing(db, uuid, event["id"])
+        row = existing(db, uuid, event["id"])
         if not author.owns(row):
             raise NotAuthor("only the station or attendee that recorded it may edit it")
         if not editable(row, now):
@@ -392,7 +387,7 @@ def edit(
                 "revision": revision,
             },
         )
-        updated = _row(db, uuid)
+        updated = row_by_uuid(db, uuid)
         assert updated is not None
         _audit_edit(db, event["id"], author, row, updated)
     assert updated is not None
@@ -440,7 +435,7 @@ def put(
     harmless even after the day ends and a late one never undoes an edit.
     """
     with dbm.write(db):
-        existing = _row(db, str(data.id))
+        existing = row_by_uuid(db, str(data.id))
         if existing is None:
             record_, _ = record(db, event, data, author, now)
             return record_, "created"
@@ -470,7 +465,7 @@ def for_station(
     if day is None:
         day = _local_day(dbm.utcnow(), timezone)
     start, end = _utc_bounds(day, timezone)
-    rows = _rows(
+    rows = rows_where(
         db,
         "WHERE c.station_id = ? AND c.captured_at >= ? AND c.captured_at < ?"
         " ORDER BY c.captured_at DESC, c.id DESC",
@@ -485,98 +480,3 @@ def for_station(
         }
         for r in rows
     ]
-
-
-def set_status(
-    db: Database,
-    event_id: int,
-    uuid: str,
-    status: str,
-    now: str | None = None,
-    actor: str = audit.COMMAND_LINE,
-) -> dict:
-    """Move a follow-up forward (open -> acknowledged -> done); the same status again is a no-op.
-    Audited."""
-    if status not in STATUSES:
-        raise InvalidTransition(f"status is one of {', '.join(STATUSES)}, not {status!r}")
-    with dbm.write(db):
-        row = _existing(db, uuid, event_id)
-        if not row["follow_up"]:
-            raise InvalidTransition("this conversation has no follow-up")
-        old = STATUSES.index(row["status"])
-        new = STATUSES.index(status)
-        if new < old:
-            raise InvalidTransition(
-                f"a follow-up that is {row['status']} cannot go back to {status}"
-            )
-        if new != old:
-            db.execute(
-                "UPDATE conversations SET status = ?, updated_at = ? WHERE id = ?",
-                [status, now or dbm.utcnow(), row["id"]],
-            )
-            audit.record(
-                db,
-                event_id,
-                actor,
-                "follow_up.status",
-                reference(row["id"]),
-                {"status": row["status"]},
-                {"status": status},
-            )
-        updated = _row(db, str(uuid))
-    assert updated is not None
-    return as_record(updated)
-
-
-def follow_ups(
-    db: Database,
-    event_id: int,
-    status: str | None = None,
-    location: str | None = None,
-    owner: str | None = None,
-    now: str | None = None,
-    sla_hours: float | None = None,
-) -> list[dict]:
-    """Follow-ups owed, oldest first, each with its age in hours: what the organizer console shows.
-
-    status None lists the outstanding ones (open and acknowledged); a status name lists only
-    that status. location is a location slug; owner matches case-insensitively. With sla_hours
-    each item says whether it is overdue.
-    """
-    where = ["c.follow_up = 1", "l.event_id = :event_id"]
-    params: dict = {"event_id": event_id}
-    if status is None:
-        where.append("c.status IN ('open', 'acknowledged')")
-    elif status in STATUSES:
-        where.append("c.status = :status")
-        params["status"] = status
-    else:
-        raise InvalidTransition(f"status is one of {', '.join(STATUSES)}, not {status!r}")
-    if location:
-        where.append("l.slug = :location")
-        params["location"] = location
-    if owner:
-        where.append("c.owner = :owner COLLATE NOCASE")
-        params["owner"] = owner.strip()
-    rows = _rows(
-        db,
-        "WHERE " + " AND ".join(where) + " ORDER BY min(c.captured_at, c.received_at), c.id",
-        params,
-    )
-    current = dbm.parse_iso(now or dbm.utcnow())
-    result = []
-    for row in rows:
-        since = dbm.parse_iso(happened_at(row))
-        age = max(0.0, (current - since).total_seconds() / 3600)
-        item = {
-            **as_record(row),
-            "location_name": row["location_name"],
-            "attendee_name": row["attendee_name"],
-            "attendee_email": row["attendee_email"],
-            "attendee_company": row["attendee_company"],
-            "age_hours": round(age, 1),
-        }
-        if sla_hours is not None:
-            item["overdue"] = age > sla_hours
-        result.append(item)
-    return result

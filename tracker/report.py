@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from . import db as dbm
-from .conversations import STATUSES
 from .dashboard import station_table
+from .followups import STATUSES
 from .scoreboard import nps, nps_band
 from .totals import engagements, event_progress
 

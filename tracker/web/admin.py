@@ -20,7 +20,7 @@ from flask import (
 )
 from pydantic import ValidationError
 
-from .. import conversations, events, exports, moderation, organizers, privacy, staff
+from .. import conversations, events, exports, followups, moderation, organizers, privacy, staff
 from .. import report as report_module
 from . import current_event, get_db, is_api, private_db, read_off_loop
 from .identity import (
@@ -361,13 +361,13 @@ def follow_ups():
     event = current_event()
     db = get_db()
     status = request.args.get("status") or None
-    if status not in conversations.STATUSES:
+    if status not in followups.STATUSES:
         status = None
     location = request.args.get("location") or None
     owner = request.args.get("owner") or None
     sla = current_app.config["FOLLOW_UP_SLA_HOURS"]
     items = read_off_loop(
-        lambda own: conversations.follow_ups(
+        lambda own: followups.follow_ups(
             own, event["id"], status=status, location=location, owner=owner, sla_hours=sla
         )
     )
@@ -376,7 +376,7 @@ def follow_ups():
         event=event,
         items=items,
         sla=sla,
-        statuses=conversations.STATUSES,
+        statuses=followups.STATUSES,
         status=status,
         location=location,
         owner=owner,
@@ -388,12 +388,12 @@ def follow_ups():
 def follow_up_status(uuid: str):
     event = current_event()
     try:
-        conversations.set_status(
+        followups.set_status(
             get_db(), event["id"], uuid, request.form.get("status", ""), actor=organizer_name()
         )
     except conversations.NotFound:
         abort(404)
-    except conversations.InvalidTransition as exc:
+    except followups.InvalidTransition as exc:
         flash(str(exc), "error")
     return redirect(
         request.referrer if _same_site(request.referrer) else url_for("admin.follow_ups")
