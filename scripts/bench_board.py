@@ -36,7 +36,11 @@ import requests  # noqa: E402
 import socketio  # noqa: E402
 
 from tracker import db as dbm  # noqa: E402
-from tracker import events, scoreboard  # noqa: E402
+from tracker import (  # noqa: E402
+    eventfile,
+    events,
+    scoreboard,
+)
 from tracker.serve import ServerProcess  # noqa: E402
 
 DEMO = ROOT / "tracker" / "data" / "demo-event.toml"
@@ -45,7 +49,7 @@ DEMO = ROOT / "tracker" / "data" / "demo-event.toml"
 def fresh_db(path: Path) -> dict:
     db = dbm.connect(path)
     dbm.migrate(db)
-    event = events.load_event(db, events.read_event_file(DEMO)).event
+    event = events.load_event(db, eventfile.read_event_file(DEMO)).event
     event["stations"] = events.stations(db, event["id"])
     db.close()
     return event

@@ -30,7 +30,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker import attendees, create_app, events  # noqa: E402
+from tracker import (  # noqa: E402
+    attendees,
+    create_app,
+    eventfile,
+    events,
+)
 from tracker import db as dbm  # noqa: E402
 from tracker.serve import ServerProcess, free_port, gunicorn_argv  # noqa: E402
 from tracker.web.identity import ATTENDEE_COOKIE, set_attendee_cookie  # noqa: E402
@@ -84,7 +89,7 @@ def prepare(db_path: Path, n_attendees: int) -> tuple[list[str], list[str]]:
     """A database with the demo event and n attendees; returns (signed cookies, station codes)."""
     db = dbm.connect(db_path)
     dbm.migrate(db)
-    event = events.load_event(db, events.read_event_file(ROOT / "tracker/data/demo-event.toml"))
+    event = events.load_event(db, eventfile.read_event_file(ROOT / "tracker/data/demo-event.toml"))
     event_id = event.event["id"]
     codes = [s["code"] for s in events.stations(db, event_id)]
     with dbm.write(db):

@@ -12,6 +12,7 @@ os.environ["TRACKER_HASH_METHOD"] = "pbkdf2:sha256:1000"
 
 from tracker import (
     create_app,  # noqa: E402
+    eventfile,
     events,  # noqa: E402
 )
 from tracker import db as dbm  # noqa: E402
@@ -50,7 +51,7 @@ def db(db_path: Path):
 @pytest.fixture
 def event(db) -> dict:
     """The small test event, loaded; `event["stations"]` maps station slug to its row (with code)."""
-    result = events.load_event(db, events.read_event_file(SMALL_EVENT))
+    result = events.load_event(db, eventfile.read_event_file(SMALL_EVENT))
     ev = result.event
     ev["stations"] = {s["slug"]: s for s in events.stations(db, ev["id"])}
     return ev

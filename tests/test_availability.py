@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tracker import audit, create_app, events, organizers, staff
+from tracker import audit, create_app, eventfile, events, organizers, staff
 from tracker import db as dbm
 
 from .conftest import PINS
@@ -194,7 +194,7 @@ def test_loading_an_event_file_hashes_every_pin_before_taking_the_write_lock(db,
 
     from .conftest import DEMO_EVENT
 
-    spec = events.read_event_file(DEMO_EVENT)
+    spec = eventfile.read_event_file(DEMO_EVENT)
     for loc in spec.locations:
         for st in loc.stations:
             st.pin = "123456"

@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 
-from tracker import attendees, checkins, events
+from tracker import attendees, checkins, eventfile, events
 from tracker.web.openapi import CheckinOut
 
 from .conftest import DEMO_EVENT
@@ -283,7 +283,7 @@ def test_routes_with_decorator_limits_still_check_them(limited_app, event):
 
 def test_a_code_or_cookie_of_another_event_is_not_this_events(db, event):
     """One database may hold several events: a station or a phone of another one does not count."""
-    other = events.load_event(db, events.read_event_file(DEMO_EVENT)).event
+    other = events.load_event(db, eventfile.read_event_file(DEMO_EVENT)).event
     foreign_code = events.stations(db, other["id"])[0]["code"]
     foreign_phone = attendees.create(db, other["id"])
     with pytest.raises(events.UnknownStation):

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from tracker import attendees, events, security
+from tracker import attendees, eventfile, events, security
 from tracker import db as dbm
 
 from .conftest import SMALL_EVENT
@@ -67,7 +67,7 @@ def test_concurrent_migrations_from_many_connections(tmp_path):
 
 
 def test_totals_follow_checkins_and_counted_once_is_enforced(db):
-    ev = events.load_event(db, events.read_event_file(SMALL_EVENT)).event
+    ev = events.load_event(db, eventfile.read_event_file(SMALL_EVENT)).event
     station = events.stations(db, ev["id"])[0]
     person = attendees.create(db, ev["id"])
     add_checkins(db, station["id"], attendee_id=person["id"], counted=True)
@@ -82,7 +82,7 @@ def test_totals_follow_checkins_and_counted_once_is_enforced(db):
 
 
 def test_totals_follow_conversations_and_nps_edits(db):
-    ev = events.load_event(db, events.read_event_file(SMALL_EVENT)).event
+    ev = events.load_event(db, eventfile.read_event_file(SMALL_EVENT)).event
     station = events.stations(db, ev["id"])[0]
 
     def add(uuid, nps):
@@ -111,7 +111,7 @@ def test_totals_follow_conversations_and_nps_edits(db):
 
 
 def test_write_rolls_back_on_error(db):
-    ev = events.load_event(db, events.read_event_file(SMALL_EVENT)).event
+    ev = events.load_event(db, eventfile.read_event_file(SMALL_EVENT)).event
     with pytest.raises(RuntimeError), dbm.write(db):
         events.set_goal(db, ev["id"], 999)
         raise RuntimeError("boom")

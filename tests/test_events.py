@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from tracker import attendees, events
+from tracker import attendees, eventfile, events
 from tracker.security import check_secret
 
 from .conftest import DEMO_EVENT, SMALL_EVENT
@@ -15,7 +15,7 @@ from .helpers import add_checkins
 
 
 def load(db, path) -> events.LoadResult:
-    return events.load_event(db, events.read_event_file(path))
+    return events.load_event(db, eventfile.read_event_file(path))
 
 
 def counts(db) -> dict:
@@ -135,7 +135,7 @@ def test_bad_file_is_refused_with_where_and_what_and_changes_nothing(db, tmp_pat
     assert old in text
     bad = tmp_path / "bad.toml"
     bad.write_text(text.replace(old, new, 1))
-    with pytest.raises(events.EventFileError) as info:
+    with pytest.raises(eventfile.EventFileError) as info:
         load(db, bad)
     assert str(bad) in str(info.value)
     assert message in str(info.value)
@@ -146,14 +146,14 @@ def test_bad_file_is_refused_with_where_and_what_and_changes_nothing(db, tmp_pat
 def test_error_names_the_entry(db, tmp_path):
     bad = tmp_path / "bad.toml"
     bad.write_text(SMALL_EVENT.read_text().replace('country = "US"', 'country = "USA"'))
-    with pytest.raises(events.EventFileError) as info:
-        events.read_event_file(bad)
+    with pytest.raises(eventfile.EventFileError) as info:
+        eventfile.read_event_file(bad)
     assert "locations[2] (austin) > country" in str(info.value)
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(events.EventFileError, match="no such file"):
-        events.read_event_file(tmp_path / "nope.toml")
+    with pytest.raises(eventfile.EventFileError, match="no such file"):
+        eventfile.read_event_file(tmp_path / "nope.toml")
 
 
 def test_station_by_code_refuses_inactive_and_unknown(db):

@@ -13,6 +13,7 @@ from tracker import (
     bursts,
     checkins,
     conversations,
+    eventfile,
     events,
     moderation,
     rehearsal,
@@ -138,11 +139,11 @@ def test_the_event_file_sets_moderation(db, tmp_path):
 
     text = SMALL_EVENT.read_text().replace("[event]\n", '[event]\nmoderation = "all"\n', 1)
     (tmp_path / "e.toml").write_text(text)
-    loaded = events.load_event(db, events.read_event_file(tmp_path / "e.toml")).event
+    loaded = events.load_event(db, eventfile.read_event_file(tmp_path / "e.toml")).event
     assert loaded["moderation"] == "all"
     (tmp_path / "bad.toml").write_text(text.replace('"all"', '"nobody"'))
-    with pytest.raises(events.EventFileError, match="moderation"):
-        events.read_event_file(tmp_path / "bad.toml")
+    with pytest.raises(eventfile.EventFileError, match="moderation"):
+        eventfile.read_event_file(tmp_path / "bad.toml")
 
 
 # ------------------------------------------------------------------ void and restore

@@ -9,7 +9,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import db as dbm
-from . import events, qr
+from . import eventfile, events, qr
 from .web import get_db
 
 event_cli = AppGroup("event", help="Load and inspect the event definition.")
@@ -28,8 +28,8 @@ def event_load(path: Path, if_empty: bool, yes: bool) -> None:
     if if_empty and events.has_event(get_db()):
         return
     try:
-        spec = events.read_event_file(path)
-    except events.EventFileError as exc:
+        spec = eventfile.read_event_file(path)
+    except eventfile.EventFileError as exc:
         raise click.ClickException(f"refused, nothing changed:\n{exc}") from None
     close = events.similar_slugs(get_db(), spec.event.slug)
     if close and not yes:

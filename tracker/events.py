@@ -4,41 +4,17 @@ from __future__ import annotations
 
 import difflib
 import json
-import tomllib
-import zoneinfo
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
-from functools import cache
-from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    ValidationError,
-    field_validator,
-)
 from sqlite_utils import Database
 
 from . import audit
 from . import db as dbm
 from .countries import CODES
+from .eventfile import EventFile, check_timezone
 from .security import check_secret, hash_secret, new_code, new_pin
-
-Slug = Annotated[
-    str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", min_length=1, max_length=40)
-]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
-Pin = Annotated[str, StringConstraints(pattern=r"^[0-9]{4,8}$")]
-Kind = Literal["checkins", "conversations"]
-STATION_KINDS = ("booth", "demo", "game-show", "story-corner", "analytics-expo", "other")
-
-
-class EventFileError(ValueError):
-    """The event file cannot be loaded; the message names the file, the entry and the fault."""
 
 
 class UnknownEvent(LookupError):
@@ -51,130 +27,6 @@ class UnknownStation(LookupError):
 
 class DuplicateSlug(ValueError):
     """A location or station with that slug already exists where it must be unique."""
-
-
-@cache
-def _time_zones() -> frozenset[str]:
-    return frozenset(zoneinfo.available_timezones())
-
-
-def _check_timezone(value: str) -> str:
-    if value not in _time_zones():
-        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Dublin')")
-    return value
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class StationSpec(_Strict):
-    slug: Slug
-    name: Name
-    kind: Literal[STATION_KINDS] = "booth"  # type: ignore[valid-type]
-    pin: Pin | None = None
-
-
-class LocationSpec(_Strict):
-    slug: Slug
-    name: Name
-    city: Name
-    country: str
-    timezone: str
-    stations: list[StationSpec] = Field(default_factory=list)
-
-    @field_validator("country")
-    @classmethod
-    def _country(cls, value: str) -> str:
-        if value.upper() not in CODES:
-            raise ValueError(f"unknown country code {value!r} (use ISO 3166 alpha-2, e.g. 'IE')")
-        return value.upper()
-
-    _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_timezone(v)))
-
-    @field_validator("stations")
-    @classmethod
-    def _unique_stations(cls, stations: list[StationSpec]) -> list[StationSpec]:
-        _refuse_duplicates("station", [s.slug for s in stations])
-        return stations
-
-
-class EventSpec(_Strict):
-    slug: Slug
-    name: Name
-    goal: int = Field(default=1000, gt=0, le=10_000_000)
-    timezone: str
-    starts_at: date | None = None
-    ends_at: date | None = None
-    counts: list[Kind] = Field(default_factory=lambda: list(get_args(Kind)), min_length=1)
-    topics: list[Name] = Field(default_factory=list, max_length=40)
-    # Which public stories wait for an organizer's approval: attendees' only, or staff's too.
-    moderation: Literal["attendees", "all"] = "attendees"
-
-    _tz = field_validator("timezone")(classmethod(lambda cls, v: _check_timezone(v)))
-
-
-class EventFile(_Strict):
-    event: EventSpec
-    locations: list[LocationSpec] = Field(min_length=1)
-
-    @field_validator("locations")
-    @classmethod
-    def _unique_locations(cls, locations: list[LocationSpec]) -> list[LocationSpec]:
-        _refuse_duplicates("location", [loc.slug for loc in locations])
-        return locations
-
-
-def _refuse_duplicates(what: str, slugs: list[str]) -> None:
-    seen: set[str] = set()
-    for slug in slugs:
-        if slug in seen:
-            raise ValueError(f"duplicate {what} slug {slug!r}")
-        seen.add(slug)
-
-
-def read_event_file(path: str | Path) -> EventFile:
-    """Parse and check an event file, or raise EventFileError saying where and what is wrong."""
-    path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise EventFileError(f"{path}: no such file") from exc
-    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
-        raise EventFileError(f"{path}: not valid TOML: {exc}") from exc
-    return parse_event(data, source=str(path))
-
-
-def parse_event(data: dict, source: str = "event") -> EventFile:
-    try:
-        return EventFile.model_validate(data)
-    except ValidationError as exc:
-        problems = [f"{source}: {_where(data, err['loc'])}: {_what(err)}" for err in exc.errors()]
-        raise EventFileError("\n".join(problems)) from None
-
-
-def _where(data: object, loc: tuple) -> str:
-    """'locations[3] (cork) > stations[1] (booth) > pin': the entry as a person finds it."""
-    parts: list[str] = []
-    node = data
-    for key in loc:
-        if isinstance(key, int):
-            node = node[key] if isinstance(node, list) and key < len(node) else None
-            label = node.get("slug") if isinstance(node, dict) else None
-            parts[-1] += f"[{key + 1}]" + (f" ({label})" if label else "")
-        else:
-            parts.append(str(key))
-            node = node.get(key) if isinstance(node, dict) else None
-    return " > ".join(parts) or "file"
-
-
-def _what(err: Mapping[str, Any]) -> str:
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "missing":
-        return "is required but missing"
-    if err["type"] == "extra_forbidden":
-        return "is not a known setting"
-    return msg
 
 
 @dataclass
@@ -274,7 +126,7 @@ def upsert_location(
 ) -> tuple[int, bool]:
     """Add a location or refresh its details; returns (id, created). With an `actor` (the
     console) the change is audited; an event file's load audits itself as a whole."""
-    _check_timezone(timezone)
+    check_timezone(timezone)
     if country.upper() not in CODES:
         raise ValueError(f"unknown country code {country!r}")
     with dbm.write(db):

@@ -20,7 +20,17 @@ from flask import (
 )
 from pydantic import ValidationError
 
-from .. import conversations, events, exports, followups, moderation, organizers, privacy, staff
+from .. import (
+    conversations,
+    eventfile,
+    events,
+    exports,
+    followups,
+    moderation,
+    organizers,
+    privacy,
+    staff,
+)
 from .. import report as report_module
 from . import current_event, get_db, is_api, private_db, read_off_loop
 from .identity import (
@@ -120,7 +130,7 @@ def setup():
         event=event,
         locations=events.locations(db, event["id"], active_only=False),
         stations=events.stations(db, event["id"], active_only=False),
-        kinds=events.STATION_KINDS,
+        kinds=eventfile.STATION_KINDS,
         new_pin=session.pop("new_pin", None),
         locked=staff.locked_stations(db, event["id"]),
     )
@@ -156,7 +166,7 @@ def add_location():
     event = current_event()
     f = request.form
     try:
-        spec = events.LocationSpec.model_validate(
+        spec = eventfile.LocationSpec.model_validate(
             {k: f.get(k, "").strip() for k in ("slug", "name", "city", "country", "timezone")}
         )
         _, created = events.upsert_location(
@@ -189,7 +199,7 @@ def add_station():
     if location is None:
         return _back("Choose a location for the new station.", "error")
     try:
-        spec = events.StationSpec.model_validate(
+        spec = eventfile.StationSpec.model_validate(
             {
                 "slug": f.get("slug", "").strip(),
                 "name": f.get("name", ""),
