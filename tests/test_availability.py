@@ -428,7 +428,7 @@ def test_a_closed_locations_board_says_so_and_shows_the_event(client, db, event)
     events.set_active(db, "locations", austin["id"], False, "Ann")
     page = client.get("/board/austin")
     assert page.status_code == 200
-    assert "is closed. Here is the whole event" in page.get_data(as_text=True)
+    assert "Austin is closed</p>" in page.get_data(as_text=True)
     snap = client.get("/api/scoreboard?location=austin").get_json()
     assert (
         snap["location"]["active"] is False

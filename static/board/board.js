@@ -50,7 +50,7 @@
     $("location-figure").hidden = !here;
     var closed = !!(here && here.active === false);
     $("closed-note").hidden = !closed;
-    if (closed) $("closed-note").textContent = here.name + " is closed. Here is the whole event's progress.";
+    if (closed) $("closed-note").textContent = here.name + " is closed";
     if (here) {
       $("location-total").textContent = numbers.format(here.total);
       $("location-caption").textContent = here.name;
