@@ -199,14 +199,19 @@ def start_session(db: Database, station_id: int, staff_name: str) -> str:
     return session_id
 
 
-def session_state(db: Database, session_id: str) -> dict | None:
-    """The stored session {"station_id", "staff_name", "ended_at", "ended_why"}, or None."""
-    return dbm.one(
+def open_session(db: Database, session_id: str) -> dict | None:
+    """A staff session that has not ended: {"station_id", "pin_tag"} (the tag of the station's
+    PIN now, to compare with the one it signed in with), or None. One read per staff request."""
+    found = dbm.one(
         db.execute(
-            "SELECT station_id, staff_name, ended_at, ended_why FROM staff_sessions WHERE id = ?",
+            "SELECT x.station_id, s.pin_hash FROM staff_sessions x"
+            " JOIN stations s ON s.id = x.station_id WHERE x.id = ? AND x.ended_at IS NULL",
             [session_id],
         )
     )
+    if found is None:
+        return None
+    return {"station_id": found["station_id"], "pin_tag": _tag(found["pin_hash"])}
 
 
 def end_session(db: Database, session_id: str, why: str = "signed out") -> None:

@@ -74,14 +74,12 @@ def staff_station_id() -> int | None:
         from .. import staff
         from . import get_db
 
-        db = get_db()
         session_id = session.get("staff_session")
-        state = staff.session_state(db, session_id) if isinstance(session_id, str) else None
+        state = staff.open_session(get_db(), session_id) if isinstance(session_id, str) else None
         g.staff_ok = (
             state is not None
-            and state["ended_at"] is None
             and state["station_id"] == value
-            and session.get("staff_pin_tag") == staff.pin_tag(db, value)
+            and state["pin_tag"] == session.get("staff_pin_tag")
         )
     return value if g.staff_ok else None
 
