@@ -49,7 +49,7 @@ def log(page, story: str, nps: int | None = None, badge: str = "") -> None:
 
 def wait_waiting(page, n: int) -> None:
     """Until the badge says n conversations are waiting to sync."""
-    wait_for_js(page, f"document.getElementById('waiting').dataset.count === '{n}'")
+    wait_for_js(page, f"document.getElementById('waiting').dataset.count === '{n}'", timeout=10000)
 
 
 def until(page, check, what: str, tries: int = 100) -> None:

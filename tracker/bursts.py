@@ -38,8 +38,12 @@ def flagged(db: Database, event_id: int, threshold: int, now: datetime | None = 
     since = dbm.iso((now or datetime.now(UTC)) - LOOK_BACK)
     rows = db.execute(
         "SELECT created_ip, substr(created_at, 1, 15) AS w, count(*),"
-        " sum(NOT EXISTS (SELECT 1 FROM checkins c WHERE c.attendee_id = a.id"
-        "                 AND c.voided_at IS NULL))"
+        # one probe per partial index (checkins_counted_once, checkins_repeats): without the
+        # `counted` term SQLite can use neither and reads every check-in for each attendee
+        " sum(NOT EXISTS (SELECT 1 FROM checkins c WHERE c.attendee_id = a.id AND c.counted = 1"
+        "                 AND c.voided_at IS NULL)"
+        "     AND NOT EXISTS (SELECT 1 FROM checkins c WHERE c.attendee_id = a.id"
+        "                 AND c.counted = 0 AND c.voided_at IS NULL))"
         " FROM attendees a WHERE event_id = ? AND created_at >= ? AND created_ip IS NOT NULL"
         " AND rehearsal = 0 GROUP BY created_ip, w HAVING count(*) >= ? ORDER BY w DESC, 1",
         [event_id, since, threshold],

@@ -103,7 +103,10 @@ def restore(db: Database, event_id: int, table: Table, uuid: str, actor: str) ->
 # An attendee's records: their check-ins and the stories they told themselves. Conversations
 # that staff logged with their badge are the staff's records and stay.
 _OF_ATTENDEES = {
-    "checkins": "attendee_id IN ({ids})",
+    # Check-ins are indexed by attendee in two partial indexes (first visits, repeats): one
+    # search in each, or SQLite reads every check-in.
+    "checkins": "id IN (SELECT id FROM checkins WHERE attendee_id IN ({ids}) AND counted = 1"
+    " UNION ALL SELECT id FROM checkins WHERE attendee_id IN ({ids}) AND counted = 0)",
     "conversations": "source = 'attendee' AND attendee_id IN ({ids})",
 }
 
@@ -119,13 +122,17 @@ def set_for_attendees(
     one by one before. Returns {"checkins": n, "conversations": m} changed.
     """
     changed = {}
+
+    def args(where: str) -> list:
+        return params * where.count("{ids}")
+
     if reason is None:
         for table, where in _OF_ATTENDEES.items():
             changed[table] = db.execute(
                 f"UPDATE {table} SET voided_at = NULL, voided_by = NULL, void_reason = NULL,"
                 f" void_batch = NULL WHERE {where.format(ids=ids_sql)} AND void_batch ="
                 f" (SELECT a.void_batch FROM attendees a WHERE a.id = {table}.attendee_id)",
-                params,
+                args(where),
             ).rowcount
         db.execute(
             "UPDATE attendees SET voided_at = NULL, voided_by = NULL, void_reason = NULL,"
@@ -145,7 +152,7 @@ def set_for_attendees(
             f" a.voided_at, a.voided_by, a.void_reason, a.void_batch FROM attendees a"
             f" WHERE a.id = {table}.attendee_id)"
             f" WHERE voided_at IS NULL AND {where.format(ids=ids_sql)}",
-            params,
+            args(where),
         ).rowcount
     return changed
 
@@ -191,8 +198,9 @@ def records_of(db: Database, event_id: int, badge: str) -> dict:
             "SELECT c.uuid, c.counted, c.received_at, c.voided_at, c.voided_by, c.void_reason,"
             " c.rehearsal, s.name AS station, l.name AS location FROM checkins c"
             " JOIN stations s ON s.id = c.station_id JOIN locations l ON l.id = s.location_id"
-            " WHERE c.attendee_id = ? ORDER BY c.id",
-            [who["id"]],
+            " WHERE (c.attendee_id = :a AND c.counted = 1) OR (c.attendee_id = :a AND c.counted = 0)"
+            " ORDER BY c.id",
+            {"a": who["id"]},
         )
     )
     found_stories = dbm.rows(
