@@ -7,7 +7,7 @@ from flask_socketio import SocketIO
 from flask_wtf import CSRFProtect
 
 from . import config
-from .web.guard import BodyDeadline
+from .web.guard import ConnectionGuard
 
 # gevent, served by gunicorn's gevent worker (see tracker/serve.py and README, Performance): a
 # board costs a greenlet rather than a thread.
@@ -44,9 +44,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     live.init_app(app)
     cli.init_app(app)
-    # Outermost but for ProxyFix: Socket.IO's requests have their bodies read in time too.
-    app.wsgi_app = BodyDeadline(  # type: ignore[method-assign]
+    # Outermost but for ProxyFix, so it counts Socket.IO's requests too, under each client's
+    # own address (behind a proxy, ProxyFix has already put the forwarded one in REMOTE_ADDR).
+    # WSGI middleware wraps app.wsgi_app, as Flask's docs show.
+    app.wsgi_app = ConnectionGuard(  # type: ignore[method-assign]
         app.wsgi_app,
+        per_address=app.config["CONNECTIONS_PER_ADDRESS"],
         max_body=app.config["MAX_CONTENT_LENGTH"],
         body_seconds=app.config["BODY_SECONDS"],
     )

@@ -43,6 +43,12 @@ def from_env(env: os._Environ | dict | None = None) -> dict:
         "STORY_LIMIT": env.get("STORY_LIMIT", "5 per minute"),
         "STORY_IP_LIMIT": env.get("STORY_IP_LIMIT", "120 per minute"),
         "BURST_IDENTITIES": int(env.get("BURST_IDENTITIES", 30)),
+        # One address may hold this many requests (boards included) at once: a quarter of what
+        # one server process accepts (WORKER_CONNECTIONS), so others always keep the rest.
+        "CONNECTIONS_PER_ADDRESS": int(
+            env.get("CONNECTIONS_PER_ADDRESS")
+            or max(20, int(env.get("WORKER_CONNECTIONS", 2000)) // 4)
+        ),
         "BODY_SECONDS": float(env.get("BODY_SECONDS", 10)),
         "STAFF_SIGNIN_LIMIT": env.get("STAFF_SIGNIN_LIMIT", "20 per minute"),
         "ADMIN_SIGNIN_LIMIT": env.get("ADMIN_SIGNIN_LIMIT", "10 per minute"),

@@ -1,16 +1,19 @@
-"""A WSGI guard in front of the app: a request body must arrive within BODY_SECONDS, or the
-request is answered 408 and dropped (a client that sends headers and a Content-Length and then
-nothing would otherwise hold a connection for as long as it liked; README, "Connections").
+"""A WSGI guard in front of the app: no single client can hold the server's connections.
 
-Under gevent only, where a request is a greenlet on a real socket. How many connections one
-address may hold is the worker's rule (gunicorn_conf.ShareGeventWorker), counted where
-connections are accepted.
+Two rules, for the one gevent worker that serves everyone (README, "Connections"):
+- a request body must arrive within BODY_SECONDS, or the request is answered 408 and its
+  connection closed (a client that sends headers and a Content-Length and then nothing would
+  otherwise hold a connection for as long as it liked);
+- one address may have at most `per_address` requests in progress at once (boards' websockets
+  included); past that it gets 503 at once, so the others keep their share of the worker's
+  connections.
 """
 
 from __future__ import annotations
 
 import io
 import sys
+import threading
 from collections.abc import Callable, Iterable
 
 BODY_SECONDS = 10.0
@@ -23,26 +26,49 @@ def _gevent():
     )
 
 
-class BodyDeadline:
-    """Wraps a WSGI app: reads each request body within the deadline before the app sees it."""
+class ConnectionGuard:
+    """Wraps a WSGI app: the body deadline (under gevent, where a request is a greenlet on a real
+    socket) and the per-address cap on requests in progress."""
 
-    def __init__(self, app: Callable, max_body: int, body_seconds: float = BODY_SECONDS):
-        self.app, self.max_body, self.body_seconds = app, max_body, body_seconds
+    def __init__(
+        self,
+        app: Callable,
+        per_address: int,
+        max_body: int,
+        body_seconds: float = BODY_SECONDS,
+    ):
+        self.app, self.per_address, self.max_body = app, per_address, max_body
+        self.body_seconds = body_seconds
+        self.in_progress: dict[str, int] = {}
+        self.lock = threading.Lock()
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
-        gevent = _gevent()
-        if gevent is not None and not self._read_body(environ, gevent):
-            body = b"The request body did not arrive in time."
-            start_response(
-                "408 Request Timeout",
-                [
-                    ("Content-Type", "text/plain; charset=utf-8"),
-                    ("Content-Length", str(len(body))),
-                    ("Connection", "close"),
-                ],
+        address = environ.get("REMOTE_ADDR") or ""
+        with self.lock:
+            busy = self.in_progress.get(address, 0)
+            if busy >= self.per_address:
+                refused = True
+            else:
+                refused = False
+                self.in_progress[address] = busy + 1
+        if refused:
+            return _answer(
+                start_response, "503 Service Unavailable", "Too many connections from your address."
             )
-            return [body]
-        return self.app(environ, start_response)
+        try:
+            gevent = _gevent()
+            if gevent is not None and not self._read_body(environ, gevent):
+                self._done(address)
+                return _answer(
+                    start_response,
+                    "408 Request Timeout",
+                    "The request body did not arrive in time.",
+                )
+            body = self.app(environ, start_response)
+        except BaseException:
+            self._done(address)
+            raise
+        return _Closing(body, lambda: self._done(address))
 
     def _read_body(self, environ: dict, gevent) -> bool:
         """Read the body (up to max_body + 1 bytes) within the deadline into memory; False when
@@ -69,3 +95,43 @@ class BodyDeadline:
         if not chunked:
             environ["CONTENT_LENGTH"] = str(len(data))
         return True
+
+    def _done(self, address: str) -> None:
+        with self.lock:
+            left = self.in_progress.get(address, 1) - 1
+            if left:
+                self.in_progress[address] = left
+            else:
+                self.in_progress.pop(address, None)
+
+
+def _answer(start_response: Callable, status: str, text: str) -> list[bytes]:
+    body = text.encode()
+    start_response(
+        status,
+        [
+            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Length", str(len(body))),
+            ("Connection", "close"),
+            ("Retry-After", "10"),
+        ],
+    )
+    return [body]
+
+
+class _Closing:
+    """The app's body, with a callback when the server closes it (the request has ended)."""
+
+    def __init__(self, body: Iterable[bytes], on_close: Callable[[], None]):
+        self.body, self.on_close = body, on_close
+
+    def __iter__(self):
+        return iter(self.body)
+
+    def close(self) -> None:
+        try:
+            close = getattr(self.body, "close", None)
+            if close is not None:
+                close()
+        finally:
+            self.on_close()
