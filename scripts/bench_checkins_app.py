@@ -12,8 +12,8 @@ from flask import request
 from tracker import create_app
 from tracker import db as dbm
 from tracker.schemas import CheckinIn
-from tracker.web import get_db
 from tracker.web.api_checkins import CHECKIN_BODY_BYTES, parse_json
+from tracker.web.context import get_db
 from tracker.web.ratelimit import checkin_limits
 
 app = create_app()

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-# Cheap PIN hashing for tests only; production keeps scrypt.
-os.environ["TRACKER_HASH_METHOD"] = "pbkdf2:sha256:1000"
+from tracker import create_app, eventfile, events, security
+from tracker import db as dbm
+from tracker.serve import ServerProcess
 
-from tracker import (
-    create_app,  # noqa: E402
-    eventfile,
-    events,  # noqa: E402
-)
-from tracker import db as dbm  # noqa: E402
-from tracker.serve import ServerProcess  # noqa: E402
+# Cheap PIN and password hashing in the test process (hashes made here verify anywhere: the
+# method is stored in the hash); servers started by tests keep scrypt.
+security.HASH_METHOD = "pbkdf2:sha256:1000"
 
 ROOT = Path(__file__).resolve().parent.parent
 SMALL_EVENT = Path(__file__).parent / "data" / "small-event.toml"

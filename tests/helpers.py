@@ -13,6 +13,15 @@ from PIL import Image
 from tracker import db as dbm
 from tracker import staff
 
+# The form an organizer fills in to add a location in the console (Setup, "Add a location").
+LISBON = {
+    "slug": "lisbon",
+    "name": "Lisbon",
+    "city": "Lisbon",
+    "country": "PT",
+    "timezone": "Europe/Lisbon",
+}
+
 
 def add_checkins(
     db,

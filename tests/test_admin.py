@@ -25,7 +25,7 @@ from tracker import (
 from tracker import db as dbm
 from tracker.schemas import ConversationIn
 
-from .helpers import csrf_token, sign_in_session
+from .helpers import LISBON, csrf_token, sign_in_session
 
 PASSWORD = "correct horse battery"
 
@@ -164,16 +164,7 @@ def test_setup_writes_through_the_domain(admin, db, event):
     r = admin.post("/admin/setup/event", data={"name": "X", "goal": "-3"}, follow_redirects=True)
     assert "positive" in r.get_data(as_text=True)
     assert events.get_event(db)["goal"] == 40
-    admin.post(
-        "/admin/setup/locations",
-        data={
-            "slug": "lisbon",
-            "name": "Lisbon",
-            "city": "Lisbon",
-            "country": "PT",
-            "timezone": "Europe/Lisbon",
-        },
-    )
+    admin.post("/admin/setup/locations", data=LISBON)
     lisbon = events.location_by_slug(db, ev["id"], "lisbon")
     assert lisbon["country"] == "PT"
     r = admin.post(

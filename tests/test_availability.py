@@ -3,14 +3,17 @@ staff, sessions that end, 429s that say when to come back, PIN hashing outside w
 
 from __future__ import annotations
 
+import socket
 import uuid
+from contextlib import contextmanager
 
 import pytest
 
 from tracker import audit, create_app, eventfile, events, organizers, staff
 from tracker import db as dbm
 
-from .conftest import PINS
+from .conftest import PINS, LiveServer
+from .helpers import LISBON
 
 PASSWORD = "correct horse battery"
 
@@ -325,33 +328,53 @@ def test_a_slug_close_to_an_existing_one_asks_before_creating_an_event(app, db, 
 # ------------------------------------------------------------------ connections
 
 
+@contextmanager
+def holding_connections(db_path, env: dict):
+    """A live server and a list for the connections a test holds open to it: every one is
+    closed, and the server stopped, however the test ends."""
+    server = LiveServer(db_path, env).start()
+    held: list[socket.socket] = []
+    try:
+        yield server, held
+    finally:
+        for s in held:
+            s.close()
+        server.stop()
+
+
+def held_connection(server, address: str, sent: bytes, timeout: float = 5) -> socket.socket:
+    """A connection to the server from another loopback `address`, having sent `sent` and no
+    more."""
+    s = socket.socket()
+    s.bind((address, 0))
+    s.settimeout(timeout)
+    s.connect(("127.0.0.1", server.port))
+    s.sendall(sent)
+    return s
+
+
 @pytest.mark.live
 def test_one_address_holding_connections_with_no_body_cannot_take_the_server(db_path, event):
     """Complete headers, a Content-Length and no body, from one address, many times over: the
     server answers everyone else at once, closes that address's connections past its share, and
     drops the stalled requests after the body deadline (408)."""
-    import socket
     import time
 
     import requests
 
-    from .conftest import LiveServer
-
     env = {"RATELIMIT_ENABLED": "0", "WORKER_CONNECTIONS": "200", "BODY_SECONDS": "2"}
-    server = LiveServer(db_path, env).start()
     code = event["stations"]["booth"]["code"]
-    stalled = []
-    try:
+    with holding_connections(db_path, env) as (server, stalled):
         for _ in range(150):
-            s = socket.socket()
-            s.bind(("127.0.0.2", 0))  # another client address on loopback
-            s.settimeout(10)
-            s.connect(("127.0.0.1", server.port))
-            s.sendall(
-                b"POST /api/checkins HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-                b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+            stalled.append(
+                held_connection(
+                    server,
+                    "127.0.0.2",  # another client address on loopback
+                    b"POST /api/checkins HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                    b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n",
+                    timeout=10,
+                )
             )
-            stalled.append(s)
         started = time.monotonic()
         assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
         r = requests.post(f"{server.url}/api/checkins", json={"station": code}, timeout=5)
@@ -388,10 +411,6 @@ def test_one_address_holding_connections_with_no_body_cannot_take_the_server(db_
                 break
             time.sleep(0.2)
         assert answer.startswith(b"HTTP/1.1 200"), answer
-    finally:
-        for s in stalled:
-            s.close()
-        server.stop()
 
 
 # ------------------------------------------------------------------ changes while in use
@@ -484,24 +503,15 @@ def test_strangers_exhausting_the_overall_sign_in_limit_do_not_lock_out_a_known_
 def test_one_address_holding_idle_connections_gets_its_share_and_no_more(db_path, event):
     """Sockets that never send a request (or stop half-way): one address holds at most its
     share of the worker's connections, and everyone else is served at once."""
-    import socket
     import time
 
     import requests
 
-    from .conftest import LiveServer
-
     env = {"RATELIMIT_ENABLED": "0", "WORKER_CONNECTIONS": "200"}
-    server = LiveServer(db_path, env).start()
-    idle = []
-    try:
+    with holding_connections(db_path, env) as (server, idle):
         for _ in range(260):  # more than the worker accepts in all
-            s = socket.socket()
-            s.bind(("127.0.0.3", 0))
-            s.settimeout(5)
-            s.connect(("127.0.0.1", server.port))
-            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: ")  # and never the rest
-            idle.append(s)
+            # A request line and half a header, and never the rest.
+            idle.append(held_connection(server, "127.0.0.3", b"GET /healthz HTTP/1.1\r\nHost: "))
         started = time.monotonic()
         for _ in range(5):
             assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
@@ -516,25 +526,12 @@ def test_one_address_holding_idle_connections_gets_its_share_and_no_more(db_path
             except OSError:
                 closed += 1
         assert closed >= 260 - 50  # a quarter of 200 held at most
-    finally:
-        for s in idle:
-            s.close()
-        server.stop()
 
 
 def test_locations_and_stations_added_in_the_console_are_audited(limited, db, event):
     organizer = device(limited, "192.0.2.20")
     organizer.post("/admin/login", data={"name": "admin", "password": PASSWORD})
-    organizer.post(
-        "/admin/setup/locations",
-        data={
-            "slug": "lisbon",
-            "name": "Lisbon",
-            "city": "Lisbon",
-            "country": "PT",
-            "timezone": "Europe/Lisbon",
-        },
-    )
+    organizer.post("/admin/setup/locations", data=LISBON)
     lisbon = events.location_by_slug(db, event["id"], "lisbon")
     organizer.post(
         "/admin/setup/stations",

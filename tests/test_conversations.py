@@ -240,7 +240,7 @@ def test_station_may_be_left_out_by_staff(staff_client, db):
         (body(attendee_badge="NOPE99"), 422, "unknown_badge"),
         (body(topics=["Weather"]), 422, "unknown_topic"),
         (body(station="not-a-code"), 404, "unknown_station"),
-        ([1, 2], 400, "invalid_json"),
+        ([1, 2], 400, "invalid_body"),
     ],
 )
 def test_bad_input_is_a_clear_json_error_and_stores_nothing(
@@ -271,7 +271,9 @@ def test_refuses_no_session_form_body_and_foreign_origin(client, staff_client, d
 def test_oversized_body_is_413_and_stores_nothing(staff_client, db):
     big = body(story="x" * (10 * 1024 * 1024))
     r = post(staff_client, big)
-    assert r.status_code == 413 and r.json["error"] == "too_large" and "bytes" in r.json["detail"]
+    assert (
+        r.status_code == 413 and r.json["error"] == "body_too_large" and "bytes" in r.json["detail"]
+    )
     assert count(db) == 0
 
 

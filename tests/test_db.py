@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 import threading
 import time
+from contextlib import closing
 
 import pytest
 
@@ -167,6 +169,27 @@ def test_group_write_inside_a_transaction_joins_it(db):
         assert dbm.group_write(db, lambda d: d.execute("INSERT INTO notes VALUES (1)").rowcount)
         raise RuntimeError("the outer write fails")
     assert db.execute("SELECT count(*) FROM notes").fetchone()[0] == 0
+
+
+# What each released schema version leaves in sqlite_master (every table, index and trigger, in
+# the text SQLite stores): rewriting how a migration is built must not change it.
+RELEASED_SCHEMAS = {
+    1: "5d7c9ae75626a66f6302ee0715514b1c965c37ced07b6cd461a588f0e9637bab",
+    2: "1bc4f991db8e49caba3d21e82ae42d832585093e4e27e66537f14080f82c69da",
+    3: "1968a9b0c7097b18511ca354a5620e40261aa82fd48ef04c9c6716e77a6f03a9",
+}
+
+
+@pytest.mark.parametrize("version", sorted(RELEASED_SCHEMAS))
+def test_released_migrations_build_the_schema_they_shipped_with(version):
+    with closing(sqlite3.connect(":memory:")) as database:
+        for migration in dbm.MIGRATIONS[:version]:
+            for statement in dbm._statements(migration):
+                database.execute(statement)
+        schema = database.execute(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"
+        ).fetchall()
+    assert hashlib.sha256(repr(schema).encode()).hexdigest() == RELEASED_SCHEMAS[version]
 
 
 def old_database(path, version: int):

@@ -11,7 +11,7 @@ from PIL import Image
 
 from tracker import db as dbm
 from tracker import events, qr
-from tracker.web import get_db
+from tracker.web.context import get_db
 
 from .conftest import SMALL_EVENT
 from .helpers import decode

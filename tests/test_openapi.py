@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import uuid
 
+import jsonschema_rs
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
@@ -11,7 +13,10 @@ from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
 from tracker.schemas import CheckinIn, ConversationIn
-from tracker.web.openapi import CheckinOut, Error, document
+from tracker.shapes import ErrorCode
+from tracker.web.openapi import document
+
+from .helpers import sign_in_session
 
 
 def flask_path(rule: str) -> str:
@@ -49,16 +54,53 @@ def test_request_bodies_are_the_validating_models(app):
         }
 
 
-def test_real_checkin_answers_match_the_documented_schemas(client, event):
+def conforms(answer, status: int, path: str, method: str) -> None:
+    """The answer is exactly what the document says this operation answers with this status:
+    its schema has additionalProperties false at every level, so a field the code adds and the
+    document lacks fails here, and so does one the document promises and the code leaves out."""
+    doc = document()
+    responses = doc["paths"][path][method]["responses"]
+    assert str(answer.status_code) in responses, (path, method, answer.status_code)
+    schema = responses[str(answer.status_code)]["content"]["application/json"]["schema"]
+    assert answer.status_code == status, answer.json
+    jsonschema_rs.validate({**schema, "components": doc["components"]}, answer.json)
+
+
+def test_every_real_answer_matches_the_documented_schema(client, event, db):
     code = event["stations"]["booth"]["code"]
-    ok = client.post("/api/checkins", json={"station": code})
-    assert ok.status_code == 201
-    CheckinOut.model_validate(ok.json)
-    responses = document()["paths"]["/api/checkins"]["post"]["responses"]
-    for body, status in (({"station": "nope"}, 404), ({"station": 1}, 400)):
-        r = client.post("/api/checkins", json=body)
-        assert r.status_code == status and str(status) in responses
-        Error.model_validate(r.json)
+    checkin = client.post("/api/checkins", json={"station": code})
+    conforms(checkin, 201, "/api/checkins", "post")
+    conforms(client.post("/api/checkins", json={"station": "nope"}), 404, "/api/checkins", "post")
+    conforms(client.post("/api/checkins", json={"station": 1}), 400, "/api/checkins", "post")
+    badge = checkin.json["passport"]["badge"]
+    story = {"id": str(uuid.uuid4()), "station": code, "story": "Loved it", "nps": 9}
+    conforms(client.post("/api/conversations", json=story), 201, "/api/conversations", "post")
+    with client.session_transaction() as session:
+        sign_in_session(session, db, event["stations"]["booth"]["id"])
+    staff_story = {"id": str(uuid.uuid4()), "story": "Wants a demo", "attendee_badge": badge}
+    path = "/api/conversations/{id}"
+    put = client.put(f"/api/conversations/{staff_story['id']}", json=staff_story)
+    conforms(put, 201, path, "put")
+    conforms(client.get(f"/api/conversations/{staff_story['id']}"), 200, path, "get")
+    conforms(client.get(f"/api/badges/{badge}"), 200, "/api/badges/{badge}", "get")
+    conforms(client.get("/api/badges/ACD3F4"), 404, "/api/badges/{badge}", "get")
+    conforms(client.get("/api/badges/0"), 400, "/api/badges/{badge}", "get")
+    conforms(client.get("/api/scoreboard"), 200, "/api/scoreboard", "get")
+    located = client.get("/api/scoreboard?location=" + event["stations"]["booth"]["location_slug"])
+    conforms(located, 200, "/api/scoreboard", "get")
+    conforms(client.get("/healthz"), 200, "/healthz", "get")
+
+
+def test_every_error_code_is_in_the_documented_enum(client):
+    codes = set(document()["components"]["schemas"]["ErrorCode"]["enum"])
+    assert codes == {code.value for code in ErrorCode}
+    for answer in (
+        client.get("/api/nothing-here"),
+        client.post("/api/checkins", data="x", content_type="application/json"),
+        client.delete("/api/checkins"),
+        client.post("/api/checkins", json={"station": "x" * 5000}),
+    ):
+        assert answer.json["error"] in codes, answer.json
 
 
 def test_document_is_valid_openapi():

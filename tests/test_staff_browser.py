@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid as uuidlib
+from contextlib import contextmanager
 
 import pytest
 import requests
@@ -38,6 +39,22 @@ def sign_in(page, base: str, station: str = "Main booth", pin: str = PINS["booth
     wait_for_js(page, "navigator.serviceWorker.controller !== null", timeout=10000)
 
 
+@contextmanager
+def signed_in(browser, base: str, init_script: str | None = None, **options):
+    """A new browser context (a phone unless `options` say otherwise; `init_script` runs in every
+    page before the page's own) and a page in it, signed in at Main booth; closed at the end,
+    however the test ends."""
+    context = browser.new_context(**(options or PHONE))
+    if init_script is not None:
+        context.add_init_script(init_script)
+    page = context.new_page()
+    try:
+        sign_in(page, base)
+        yield context, page
+    finally:
+        context.close()
+
+
 def log(page, story: str, nps: int | None = None, badge: str = "") -> None:
     page.fill("#badge", badge)
     page.fill("#story", story)
@@ -70,10 +87,7 @@ def test_three_online_five_offline_reload_offline_then_exactly_eight(
 ):
     booth = event["stations"]["booth"]
     before = station_total(db, booth["id"])
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    try:
-        sign_in(page, live_server.url)
+    with signed_in(browser, live_server.url) as (context, page):
         for i in range(3):
             log(page, f"online story {i}", nps=i + 7)
         until(page, lambda: len(stored(db)) == 3, "three online records")
@@ -114,8 +128,6 @@ def test_three_online_five_offline_reload_offline_then_exactly_eight(
         # Saved on the device before the server received it.
         assert all(r["captured_at"] < r["received_at"] for r in offline)
         assert page.text_content("#net") == "Online"
-    finally:
-        context.close()
 
 
 def test_double_tap_and_a_retried_request_make_one_record(browser, live_server, db):
@@ -201,10 +213,7 @@ def test_offline_save_survives_closing_the_browser_and_syncs_after(
 
 
 def test_invalid_data_goes_to_needs_attention_and_html_shows_as_text(browser, live_server, db):
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    try:
-        sign_in(page, live_server.url)
+    with signed_in(browser, live_server.url) as (context, page):
         story = '<img src=x onerror="window.__pwned = 1"><b>bold</b>'
         # A badge-shaped code nobody has, saved offline (online, the page refuses it at once).
         context.set_offline(True)
@@ -244,15 +253,11 @@ def test_invalid_data_goes_to_needs_attention_and_html_shows_as_text(browser, li
         assert sorted(texts) == sorted([story, "<script>window.__pwned = 2</script>second"])
         assert page.locator("#synced-list img").count() == 0
         assert page.evaluate("window.__pwned") is None
-    finally:
-        context.close()
 
 
 def test_edit_from_my_station_changes_the_record_once(browser, live_server, db):
-    context = browser.new_context(viewport={"width": 1024, "height": 768})
-    page = context.new_page()
-    try:
-        sign_in(page, live_server.url)
+    desktop = {"width": 1024, "height": 768}
+    with signed_in(browser, live_server.url, viewport=desktop) as (context, page):
         log(page, "first version", nps=3)
         wait_synced(page)
         page.goto(live_server.url + "/staff/mine")
@@ -266,8 +271,6 @@ def test_edit_from_my_station_changes_the_record_once(browser, live_server, db):
         rows = stored(db)
         assert [(r["story"], r["nps"]) for r in rows] == [("second version", 9)]
         assert rows[0]["updated_at"]
-    finally:
-        context.close()
 
 
 def test_real_server_refuses_huge_body_form_body_and_foreign_origin(live_server, db, event):
@@ -284,7 +287,7 @@ def test_real_server_refuses_huge_body_form_body_and_foreign_origin(live_server,
     url = live_server.url + "/api/conversations"
     body = {"id": str(uuidlib.uuid4()), "story": "x" * (10 * 1024 * 1024)}
     huge = s.post(url, data=json.dumps(body), headers={"Content-Type": "application/json"})
-    assert huge.status_code == 413 and huge.json()["error"] == "too_large"
+    assert huge.status_code == 413 and huge.json()["error"] == "body_too_large"
     small = {"id": str(uuidlib.uuid4()), "story": "ok"}
     assert s.post(url, data=small).status_code == 415
     assert s.post(url, json=small, headers={"Origin": "https://evil.example"}).status_code == 403

@@ -19,7 +19,7 @@ from tracker import qr
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS
 from .helpers import wait_for_js
-from .test_staff_browser import PHONE, log, sign_in, stored, until, wait_synced, wait_waiting
+from .test_staff_browser import log, signed_in, stored, until, wait_synced, wait_waiting
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -77,11 +77,7 @@ def add_attendee(db, event: dict, badge: str) -> int:
 
 
 def test_lost_answer_then_offline_edit_ends_with_the_edit_on_the_server(browser, live_server, db):
-    context = browser.new_context(**PHONE)
-    context.add_init_script(WAITING_LOG)
-    page = context.new_page()
-    try:
-        sign_in(page, live_server.url)
+    with signed_in(browser, live_server.url, init_script=WAITING_LOG) as (context, page):
         sent: list[dict] = []
 
         def reply_lost_and_wifi_gone(route):
@@ -144,8 +140,6 @@ def test_lost_answer_then_offline_edit_ends_with_the_edit_on_the_server(browser,
         assert seen and seen[-1] == "All synced"
         assert "All synced" not in seen[: seen.index("All synced")]  # never said it earlier
         assert all(t in ("1 waiting to sync", "All synced") for t in seen), seen
-    finally:
-        context.close()
 
 
 # ---------------------------------------------------------------------- wrong tablet clocks
@@ -162,11 +156,8 @@ def test_wrong_tablet_clock_every_conversation_stored_listed_and_editable(
 ):
     started = datetime.now(UTC)
     shift = CLOCKS[clock](started)
-    context = browser.new_context(**PHONE)
-    context.add_init_script(tablet_clock(int(shift.total_seconds() * 1000)))
-    page = context.new_page()
-    try:
-        sign_in(page, live_server.url)
+    wrong_clock = tablet_clock(int(shift.total_seconds() * 1000))
+    with signed_in(browser, live_server.url, init_script=wrong_clock) as (context, page):
         assert abs(page.evaluate("Date.now()") / 1000 - (started + shift).timestamp()) < 60
         # The page learned the server's time from its answers.
         wait_for_js(page, "localStorage.getItem('tracker-staff-clock') !== null")
@@ -220,18 +211,13 @@ def test_wrong_tablet_clock_every_conversation_stored_listed_and_editable(
         wait_synced(page)
         assert row(db, "offline, the clock not yet")["revision"] == 2
         assert len(stored(db)) == 3
-    finally:
-        context.close()
 
 
 # ---------------------------------------------------------------------- the printed URL offline
 
 
 def test_staff_entry_urls_open_offline_after_one_online_visit(browser, live_server, db):
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    try:
-        sign_in(page, live_server.url)  # the one online visit
+    with signed_in(browser, live_server.url) as (context, page):  # the one online visit
         scope = page.evaluate("navigator.serviceWorker.getRegistration().then(r => r.scope)")
         assert scope == live_server.url + "/staff"
 
@@ -254,8 +240,6 @@ def test_staff_entry_urls_open_offline_after_one_online_visit(browser, live_serv
         response = page.goto(live_server.url + "/board")
         assert response is not None and not response.from_service_worker
         assert page.evaluate("navigator.serviceWorker.controller") is None
-    finally:
-        context.close()
 
 
 # ---------------------------------------------------------------------- badges
@@ -294,11 +278,7 @@ def test_scan_badge_refuses_a_station_qr_code_and_takes_a_passport(camera, live_
     badge = "ACD3F4"
     attendee = add_attendee(db, event, badge)
     station_code = event["stations"]["demo"]["code"]
-    context = camera.new_context(**PHONE)
-    page = context.new_page()
-    try:
-        sign_in(page, live_server.url)
-
+    with signed_in(camera, live_server.url) as (context, page):
         # The camera sees a station's poster: refused, and the page says what it read.
         camera_file(camera.video, qr.station_url(live_server.url, station_code))
         page.click("#scan")
@@ -321,16 +301,11 @@ def test_scan_badge_refuses_a_station_qr_code_and_takes_a_passport(camera, live_
         page.click("#save")
         until(page, lambda: len(stored(db)) == 1, "the conversation")
         assert stored(db)[0]["attendee_id"] == attendee
-    finally:
-        context.close()
 
 
 def test_typed_badges_are_checked_at_once_and_against_the_server(browser, live_server, db, event):
     attendee = add_attendee(db, event, "ACD3F4")
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    try:
-        sign_in(page, live_server.url)
+    with signed_in(browser, live_server.url) as (context, page):
         page.type("#badge", "AC0")  # no badge has a zero: said while typing
         page.wait_for_selector("#badge-note[data-state=invalid]")
         assert "0" in page.text_content("#badge-note")
@@ -357,8 +332,6 @@ def test_typed_badges_are_checked_at_once_and_against_the_server(browser, live_s
         until(page, lambda: len(stored(db)) == 1, "the conversation")
         wait_synced(page)
         assert stored(db)[0]["attendee_id"] == attendee
-    finally:
-        context.close()
 
 
 # ---------------------------------------------------------------------- refusals and messages
@@ -371,11 +344,7 @@ VIBRATIONS = (
 def test_a_refusal_alerts_and_every_refused_item_can_be_fixed_or_discarded(
     browser, live_server, db
 ):
-    context = browser.new_context(**PHONE)
-    context.add_init_script(VIBRATIONS)
-    page = context.new_page()
-    try:
-        sign_in(page, live_server.url)
+    with signed_in(browser, live_server.url, init_script=VIBRATIONS) as (context, page):
         context.set_offline(True)  # the badges cannot be checked now: they are when sent
         log(page, "to fix", badge="CCCC33")
         log(page, "to discard", badge="DDDD44")
@@ -409,15 +378,10 @@ def test_a_refusal_alerts_and_every_refused_item_can_be_fixed_or_discarded(
         wait_synced(page)
         assert page.text_content("#waiting") == "All synced"
         assert [r["story"] for r in stored(db)] == ["to fix"]
-    finally:
-        context.close()
 
 
 def test_form_messages_counter_and_toast_stay_in_step(browser, live_server, db):
-    context = browser.new_context(**PHONE)
-    page = context.new_page()
-    try:
-        sign_in(page, live_server.url)
+    with signed_in(browser, live_server.url) as (context, page):
         page.click("#save")
         page.wait_for_selector("#form-error:not([hidden])")
         assert "story" in page.text_content("#form-error")
@@ -438,5 +402,3 @@ def test_form_messages_counter_and_toast_stay_in_step(browser, live_server, db):
         context.set_offline(False)
         wait_synced(page)
         assert [r["story"] for r in stored(db)] == ["Hello"]
-    finally:
-        context.close()

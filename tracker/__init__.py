@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 from flask import Flask
-from flask_socketio import SocketIO
-from flask_wtf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import config
+from . import cli, config, live, web
+from .extensions import ASYNC_MODE, csrf, socketio
 from .web.guard import ConnectionGuard
 
-# gevent, served by gunicorn's gevent worker (see tracker/serve.py and README, Performance): a
-# board costs a greenlet rather than a thread.
-# Always explicit: auto-detection would prefer eventlet.
-ASYNC_MODE = "gevent"
-
-socketio = SocketIO()
-csrf = CSRFProtect()
+__all__ = ["ASYNC_MODE", "create_app", "socketio"]
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -29,8 +23,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(config.from_env())
     if test_config:
         app.config.update(test_config)
-
-    from . import cli, live, web
 
     web.init_app(app)
     csrf.init_app(app)
@@ -56,8 +48,6 @@ def create_app(test_config: dict | None = None) -> Flask:
     if app.config.get("TRUSTED_PROXIES"):
         # Behind N proxies, take the client's address, scheme and host from X-Forwarded-*:
         # the per-IP cap and the Origin check need the real ones.
-        from werkzeug.middleware.proxy_fix import ProxyFix
-
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops

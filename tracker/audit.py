@@ -7,6 +7,7 @@ change and its record are stored together or not at all.
 from __future__ import annotations
 
 import json
+from typing import TypedDict, Unpack
 
 from sqlite_utils import Database
 
@@ -48,18 +49,27 @@ def _like(text: str) -> str:
     return f"%{escaped}%"
 
 
-def _where(
-    event_id: int, action: str | None, actor: str | None, text: str | None
-) -> tuple[str, list]:
+class Filters(TypedDict, total=False):
+    """What the trail can be narrowed to: `action`, a whole name or its group ("checkin" matches
+    "checkin.void"); `actor`, exactly (any case); `text`, searched in subject, before and after."""
+
+    action: str | None
+    actor: str | None
+    text: str | None
+
+
+def _where(event_id: int, filters: Filters) -> tuple[str, list]:
+    if unknown := filters.keys() - Filters.__optional_keys__:
+        raise TypeError(f"unknown audit filter: {', '.join(sorted(unknown))}")
     where: list[str] = ["(event_id = ? OR event_id IS NULL)"]
     params: list[object] = [event_id]
-    if action:
+    if action := filters.get("action"):
         where.append("(action = ? OR action LIKE ?)")
         params += [action, f"{action}.%"]
-    if actor:
+    if actor := filters.get("actor"):
         where.append("actor = ? COLLATE NOCASE")
         params.append(actor.strip())
-    if text:
+    if text := filters.get("text"):
         where.append(
             "(subject LIKE ? ESCAPE '\\' OR before LIKE ? ESCAPE '\\' OR after LIKE ? ESCAPE '\\')"
         )
@@ -70,16 +80,14 @@ def _where(
 def entries(
     db: Database,
     event_id: int,
-    action: str | None = None,
-    actor: str | None = None,
-    text: str | None = None,
+    *,
     limit: int | None = PAGE_SIZE,
     offset: int = 0,
+    **filters: Unpack[Filters],
 ) -> list[dict]:
-    """Audit rows newest first. `action` matches a whole name or its group ("checkin" matches
-    "checkin.void"); `actor` matches exactly (any case); `text` is searched in subject, before
-    and after. No limit (None) lists every row, for the CSV export."""
-    where, params = _where(event_id, action, actor, text)
+    """Audit rows newest first, narrowed by `filters` (see Filters). No limit (None) lists every
+    row, for the CSV export."""
+    where, params = _where(event_id, filters)
     sql = f"SELECT id, at, actor, action, subject, before, after FROM audit WHERE {where} ORDER BY id DESC"
     if limit is not None:
         sql += " LIMIT ? OFFSET ?"
@@ -87,14 +95,8 @@ def entries(
     return dbm.rows(db.execute(sql, params))
 
 
-def count(
-    db: Database,
-    event_id: int,
-    action: str | None = None,
-    actor: str | None = None,
-    text: str | None = None,
-) -> int:
-    where, params = _where(event_id, action, actor, text)
+def count(db: Database, event_id: int, **filters: Unpack[Filters]) -> int:
+    where, params = _where(event_id, filters)
     return db.execute(f"SELECT count(*) FROM audit WHERE {where}", params).fetchone()[0]
 
 

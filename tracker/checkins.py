@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from dataclasses import dataclass
+from typing import cast
 
 from sqlite_utils import Database
 
 from . import attendees, events, totals
 from . import db as dbm
+from .shapes import Checkin, CheckinOut, Passport, PassportStation, Progress, StationRef
 
 
 class IdConflict(ValueError):
@@ -17,12 +19,12 @@ class IdConflict(ValueError):
 
 @dataclass(frozen=True)
 class CheckinResult:
-    checkin: dict  # the stored record, as the API shows it
+    checkin: Checkin  # the stored record, as the API shows it
     created: bool  # False: this id had been stored before, nothing changed
     attendee: dict  # the attendee row, token included (the web layer sets the cookie)
     new_identity: bool  # the caller must be given (or given back) this attendee's cookie
-    passport: dict  # the attendee's passport, this check-in included
-    progress: dict  # the event's progress, this check-in included
+    passport: Passport  # the attendee's passport, this check-in included
+    progress: Progress  # the event's progress, this check-in included
 
 
 # Prepared statements of the hot path: one round of SQL each, no table introspection.
@@ -90,7 +92,7 @@ def _store(
     checkin_id: str,
     client_ip: str | None,
     rehearsal: bool,
-) -> tuple[dict, bool, dict, bool]:
+) -> tuple[Checkin, bool, dict, bool]:
     """The write itself: (record, created, attendee, new identity)."""
     owner = attendees.by_token(db, token, event["id"])
     new_identity = owner is None
@@ -124,7 +126,7 @@ def _store(
 
 def _repeat(
     db: Database, station: dict, attendee: dict | None, checkin_id: str, row: tuple
-) -> tuple[dict, bool, dict, bool]:
+) -> tuple[Checkin, bool, dict, bool]:
     """A known id again: the stored record, if it was this station and this person's."""
     station_id, attendee_id, counted, scanned_at, received_at = row
     if station_id != station["id"]:
@@ -154,26 +156,26 @@ def _checkins_of(db: Database, attendee_id: int) -> int:
 
 def _record(
     checkin_id: str, station: dict, counted: int, scanned_at: str, received_at: str
-) -> dict:
-    return {
-        "id": checkin_id,
-        "station": {
-            "slug": station["slug"],
-            "name": station["name"],
-            "location": station["location_name"],
-            "location_slug": station["location_slug"],
-        },
-        "counted": bool(counted),
-        "scanned_at": scanned_at,
-        "received_at": received_at,
-    }
+) -> Checkin:
+    return Checkin(
+        id=checkin_id,
+        station=StationRef(
+            slug=station["slug"],
+            name=station["name"],
+            location=station["location_name"],
+            location_slug=station["location_slug"],
+        ),
+        counted=bool(counted),
+        scanned_at=scanned_at,
+        received_at=received_at,
+    )
 
 
 # The counted row is the first visit of each station; the repeats index counts the others.
 _PASSPORT = """
-    SELECT s.slug, s.name, l.slug, l.name, c.received_at,
+    SELECT s.slug, s.name, l.name AS location, l.slug AS location_slug, c.received_at AS first_at,
            1 + (SELECT count(*) FROM checkins r WHERE r.attendee_id = c.attendee_id
-                   AND r.station_id = c.station_id AND r.counted = 0)
+                   AND r.station_id = c.station_id AND r.counted = 0) AS visits
       FROM checkins c
       JOIN stations s ON s.id = c.station_id
       JOIN locations l ON l.id = s.location_id
@@ -182,32 +184,20 @@ _PASSPORT = """
 """
 
 
-def passport(db: Database, attendee: dict) -> dict:
+def passport(db: Database, attendee: dict) -> Passport:
     """What the attendee's phone shows: their badge code and the stations they have visited."""
-    stations = [
-        {
-            "slug": slug,
-            "name": name,
-            "location_slug": loc_slug,
-            "location": loc_name,
-            "first_at": first_at,
-            "visits": visits,
-        }
-        for slug, name, loc_slug, loc_name, first_at, visits in db.execute(
-            _PASSPORT, [attendee["id"]]
-        ).fetchall()
-    ]
+    stations = cast(list[PassportStation], dbm.rows(db.execute(_PASSPORT, [attendee["id"]])))
     (stories,) = db.execute(
         "SELECT count(*) FROM conversations WHERE attendee_id = ? AND source = 'attendee'",
         [attendee["id"]],
     ).fetchone()
-    return {
-        "badge": attendee["badge"],
-        "name": attendee["name"],
-        "visited": len(stations),
-        "stations": stations,
-        "stories": stories,
-    }
+    return Passport(
+        badge=attendee["badge"],
+        name=attendee["name"],
+        visited=len(stations),
+        stations=stations,
+        stories=stories,
+    )
 
 
 def count(db: Database) -> int:
@@ -215,11 +205,11 @@ def count(db: Database) -> int:
     return db.execute("SELECT count(*) FROM checkins").fetchone()[0]
 
 
-def summary(result: CheckinResult) -> dict:
+def summary(result: CheckinResult) -> CheckinOut:
     """The answer to a check-in: the record, whether it counted, the passport, the progress."""
-    return {
-        "checkin": result.checkin,
-        "counted": result.checkin["counted"],
-        "passport": result.passport,
-        "progress": result.progress,
-    }
+    return CheckinOut(
+        checkin=result.checkin,
+        counted=result.checkin["counted"],
+        passport=result.passport,
+        progress=result.progress,
+    )

@@ -5,12 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from flask import Flask, current_app
+from flask import Flask, current_app, render_template
 from flask.cli import AppGroup, with_appcontext
 
 from . import db as dbm
-from . import eventfile, events, qr
-from .web import get_db
+from . import eventfile, events, exports, organizers, privacy, qr, rehearsal, report, simulate
+from .web.context import get_db
+from .web.pages import sheet_context
 
 event_cli = AppGroup("event", help="Load and inspect the event definition.")
 
@@ -106,9 +107,6 @@ def event_show() -> None:
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path))
 def qr_command(out: Path) -> None:
     """Write an SVG and a PNG for every station, and a printable sheet per location."""
-    from flask import render_template
-
-    from .web.pages import sheet_context
 
     event = _event()
     base = current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000"
@@ -150,7 +148,6 @@ def admin_cli() -> None:
 @with_appcontext
 def admin_create(name: str, password: str) -> None:
     """Add an organizer, or set a new password for one (which signs them out everywhere)."""
-    from . import organizers
 
     try:
         created = organizers.set_password(get_db(), name, password)
@@ -164,7 +161,6 @@ def admin_create(name: str, password: str) -> None:
 @with_appcontext
 def admin_list() -> None:
     """List the organizer accounts."""
-    from . import organizers
 
     for row in organizers.all_organizers(get_db()):
         click.echo(f"  {row['name']:<32} added {row['created_at'][:16]} by {row['created_by']}")
@@ -174,7 +170,6 @@ def admin_list() -> None:
 @with_appcontext
 def admin_status() -> None:
     """Say whether anyone can sign in as an organizer (there is never a default password)."""
-    from . import organizers
 
     if organizers.has_password(get_db(), current_app.config.get("ADMIN_PASSWORD")):
         click.echo("Organizer sign-in: set up.")
@@ -191,7 +186,6 @@ rehearsal_cli = AppGroup("rehearsal", help="Rows written by `flask simulate`.")
 @rehearsal_cli.command("clear")
 def rehearsal_clear() -> None:
     """Remove every rehearsal row; every total goes back to what the real records make."""
-    from . import rehearsal
 
     removed = rehearsal.clear(get_db(), _event()["id"])
     click.echo(
@@ -205,7 +199,6 @@ def rehearsal_clear() -> None:
 @with_appcontext
 def backup_command(path: Path) -> None:
     """Write a consistent copy of the live database to PATH (safe while serving)."""
-    from . import exports
 
     try:
         exports.backup(get_db(), path)
@@ -219,9 +212,6 @@ def backup_command(path: Path) -> None:
 @with_appcontext
 def report_command(out: Path) -> None:
     """Write the end-of-day report as one self-contained HTML file."""
-    from flask import render_template
-
-    from . import report
 
     event = _event()
     with current_app.test_request_context():
@@ -237,7 +227,6 @@ def report_command(out: Path) -> None:
 @with_appcontext
 def erase_command(badge: str) -> None:
     """Erase one attendee's personal data (by badge code); their counts stay."""
-    from . import privacy
 
     event = _event()
     try:
@@ -256,7 +245,6 @@ def erase_command(badge: str) -> None:
 def simulate_command(rate: float, minutes: float, no_wait: bool, seed: int | None) -> None:
     """Rehearse the day: realistic check-ins and conversations through the real domain code,
     marked as rehearsal (remove them with `flask --app tracker rehearsal clear`)."""
-    from . import simulate
 
     event = _event()
     total = round(rate * minutes * 60)

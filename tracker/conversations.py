@@ -18,6 +18,7 @@ from . import attendees, audit
 from . import db as dbm
 from .schemas import ConversationIn
 from .security import normalize_badge
+from .shapes import Conversation
 
 Source = Literal["staff", "attendee"]
 REFERENCE_BASE = 1000
@@ -113,36 +114,37 @@ def existing(db: Database, uuid: object, event_id: int | None = None) -> dict:
     return row
 
 
-def as_record(row: dict) -> dict:
+def as_record(row: dict) -> Conversation:
     """The stored conversation as the API returns it (no internal ids, no station code)."""
-    return {
-        "id": row["uuid"],
-        "reference": reference(row["id"]),
-        "source": row["source"],
-        "station": row["station_slug"],
-        "station_name": row["station_name"],
-        "location": row["location_slug"],
-        "staff_name": row["staff_name"],
-        "attendee_badge": row["attendee_badge"],
-        "story": row["story"],
-        "nps": row["nps"],
-        "topics": json.loads(row["topics"]),
-        "follow_up": bool(row["follow_up"]),
-        "contact": row["contact"],
-        "owner": row["owner"],
-        "status": row["status"],
-        "public": bool(row["public"]),
-        "approval": row["approval"],
-        "counted": bool(row["counted"]),
-        "revision": row["revision"],
-        "voided": row["voided_at"] is not None,
-        "captured_at": row["captured_at"],
-        "received_at": row["received_at"],
-        "updated_at": row["updated_at"],
-    }
+    return Conversation(
+        id=row["uuid"],
+        reference=reference(row["id"]),
+        source=row["source"],
+        station=row["station_slug"],
+        station_name=row["station_name"],
+        location=row["location_slug"],
+        staff_name=row["staff_name"],
+        attendee_badge=row["attendee_badge"],
+        story=row["story"],
+        nps=row["nps"],
+        topics=json.loads(row["topics"]),
+        follow_up=bool(row["follow_up"]),
+        contact=row["contact"],
+        owner=row["owner"],
+        status=row["status"],
+        public=bool(row["public"]),
+        approval=row["approval"],
+        counted=bool(row["counted"]),
+        revision=row["revision"],
+        voided=row["voided_at"] is not None,
+        editable=editable(row),
+        captured_at=row["captured_at"],
+        received_at=row["received_at"],
+        updated_at=row["updated_at"],
+    )
 
 
-def get(db: Database, uuid: str) -> dict:
+def get(db: Database, uuid: str) -> Conversation:
     """One conversation by its UUID, or NotFound."""
     return as_record(existing(db, uuid))
 
@@ -153,12 +155,12 @@ def author_of(db: Database, uuid: str) -> Author:
     return Author(row["source"], row["station_id"], row["staff_name"], row["attendee_id"])
 
 
-def get_for(db: Database, uuid: str, author: Author) -> dict:
-    """One conversation for its author only, with whether it may still be edited."""
+def get_for(db: Database, uuid: str, author: Author) -> Conversation:
+    """One conversation for its author only."""
     row = existing(db, uuid)
     if not author.owns(row):
         raise NotAuthor("only the station or attendee that recorded it may see it")
-    return {**as_record(row), "editable": editable(row)}
+    return as_record(row)
 
 
 def _topics(event: dict, topics: list[str]) -> list[str]:
@@ -227,7 +229,7 @@ def record(
     author: Author,
     now: str | None = None,
     rehearsal: bool = False,
-) -> tuple[dict, bool]:
+) -> tuple[Conversation, bool]:
     """Store a conversation once; (record, created).
 
     Sending the same id again by the same author returns the stored record unchanged (a device
@@ -348,7 +350,7 @@ def editable(row: dict, now: str | None = None) -> bool:
 
 def edit(
     db: Database, event: dict, data: ConversationIn, author: Author, now: str | None = None
-) -> dict:
+) -> Conversation:
     """The author corrects their own conversation; station, source and times of capture stay.
 
     Audited with the fields that changed (who edited whose conversation), when anything did.
@@ -425,7 +427,7 @@ def _audit_edit(db: Database, event_id: int, author: Author, before: dict, after
 
 def put(
     db: Database, event: dict, data: ConversationIn, author: Author, now: str | None = None
-) -> tuple[dict, str]:
+) -> tuple[Conversation, str]:
     """Create or replace the conversation at its id (RFC 9110 PUT): ("created" | "replaced" |
     "kept", record).
 

@@ -16,6 +16,7 @@ from .conversations import (
     row_by_uuid,
     rows_where,
 )
+from .shapes import Conversation
 
 STATUSES = ("open", "acknowledged", "done")
 
@@ -31,7 +32,7 @@ def set_status(
     status: str,
     now: str | None = None,
     actor: str = audit.COMMAND_LINE,
-) -> dict:
+) -> Conversation:
     """Move a follow-up forward (open -> acknowledged -> done); the same status again is a no-op.
     Audited."""
     if status not in STATUSES:

@@ -21,7 +21,9 @@ from flask_socketio import join_room, leave_room
 from sqlite_utils import Database
 
 from . import db as dbm
-from . import events, scoreboard, socketio
+from . import events, scoreboard
+from .extensions import socketio
+from .shapes import Scoreboard
 
 NAMESPACE = "/live"
 EVENT_ROOM = "event"
@@ -137,7 +139,7 @@ class Watcher:
                 self._emit(snaps[location], sid)
         return waiting
 
-    def _emit(self, snap: dict, to: str) -> None:
+    def _emit(self, snap: Scoreboard, to: str) -> None:
         socketio.emit("scoreboard", snap, namespace=NAMESPACE, to=to)
 
 

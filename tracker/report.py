@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from . import db as dbm
-from .dashboard import station_table
+from .dashboard import open_locations
 from .followups import STATUSES
 from .scoreboard import nps, nps_band
 from .totals import engagements, event_progress
@@ -18,27 +18,7 @@ from .totals import engagements, event_progress
 def build(db: Database, event: dict) -> dict:
     """Everything the report shows, computed once; an empty event gives zeros, not errors."""
     eid = event["id"]
-    counts = event["counts"]
-    stations = station_table(db, eid)
-    for s in stations:
-        s["total"] = engagements(counts, s["checkins"], s["conversations"])
-    locations: dict[str, dict] = {}
-    for s in stations:
-        loc = locations.setdefault(
-            s["location_slug"],
-            {
-                "name": s["location"],
-                "timezone": s["timezone"],
-                "total": 0,
-                "checkins": 0,
-                "conversations": 0,
-                "stations": [],
-            },
-        )
-        loc["total"] += s["total"]
-        loc["checkins"] += s["checkins"]
-        loc["conversations"] += s["conversations"]
-        loc["stations"].append(s)
+    locations = [loc for loc in open_locations(db, event) if loc["stations"]]
     distribution = dict.fromkeys(range(11), 0)
     for score, n in db.execute(
         "SELECT v.nps, count(*) FROM conversations v JOIN stations s ON s.id = v.station_id"
@@ -71,9 +51,9 @@ def build(db: Database, event: dict) -> dict:
     return {
         "event": event,
         "progress": event_progress(db, event),
-        "locations": sorted(locations.values(), key=lambda loc: -loc["total"]),
+        "locations": sorted(locations, key=lambda loc: -loc["total"]),
         "location_bars": sorted(
-            ((loc["name"], loc["total"]) for loc in locations.values()), key=lambda p: -p[1]
+            ((loc["name"], loc["total"]) for loc in locations), key=lambda p: -p[1]
         ),
         "hours": hours_by_location(db, event),
         "nps": {

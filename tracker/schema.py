@@ -6,6 +6,8 @@ as every write (the scoreboard reads those totals, never the rows).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 # Each entry moves the schema one version forward; the index + 1 is the PRAGMA user_version it
 # leaves behind. Never edit a released entry: append a new one.
 MIGRATIONS: list[str] = [
@@ -236,6 +238,27 @@ def _conversation_totals(row: str, sign: str) -> str:
     return _totals(row, sign, sets, "conversations", hour)
 
 
+def _totals_triggers(table: str, totals: Callable[[str, str], str], on_update: str) -> str:
+    """The triggers that keep the totals in step with `table` (checkins or conversations): a
+    row added counts in and is its station's latest activity; a row changed in a column that
+    `on_update` names takes its old version out and puts its new one in; a row deleted counts
+    out. `on_update` keeps the line break migration 3 shipped with: SQLite stores each
+    trigger's text as written."""
+    return f"""
+    CREATE TRIGGER {table}_totals AFTER INSERT ON {table} BEGIN
+        {totals("new", "+")}
+        UPDATE station_totals SET last_activity_at = new.received_at
+         WHERE station_id = new.station_id;
+    END;
+    CREATE TRIGGER {table}_totals_change{on_update} BEGIN
+        {totals("old", "-")}
+        {totals("new", "+")}
+    END;
+    CREATE TRIGGER {table}_totals_delete AFTER DELETE ON {table} BEGIN
+        {totals("old", "-")}
+    END;"""
+
+
 # 3: every engagement counted by one rule, voided or restored by organizers, rehearsal rows
 # removable, stories approved before they show, organizers by name, and an audit trail.
 MIGRATIONS.append(
@@ -304,33 +327,14 @@ MIGRATIONS.append(
     DROP TRIGGER conversations_totals;
     DROP TRIGGER conversations_nps_edit;
     """
-    + f"""
-    CREATE TRIGGER checkins_totals AFTER INSERT ON checkins BEGIN
-        {_checkin_totals("new", "+")}
-        UPDATE station_totals SET last_activity_at = new.received_at
-         WHERE station_id = new.station_id;
-    END;
-    CREATE TRIGGER checkins_totals_change AFTER UPDATE OF counted, voided_at ON checkins BEGIN
-        {_checkin_totals("old", "-")}
-        {_checkin_totals("new", "+")}
-    END;
-    CREATE TRIGGER checkins_totals_delete AFTER DELETE ON checkins BEGIN
-        {_checkin_totals("old", "-")}
-    END;
-    CREATE TRIGGER conversations_totals AFTER INSERT ON conversations BEGIN
-        {_conversation_totals("new", "+")}
-        UPDATE station_totals SET last_activity_at = new.received_at
-         WHERE station_id = new.station_id;
-    END;
-    CREATE TRIGGER conversations_totals_change
-    AFTER UPDATE OF nps, counted, voided_at, captured_at ON conversations BEGIN
-        {_conversation_totals("old", "-")}
-        {_conversation_totals("new", "+")}
-    END;
-    CREATE TRIGGER conversations_totals_delete AFTER DELETE ON conversations BEGIN
-        {_conversation_totals("old", "-")}
-    END;
-    """
+    + _totals_triggers(
+        "checkins", _checkin_totals, " AFTER UPDATE OF counted, voided_at ON checkins"
+    )
+    + _totals_triggers(
+        "conversations",
+        _conversation_totals,
+        "\n    AFTER UPDATE OF nps, counted, voided_at, captured_at ON conversations",
+    )
     + """
     -- The totals again from the rows, now that attendees' extra stories no longer count.
     UPDATE station_totals SET

@@ -13,7 +13,20 @@ from datetime import UTC, datetime, timedelta
 from sqlite_utils import Database
 
 from . import db as dbm
-from .totals import engagements, progress
+from .shapes import (
+    EventFigures,
+    EventRef,
+    Hour,
+    Leader,
+    LocationTotals,
+    Milestone,
+    Nps,
+    Scoreboard,
+    StationTotals,
+    Story,
+    pick,
+)
+from .totals import LocationRow, by_location, engagements, progress
 
 MILESTONE_PERCENTS = (25, 50, 75, 100)
 RECENT_LIMIT = 10  # stories in the ticker
@@ -31,7 +44,7 @@ class UnknownLocation(LookupError):
 
 def snapshot(
     db: Database, event: dict, location: str | None = None, now: datetime | None = None
-) -> dict:
+) -> Scoreboard:
     """The scoreboard for the whole event, or with one location's detail (the event total stays);
     `now` (UTC) is when it is read: the hours chart ends at that hour."""
     return snapshots(db, event, [location], now=now)[location]
@@ -43,7 +56,7 @@ def snapshots(
     locations: list[str | None],
     skip_unknown: bool = False,
     now: datetime | None = None,
-) -> dict[str | None, dict]:
+) -> dict[str | None, Scoreboard]:
     """Snapshots for several screens at once, sharing the event-wide reads between them.
 
     `None` stands for the whole event; a slug the event does not have raises UnknownLocation, or
@@ -52,7 +65,7 @@ def snapshots(
     """
     base = _event_part(db, event)
     known = {loc["slug"]: loc for loc in base["locations"]}
-    out: dict[str | None, dict] = {}
+    out: dict[str | None, Scoreboard] = {}
     for slug in locations:
         if slug is not None and slug not in known:
             closed = _closed_location(db, event, slug)
@@ -61,41 +74,25 @@ def snapshots(
                     continue
                 raise UnknownLocation(slug)
             known[slug] = closed
-        out[slug] = {
+        out[slug] = Scoreboard(
             **base,
-            "location": known[slug] if slug is not None else None,
-            "hours": _hours(db, event, slug, now or datetime.now(UTC)),
-            "recent": recent_stories(db, event, slug),
-            "updated_at": dbm.utcnow(),
-        }
+            location=known[slug] if slug is not None else None,
+            hours=_hours(db, event, slug, now or datetime.now(UTC)),
+            recent=recent_stories(db, event, slug),
+            updated_at=dbm.utcnow(),
+        )
     return out
 
 
-def _closed_location(db: Database, event: dict, slug: str) -> dict | None:
+def _closed_location(db: Database, event: dict, slug: str) -> LocationTotals | None:
     """A location that is closed and has nothing recorded (so not on the board), or None."""
-    row = db.execute(
-        "SELECT name, city, country, timezone FROM locations WHERE event_id = ? AND slug = ?",
-        [event["id"], slug],
-    ).fetchone()
-    if row is None:
-        return None
-    name, city, country, timezone = row
-    return {
-        "slug": slug,
-        "name": name,
-        "city": city,
-        "country": country,
-        "timezone": timezone,
-        "active": False,
-        "total": 0,
-        "checkins": 0,
-        "conversations": 0,
-        "nps": nps(0, 0, 0),
-        "stations": [],
-    }
+    for loc in by_location(db, event):
+        if loc["slug"] == slug:
+            return _location_totals(loc, [])
+    return None
 
 
-def comparable(snap: dict) -> dict:
+def comparable(snap: Scoreboard) -> dict:
     """The part of a snapshot that is news: everything but the moment it was computed."""
     return {k: v for k, v in snap.items() if k not in VOLATILE_KEYS}
 
@@ -110,148 +107,81 @@ def nps_band(score: int) -> str:
     return "promoter" if score >= 9 else "passive" if score >= 7 else "detractor"
 
 
-def nps(promoters: int, passives: int, detractors: int) -> dict:
+def nps(promoters: int, passives: int, detractors: int) -> Nps:
     """NPS = % promoters - % detractors over the scored conversations; None before the first score."""
     responses = promoters + passives + detractors
     score = round(100 * (promoters - detractors) / responses) if responses else None
-    return {
-        "score": score,
-        "promoters": promoters,
-        "passives": passives,
-        "detractors": detractors,
-        "responses": responses,
-    }
+    return Nps(
+        score=score,
+        promoters=promoters,
+        passives=passives,
+        detractors=detractors,
+        responses=responses,
+    )
 
 
-def _event_part(db: Database, event: dict) -> dict:
+def _event_part(db: Database, event: dict) -> EventFigures:
     """Totals, NPS, milestones, locations and stations: one pass over the stations' totals."""
-    counts = event["counts"]
-    rows = db.execute(
-        """
-        SELECT l.slug, l.name, l.city, l.country, l.timezone, l.active,
-               s.slug, s.name, s.kind, s.active,
-               ifnull(t.checkins, 0), ifnull(t.conversations, 0), ifnull(t.promoters, 0),
-               ifnull(t.passives, 0), ifnull(t.detractors, 0), t.last_activity_at
-          FROM locations l
-          LEFT JOIN stations s ON s.location_id = l.id
-          LEFT JOIN station_totals t ON t.station_id = s.id
-         WHERE l.event_id = ?
-         ORDER BY l.name, s.name
-        """,
-        [event["id"]],
-    ).fetchall()
-    locations: dict[str, dict] = {}
-    sums = {"checkins": 0, "conversations": 0, "promoters": 0, "passives": 0, "detractors": 0}
-    last_activity = None
-    for (
-        l_slug,
-        l_name,
-        city,
-        country,
-        tz,
-        l_active,
-        s_slug,
-        s_name,
-        kind,
-        s_active,
-        checkins,
-        conversations,
-        promoters,
-        passives,
-        detractors,
-        activity,
-    ) in rows:
-        loc = locations.get(l_slug)
-        if loc is None:
-            loc = locations[l_slug] = {
-                "slug": l_slug,
-                "name": l_name,
-                "city": city,
-                "country": country,
-                "timezone": tz,
-                "active": bool(l_active),
-                "total": 0,
-                "checkins": 0,
-                "conversations": 0,
-                "_nps": [0, 0, 0],
-                "stations": [],
-            }
-        if s_slug is None:
-            continue
-        total = engagements(counts, checkins, conversations)
-        for key, value in (
-            ("checkins", checkins),
-            ("conversations", conversations),
-            ("promoters", promoters),
-            ("passives", passives),
-            ("detractors", detractors),
-        ):
-            sums[key] += value
-        loc["total"] += total
-        loc["checkins"] += checkins
-        loc["conversations"] += conversations
-        loc["_nps"] = [
-            a + b for a, b in zip(loc["_nps"], (promoters, passives, detractors), strict=True)
-        ]
-        if activity and (last_activity is None or activity > last_activity):
-            last_activity = activity
+    rolled = by_location(db, event)
+    shown: list[LocationTotals] = []
+    for loc in rolled:
         # A retired station keeps its engagements on the board; one that never had any leaves it.
-        if (s_active and l_active) or total:
-            loc["stations"].append(
-                {
-                    "slug": s_slug,
-                    "name": s_name,
-                    "kind": kind,
-                    "total": total,
-                    "checkins": checkins,
-                    "conversations": conversations,
-                }
-            )
-    shown = []
-    for loc in locations.values():
-        loc["nps"] = nps(*loc.pop("_nps"))
-        loc["stations"].sort(key=lambda s: (-s["total"], s["name"]))
+        stations = [
+            pick(StationTotals, s)
+            for s in loc["stations"]
+            if (s["active"] and loc["active"]) or s["total"]
+        ]
+        stations.sort(key=lambda s: (-s["total"], s["name"]))
         if loc["active"] or loc["total"]:
-            shown.append(loc)
+            shown.append(_location_totals(loc, stations))
     shown.sort(key=lambda loc: (-loc["total"], loc["name"]))
     leaderboard = sorted(
         (
-            {**st, "location": loc["name"], "location_slug": loc["slug"]}
+            pick(Leader, st, location=loc["name"], location_slug=loc["slug"])
             for loc in shown
             for st in loc["stations"]
         ),
         key=lambda s: (-s["total"], s["name"], s["location"]),
     )[:LEADERBOARD_SIZE]
 
-    figures = progress(event, sums["checkins"], sums["conversations"])
+    def summed(key: str) -> int:
+        return sum(loc[key] for loc in rolled)  # type: ignore[literal-required]
+
+    figures = progress(event, summed("checkins"), summed("conversations"))
     total, goal = figures["total"], figures["goal"]
     marks = [
-        {"percent": p, "value": v, "reached": total >= v}
+        Milestone(percent=p, value=v, reached=total >= v)
         for p, v in zip(MILESTONE_PERCENTS, milestone_values(goal), strict=True)
     ]
-    return {
-        "event": {
-            "slug": event["slug"],
-            "name": event["name"],
-            "goal": goal,
-            "timezone": event["timezone"],
-            "counts": list(counts),
-        },
-        "total": total,
-        "checkins": figures["checkins"],
-        "conversations": figures["conversations"],
-        "percent": figures["percent"],
-        "goal_reached": total >= goal,
-        "nps": nps(sums["promoters"], sums["passives"], sums["detractors"]),
-        "milestones": [m["value"] for m in marks if m["reached"]],
-        "milestone_marks": marks,
-        "locations": shown,
-        "leaderboard": leaderboard,
-        "last_activity_at": last_activity,
-    }
+    activity = [loc["last_activity_at"] for loc in rolled if loc["last_activity_at"]]
+    return EventFigures(
+        event=EventRef(
+            slug=event["slug"],
+            name=event["name"],
+            goal=goal,
+            timezone=event["timezone"],
+            counts=list(event["counts"]),
+        ),
+        total=total,
+        checkins=figures["checkins"],
+        conversations=figures["conversations"],
+        percent=figures["percent"],
+        goal_reached=total >= goal,
+        nps=nps(summed("promoters"), summed("passives"), summed("detractors")),
+        milestones=[m["value"] for m in marks if m["reached"]],
+        milestone_marks=marks,
+        locations=shown,
+        leaderboard=leaderboard,
+        last_activity_at=max(activity, default=None),
+    )
 
 
-def _hours(db: Database, event: dict, location: str | None, now: datetime) -> list[dict]:
+def _location_totals(loc: LocationRow, stations: list[StationTotals]) -> LocationTotals:
+    score = nps(loc["promoters"], loc["passives"], loc["detractors"])
+    return pick(LocationTotals, loc, nps=score, stations=stations)
+
+
+def _hours(db: Database, event: dict, location: str | None, now: datetime) -> list[Hour]:
     """Engagements per UTC hour over a window of HOURS_SHOWN hours, gaps as zeros."""
     where, params = "l.event_id = ?", [event["id"]]
     if location is not None:
@@ -284,12 +214,12 @@ def _hours(db: Database, event: dict, location: str | None, now: datetime) -> li
         at = start + timedelta(hours=i)
         checkins, conversations = found.get(at.strftime("%Y-%m-%dT%H"), (0, 0))
         hours.append(
-            {
-                "hour": at.strftime("%Y-%m-%dT%H:00:00Z"),
-                "checkins": checkins,
-                "conversations": conversations,
-                "total": engagements(counts, checkins, conversations),
-            }
+            Hour(
+                hour=at.strftime("%Y-%m-%dT%H:00:00Z"),
+                checkins=checkins,
+                conversations=conversations,
+                total=engagements(counts, checkins, conversations),
+            )
         )
     # A day of empty bars before the first activity says nothing; keep a short run of them.
     while len(hours) > 6 and not (hours[0]["checkins"] or hours[0]["conversations"]):
@@ -301,16 +231,18 @@ def _parse_hour(hour: str) -> datetime:
     return datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC)
 
 
-def recent_stories(db: Database, event: dict, location: str | None = None) -> list[dict]:
+def recent_stories(db: Database, event: dict, location: str | None = None) -> list[Story]:
     """The newest stories on public screens, as plain text: marked public by their teller,
     approved (staff stories at once unless the event moderates all), and not voided."""
     where, params = "l.event_id = ?", [event["id"]]
     if location is not None:
         where += " AND l.slug = ?"
         params.append(location)
-    rows = db.execute(
-        f"""
-        SELECT c.story, s.name, l.name, l.slug, min(c.captured_at, c.received_at), c.nps
+    rows = dbm.rows(
+        db.execute(
+            f"""
+        SELECT c.story, s.name AS station, l.name AS location, l.slug AS location_slug,
+               min(c.captured_at, c.received_at) AS at, c.nps
           FROM conversations c INDEXED BY conversations_on_screens
           JOIN stations s ON s.id = c.station_id
           JOIN locations l ON l.id = s.location_id
@@ -318,19 +250,10 @@ def recent_stories(db: Database, event: dict, location: str | None = None) -> li
          ORDER BY c.received_at DESC
          LIMIT ?
         """,
-        [*params, RECENT_LIMIT],
-    ).fetchall()
-    return [
-        {
-            "story": _short(story),
-            "station": station,
-            "location": loc_name,
-            "location_slug": loc_slug,
-            "at": at,
-            "nps": score,
-        }
-        for story, station, loc_name, loc_slug, at, score in rows
-    ]
+            [*params, RECENT_LIMIT],
+        )
+    )
+    return [pick(Story, row, story=_short(row["story"])) for row in rows]
 
 
 def _short(story: str) -> str:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import importlib
-import os
 import secrets
 import sys
 from collections.abc import Callable
@@ -40,9 +39,8 @@ def normalize_badge(text: str) -> str:
     return "".join(ch for ch in text.upper() if ch.isalnum())
 
 
-def _method() -> str:
-    # Tests set a cheap method; production keeps werkzeug's default (scrypt).
-    return os.environ.get("TRACKER_HASH_METHOD", "scrypt")
+# werkzeug's default (scrypt, n=2**15); the test suite sets a cheap one in tests/conftest.py.
+HASH_METHOD = "scrypt"
 
 
 _pool = None
@@ -69,7 +67,7 @@ def off_loop(work: Callable[..., T], *args) -> T:
 def hash_secret(secret: str) -> str:
     """A salted scrypt hash of a PIN or password (werkzeug), computed off the serving loop:
     about 50-100 ms of CPU each, never inside a write transaction."""
-    return off_loop(generate_password_hash, secret, _method())
+    return off_loop(generate_password_hash, secret, HASH_METHOD)
 
 
 def check_secret(hashed: str, secret: str) -> bool:

@@ -406,53 +406,50 @@
     return b;
   }
 
-  var attentionBox = document.getElementById("attention");
-  var attentionList = document.getElementById("attention-list");
-
-  function renderAttention(items) {
-    if (!attentionBox) return;
-    attentionBox.hidden = items.length === 0;
-    attentionList.replaceChildren();
-    items.forEach(function (item) {
-      var li = el("li");
-      li.dataset.id = item.id;
-      li.append(
-        el("p", "meta muted", localTime(captureTime(item) || item.body.captured_at)),
-        el("p", "text", storyLine(item)),
-        el("p", "error", item.error || "Refused by the server."),
-        button("Fix", "secondary", function () { loadIntoForm(item, "attention"); }),
-        " ",
-        button("Discard", "secondary danger", function () {
-          if (window.confirm("Discard this conversation for good?")) removeItem("attention", item.id).then(render);
-        })
-      );
-      attentionList.append(li);
-    });
+  // A list box on the page ("attention", "pending"): hidden while it has no items, else one
+  // <li> per item, made by `itemElement`. Pages without the box paint nothing.
+  function listRenderer(id, itemElement) {
+    var box = document.getElementById(id);
+    var list = document.getElementById(id + "-list");
+    return function (items) {
+      if (!box) return;
+      box.hidden = items.length === 0;
+      list.replaceChildren();
+      items.forEach(function (item) { list.append(itemElement(item)); });
+    };
   }
 
-  var pendingBox = document.getElementById("pending");
-  var pendingList = document.getElementById("pending-list");
+  var renderAttention = listRenderer("attention", function (item) {
+    var li = el("li");
+    li.dataset.id = item.id;
+    li.append(
+      el("p", "meta muted", localTime(captureTime(item) || item.body.captured_at)),
+      el("p", "text", storyLine(item)),
+      el("p", "error", item.error || "Refused by the server."),
+      button("Fix", "secondary", function () { loadIntoForm(item, "attention"); }),
+      " ",
+      button("Discard", "secondary danger", function () {
+        if (window.confirm("Discard this conversation for good?")) removeItem("attention", item.id).then(render);
+      })
+    );
+    return li;
+  });
 
-  function renderPending(items) {
-    if (!pendingBox) return;
-    pendingBox.hidden = items.length === 0;
-    pendingList.replaceChildren();
-    items.forEach(function (item) {
-      var li = el("li", "story waiting");
-      li.dataset.id = item.id;
-      var meta = el("div", "meta");
-      var synced = item.edit || document.querySelector("#synced-list li[data-id='" + CSS.escape(item.id) + "']");
-      meta.append(
-        el("strong", null, synced ? "Edit waiting to sync" : "Waiting to sync"),
-        el("span", "time", localTime(captureTime(item) || item.body.captured_at))
-      );
-      if (item.body.nps !== null && item.body.nps !== undefined) meta.append(el("span", "score", item.body.nps));
-      var edit = el("a", "button secondary", "Edit");
-      edit.href = "/staff/capture?edit=" + encodeURIComponent(item.id);
-      li.append(meta, el("p", "text", item.body.story), edit);
-      pendingList.append(li);
-    });
-  }
+  var renderPending = listRenderer("pending", function (item) {
+    var li = el("li", "story waiting");
+    li.dataset.id = item.id;
+    var meta = el("div", "meta");
+    var synced = item.edit || document.querySelector("#synced-list li[data-id='" + CSS.escape(item.id) + "']");
+    meta.append(
+      el("strong", null, synced ? "Edit waiting to sync" : "Waiting to sync"),
+      el("span", "time", localTime(captureTime(item) || item.body.captured_at))
+    );
+    if (item.body.nps !== null && item.body.nps !== undefined) meta.append(el("span", "score", item.body.nps));
+    var edit = el("a", "button secondary", "Edit");
+    edit.href = "/staff/capture?edit=" + encodeURIComponent(item.id);
+    li.append(meta, el("p", "text", item.body.story), edit);
+    return li;
+  });
 
   // ------------------------------------------------------------------ the capture form
 

@@ -31,8 +31,11 @@ from .. import (
     privacy,
     staff,
 )
+from .. import (
+    dashboard as today,
+)
 from .. import report as report_module
-from . import current_event, get_db, is_api, private_db, read_off_loop
+from .context import current_event, get_db, private_db, read_off_loop
 from .identity import (
     is_admin,
     known_organizer_device,
@@ -42,6 +45,7 @@ from .identity import (
     sign_in_organizer,
     staff_station_id,
 )
+from .jsonapi import field_problems, is_api
 from .ratelimit import sign_in_limits
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -109,12 +113,11 @@ def logout():
 @bp.get("/")
 def dashboard():
     event = current_event()
-    from .. import dashboard as dashboard_view
 
     return render_template(
         "admin/dashboard.html",
         event=event,
-        **read_off_loop(dashboard_view.overview, event, current_app.config["BURST_IDENTITIES"]),
+        **read_off_loop(today.overview, event, current_app.config["BURST_IDENTITIES"]),
     )
 
 
@@ -254,7 +257,7 @@ def _owned_by_event(table: str, row_id: int) -> dict:
 
 def _readable(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
-        return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        return "; ".join(f"{p['field']}: {p['problem']}" for p in field_problems(exc))
     return str(exc)
 
 

@@ -23,8 +23,8 @@ from flask import (
 
 from .. import attendees, audit, bursts, organizers, rehearsal, voids
 from ..exports import neutralise
-from . import current_event, get_db
 from .admin import _local_path, _page, require_organizer
+from .context import current_event, get_db
 from .identity import organizer_name
 
 bp = Blueprint("admin_records", __name__, url_prefix="/admin")

@@ -8,38 +8,31 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from flask import Blueprint, current_app, jsonify, request
-from pydantic import ValidationError
+from flask import Blueprint, current_app, jsonify
 
 from .. import attendees, conversations, events
 from .. import db as dbm
 from ..conversations import Author
 from ..schemas import ConversationIn
 from ..security import BADGE_ALPHABET, BADGE_LENGTH, normalize_badge
-from . import ApiError, current_event, get_db, json_error, validation_problems
+from ..shapes import Badge, ErrorCode
+from .context import current_event, get_db
 from .identity import attendee_token, staff_name, staff_session_station
+from .jsonapi import ApiError, json_error, read_json
 from .ratelimit import story_limits
 
 bp = Blueprint("api_conversations", __name__)
 
-_ERRORS: list[tuple[type[Exception], int, str]] = [
-    (conversations.IdConflict, 409, "id_conflict"),
-    (conversations.NoLongerEditable, 409, "no_longer_editable"),
-    (conversations.UnknownBadge, 422, "unknown_badge"),
-    (conversations.UnknownTopic, 422, "unknown_topic"),
-    (conversations.NotAllowed, 422, "not_allowed"),
-    (conversations.NotCheckedIn, 403, "not_checked_in"),
-    (conversations.NotAuthor, 403, "not_author"),
-    (conversations.NotFound, 404, "not_found"),
+_ERRORS: list[tuple[type[Exception], int, ErrorCode]] = [
+    (conversations.IdConflict, 409, ErrorCode.id_conflict),
+    (conversations.NoLongerEditable, 409, ErrorCode.no_longer_editable),
+    (conversations.UnknownBadge, 422, ErrorCode.unknown_badge),
+    (conversations.UnknownTopic, 422, ErrorCode.unknown_topic),
+    (conversations.NotAllowed, 422, ErrorCode.not_allowed),
+    (conversations.NotCheckedIn, 403, ErrorCode.not_checked_in),
+    (conversations.NotAuthor, 403, ErrorCode.not_author),
+    (conversations.NotFound, 404, ErrorCode.not_found),
 ]
-
-
-@bp.errorhandler(413)
-def _too_large(exc):
-    limit = current_app.config.get("MAX_CONTENT_LENGTH")
-    return json_error(
-        413, "too_large", f"the body is over {limit} bytes; a story has at most 4000 characters"
-    )
 
 
 @bp.errorhandler(conversations.ConversationError)
@@ -47,29 +40,18 @@ def _domain_error(exc: conversations.ConversationError):
     for kind, status, code in _ERRORS:
         if isinstance(exc, kind):
             return json_error(status, code, str(exc))
-    return json_error(400, "invalid", str(exc))
+    return json_error(400, ErrorCode.bad_request, str(exc))
 
 
 def _body(url_id: UUID | None = None) -> ConversationIn:
-    raw = request.get_json(silent=True)  # an oversized body still raises 413 while reading
-    if not isinstance(raw, dict):
-        raise ApiError(400, "invalid_json", "the body must be a JSON object")
-    if url_id is not None:
-        raw.setdefault("id", str(url_id))
-    try:
-        data = ConversationIn.model_validate(raw)
-    except ValidationError as exc:
-        raise ApiError(400, "invalid_body", validation_problems(exc)) from None
-    if url_id is not None and data.id != url_id:
-        raise ApiError(400, "id_mismatch", "the id in the body differs from the id in the URL")
-    return data
+    return read_json(ConversationIn, current_app.config["MAX_CONTENT_LENGTH"], url_id)
 
 
 def _station_by_code(code: str, event: dict) -> dict:
     try:
         return events.station_by_code(get_db(), code, event["id"])
     except events.UnknownStation:
-        raise ApiError(404, "unknown_station", "no active station has that code") from None
+        raise ApiError(404, ErrorCode.unknown_station, "no active station has that code") from None
 
 
 def _author(event: dict, station_code: str | None) -> Author:
@@ -85,12 +67,18 @@ def _author(event: dict, station_code: str | None) -> Author:
     if own is not None:
         _station_by_code(station_code or "", event)  # an unknown code is a 404, not a 403
         raise ApiError(
-            403, "wrong_station", "you are signed in to another station; sign in to this one"
+            403,
+            ErrorCode.wrong_station,
+            "you are signed in to another station; sign in to this one",
         )
     if attendee is not None and not station_code:
-        raise ApiError(400, "invalid_body", [{"field": "station", "problem": "Field required"}])
+        raise ApiError(
+            400, ErrorCode.invalid_body, [{"field": "station", "problem": "Field required"}]
+        )
     raise ApiError(
-        401, "not_signed_in", "sign in at /staff, or check in at a station to tell your story"
+        401,
+        ErrorCode.not_signed_in,
+        "sign in at /staff, or check in at a station to tell your story",
     )
 
 
@@ -116,7 +104,7 @@ def _caller(event: dict, uuid: UUID) -> Author:
     attendee = attendees.by_token(get_db(), attendee_token(), event["id"])
     if attendee is not None:
         return Author("attendee", recorded_by.station_id, attendee_id=attendee["id"])
-    raise ApiError(401, "not_signed_in", "sign in at /staff to see or edit conversations")
+    raise ApiError(401, ErrorCode.not_signed_in, "sign in at /staff to see or edit conversations")
 
 
 def _refuse_after_closing(data: ConversationIn) -> None:
@@ -131,7 +119,7 @@ def _refuse_after_closing(data: ConversationIn) -> None:
     if closed_at is None or captured > closed_at:
         raise ApiError(
             403,
-            "station_closed",
+            ErrorCode.station_closed,
             f"{own['name']} was closed by an organizer; log this at another station",
         )
 
@@ -141,7 +129,7 @@ def _id(text: str) -> UUID:
     try:
         return UUID(text)
     except ValueError:
-        raise ApiError(400, "invalid_id", "the id in the URL must be a UUID") from None
+        raise ApiError(400, ErrorCode.invalid_id, "the id in the URL must be a UUID") from None
 
 
 @bp.put("/api/conversations/<conversation_id>")
@@ -177,14 +165,16 @@ def badge(badge: str):
     """Whether a badge typed or scanned on a staff device belongs to an attendee of the event:
     200 {"badge"}, 404 unknown, 400 not badge-shaped; staff sessions only."""
     if staff_session_station() is None:
-        raise ApiError(401, "not_signed_in", "sign in at /staff to check badges")
+        raise ApiError(401, ErrorCode.not_signed_in, "sign in at /staff to check badges")
     normal = normalize_badge(badge)
     if len(normal) != BADGE_LENGTH or not set(normal) <= set(BADGE_ALPHABET):
         raise ApiError(
-            400, "not_a_badge", f"a badge code is {BADGE_LENGTH} letters and digits, e.g. ACD3F4"
+            400,
+            ErrorCode.not_a_badge,
+            f"a badge code is {BADGE_LENGTH} letters and digits, e.g. ACD3F4",
         )
     try:
         found = attendees.by_badge(get_db(), current_event()["id"], normal)
     except attendees.UnknownAttendee:
-        return json_error(404, "unknown_badge", f"no attendee has the badge code {normal}")
-    return jsonify({"badge": found["badge"]})
+        return json_error(404, ErrorCode.unknown_badge, f"no attendee has the badge code {normal}")
+    return jsonify(Badge(badge=found["badge"]))

@@ -9,8 +9,9 @@ from pydantic import ValidationError
 
 from .. import attendees, checkins, events, profile, qr, totals
 from ..schemas import CheckinIn
-from . import current_event, get_db
+from .context import current_event, get_db
 from .identity import attendee_token, set_attendee_cookie
+from .jsonapi import field_problems
 from .ratelimit import checkin_limits
 
 bp = Blueprint("attendee", __name__)
@@ -125,12 +126,7 @@ def save_profile():
     try:
         details = profile.ProfileIn(**fields, consent=request.form.get("consent") == "yes")
     except ValidationError as exc:
-        errors = [
-            ": ".join(filter(None, [".".join(map(str, e["loc"])).capitalize(), e["msg"]])).replace(
-                "Value error, ", ""
-            )
-            for e in exc.errors()
-        ]
+        errors = [f"{p['field'].capitalize()}: {p['problem']}" for p in field_problems(exc)]
         return _me_page(attendee, errors, {**fields, "consent": 0}, status=400)
     profile.save(get_db(), attendee["id"], details)
     return redirect("/me?saved=1#details", code=303)

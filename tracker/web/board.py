@@ -5,19 +5,25 @@ from __future__ import annotations
 from flask import Blueprint, abort, jsonify, render_template, request
 
 from .. import scoreboard
-from . import current_event, get_db, json_error
+from ..shapes import ErrorCode, Scoreboard
+from .context import current_event, get_db
+from .jsonapi import json_error
 
 bp = Blueprint("board", __name__)
 
 THEMES = ("dark", "light")
 ROTATE_MIN_SECONDS = 10
 ROTATE_DEFAULT_SECONDS = 30
+PAGE_DEFAULT_SECONDS = 10  # each page of locations, when they do not all fit the screen
+GROUPS = ("country",)
 
 
 def kiosk_options(args) -> dict:
     """Kiosk settings from the URL; anything odd falls back to a sensible default, never an error.
 
     A screen on a wall has nobody to read an error page, so `?rotate=yes` just rotates.
+    `?group=country` groups the locations under their countries; `?page=SECONDS` is how long
+    each page of locations shows when they do not all fit (10 s).
     """
     theme = args.get("theme", "dark")
     rotate = 0
@@ -31,14 +37,19 @@ def kiosk_options(args) -> dict:
             rotate = ROTATE_DEFAULT_SECONDS
     reload_raw = args.get("reload", "")
     reload_minutes = int(reload_raw) if reload_raw.isdigit() else 360
+    page_raw = args.get("page", "")
+    page = int(page_raw) if page_raw.isdigit() else PAGE_DEFAULT_SECONDS
+    group = args.get("group", "")
     return {
         "theme": theme if theme in THEMES else "dark",
         "rotate": rotate,
         "reload": min(reload_minutes, 7 * 24 * 60),
+        "group": group if group in GROUPS else None,
+        "page": min(max(page, 3), 600),
     }
 
 
-def _snapshot(location: str | None) -> dict:
+def _snapshot(location: str | None) -> Scoreboard:
     return scoreboard.snapshot(get_db(), current_event(), location)
 
 
@@ -64,7 +75,9 @@ def api_scoreboard():
     try:
         snap = _snapshot(location)
     except scoreboard.UnknownLocation:
-        return json_error(404, "unknown_location", f"the event has no location {location!r}")
+        return json_error(
+            404, ErrorCode.unknown_location, f"the event has no location {location!r}"
+        )
     response = jsonify(snap)
     response.headers["Cache-Control"] = "no-store"
     return response

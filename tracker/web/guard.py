@@ -12,9 +12,12 @@ Two rules, for the one gevent worker that serves everyone (README, "Connections"
 from __future__ import annotations
 
 import io
+import json
 import sys
 import threading
 from collections.abc import Callable, Iterable
+
+from ..shapes import ErrorCode
 
 BODY_SECONDS = 10.0
 
@@ -53,15 +56,21 @@ class ConnectionGuard:
                 self.in_progress[address] = busy + 1
         if refused:
             return _answer(
-                start_response, "503 Service Unavailable", "Too many connections from your address."
+                environ,
+                start_response,
+                "503 Service Unavailable",
+                ErrorCode.unavailable,
+                "Too many connections from your address.",
             )
         try:
             gevent = _gevent()
             if gevent is not None and not self._read_body(environ, gevent):
                 self._done(address)
                 return _answer(
+                    environ,
                     start_response,
                     "408 Request Timeout",
+                    ErrorCode.request_timeout,
                     "The request body did not arrive in time.",
                 )
             body = self.app(environ, start_response)
@@ -105,12 +114,18 @@ class ConnectionGuard:
                 self.in_progress.pop(address, None)
 
 
-def _answer(start_response: Callable, status: str, text: str) -> list[bytes]:
-    body = text.encode()
+def _answer(
+    environ: dict, start_response: Callable, status: str, code: ErrorCode, text: str
+) -> list[bytes]:
+    """The refusal, in the JSON API's error shape on its paths and as plain text elsewhere."""
+    if environ.get("PATH_INFO", "").startswith("/api/"):
+        body, kind = json.dumps({"error": code.value, "detail": text}).encode(), "application/json"
+    else:
+        body, kind = text.encode(), "text/plain; charset=utf-8"
     start_response(
         status,
         [
-            ("Content-Type", "text/plain; charset=utf-8"),
+            ("Content-Type", kind),
             ("Content-Length", str(len(body))),
             ("Connection", "close"),
             ("Retry-After", "10"),

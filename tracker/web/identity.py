@@ -7,6 +7,9 @@ from functools import lru_cache
 from flask import current_app, g, request, session
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from .. import events, organizers, staff
+from .context import current_event, get_db
+
 ATTENDEE_COOKIE = "tracker_attendee"
 ATTENDEE_COOKIE_DAYS = 400  # browsers cap cookie lifetime near this; long enough for any event
 
@@ -71,9 +74,6 @@ def staff_station_id() -> int | None:
     if not isinstance(value, int):
         return None
     if "staff_ok" not in g:
-        from .. import staff
-        from . import get_db
-
         session_id = session.get("staff_session")
         state = staff.open_session(get_db(), session_id) if isinstance(session_id, str) else None
         g.staff_ok = (
@@ -86,9 +86,6 @@ def staff_station_id() -> int | None:
 
 def staff_station() -> dict | None:
     """The signed-in staff member's station, while it is an active station of this event."""
-    from .. import events, staff
-    from . import current_event, get_db
-
     station_id = staff_station_id()
     if station_id is None:
         return None
@@ -101,9 +98,6 @@ def staff_station() -> dict | None:
 def staff_session_station() -> dict | None:
     """The station of an open staff session, even one an organizer has since closed: its
     tablets still sync what they captured (README, changes while in use)."""
-    from .. import events
-    from . import current_event, get_db
-
     station_id = staff_station_id()
     if station_id is None:
         return None
@@ -132,9 +126,6 @@ def organizer() -> dict | None:
 
 def _current(who: dict) -> bool:
     """Whether an organizer session's epoch is still the current one."""
-    from .. import organizers
-    from . import get_db
-
     if not isinstance(who.get("name"), str):
         return False
     if who.get("id") is not None:

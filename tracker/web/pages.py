@@ -8,7 +8,8 @@ from flask import Blueprint, Response, abort, current_app, jsonify, render_templ
 
 from .. import db as dbm
 from .. import events, organizers, qr
-from . import RETRY_AFTER_SECONDS, current_event, get_db, public_url
+from ..shapes import Health
+from .context import RETRY_AFTER_SECONDS, current_event, get_db, public_url
 from .identity import is_admin
 
 bp = Blueprint("pages", __name__)
@@ -25,10 +26,11 @@ def index():
 @bp.get("/healthz")
 def healthz():
     try:
-        return jsonify({"status": "ok", **dbm.health(get_db())})
+        version = dbm.health(get_db())
+        return jsonify(Health(status="ok", schema_version=version, database="ok"))
     except sqlite3.Error as exc:
         response = jsonify(
-            {"status": "error", "database": str(exc), "schema_version": dbm.SCHEMA_VERSION}
+            Health(status="error", schema_version=dbm.SCHEMA_VERSION, database=str(exc))
         )
         response.status_code = 503
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)

@@ -23,7 +23,7 @@ from flask import (
 from .. import conversations, events, scoreboard, staff
 from .. import db as dbm
 from ..security import BADGE_ALPHABET, BADGE_LENGTH
-from . import current_event, get_db
+from .context import current_event, get_db
 from .identity import staff_name, staff_session_station, staff_station
 from .ratelimit import staff_sign_in_limits
 

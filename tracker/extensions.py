@@ -1,0 +1,14 @@
+"""The Flask extensions, made once here and bound to the app by create_app."""
+
+from __future__ import annotations
+
+from flask_socketio import SocketIO
+from flask_wtf import CSRFProtect
+
+# gevent, served by gunicorn's gevent worker (see tracker/serve.py and README, Performance): a
+# board costs a greenlet rather than a thread.
+# Always explicit: auto-detection would prefer eventlet.
+ASYNC_MODE = "gevent"
+
+socketio = SocketIO()
+csrf = CSRFProtect()

@@ -1,0 +1,58 @@
+"""What every view needs of the request's context: the database, the event, the public address."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import closing
+from typing import TypeVar
+
+from flask import abort, current_app, g, request
+from sqlite_utils import Database
+
+from .. import db as dbm
+from .. import events
+from ..security import off_loop
+
+RETRY_AFTER_SECONDS = 10  # what a 503 for the database's sake asks clients to wait
+
+T = TypeVar("T")
+
+
+def get_db() -> Database:
+    """This thread's connection to the configured database."""
+    return dbm.thread_db(current_app.config["DATABASE"], current_app.config["SYNCHRONOUS"])
+
+
+def private_db() -> Database:
+    """A connection of its own, for reads that yield between rows (a streamed download) or that
+    need no statement open beside them (VACUUM INTO); the caller closes it."""
+    return dbm.connect(current_app.config["DATABASE"], current_app.config["SYNCHRONOUS"])
+
+
+def read_off_loop(work: Callable[..., T], *args) -> T:
+    """`work(db, *args)` on a connection of its own in the OS thread for slow work, for the
+    organizer's big reads (the report, Today, the story and follow-up lists): the serving loop
+    goes on meanwhile, as SQLite releases the GIL while it steps and Python hands it back every
+    few milliseconds (a 120-160 ms report held every check-in back that long)."""
+    path, synchronous = current_app.config["DATABASE"], current_app.config["SYNCHRONOUS"]
+
+    def run() -> T:
+        with closing(dbm.connect(path, synchronous)) as db:
+            return work(db, *args)
+
+    return off_loop(run)
+
+
+def current_event() -> dict:
+    """The event being run, read once per request."""
+    if "event" not in g:
+        try:
+            g.event = events.get_event(get_db(), current_app.config.get("EVENT"))
+        except events.UnknownEvent:
+            abort(503, "No event is loaded yet: run `flask --app tracker event load FILE`.")
+    return g.event
+
+
+def public_url() -> str:
+    """The address QR codes point at: PUBLIC_URL when set, else where this request came in."""
+    return current_app.config.get("PUBLIC_URL") or request.host_url.rstrip("/")
