@@ -39,6 +39,7 @@ from tracker import db as dbm  # noqa: E402
 from tracker import (  # noqa: E402
     eventfile,
     events,
+    eventsetup,
     scoreboard,
 )
 from tracker.serve import ServerProcess  # noqa: E402
@@ -49,7 +50,7 @@ DEMO = ROOT / "tracker" / "data" / "demo-event.toml"
 def fresh_db(path: Path) -> dict:
     db = dbm.connect(path)
     dbm.migrate(db)
-    event = events.load_event(db, eventfile.read_event_file(DEMO)).event
+    event = eventsetup.load_event(db, eventfile.read_event_file(DEMO)).event
     event["stations"] = events.stations(db, event["id"])
     db.close()
     return event

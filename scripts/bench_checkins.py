@@ -35,6 +35,7 @@ from tracker import (  # noqa: E402
     create_app,
     eventfile,
     events,
+    eventsetup,
 )
 from tracker import db as dbm  # noqa: E402
 from tracker.serve import ServerProcess, free_port, gunicorn_argv  # noqa: E402
@@ -89,7 +90,9 @@ def prepare(db_path: Path, n_attendees: int) -> tuple[list[str], list[str]]:
     """A database with the demo event and n attendees; returns (signed cookies, station codes)."""
     db = dbm.connect(db_path)
     dbm.migrate(db)
-    event = events.load_event(db, eventfile.read_event_file(ROOT / "tracker/data/demo-event.toml"))
+    event = eventsetup.load_event(
+        db, eventfile.read_event_file(ROOT / "tracker/data/demo-event.toml")
+    )
     event_id = event.event["id"]
     codes = [s["code"] for s in events.stations(db, event_id)]
     with dbm.write(db):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker import create_app, eventfile, events, security
+from tracker import create_app, eventfile, events, eventsetup, security
 from tracker import db as dbm
 from tracker.serve import ServerProcess
 
@@ -47,7 +47,7 @@ def db(db_path: Path):
 @pytest.fixture
 def event(db) -> dict:
     """The small test event, loaded; `event["stations"]` maps station slug to its row (with code)."""
-    result = events.load_event(db, eventfile.read_event_file(SMALL_EVENT))
+    result = eventsetup.load_event(db, eventfile.read_event_file(SMALL_EVENT))
     ev = result.event
     ev["stations"] = {s["slug"]: s for s in events.stations(db, ev["id"])}
     return ev

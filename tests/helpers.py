@@ -89,7 +89,7 @@ def rows(db) -> dict:
     """What a bad request must leave unchanged."""
     return {
         table: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-        for table in ("checkins", "attendees", "station_totals", "station_hours")
+        for table in ("checkins", "attendees", "station_totals", "station_quarters")
     } | {
         "totals": db.execute(
             "SELECT sum(checkins + repeat_checkins) FROM station_totals"

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from tracker import checkins, events
+from tracker import checkins, eventsetup
 
 from .helpers import decode, rows
 
@@ -75,7 +75,7 @@ def test_a_station_switched_off_while_the_form_waits_is_404_and_stores_nothing(
     real_check_in = checkins.check_in
 
     def organizer_acts_first(db, *args, **kwargs):
-        events.set_active(db, "stations", station["id"], False)
+        eventsetup.set_active(db, "stations", station["id"], False)
         return real_check_in(db, *args, **kwargs)
 
     monkeypatch.setattr(checkins, "check_in", organizer_acts_first)

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 
 import pytest
 
-from tracker import audit, create_app, eventfile, events, organizers, staff
+from tracker import audit, create_app, eventfile, events, eventsetup, organizers, staff
 from tracker import db as dbm
 
 from .conftest import PINS, LiveServer
@@ -65,7 +65,7 @@ def test_an_organizer_unlock_or_a_pin_reset_opens_sign_in_again(db, event, how):
         pin = PINS["booth"]
         assert audit.entries(db, event["id"])[0]["action"] == "station.unlock"
     else:
-        pin = events.reset_pin(db, booth, actor="Ann")
+        pin = eventsetup.reset_pin(db, booth, actor="Ann")
     assert staff.locked_stations(db, event["id"]) == {}
     assert staff.sign_in(db, booth, pin, source="198.51.100.66")["slug"] == "booth"
 
@@ -209,13 +209,13 @@ def test_loading_an_event_file_hashes_every_pin_before_taking_the_write_lock(db,
         return real(work, *args)
 
     monkeypatch.setattr(security, "off_loop", watch)
-    events.load_event(db, spec)
+    eventsetup.load_event(db, spec)
     assert inside and not any(inside)
     inside.clear()
     for loc in spec.locations:  # again, with a new PIN for every station
         for st in loc.stations:
             st.pin = "654321"
-    events.load_event(db, spec)
+    eventsetup.load_event(db, spec)
     assert len(inside) > 40 and not any(inside)
 
 
@@ -421,7 +421,7 @@ def test_a_closed_station_keeps_syncing_its_tablet_and_says_why(limited, db, eve
     assert tablet.post("/staff", data=staff_form(event)).status_code == 302
     booth = event["stations"]["booth"]
     before = dbm.utcnow()  # captured on the tablet, not yet synced, when the station closes
-    events.set_active(db, "stations", booth["id"], False, "Ann")
+    eventsetup.set_active(db, "stations", booth["id"], False, "Ann")
     page = tablet.get("/staff/capture")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
@@ -444,7 +444,7 @@ def test_a_closed_station_keeps_syncing_its_tablet_and_says_why(limited, db, eve
 
 def test_a_closed_locations_board_says_so_and_shows_the_event(client, db, event):
     austin = events.location_by_slug(db, event["id"], "austin")
-    events.set_active(db, "locations", austin["id"], False, "Ann")
+    eventsetup.set_active(db, "locations", austin["id"], False, "Ann")
     page = client.get("/board/austin")
     assert page.status_code == 200
     assert "Austin is closed</p>" in page.get_data(as_text=True)

@@ -8,7 +8,7 @@ import uuid
 import pytest
 from pydantic import TypeAdapter
 
-from tracker import attendees, checkins, eventfile, events
+from tracker import attendees, checkins, eventfile, events, eventsetup
 from tracker.shapes import CheckinOut
 
 from .conftest import DEMO_EVENT
@@ -78,7 +78,7 @@ def test_unknown_or_inactive_station_stores_nothing(db, event):
     with pytest.raises(events.UnknownStation):
         checkins.check_in(db, event, "no-such-code", None)
     booth = event["stations"]["booth"]
-    events.set_active(db, "stations", booth["id"], False)
+    eventsetup.set_active(db, "stations", booth["id"], False)
     with pytest.raises(events.UnknownStation):
         checkins.check_in(db, event, booth["code"], None)
     assert rows(db) == before
@@ -284,7 +284,7 @@ def test_routes_with_decorator_limits_still_check_them(limited_app, event):
 
 def test_a_code_or_cookie_of_another_event_is_not_this_events(db, event):
     """One database may hold several events: a station or a phone of another one does not count."""
-    other = events.load_event(db, eventfile.read_event_file(DEMO_EVENT)).event
+    other = eventsetup.load_event(db, eventfile.read_event_file(DEMO_EVENT)).event
     foreign_code = events.stations(db, other["id"])[0]["code"]
     foreign_phone = attendees.create(db, other["id"])
     with pytest.raises(events.UnknownStation):

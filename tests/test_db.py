@@ -10,7 +10,7 @@ from contextlib import closing
 
 import pytest
 
-from tracker import attendees, eventfile, events, security
+from tracker import attendees, eventfile, events, eventsetup, security
 from tracker import db as dbm
 
 from .conftest import SMALL_EVENT
@@ -30,7 +30,7 @@ def test_migrating_an_empty_database(tmp_path):
         "checkins",
         "conversations",
         "station_totals",
-        "station_hours",
+        "station_quarters",
     } <= set(database.table_names())
     # running it again is a no-op
     assert dbm.migrate(database) == dbm.SCHEMA_VERSION
@@ -69,7 +69,7 @@ def test_concurrent_migrations_from_many_connections(tmp_path):
 
 
 def test_totals_follow_checkins_and_counted_once_is_enforced(db):
-    ev = events.load_event(db, eventfile.read_event_file(SMALL_EVENT)).event
+    ev = eventsetup.load_event(db, eventfile.read_event_file(SMALL_EVENT)).event
     station = events.stations(db, ev["id"])[0]
     person = attendees.create(db, ev["id"])
     add_checkins(db, station["id"], attendee_id=person["id"], counted=True)
@@ -80,11 +80,11 @@ def test_totals_follow_checkins_and_counted_once_is_enforced(db):
         "SELECT checkins, repeat_checkins FROM station_totals WHERE station_id = ?", [station["id"]]
     ).fetchone()
     assert row == (1, 1)
-    assert db.execute("SELECT sum(checkins) FROM station_hours").fetchone()[0] == 1
+    assert db.execute("SELECT sum(checkins) FROM station_quarters").fetchone()[0] == 1
 
 
 def test_totals_follow_conversations_and_nps_edits(db):
-    ev = events.load_event(db, eventfile.read_event_file(SMALL_EVENT)).event
+    ev = eventsetup.load_event(db, eventfile.read_event_file(SMALL_EVENT)).event
     station = events.stations(db, ev["id"])[0]
 
     def add(uuid, nps):
@@ -113,9 +113,9 @@ def test_totals_follow_conversations_and_nps_edits(db):
 
 
 def test_write_rolls_back_on_error(db):
-    ev = events.load_event(db, eventfile.read_event_file(SMALL_EVENT)).event
+    ev = eventsetup.load_event(db, eventfile.read_event_file(SMALL_EVENT)).event
     with pytest.raises(RuntimeError), dbm.write(db):
-        events.set_goal(db, ev["id"], 999)
+        eventsetup.set_goal(db, ev["id"], 999)
         raise RuntimeError("boom")
     assert events.get_event(db)["goal"] == 20
 
@@ -236,7 +236,7 @@ def test_version_1_database_moves_to_partial_indexes_and_keeps_passports(tmp_pat
     visits = checkins.passport(old, attendees.by_id(old, 1))["stations"]
     assert [(s["slug"], s["visits"]) for s in visits] == [("booth", 2)]
     version = old.execute("SELECT value FROM settings WHERE key = 'setup_version'").fetchone()
-    events.set_goal(old, 1, 30)
+    eventsetup.set_goal(old, 1, 30)
     assert (
         old.execute("SELECT value FROM settings WHERE key = 'setup_version'").fetchone() != version
     )
@@ -290,7 +290,7 @@ def test_version_2_database_counts_an_attendees_stories_once_and_keeps_its_organ
         "responses": 3,
     }
     assert [r["story"] for r in snap["recent"]] == ["story 4"]
-    hours = old.execute("SELECT sum(conversations) FROM station_hours").fetchone()[0]
+    hours = old.execute("SELECT sum(conversations) FROM station_quarters").fetchone()[0]
     assert hours == 3
     assert organizers.check_password(old, "admin", "an old organizer password", None)
     assert old.execute(

@@ -7,15 +7,15 @@ import textwrap
 
 import pytest
 
-from tracker import attendees, eventfile, events
+from tracker import attendees, eventfile, events, eventsetup
 from tracker.security import check_secret
 
 from .conftest import DEMO_EVENT, SMALL_EVENT
 from .helpers import add_checkins
 
 
-def load(db, path) -> events.LoadResult:
-    return events.load_event(db, eventfile.read_event_file(path))
+def load(db, path) -> eventsetup.LoadResult:
+    return eventsetup.load_event(db, eventfile.read_event_file(path))
 
 
 def counts(db) -> dict:
@@ -160,7 +160,7 @@ def test_station_by_code_refuses_inactive_and_unknown(db):
     ev = load(db, SMALL_EVENT).event
     booth = next(s for s in events.stations(db, ev["id"]) if s["slug"] == "booth")
     assert events.station_by_code(db, booth["code"])["name"] == "Main booth"
-    events.set_active(db, "stations", booth["id"], False)
+    eventsetup.set_active(db, "stations", booth["id"], False)
     with pytest.raises(events.UnknownStation):
         events.station_by_code(db, booth["code"])
     with pytest.raises(events.UnknownStation):

@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tracker import conversations, events, followups, scoreboard
+from tracker import conversations, events, eventsetup, followups, scoreboard
 from tracker.schemas import ConversationIn
 
 
@@ -64,7 +64,7 @@ def test_resetting_a_pin_ends_the_sessions_signed_in_with_the_old_one(forms, cli
     assert client.get("/staff/capture").status_code == 200
     payload = {"id": str(uuid.uuid4()), "story": "before the reset"}
     assert client.post("/api/conversations", json=payload).status_code == 201
-    events.reset_pin(db, event["stations"]["booth"]["id"])
+    eventsetup.reset_pin(db, event["stations"]["booth"]["id"])
     r = client.get("/staff/capture")
     assert r.status_code == 302 and r.headers["Location"].endswith("/staff")
     r = client.post("/api/conversations", json={"id": str(uuid.uuid4()), "story": "after"})
@@ -108,7 +108,7 @@ def test_an_edit_never_reopens_a_follow_up_that_is_done(db, event):
 def test_a_screen_for_a_closed_location_says_so_and_an_unknown_one_is_skipped(db, event):
     ev = events.get_event(db)
     austin = events.location_by_slug(db, ev["id"], "austin")
-    events.set_active(db, "locations", austin["id"], False)
+    eventsetup.set_active(db, "locations", austin["id"], False)
     snaps = scoreboard.snapshots(db, ev, [None, "austin", "mars"], skip_unknown=True)
     assert set(snaps) == {None, "austin"}
     assert snaps["austin"]["location"]["active"] is False

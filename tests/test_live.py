@@ -18,7 +18,7 @@ import pytest
 import requests
 import socketio
 
-from tracker import conversations, eventfile, events
+from tracker import conversations, eventfile, events, eventsetup
 from tracker import db as dbm
 from tracker.schemas import ConversationIn
 
@@ -81,7 +81,7 @@ def site(tmp_path_factory):
     path = tmp_path_factory.mktemp("live") / "tracker.db"
     db = dbm.connect(path)
     dbm.migrate(db)
-    event = events.load_event(db, eventfile.read_event_file(SMALL_EVENT)).event
+    event = eventsetup.load_event(db, eventfile.read_event_file(SMALL_EVENT)).event
     event["stations"] = {s["slug"]: s for s in events.stations(db, event["id"])}
     server = LiveServer(path, {"RATELIMIT_ENABLED": "0"}).start()
     yield {"server": server, "db": db, "event": event, "path": path}

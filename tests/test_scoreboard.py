@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from tracker import db as dbm
-from tracker import events, scoreboard
+from tracker import events, eventsetup, scoreboard
 from tracker.web.board import kiosk_options
 
 from .helpers import add_checkins, add_conversation, sid
@@ -216,8 +216,8 @@ def test_comparable_ignores_only_the_moment_of_computing(db, event):
 
 def test_a_retired_station_keeps_its_engagements_on_the_board(db, event):
     add_checkins(db, sid(event, "demo"), 2)
-    events.set_active(db, "stations", sid(event, "demo"), False)
-    events.set_active(db, "stations", sid(event, "booth"), False)
+    eventsetup.set_active(db, "stations", sid(event, "demo"), False)
+    eventsetup.set_active(db, "stations", sid(event, "booth"), False)
     cork = next(loc for loc in scoreboard.snapshot(db, event)["locations"] if loc["slug"] == "cork")
     assert [s["slug"] for s in cork["stations"]] == ["demo"]  # booth had none: gone
 

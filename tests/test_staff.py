@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tracker import staff
+from tracker import eventsetup, staff
 
 from .conftest import PINS
 from .helpers import csrf_token
@@ -77,7 +77,7 @@ def test_inactive_station_cannot_sign_in(db, event):
     from tracker import events
 
     booth = event["stations"]["booth"]
-    events.set_active(db, "stations", booth["id"], False)
+    eventsetup.set_active(db, "stations", booth["id"], False)
     with pytest.raises(events.UnknownStation):
         staff.sign_in(db, booth["id"], PINS["booth"])
 

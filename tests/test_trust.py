@@ -15,6 +15,7 @@ from tracker import (
     conversations,
     eventfile,
     events,
+    eventsetup,
     moderation,
     rehearsal,
     scoreboard,
@@ -139,7 +140,7 @@ def test_the_event_file_sets_moderation(db, tmp_path):
 
     text = SMALL_EVENT.read_text().replace("[event]\n", '[event]\nmoderation = "all"\n', 1)
     (tmp_path / "e.toml").write_text(text)
-    loaded = events.load_event(db, eventfile.read_event_file(tmp_path / "e.toml")).event
+    loaded = eventsetup.load_event(db, eventfile.read_event_file(tmp_path / "e.toml")).event
     assert loaded["moderation"] == "all"
     (tmp_path / "bad.toml").write_text(text.replace('"all"', '"nobody"'))
     with pytest.raises(eventfile.EventFileError, match="moderation"):
@@ -234,7 +235,7 @@ def test_rehearsal_clear_brings_every_total_back_exactly(db, event, booth, visit
     assert figures(db) == before
     rows = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for t in before_rows}
     assert rows == before_rows
-    hours = db.execute("SELECT sum(checkins), sum(conversations) FROM station_hours").fetchone()
+    hours = db.execute("SELECT sum(checkins), sum(conversations) FROM station_quarters").fetchone()
     assert hours == (before["checkins"], before["conversations"])
     assert audit.entries(db, event["id"])[0]["action"] == "rehearsal.clear"
     assert rehearsal.clear(db, event["id"])["checkins"] == 0
@@ -482,7 +483,7 @@ def test_an_erased_attendees_contact_is_not_left_in_the_audit_trail(db, event, b
 def test_rehearsal_clear_leaves_no_trace_in_hours_or_last_activity(db, event):
     def station_rows():
         return db.execute("SELECT * FROM station_totals ORDER BY station_id").fetchall(), (
-            db.execute("SELECT * FROM station_hours ORDER BY 1, 2").fetchall()
+            db.execute("SELECT * FROM station_quarters ORDER BY 1, 2").fetchall()
         )
 
     before = station_rows()
@@ -500,8 +501,8 @@ def test_names_the_trail_gives_to_others_are_reserved(db):
 
 
 def test_the_audit_text_filter_takes_percent_and_underscore_literally(db, event, booth):
-    events.rename(db, "stations", booth["id"], "100% booth", "Ann")
-    events.rename(db, "stations", event["stations"]["demo"]["id"], "Demo corner", "Ann")
+    eventsetup.rename(db, "stations", booth["id"], "100% booth", "Ann")
+    eventsetup.rename(db, "stations", event["stations"]["demo"]["id"], "Demo corner", "Ann")
     found = audit.entries(db, event["id"], text="100%")
     assert [e["subject"] for e in found] == ["station Cork / Main booth"]
     assert audit.entries(db, event["id"], action="station", text="_") == []

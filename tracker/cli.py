@@ -9,7 +9,18 @@ from flask import Flask, current_app, render_template
 from flask.cli import AppGroup, with_appcontext
 
 from . import db as dbm
-from . import eventfile, events, exports, organizers, privacy, qr, rehearsal, report, simulate
+from . import (
+    eventfile,
+    events,
+    eventsetup,
+    exports,
+    organizers,
+    privacy,
+    qr,
+    rehearsal,
+    report,
+    simulate,
+)
 from .web.context import get_db
 from .web.pages import sheet_context
 
@@ -39,7 +50,7 @@ def event_load(path: Path, if_empty: bool, yes: bool) -> None:
             f" file's slug?). Create a new event {spec.event.slug!r}?",
             abort=True,
         )
-    result = events.load_event(get_db(), spec)
+    result = eventsetup.load_event(get_db(), spec)
     click.echo(
         f"Loaded {result.event['name']} ({result.event['slug']}): "
         f"{len(result.created)} created, {len(result.updated)} updated."

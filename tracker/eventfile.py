@@ -21,6 +21,7 @@ from pydantic import (
 )
 
 from .countries import CODES
+from .languages import LANGUAGES, supported
 
 Slug = Annotated[
     str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", min_length=1, max_length=40)
@@ -38,6 +39,16 @@ class EventFileError(ValueError):
 @cache
 def _time_zones() -> frozenset[str]:
     return frozenset(zoneinfo.available_timezones())
+
+
+def check_language(value: str | None) -> str | None:
+    """One of tracker's languages, by its BCP 47 tag ("de", "pt-BR"), or ValueError."""
+    if value is None:
+        return None
+    found = supported(value)
+    if found is None:
+        raise ValueError(f"unknown language {value!r} (use one of {', '.join(LANGUAGES)})")
+    return found
 
 
 def check_timezone(value: str) -> str:
@@ -63,7 +74,11 @@ class LocationSpec(_Strict):
     city: Name
     country: str
     timezone: str
+    # What its screens, sheets and staff pages speak; attendees' phones choose their own.
+    language: str | None = None
     stations: list[StationSpec] = Field(default_factory=list)
+
+    _language = field_validator("language")(classmethod(lambda cls, v: check_language(v)))
 
     @field_validator("country")
     @classmethod
@@ -92,6 +107,10 @@ class EventSpec(_Strict):
     topics: list[Name] = Field(default_factory=list, max_length=40)
     # Which public stories wait for an organizer's approval: attendees' only, or staff's too.
     moderation: Literal["attendees", "all"] = "attendees"
+    # The language of every location that names none.
+    language: str = "en"
+
+    _language = field_validator("language")(classmethod(lambda cls, v: check_language(v)))
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
 

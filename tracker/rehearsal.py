@@ -62,10 +62,10 @@ def clear(db: Database, event_id: int, actor: str = audit.COMMAND_LINE) -> dict[
             "                 AND c.counted = 0)",
             [event_id],
         ).rowcount
-        # What only the rehearsal touched goes too: emptied hour buckets, and the last activity
+        # What only the rehearsal touched goes too: emptied quarter-hour buckets, and the last activity
         # of a station nobody really used (one that was used keeps the latest moment known).
         db.execute(
-            "DELETE FROM station_hours WHERE checkins = 0 AND conversations = 0 AND station_id IN"
+            "DELETE FROM station_quarters WHERE checkins = 0 AND conversations = 0 AND station_id IN"
             " (SELECT s.id FROM stations s JOIN locations l ON l.id = s.location_id"
             "  WHERE l.event_id = ?)",
             [event_id],

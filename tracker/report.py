@@ -11,7 +11,7 @@ from sqlite_utils import Database
 from . import db as dbm
 from .dashboard import open_locations
 from .followups import STATUSES
-from .scoreboard import nps, nps_band
+from .scoreboard import QUARTER_FORMAT, nps, nps_band
 from .totals import engagements, event_progress
 
 
@@ -67,18 +67,20 @@ def build(db: Database, event: dict) -> dict:
 
 
 def hours_by_location(db: Database, event: dict) -> list[dict]:
-    """Engagements per hour of each location's own clock (10:00 in Sydney is 10:00 on its chart)."""
+    """Engagements per hour of each location's own clock, to the minute: 10:00 in Sydney is
+    10:00 on its chart, and a 07:26 engagement in Bengaluru (+05:30) is under 07:00. Summed
+    from quarter-hour buckets, which every time zone's offset is a multiple of."""
     counts = event["counts"]
     per_location: dict[str, dict] = {}
     rows = db.execute(
-        "SELECT l.name, l.timezone, h.hour, sum(h.checkins), sum(h.conversations)"
-        " FROM station_hours h JOIN stations s ON s.id = h.station_id"
+        "SELECT l.name, l.timezone, q.quarter, sum(q.checkins), sum(q.conversations)"
+        " FROM station_quarters q JOIN stations s ON s.id = q.station_id"
         " JOIN locations l ON l.id = s.location_id WHERE l.event_id = ?"
-        " GROUP BY l.id, h.hour ORDER BY l.name, h.hour",
+        " GROUP BY l.id, q.quarter ORDER BY l.name, q.quarter",
         [event["id"]],
     )
-    for name, tz, hour, checkins, conversations in rows:
-        local = datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC).astimezone(ZoneInfo(tz))
+    for name, tz, at, checkins, conversations in rows:
+        local = datetime.strptime(at, QUARTER_FORMAT).replace(tzinfo=UTC).astimezone(ZoneInfo(tz))
         entry = per_location.setdefault(
             name, {"name": name, "timezone": tz, "hours": defaultdict(int)}
         )

@@ -6,7 +6,12 @@ as every write (the scoreboard reads those totals, never the rows).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from .triggers import (
+    checkin_totals,
+    conversation_totals,
+    quarter,
+    totals_triggers,
+)
 
 # Each entry moves the schema one version forward; the index + 1 is the PRAGMA user_version it
 # leaves behind. Never edit a released entry: append a new one.
@@ -182,83 +187,6 @@ MIGRATIONS: list[str] = [
 ]
 
 
-def _counts(row: str) -> str:
-    """SQL, 1 or 0: whether the version `row` (new or old) of a check-in or conversation adds to
-    the totals: counted (a first visit, a staff conversation, an attendee's first story at the
-    station) and not voided."""
-    return f"({row}.counted = 1 AND {row}.voided_at IS NULL)"
-
-
-def _hour_bucket(row: str, sign: str, column: str, hour: str) -> str:
-    """Add one to (`sign` "+") or take one from ("-") the row's hour bucket, when it counts."""
-    if sign == "+":
-        return (
-            f"INSERT INTO station_hours (station_id, hour, {column})"
-            f" SELECT {row}.station_id, {hour}, 1 WHERE {_counts(row)}"
-            f" ON CONFLICT (station_id, hour) DO UPDATE SET {column} = {column} + 1;"
-        )
-    return (
-        f"UPDATE station_hours SET {column} = {column} - 1 WHERE {_counts(row)}"
-        f" AND station_id = {row}.station_id AND hour = {hour};"
-    )
-
-
-def _totals(row: str, sign: str, sets: dict[str, str], column: str, hour: str) -> str:
-    """Add or take out one version of a row: each station_totals column by its SQL test, and
-    its hour bucket."""
-    assignments = ", ".join(f"{name} = {name} {sign} {test}" for name, test in sets.items())
-    return f"""
-        UPDATE station_totals SET {assignments} WHERE station_id = {row}.station_id;
-        {_hour_bucket(row, sign, column, hour)}"""
-
-
-def _checkin_totals(row: str, sign: str) -> str:
-    """Add (`sign` "+") or take out ("-") one version of a check-in from the maintained totals."""
-    sets = {
-        "checkins": _counts(row),
-        "repeat_checkins": f"({row}.counted = 0 AND {row}.voided_at IS NULL)",
-    }
-    return _totals(row, sign, sets, "checkins", f"substr({row}.received_at, 1, 13)")
-
-
-def _conversation_totals(row: str, sign: str) -> str:
-    """Add or take out one version of a conversation: its count, its NPS band, its hour."""
-
-    def band(test: str) -> str:
-        return f"({_counts(row)} AND ifnull({row}.nps {test}, 0))"
-
-    sets = {
-        "conversations": _counts(row),
-        "promoters": band(">= 9"),
-        "passives": band("IN (7, 8)"),
-        "detractors": band("<= 6"),
-    }
-    # A device clock that runs ahead is clamped to the moment the server received it.
-    hour = f"substr(min({row}.captured_at, {row}.received_at), 1, 13)"
-    return _totals(row, sign, sets, "conversations", hour)
-
-
-def _totals_triggers(table: str, totals: Callable[[str, str], str], on_update: str) -> str:
-    """The triggers that keep the totals in step with `table` (checkins or conversations): a
-    row added counts in and is its station's latest activity; a row changed in a column that
-    `on_update` names takes its old version out and puts its new one in; a row deleted counts
-    out. `on_update` keeps the line break migration 3 shipped with: SQLite stores each
-    trigger's text as written."""
-    return f"""
-    CREATE TRIGGER {table}_totals AFTER INSERT ON {table} BEGIN
-        {totals("new", "+")}
-        UPDATE station_totals SET last_activity_at = new.received_at
-         WHERE station_id = new.station_id;
-    END;
-    CREATE TRIGGER {table}_totals_change{on_update} BEGIN
-        {totals("old", "-")}
-        {totals("new", "+")}
-    END;
-    CREATE TRIGGER {table}_totals_delete AFTER DELETE ON {table} BEGIN
-        {totals("old", "-")}
-    END;"""
-
-
 # 3: every engagement counted by one rule, voided or restored by organizers, rehearsal rows
 # removable, stories approved before they show, organizers by name, and an audit trail.
 MIGRATIONS.append(
@@ -327,12 +255,10 @@ MIGRATIONS.append(
     DROP TRIGGER conversations_totals;
     DROP TRIGGER conversations_nps_edit;
     """
-    + _totals_triggers(
-        "checkins", _checkin_totals, " AFTER UPDATE OF counted, voided_at ON checkins"
-    )
-    + _totals_triggers(
+    + totals_triggers("checkins", checkin_totals, " AFTER UPDATE OF counted, voided_at ON checkins")
+    + totals_triggers(
         "conversations",
-        _conversation_totals,
+        conversation_totals,
         "\n    AFTER UPDATE OF nps, counted, voided_at, captured_at ON conversations",
     )
     + """
@@ -403,5 +329,66 @@ MIGRATIONS.append(
         ended_at TEXT,
         ended_why TEXT
     );
+    """
+)
+
+SHORT_CODE_ALPHABET = "ACDEFGHJKMNPQRTUVWXY34679"  # security.BADGE_ALPHABET
+SHORT_CODE_SQL = " || ".join(
+    [f"substr('{SHORT_CODE_ALPHABET}', abs(random()) % {len(SHORT_CODE_ALPHABET)} + 1, 1)"] * 6
+)
+
+# 4: every location's hours in its own time, to the minute (+05:30, +05:45): engagements are
+# bucketed by quarter hour, which every time zone's offset is a multiple of; each location's
+# language; and a short code per station that a person can type.
+MIGRATIONS.append(
+    f"""
+    -- Engagements per station and UTC quarter hour ('YYYY-MM-DDTHH:MM', MM in 00 15 30 45).
+    CREATE TABLE station_quarters (
+        station_id INTEGER NOT NULL REFERENCES stations(id),
+        quarter TEXT NOT NULL,
+        checkins INTEGER NOT NULL DEFAULT 0,
+        conversations INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (station_id, quarter)
+    ) WITHOUT ROWID;
+    INSERT INTO station_quarters (station_id, quarter, checkins)
+         SELECT station_id, {quarter("received_at")} AS q, count(*) FROM checkins
+          WHERE counted = 1 AND voided_at IS NULL GROUP BY station_id, q;
+    INSERT INTO station_quarters (station_id, quarter, conversations)
+         SELECT station_id, {quarter("min(captured_at, received_at)")} AS q, count(*)
+           FROM conversations WHERE counted = 1 AND voided_at IS NULL GROUP BY station_id, q
+    ON CONFLICT (station_id, quarter) DO UPDATE SET conversations = excluded.conversations;
+    DROP TRIGGER checkins_totals;
+    DROP TRIGGER checkins_totals_change;
+    DROP TRIGGER checkins_totals_delete;
+    DROP TRIGGER conversations_totals;
+    DROP TRIGGER conversations_totals_change;
+    DROP TRIGGER conversations_totals_delete;
+    DROP TABLE station_hours;
+    """
+    + totals_triggers(
+        "checkins",
+        lambda row, sign: checkin_totals(row, sign, quarters=True),
+        " AFTER UPDATE OF counted, voided_at ON checkins",
+    )
+    + totals_triggers(
+        "conversations",
+        lambda row, sign: conversation_totals(row, sign, quarters=True),
+        " AFTER UPDATE OF nps, counted, voided_at, captured_at ON conversations",
+    )
+    + """
+    -- The language a location's screens, sheets and staff pages speak (null: the event's).
+    ALTER TABLE locations ADD COLUMN language TEXT;
+    ALTER TABLE events ADD COLUMN language TEXT NOT NULL DEFAULT 'en';
+    -- Six characters from the badges' alphabet (no 0/O, 1/I/L, 2/Z, 5/S, 8/B): the short link
+    -- /j/<short_code> under each station's QR code, for phones whose camera fails.
+    ALTER TABLE stations ADD COLUMN short_code TEXT;
+    """
+    + f"""
+    UPDATE stations SET short_code = {SHORT_CODE_SQL};
+    CREATE UNIQUE INDEX stations_short_code ON stations (short_code);
+    CREATE TRIGGER stations_short_code AFTER INSERT ON stations WHEN new.short_code IS NULL
+    BEGIN
+        UPDATE stations SET short_code = {SHORT_CODE_SQL} WHERE id = new.id;
+    END;
     """
 )

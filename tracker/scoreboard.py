@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
@@ -74,10 +75,12 @@ def snapshots(
                     continue
                 raise UnknownLocation(slug)
             known[slug] = closed
+        here = known[slug] if slug is not None else None
+        zone = here["timezone"] if here is not None else event["timezone"]
         out[slug] = Scoreboard(
             **base,
-            location=known[slug] if slug is not None else None,
-            hours=_hours(db, event, slug, now or datetime.now(UTC)),
+            location=here,
+            hours=_hours(db, event, zone, slug, now or datetime.now(UTC)),
             recent=recent_stories(db, event, slug),
             updated_at=dbm.utcnow(),
         )
@@ -181,41 +184,53 @@ def _location_totals(loc: LocationRow, stations: list[StationTotals]) -> Locatio
     return pick(LocationTotals, loc, nps=score, stations=stations)
 
 
-def _hours(db: Database, event: dict, location: str | None, now: datetime) -> list[Hour]:
-    """Engagements per UTC hour over a window of HOURS_SHOWN hours, gaps as zeros."""
+def _hours(
+    db: Database, event: dict, timezone: str, location: str | None, now: datetime
+) -> list[Hour]:
+    """Engagements per hour of the screen's local clock (`timezone`) over a window of
+    HOURS_SHOWN hours, gaps as zeros: summed from quarter-hour buckets, so a location at +05:30
+    gets its own 09:00-10:00, not the UTC hour's."""
     where, params = "l.event_id = ?", [event["id"]]
     if location is not None:
         where += " AND l.slug = ?"
         params.append(location)
+    zone = ZoneInfo(timezone)
 
-    def window(end: datetime) -> tuple[datetime, dict]:
-        start = end - timedelta(hours=HOURS_SHOWN - 1)
-        rows = db.execute(
-            f"SELECT h.hour, sum(h.checkins), sum(h.conversations) FROM station_hours h"
-            f" JOIN stations s ON s.id = h.station_id JOIN locations l ON l.id = s.location_id"
-            f" WHERE {where} AND h.hour >= ? GROUP BY h.hour",
-            [*params, start.strftime("%Y-%m-%dT%H")],
-        )
-        return start, {hour: (checkins, conversations) for hour, checkins, conversations in rows}
+    def window(end: datetime) -> tuple[datetime, dict[int, list[int]]]:
+        """From the start of the local hour holding `end`, back HOURS_SHOWN hours."""
+        local_end = end.astimezone(zone).replace(minute=0, second=0, microsecond=0)
+        start = local_end.astimezone(UTC) - timedelta(hours=HOURS_SHOWN - 1)
+        found: dict[int, list[int]] = {}
+        for at, checkins, conversations in db.execute(
+            f"SELECT q.quarter, sum(q.checkins), sum(q.conversations) FROM station_quarters q"
+            f" JOIN stations s ON s.id = q.station_id JOIN locations l ON l.id = s.location_id"
+            f" WHERE {where} AND q.quarter >= ? GROUP BY q.quarter",
+            [*params, start.strftime(QUARTER_FORMAT)],
+        ):
+            index = int((_parse_quarter(at) - start) / timedelta(hours=1))
+            if index < HOURS_SHOWN:
+                sums = found.setdefault(index, [0, 0])
+                sums[0] += checkins
+                sums[1] += conversations
+        return start, found
 
     # The window ends now while the event is on; long after it, at its last busy hour.
-    start, found = window(now.replace(minute=0, second=0, microsecond=0))
+    start, found = window(now)
     if not found:
         latest = db.execute(
-            f"SELECT max(h.hour) FROM station_hours h JOIN stations s ON s.id = h.station_id"
+            f"SELECT max(q.quarter) FROM station_quarters q JOIN stations s ON s.id = q.station_id"
             f" JOIN locations l ON l.id = s.location_id WHERE {where}",
             params,
         ).fetchone()[0]
         if latest:
-            start, found = window(_parse_hour(latest))
+            start, found = window(_parse_quarter(latest))
     counts = event["counts"]
     hours = []
     for i in range(HOURS_SHOWN):
-        at = start + timedelta(hours=i)
-        checkins, conversations = found.get(at.strftime("%Y-%m-%dT%H"), (0, 0))
+        checkins, conversations = found.get(i, (0, 0))
         hours.append(
             Hour(
-                hour=at.strftime("%Y-%m-%dT%H:00:00Z"),
+                hour=(start + timedelta(hours=i)).strftime("%Y-%m-%dT%H:%M:00Z"),
                 checkins=checkins,
                 conversations=conversations,
                 total=engagements(counts, checkins, conversations),
@@ -227,8 +242,11 @@ def _hours(db: Database, event: dict, location: str | None, now: datetime) -> li
     return hours
 
 
-def _parse_hour(hour: str) -> datetime:
-    return datetime.strptime(hour, "%Y-%m-%dT%H").replace(tzinfo=UTC)
+QUARTER_FORMAT = "%Y-%m-%dT%H:%M"  # station_quarters.quarter, UTC
+
+
+def _parse_quarter(at: str) -> datetime:
+    return datetime.strptime(at, QUARTER_FORMAT).replace(tzinfo=UTC)
 
 
 def recent_stories(db: Database, event: dict, location: str | None = None) -> list[Story]:

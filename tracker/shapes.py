@@ -187,7 +187,13 @@ class Milestone(TypedDict):
 
 @with_config(EXACT)
 class Hour(TypedDict):
-    hour: Annotated[str, Field(description="the hour's start, UTC, e.g. 2026-05-14T09:00:00Z")]
+    hour: Annotated[
+        str,
+        Field(
+            description="the start of an hour of the screen's local clock, in UTC"
+            " (e.g. 2026-05-14T03:30:00Z: 09:00 in Bengaluru)"
+        ),
+    ]
     checkins: int
     conversations: int
     total: int

@@ -24,6 +24,7 @@ from .. import (
     conversations,
     eventfile,
     events,
+    eventsetup,
     exports,
     followups,
     moderation,
@@ -157,8 +158,8 @@ def setup_event():
     event = current_event()
     db = get_db()
     try:
-        events.rename(db, "events", event["id"], request.form.get("name", ""), organizer_name())
-        events.set_goal(db, event["id"], _form_int("goal"), organizer_name())
+        eventsetup.rename(db, "events", event["id"], request.form.get("name", ""), organizer_name())
+        eventsetup.set_goal(db, event["id"], _form_int("goal"), organizer_name())
     except ValueError as exc:
         return _back(str(exc), "error")
     return _back("Event saved.")
@@ -169,10 +170,11 @@ def add_location():
     event = current_event()
     f = request.form
     try:
+        fields = {k: f.get(k, "").strip() for k in ("slug", "name", "city", "country", "timezone")}
         spec = eventfile.LocationSpec.model_validate(
-            {k: f.get(k, "").strip() for k in ("slug", "name", "city", "country", "timezone")}
+            {**fields, "language": f.get("language", "").strip() or None}
         )
-        _, created = events.upsert_location(
+        _, created = eventsetup.upsert_location(
             get_db(),
             event["id"],
             spec.slug,
@@ -180,7 +182,8 @@ def add_location():
             spec.city,
             spec.country,
             spec.timezone,
-            organizer_name(),
+            language=spec.language,
+            actor=organizer_name(),
         )
     except (ValueError, ValidationError) as exc:
         return _back(_readable(exc), "error")
@@ -211,7 +214,7 @@ def add_station():
         )
     except (ValueError, ValidationError) as exc:
         return _back(_readable(exc), "error")
-    _, pin = events.upsert_station(
+    _, pin = eventsetup.upsert_station(
         get_db(), location["id"], spec.slug, spec.name, spec.kind, actor=organizer_name()
     )
     if pin:
@@ -230,11 +233,11 @@ def change(table: str, row_id: int):
     action = request.form.get("action")
     try:
         if action == "rename":
-            events.rename(db, kind, row_id, request.form.get("name", ""), organizer_name())
+            eventsetup.rename(db, kind, row_id, request.form.get("name", ""), organizer_name())
         elif action in ("deactivate", "activate"):
-            events.set_active(db, kind, row_id, action == "activate", organizer_name())
+            eventsetup.set_active(db, kind, row_id, action == "activate", organizer_name())
         elif action == "reset-pin" and table == "stations":
-            pin = events.reset_pin(db, row_id, actor=organizer_name())
+            pin = eventsetup.reset_pin(db, row_id, actor=organizer_name())
             session["new_pin"] = f"New PIN for {row['location_name']} / {row['name']}: {pin}"
         elif action == "unlock" and table == "stations":
             staff.unlock(db, row_id, organizer_name())
