@@ -120,6 +120,18 @@ STATION_COLUMNS = """
 """
 
 
+def station_by_short_code(db: Database, typed: str) -> dict:
+    """The active station whose short code a person typed (any case, spaces and dashes
+    ignored), or UnknownStation."""
+    short_code = "".join(ch for ch in typed.upper() if ch.isalnum())
+    if len(short_code) != 6:
+        raise UnknownStation(typed)
+    row = db.execute("SELECT code FROM stations WHERE short_code = ?", [short_code]).fetchone()
+    if row is None:
+        raise UnknownStation(typed)
+    return station_by_code(db, row[0])
+
+
 def station_by_code(db: Database, code: str, event_id: int | None = None) -> dict:
     """The active station a QR code points at (of the event, when given), or UnknownStation."""
     return active_station(db, "code", code, event_id)

@@ -14,6 +14,11 @@ def station_url(public_url: str, code: str) -> str:
     return f"{public_url.rstrip('/')}/s/{code}"
 
 
+def short_url(public_url: str, short_code: str) -> str:
+    """The address a person types when their camera fails: /j/ and six characters."""
+    return f"{public_url.rstrip('/')}/j/{short_code}"
+
+
 def _make(data: str) -> qrcode.QRCode:
     # M survives a smudge or a bit of tape over a corner and keeps a ~45-character URL at
     # version 3, big modules that a phone reads from a few metres.

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import sqlite3
 
-from flask import Blueprint, Response, abort, current_app, jsonify, render_template
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    url_for,
+)
 
 from .. import db as dbm
 from .. import events, organizers, qr
@@ -42,6 +51,20 @@ def _station(code: str) -> dict:
         return events.station_by_code(get_db(), code)
     except events.UnknownStation:
         abort(404, "No active station has that code.")
+
+
+@bp.get("/j/<short_code>")
+def join(short_code: str):
+    """The short address under a station's QR code, typed by hand: on to its check-in page."""
+    try:
+        station = events.station_by_short_code(get_db(), short_code)
+    except events.UnknownStation:
+        abort(
+            404,
+            f"No station has the code {short_code.upper()[:12]}. Check the six characters"
+            " under the QR code, or ask the staff at the station.",
+        )
+    return redirect(url_for("attendee.station_page", code=station["code"]))
 
 
 def require_organizer() -> None:
@@ -92,5 +115,20 @@ def sheet_context(event: dict, location: dict, base_url: str) -> dict:
         if station["location_id"] != location["id"]:
             continue
         url = qr.station_url(base_url, station["code"])
-        pages.append({"station": station, "url": url, "svg": qr.svg_inline(url)})
+        pages.append(
+            {
+                "station": station,
+                "url": url,
+                "svg": qr.svg_inline(url),
+                "short_url": qr.short_url(base_url, station["short_code"]),
+                "size": _name_size(event["name"], station["name"], location["name"]),
+            }
+        )
     return {"event": event, "location": location, "pages": pages}
+
+
+def _name_size(*names: str) -> str:
+    """ "l", "m" or "s": the type size a sheet's names get so that the whole page, names
+    included, fits one A4 or Letter page however long they are (80 characters at most)."""
+    longest = max(len(name) for name in names)
+    return "l" if longest <= 24 else "m" if longest <= 48 else "s"
