@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from typing import Literal, cast, get_args
 from urllib.parse import urlsplit
 
+from babel.numbers import format_decimal
 from flask import (
     Blueprint,
     Response,
@@ -37,6 +38,7 @@ from .. import (
 )
 from .. import report as report_module
 from .context import current_event, get_db, private_db, read_off_loop
+from .forms import organizer_locale, whole_number
 from .identity import (
     is_admin,
     known_organizer_device,
@@ -137,6 +139,7 @@ def setup():
         kinds=eventfile.STATION_KINDS,
         new_pin=session.pop("new_pin", None),
         locked=staff.locked_stations(db, event["id"]),
+        goal_text=format_decimal(event["goal"], locale=organizer_locale()),
     )
 
 
@@ -146,20 +149,15 @@ def _back(message: str | None = None, category: str = "ok"):
     return redirect(url_for("admin.setup"))
 
 
-def _form_int(name: str) -> int:
-    try:
-        return int(request.form[name])
-    except (KeyError, ValueError):
-        abort(400, f"{name} is missing or not a number")
-
-
 @bp.post("/setup/event")
 def setup_event():
     event = current_event()
     db = get_db()
     try:
+        # Both read before either is written: a bad goal changes nothing, the name included.
+        goal = whole_number(request.form.get("goal", ""), organizer_locale(), "The goal")
         eventsetup.rename(db, "events", event["id"], request.form.get("name", ""), organizer_name())
-        eventsetup.set_goal(db, event["id"], _form_int("goal"), organizer_name())
+        eventsetup.set_goal(db, event["id"], goal, organizer_name())
     except ValueError as exc:
         return _back(str(exc), "error")
     return _back("Event saved.")
