@@ -324,7 +324,7 @@ def test_backup_and_check_ins_go_on_while_an_export_downloads(admin, client, db,
 def test_an_export_cut_short_or_never_read_closes_its_connection(admin, monkeypatch):
     """A HEAD request, or a download abandoned after its first chunk, must not leave the
     export's own database connection open (the server closes each response when done)."""
-    from tracker.web import admin as admin_views
+    from tracker.web import admin_data as admin_views
 
     opened, real_private_db = [], admin_views.private_db
     monkeypatch.setattr(

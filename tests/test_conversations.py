@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from itsdangerous import URLSafeSerializer
 
-from tracker import attendees, conversations, followups
+from tracker import attendees, conversation_edits, conversations, followups
 from tracker import db as dbm
 from tracker.conversations import Author
 from tracker.schemas import ConversationIn
@@ -129,7 +129,7 @@ def test_badge_ties_conversation_to_attendee_forgiving_case_and_dashes(
 def test_edit_by_author_updates_nps_totals_and_status(db, event, booth, staff_author):
     data = ConversationIn(**body(nps=3))
     conversations.record(db, event, data, staff_author)
-    edited = conversations.edit(
+    edited = conversation_edits.edit(
         db,
         event,
         ConversationIn(
@@ -155,10 +155,10 @@ def test_edit_refused_for_other_author_and_after_the_day(db, event, staff_author
     other = Author("staff", event["stations"]["demo"]["id"])
     change = ConversationIn(**body(id=str(data.id), story="Hijacked"))
     with pytest.raises(conversations.NotAuthor):
-        conversations.edit(db, event, change, other)
+        conversation_edits.edit(db, event, change, other)
     tomorrow = dbm.iso(datetime.now(UTC) + timedelta(days=2))
     with pytest.raises(conversations.NoLongerEditable):
-        conversations.edit(db, event, change, staff_author, now=tomorrow)
+        conversation_edits.edit(db, event, change, staff_author, now=tomorrow)
     assert conversations.get(db, rec["id"])["story"] == "Original"
 
 

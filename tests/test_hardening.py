@@ -6,7 +6,7 @@ import uuid
 
 import pytest
 
-from tracker import conversations, events, eventsetup, followups, scoreboard
+from tracker import conversation_edits, conversations, events, eventsetup, followups, scoreboard
 from tracker.schemas import ConversationIn
 
 
@@ -99,8 +99,8 @@ def test_an_edit_never_reopens_a_follow_up_that_is_done(db, event):
     data = ConversationIn(id=uuid.uuid4(), story="call me", follow_up=True, contact="a@b.example")
     record, _ = conversations.record(db, ev, data, author)
     followups.set_status(db, ev["id"], record["id"], "done")
-    conversations.edit(db, ev, data.model_copy(update={"follow_up": False}), author)
-    conversations.edit(db, ev, data.model_copy(update={"follow_up": True}), author)
+    conversation_edits.edit(db, ev, data.model_copy(update={"follow_up": False}), author)
+    conversation_edits.edit(db, ev, data.model_copy(update={"follow_up": True}), author)
     assert conversations.get(db, record["id"])["status"] == "done"
     assert followups.follow_ups(db, ev["id"]) == []
 

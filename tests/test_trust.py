@@ -12,6 +12,7 @@ from tracker import (
     audit,
     bursts,
     checkins,
+    conversation_edits,
     conversations,
     eventfile,
     events,
@@ -365,7 +366,7 @@ def test_a_staff_edit_is_audited_with_who_edited_whom(db, event, booth):
     data = story(event, booth, nps=6)
     record, _ = conversations.record(db, event, data, author)
     editor = Author("staff", booth["id"], staff_name="Bo")
-    conversations.edit(db, event, data.model_copy(update={"nps": 9}), editor)
+    conversation_edits.edit(db, event, data.model_copy(update={"nps": 9}), editor)
     entry = audit.entries(db, event["id"])[0]
     assert entry["action"] == "conversation.edit"
     assert "Bo" in entry["actor"] and entry["subject"] == f"{record['reference']} by Ann"
@@ -416,7 +417,7 @@ def test_editing_an_approved_story_sends_it_back_for_approval(db, event, booth, 
     changed = ConversationIn(
         id=record["id"], station=booth["code"], story="BUY CHEAP PILLS", public=True
     )
-    assert conversations.edit(db, event, changed, author)["approval"] == "pending"
+    assert conversation_edits.edit(db, event, changed, author)["approval"] == "pending"
     assert figures(db)["recent"] == []
 
 
@@ -425,7 +426,7 @@ def test_a_staff_edit_never_undoes_an_organizers_rejection(db, event, booth):
     data = story(event, booth, story="Off topic", public=True)
     record, _ = conversations.record(db, event, data, author)
     moderation.decide(db, event["id"], record["id"], "reject", "Bo")
-    edited = conversations.edit(db, event, data.model_copy(update={"story": "Still"}), author)
+    edited = conversation_edits.edit(db, event, data.model_copy(update={"story": "Still"}), author)
     assert edited["approval"] == "rejected" and figures(db)["recent"] == []
 
 
@@ -471,7 +472,7 @@ def test_an_erased_attendees_contact_is_not_left_in_the_audit_trail(db, event, b
     author = Author("staff", booth["id"], staff_name="Ann")
     data = story(event, booth, attendee_badge=visitor["badge"], follow_up=True, contact="a@b.ie")
     conversations.record(db, event, data, author)
-    conversations.edit(
+    conversation_edits.edit(
         db, event, data.model_copy(update={"contact": "jane@example.com +353 1"}), author
     )
     privacy.erase_attendee(db, event["id"], visitor["badge"], "Ann")

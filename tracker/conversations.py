@@ -8,14 +8,15 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
-from . import attendees, audit
+from . import attendees
 from . import db as dbm
+from .capture_time import editable, happened_at, local_day, plausible_capture, utc_bounds
 from .schemas import ConversationIn
 from .security import normalize_badge
 from .shapes import Conversation
@@ -200,8 +201,9 @@ def _attendee_id(db: Database, event: dict, data: ConversationIn, author: Author
         ) from None
 
 
-def _fields(db: Database, event: dict, data: ConversationIn, author: Author) -> dict:
-    """The columns an author sets (on record and on edit), validated against the event."""
+def author_fields(db: Database, event: dict, data: ConversationIn, author: Author) -> dict:
+    """The columns an author sets (on record and on edit), validated against the event;
+    UnknownBadge, UnknownTopic or NotAllowed otherwise."""
     follow_up = bool(data.follow_up)
     return {
         "attendee_id": _attendee_id(db, event, data, author),
@@ -245,7 +247,7 @@ def record(
             if not author.owns(existing):
                 raise IdConflict(f"the id {uuid} already belongs to another conversation")
             return as_record(existing), False
-        fields = _fields(db, event, data, author)
+        fields = author_fields(db, event, data, author)
         if author.source == "attendee" and not _checked_in(db, author):
             raise NotCheckedIn("check in at this station (scan its QR code) before telling a story")
         device_at = dbm.iso(data.captured_at) if data.captured_at else None
@@ -291,33 +293,6 @@ def record(
     return as_record(row), True
 
 
-EARLY_SLACK = timedelta(days=1)  # captures may start the day before the event's first day
-LATE_SLACK = timedelta(minutes=5)  # a device clock this far ahead of the server is believed
-NO_START_WINDOW = timedelta(days=7)  # without starts_at: how far back a capture may be
-
-
-def plausible_capture(event: dict, device_at: str | None, received_at: str) -> str:
-    """When a conversation took place: the device's time when it is plausible, else when the
-    server received it. Implausible: ahead of the server by more than LATE_SLACK, or before the
-    event (its starts_at, in its time zone, less EARLY_SLACK; without one, NO_START_WINDOW
-    before receipt). A tablet left at 2000-01-01 or a day ahead is then still listed and
-    editable on the day (README, Plan B); the device's own time is kept apart."""
-    if device_at is None:
-        return received_at
-    received = dbm.parse_iso(received_at)
-    if event.get("starts_at"):
-        first_day = datetime.combine(
-            date.fromisoformat(event["starts_at"]), time.min, tzinfo=ZoneInfo(event["timezone"])
-        )
-        earliest = first_day - EARLY_SLACK
-    else:
-        earliest = received - NO_START_WINDOW
-    device = dbm.parse_iso(device_at)
-    if device < earliest or device > received + LATE_SLACK:
-        return received_at
-    return device_at
-
-
 def _checked_in(db: Database, author: Author) -> bool:
     """Whether the attendee has a check-in at the station that an organizer has not voided."""
     return (
@@ -332,131 +307,8 @@ def _checked_in(db: Database, author: Author) -> bool:
     )
 
 
-def _local_day(moment: str, timezone: str) -> date:
-    return dbm.parse_iso(moment).astimezone(ZoneInfo(timezone)).date()
-
-
-def happened_at(row: dict) -> str:
-    """When the conversation took place: as captured, unless the device clock ran ahead of the
-    server's (then when the server received it)."""
-    return min(row["captured_at"], row["received_at"])
-
-
-def editable(row: dict, now: str | None = None) -> bool:
-    """Until the end of the location's local day on which it was captured (clock skew clamped)."""
-    tz = row["location_timezone"]
-    return _local_day(happened_at(row), tz) >= _local_day(now or dbm.utcnow(), tz)
-
-
-def edit(
-    db: Database, event: dict, data: ConversationIn, author: Author, now: str | None = None
-) -> Conversation:
-    """The author corrects their own conversation; station, source and times of capture stay.
-
-    Audited with the fields that changed (who edited whose conversation), when anything did.
-    """
-    uuid = str(data.id)
-    now = now or dbm.utcnow()
-    with dbm.write(db):
-        row = existing(db, uuid, event["id"])
-        if not author.owns(row):
-            raise NotAuthor("only the station or attendee that recorded it may edit it")
-        if not editable(row, now):
-            raise NoLongerEditable("conversations can be edited until the end of their day")
-        fields = _fields(db, event, data, author)
-        # A follow-up's status only moves forward (set_status): unflagging and flagging again
-        # in an edit never reopens one that was acknowledged or done.
-        status = row["status"] or ("open" if fields["follow_up"] else None)
-        # New words on screens need a new approval wherever the first one was needed, and an
-        # organizer's rejection stands through a staff edit.
-        approval = row["approval"]
-        if fields["story"] != row["story"] or fields["public"] != row["public"]:
-            approval = first_approval(event, row["source"])
-            if approval == "approved" and row["approval"] == "rejected":
-                approval = "rejected"
-        revision = max(row["revision"], data.revision or row["revision"] + 1)
-        db.execute(
-            "UPDATE conversations SET attendee_id = :attendee_id, story = :story, nps = :nps,"
-            " topics = :topics, follow_up = :follow_up, contact = :contact, owner = :owner,"
-            " public = :public, status = :status, approval = :approval, updated_at = :now,"
-            " revision = :revision WHERE uuid = :uuid",
-            {
-                **fields,
-                "status": status,
-                "approval": approval,
-                "now": now,
-                "uuid": uuid,
-                "revision": revision,
-            },
-        )
-        updated = row_by_uuid(db, uuid)
-        assert updated is not None
-        _audit_edit(db, event["id"], author, row, updated)
-    assert updated is not None
-    return as_record(updated)
-
-
-EDIT_AUDITED = ("attendee_id", "story", "nps", "topics", "follow_up", "contact", "owner", "public")
-# Personal or free text: the trail says that it changed, never what it said (an erase must
-# leave nothing behind).
-EDIT_UNQUOTED = ("story", "contact")
-
-
-def actor_of(author: Author) -> str:
-    """How an author is named in the audit trail."""
-    if author.source == "staff":
-        return f"staff {author.staff_name or '(no name)'} at station #{author.station_id}"
-    return f"attendee #{author.attendee_id}"
-
-
-def _audit_edit(db: Database, event_id: int, author: Author, before: dict, after: dict) -> None:
-    changed = [k for k in EDIT_AUDITED if before[k] != after[k]]
-    if not changed:
-        return
-    original = before["staff_name"] if before["source"] == "staff" else "attendee"
-    audit.record(
-        db,
-        event_id,
-        actor_of(author),
-        "conversation.edit",
-        f"{reference(before['id'])} by {original or '(no name)'}",
-        {k: "(changed)" if k in EDIT_UNQUOTED else before[k] for k in changed},
-        {k: "(changed)" if k in EDIT_UNQUOTED else after[k] for k in changed},
-    )
-
-
-def put(
-    db: Database, event: dict, data: ConversationIn, author: Author, now: str | None = None
-) -> tuple[Conversation, str]:
-    """Create or replace the conversation at its id (RFC 9110 PUT): ("created" | "replaced" |
-    "kept", record).
-
-    New id: stored as `record` would. Known id: only its author may replace it, while it is
-    editable (IdConflict, NoLongerEditable otherwise); a version whose `revision` is not newer
-    than the stored one changes nothing ("kept": the stored record comes back), so a retry is
-    harmless even after the day ends and a late one never undoes an edit.
-    """
-    with dbm.write(db):
-        existing = row_by_uuid(db, str(data.id))
-        if existing is None:
-            record_, _ = record(db, event, data, author, now)
-            return record_, "created"
-        if not author.owns(existing):
-            raise IdConflict(f"the id {data.id} already belongs to another conversation")
-        # A version the server already holds (a retry), or an older one: nothing changes.
-        if data.revision is not None and data.revision <= existing["revision"]:
-            return as_record(existing), "kept"
-        return edit(db, event, data, author, now), "replaced"
-
-
 def exists(db: Database, uuid: str) -> bool:
     return db.execute("SELECT 1 FROM conversations WHERE uuid = ?", [uuid]).fetchone() is not None
-
-
-def _utc_bounds(day: date, timezone: str) -> tuple[str, str]:
-    tz = ZoneInfo(timezone)
-    start = datetime.combine(day, time.min, tzinfo=tz)
-    return dbm.iso(start), dbm.iso(start + timedelta(days=1))
 
 
 def for_station(
@@ -465,8 +317,8 @@ def for_station(
     """A station's conversations on one local day (today by default), newest first, each with
     whether it may still be edited and its local time."""
     if day is None:
-        day = _local_day(dbm.utcnow(), timezone)
-    start, end = _utc_bounds(day, timezone)
+        day = local_day(dbm.utcnow(), timezone)
+    start, end = utc_bounds(day, timezone)
     rows = rows_where(
         db,
         "WHERE c.station_id = ? AND c.captured_at >= ? AND c.captured_at < ?"
@@ -479,6 +331,7 @@ def for_station(
             **as_record(r),
             "editable": editable(r, now),
             "local_time": dbm.parse_iso(happened_at(r)).astimezone(zone).strftime("%H:%M"),
+            "happened_at": happened_at(r),
         }
         for r in rows
     ]

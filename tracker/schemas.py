@@ -64,7 +64,7 @@ class ConversationIn(_Body):
     @classmethod
     def _plausible_time(cls, value: datetime | None) -> datetime | None:
         """A device clock far outside this century is no time at all: the conversation is kept,
-        and the server's time of receipt stands for it (conversations.plausible_capture)."""
+        and the server's time of receipt stands for it (capture_time.plausible_capture)."""
         if value is None or not EARLIEST <= value.replace(tzinfo=None) <= LATEST:
             return None
         return value  # stored as UTC by db.iso, which reads a naive time as UTC

@@ -12,6 +12,7 @@ from ..extensions import csrf
 from ..shapes import ErrorCode
 from . import (
     admin,
+    admin_data,
     admin_records,
     api_checkins,
     api_conversations,
@@ -43,7 +44,12 @@ def _handle_http_error(exc: HTTPException):
         status = exc.code or 500
         response = json_error(status, code_for_status(status), exc.description or exc.name)
     else:
-        response = make_response(render_template("error.html", error=exc), exc.code)
+        # A description of werkzeug's own says nothing ours would not: the page says it in
+        # the visitor's language instead.
+        own = exc.description != type(exc).description
+        response = make_response(
+            render_template("error.html", error=exc, own_description=own), exc.code
+        )
     # A 429 says when to come back (RFC 6585, RFC 9110 Retry-After); a 503 may too.
     retry_after = dict(exc.get_headers()).get("Retry-After")
     if retry_after:
@@ -129,6 +135,7 @@ def blueprints() -> list:
         board,
         admin,
         admin_records,
+        admin_data,
         openapi,
     )
     return [module.bp for module in modules]

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Literal, cast, get_args
 from urllib.parse import urlsplit
 
 from babel.numbers import format_decimal
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -26,18 +24,15 @@ from .. import (
     eventfile,
     events,
     eventsetup,
-    exports,
     followups,
     moderation,
     organizers,
-    privacy,
     staff,
 )
 from .. import (
     dashboard as today,
 )
-from .. import report as report_module
-from .context import current_event, get_db, private_db, read_off_loop
+from .context import current_event, get_db, read_off_loop
 from .forms import organizer_locale, whole_number
 from .identity import (
     is_admin,
@@ -82,7 +77,7 @@ def login():
         if who is not None:
             sign_in_organizer(who)
             target = request.args.get("next", "")
-            response = redirect(target if _local_path(target) else url_for("admin.dashboard"))
+            response = redirect(target if local_path(target) else url_for("admin.dashboard"))
             return remember_organizer_device(response, who["name"])
         error = "That name and password do not match." if configured else None
     return render_template("admin/login.html", configured=configured, error=error), (
@@ -90,7 +85,7 @@ def login():
     )
 
 
-def _local_path(target: str) -> bool:
+def local_path(target: str) -> bool:
     """Only a path on this site, never an open redirect ("//x", "/\\x", "/\t/x" are refused)."""
     parts = urlsplit(target)
     return (
@@ -262,59 +257,6 @@ def _readable(exc: Exception) -> str:
     return str(exc)
 
 
-# --- exports, backup, privacy -------------------------------------------------------------------
-
-
-@bp.get("/export/<kind>.<fmt>")
-def export(kind: str, fmt: str):
-    if kind not in exports.KINDS or fmt not in ("csv", "json"):
-        abort(404)
-    event = current_event()
-    stream = exports.csv_stream if fmt == "csv" else exports.json_stream
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
-    mimetype = "text/csv" if fmt == "csv" else "application/json"
-    db = private_db()  # read lazily while the download goes on: not on the shared connection
-    response = Response(
-        stream(db, kind, event["id"]),
-        mimetype=f"{mimetype}; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{event["slug"]}-{kind}-{stamp}.{fmt}"'
-        },
-    )
-    response.call_on_close(db.close)  # also when the download is cut short or never read
-    return response
-
-
-@bp.get("/backup.db")
-def backup():
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
-    chunks = exports.backup_bytes(current_app.config["DATABASE"])
-    return Response(
-        chunks,
-        mimetype="application/vnd.sqlite3",
-        headers={"Content-Disposition": f'attachment; filename="tracker-backup-{stamp}.db"'},
-    )
-
-
-@bp.route("/privacy", methods=["GET", "POST"])
-def privacy_page():
-    event = current_event()
-    if request.method == "POST":
-        badge = request.form.get("badge", "")
-        try:
-            done = privacy.erase_attendee(get_db(), event["id"], badge, organizer_name())
-        except privacy.UnknownAttendee:
-            flash(f"No attendee has the badge {badge!r}.", "error")
-        else:
-            flash(
-                f"Erased the name, email and company of {done['badge']}"
-                f" ({done['contacts_erased']} follow-up contacts removed). Counts are kept.",
-                "ok",
-            )
-        return redirect(url_for("admin.privacy_page"))
-    return render_template("admin/privacy.html", event=event)
-
-
 # --- moderation and follow-ups ------------------------------------------------------------------
 
 
@@ -325,7 +267,7 @@ def stories():
     show = request.args.get("show", "waiting")
     if show not in get_args(moderation.Show):
         show = "waiting"
-    page = _page()
+    page = page_number()
 
     def read(db):
         total = moderation.count(db, event["id"], show)
@@ -343,7 +285,7 @@ def stories():
     )
 
 
-def _page() -> int:
+def page_number() -> int:
     """The page asked for, within 1 to 100,000 (anything else is the first page)."""
     try:
         page = int(request.args.get("page", 1))
@@ -366,7 +308,7 @@ def moderate(uuid: str):
     if action == "approve" and not done["on_screens"]:
         flash("Approved, but its teller kept it private: it stays off the screens.", "error")
     return redirect(
-        url_for("admin.stories", show=request.args.get("show", "waiting"), page=_page())
+        url_for("admin.stories", show=request.args.get("show", "waiting"), page=page_number())
     )
 
 
@@ -416,15 +358,3 @@ def follow_up_status(uuid: str):
 
 def _same_site(url: str | None) -> bool:
     return url is not None and url.startswith(request.host_url)
-
-
-@bp.get("/data")
-def data():
-    return render_template("admin/data.html", event=current_event(), kinds=exports.KINDS)
-
-
-@bp.get("/report")
-def report():
-    event = current_event()
-    data = read_off_loop(report_module.build, event)
-    return report_module.render(data, render_template)

@@ -3,15 +3,11 @@ audit log, and organizer accounts. Every change is made by a domain function tha
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-from datetime import UTC, datetime
 from typing import cast
 
 from flask import (
     Blueprint,
-    Response,
     abort,
     current_app,
     flash,
@@ -22,8 +18,7 @@ from flask import (
 )
 
 from .. import attendees, audit, bursts, organizers, rehearsal, voids
-from ..exports import neutralise
-from .admin import _local_path, _page, require_organizer
+from .admin import local_path, page_number, require_organizer
 from .context import current_event, get_db
 from .identity import organizer_name
 
@@ -46,7 +41,7 @@ def audit_values(text: str | None) -> str:
 
 def _back(default: str):
     target = request.form.get("next", "")
-    return redirect(target if _local_path(target) else default)
+    return redirect(target if local_path(target) else default)
 
 
 def _table(name: str) -> voids.Table:
@@ -158,7 +153,7 @@ def rehearsal_clear():
     return redirect(url_for("admin.dashboard"))
 
 
-def _audit_filters() -> dict:
+def audit_filters() -> dict:
     return {k: request.args.get(k, "").strip() or None for k in ("action", "actor", "text")}
 
 
@@ -167,8 +162,8 @@ def audit_log():
     """Who changed what counts or shows, newest first, filterable."""
     event = current_event()
     db = get_db()
-    filters = _audit_filters()
-    page = _page()
+    filters = audit_filters()
+    page = page_number()
     total = audit.count(db, event["id"], **filters)
     return render_template(
         "admin/audit.html",
@@ -180,28 +175,6 @@ def audit_log():
         total=total,
         page=page,
         pages=max(1, -(-total // audit.PAGE_SIZE)),
-    )
-
-
-@bp.get("/audit.csv")
-def audit_csv():
-    event = current_event()
-    rows = audit.entries(get_db(), event["id"], **_audit_filters(), limit=None)
-    out = io.StringIO()
-    out.write("\ufeff")  # Excel reads it as UTF-8
-    writer = csv.writer(out)
-    writer.writerow(["at", "actor", "action", "subject", "before", "after"])
-    for row in rows:
-        writer.writerow(
-            [neutralise(row[k]) for k in ("at", "actor", "action", "subject", "before", "after")]
-        )
-    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M")
-    return Response(
-        out.getvalue(),
-        mimetype="text/csv; charset=utf-8",
-        headers={
-            "Content-Disposition": f'attachment; filename="{event["slug"]}-audit-{stamp}.csv"'
-        },
     )
 
 

@@ -10,7 +10,7 @@ from uuid import UUID
 
 from flask import Blueprint, current_app, jsonify
 
-from .. import attendees, conversations, events
+from .. import attendees, conversation_edits, conversations, events
 from .. import db as dbm
 from ..conversations import Author
 from ..schemas import ConversationIn
@@ -147,7 +147,7 @@ def put(conversation_id: str):
         _refuse_after_closing(data)
     if author.source == "attendee":
         story_limits()
-    stored, outcome = conversations.put(get_db(), event, data, author)
+    stored, outcome = conversation_edits.put(get_db(), event, data, author)
     return jsonify(stored), 201 if outcome == "created" else 200
 
 
