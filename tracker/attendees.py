@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -14,7 +15,7 @@ class UnknownAttendee(LookupError):
     """No attendee has that token or badge."""
 
 
-def by_token(db: Database, token: str | None, event_id: int | None = None) -> dict | None:
+def by_token(db: Database, token: str | None, event_id: int | None = None) -> dict[str, Any] | None:
     """The attendee with this cookie token (of the event, when given), or None."""
     if not token:
         return None
@@ -25,7 +26,7 @@ def by_token(db: Database, token: str | None, event_id: int | None = None) -> di
     )
 
 
-def by_id(db: Database, attendee_id: int) -> dict:
+def by_id(db: Database, attendee_id: int) -> dict[str, Any]:
     """The attendee with this row id, or UnknownAttendee."""
     found = dbm.one(db.execute("SELECT * FROM attendees WHERE id = ?", [attendee_id]))
     if found is None:
@@ -33,7 +34,7 @@ def by_id(db: Database, attendee_id: int) -> dict:
     return found
 
 
-def by_badge(db: Database, event_id: int, badge: str) -> dict:
+def by_badge(db: Database, event_id: int, badge: str) -> dict[str, Any]:
     """The attendee whose badge staff typed or scanned (case, spaces and dashes forgiven)."""
     found = dbm.one(
         db.execute(
@@ -48,7 +49,7 @@ def by_badge(db: Database, event_id: int, badge: str) -> dict:
 
 def create(
     db: Database, event_id: int, created_ip: str | None = None, rehearsal: bool = False
-) -> dict:
+) -> dict[str, Any]:
     """A new anonymous attendee with a fresh token and a unique badge code.
 
     `created_ip` is the address the first check-in came from: bursts of new identities from

@@ -7,7 +7,7 @@ change and its record are stored together or not at all.
 from __future__ import annotations
 
 import json
-from typing import TypedDict, Unpack
+from typing import Any, TypedDict, Unpack
 
 from sqlite_utils import Database
 
@@ -58,7 +58,7 @@ class Filters(TypedDict, total=False):
     text: str | None
 
 
-def _where(event_id: int, filters: Filters) -> tuple[str, list]:
+def _where(event_id: int, filters: Filters) -> tuple[str, list[Any]]:
     if unknown := filters.keys() - Filters.__optional_keys__:
         raise TypeError(f"unknown audit filter: {', '.join(sorted(unknown))}")
     where: list[str] = ["(event_id = ? OR event_id IS NULL)"]
@@ -84,7 +84,7 @@ def entries(
     limit: int | None = PAGE_SIZE,
     offset: int = 0,
     **filters: Unpack[Filters],
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Audit rows newest first, narrowed by `filters` (see Filters). No limit (None) lists every
     row, for the CSV export."""
     where, params = _where(event_id, filters)
@@ -97,7 +97,7 @@ def entries(
 
 def count(db: Database, event_id: int, **filters: Unpack[Filters]) -> int:
     where, params = _where(event_id, filters)
-    return db.execute(f"SELECT count(*) FROM audit WHERE {where}", params).fetchone()[0]
+    return int(db.execute(f"SELECT count(*) FROM audit WHERE {where}", params).fetchone()[0])
 
 
 def actions(db: Database, event_id: int) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid as uuidlib
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 from sqlite_utils import Database
 
@@ -21,7 +21,7 @@ class IdConflict(ValueError):
 class CheckinResult:
     checkin: Checkin  # the stored record, as the API shows it
     created: bool  # False: this id had been stored before, nothing changed
-    attendee: dict  # the attendee row, token included (the web layer sets the cookie)
+    attendee: dict[str, Any]  # the attendee row, token included (the web layer sets the cookie)
     new_identity: bool  # the caller must be given (or given back) this attendee's cookie
     passport: Passport  # the attendee's passport, this check-in included
     progress: Progress  # the event's progress, this check-in included
@@ -47,7 +47,7 @@ _INSERT = (
 
 def check_in(
     db: Database,
-    event: dict,
+    event: dict[str, Any],
     code: str,
     token: str | None,
     checkin_id: str | uuidlib.UUID | None = None,
@@ -86,13 +86,13 @@ def check_in(
 
 def _store(
     db: Database,
-    event: dict,
-    station: dict,
+    event: dict[str, Any],
+    station: dict[str, Any],
     token: str | None,
     checkin_id: str,
     client_ip: str | None,
     rehearsal: bool,
-) -> tuple[Checkin, bool, dict, bool]:
+) -> tuple[Checkin, bool, dict[str, Any], bool]:
     """The write itself: (record, created, attendee, new identity)."""
     owner = attendees.by_token(db, token, event["id"])
     new_identity = owner is None
@@ -125,8 +125,12 @@ def _store(
 
 
 def _repeat(
-    db: Database, station: dict, attendee: dict | None, checkin_id: str, row: tuple
-) -> tuple[Checkin, bool, dict, bool]:
+    db: Database,
+    station: dict[str, Any],
+    attendee: dict[str, Any] | None,
+    checkin_id: str,
+    row: tuple[Any, ...],
+) -> tuple[Checkin, bool, dict[str, Any], bool]:
     """A known id again: the stored record, if it was this station and this person's."""
     station_id, attendee_id, counted, scanned_at, received_at = row
     if station_id != station["id"]:
@@ -151,11 +155,11 @@ def _checkins_of(db: Database, attendee_id: int) -> int:
         " + (SELECT count(*) FROM checkins WHERE attendee_id = :a AND counted = 0)",
         {"a": attendee_id},
     ).fetchone()
-    return n
+    return int(n)
 
 
 def _record(
-    checkin_id: str, station: dict, counted: int, scanned_at: str, received_at: str
+    checkin_id: str, station: dict[str, Any], counted: int, scanned_at: str, received_at: str
 ) -> Checkin:
     return Checkin(
         id=checkin_id,
@@ -184,7 +188,7 @@ _PASSPORT = """
 """
 
 
-def passport(db: Database, attendee: dict) -> Passport:
+def passport(db: Database, attendee: dict[str, Any]) -> Passport:
     """What the attendee's phone shows: their badge code and the stations they have visited."""
     stations = cast(list[PassportStation], dbm.rows(db.execute(_PASSPORT, [attendee["id"]])))
     (stories,) = db.execute(
@@ -202,7 +206,7 @@ def passport(db: Database, attendee: dict) -> Passport:
 
 def count(db: Database) -> int:
     """How many check-ins are stored (tests and the benchmark check nothing was lost)."""
-    return db.execute("SELECT count(*) FROM checkins").fetchone()[0]
+    return int(db.execute("SELECT count(*) FROM checkins").fetchone()[0])
 
 
 def summary(result: CheckinResult) -> CheckinOut:

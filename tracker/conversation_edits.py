@@ -3,6 +3,8 @@ each edit audited with what changed."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlite_utils import Database
 
 from . import audit
@@ -26,7 +28,11 @@ from .shapes import Conversation
 
 
 def edit(
-    db: Database, event: dict, data: ConversationIn, author: Author, now: str | None = None
+    db: Database,
+    event: dict[str, Any],
+    data: ConversationIn,
+    author: Author,
+    now: str | None = None,
 ) -> Conversation:
     """The author corrects their own conversation; station, source and times of capture stay.
 
@@ -86,7 +92,9 @@ def actor_of(author: Author) -> str:
     return f"attendee #{author.attendee_id}"
 
 
-def _audit_edit(db: Database, event_id: int, author: Author, before: dict, after: dict) -> None:
+def _audit_edit(
+    db: Database, event_id: int, author: Author, before: dict[str, Any], after: dict[str, Any]
+) -> None:
     changed = [k for k in EDIT_AUDITED if before[k] != after[k]]
     if not changed:
         return
@@ -103,7 +111,11 @@ def _audit_edit(db: Database, event_id: int, author: Author, before: dict, after
 
 
 def put(
-    db: Database, event: dict, data: ConversationIn, author: Author, now: str | None = None
+    db: Database,
+    event: dict[str, Any],
+    data: ConversationIn,
+    author: Author,
+    now: str | None = None,
 ) -> tuple[Conversation, str]:
     """Create or replace the conversation at its id (RFC 9110 PUT): ("created" | "replaced" |
     "kept", record).

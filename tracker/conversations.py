@@ -9,7 +9,7 @@ import json
 import sqlite3
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
@@ -70,7 +70,7 @@ class Author:
     staff_name: str | None = None
     attendee_id: int | None = None
 
-    def owns(self, row: dict) -> bool:
+    def owns(self, row: dict[str, Any]) -> bool:
         if row["source"] != self.source or row["station_id"] != self.station_id:
             return False
         return self.source == "staff" or row["attendee_id"] == self.attendee_id
@@ -98,16 +98,18 @@ _SELECT = """
 """
 
 
-def rows_where(db: Database, where: str, params: list | dict) -> list[dict]:
+def rows_where(
+    db: Database, where: str, params: list[Any] | dict[str, Any]
+) -> list[dict[str, Any]]:
     return dbm.rows(db.execute(f"{_SELECT} {where}", params))
 
 
-def row_by_uuid(db: Database, uuid: str) -> dict | None:
+def row_by_uuid(db: Database, uuid: str) -> dict[str, Any] | None:
     rows = rows_where(db, "WHERE c.uuid = ?", [uuid])
     return rows[0] if rows else None
 
 
-def existing(db: Database, uuid: object, event_id: int | None = None) -> dict:
+def existing(db: Database, uuid: object, event_id: int | None = None) -> dict[str, Any]:
     """The conversation (of the event, when given), or NotFound."""
     row = row_by_uuid(db, str(uuid))
     if row is None or (event_id is not None and row["event_id"] != event_id):
@@ -115,7 +117,7 @@ def existing(db: Database, uuid: object, event_id: int | None = None) -> dict:
     return row
 
 
-def as_record(row: dict) -> Conversation:
+def as_record(row: dict[str, Any]) -> Conversation:
     """The stored conversation as the API returns it (no internal ids, no station code)."""
     return Conversation(
         id=row["uuid"],
@@ -164,7 +166,7 @@ def get_for(db: Database, uuid: str, author: Author) -> Conversation:
     return as_record(row)
 
 
-def _topics(event: dict, topics: list[str]) -> list[str]:
+def _topics(event: dict[str, Any], topics: list[str]) -> list[str]:
     """The event's own spelling of each topic, once each, in the order given."""
     offered = {t.casefold(): t for t in event["topics"]}
     chosen: list[str] = []
@@ -178,7 +180,9 @@ def _topics(event: dict, topics: list[str]) -> list[str]:
     return chosen
 
 
-def _attendee_id(db: Database, event: dict, data: ConversationIn, author: Author) -> int | None:
+def _attendee_id(
+    db: Database, event: dict[str, Any], data: ConversationIn, author: Author
+) -> int | None:
     badge = (data.attendee_badge or "").strip()
     if author.source == "attendee":
         assert author.attendee_id is not None
@@ -194,14 +198,16 @@ def _attendee_id(db: Database, event: dict, data: ConversationIn, author: Author
     if not badge:
         return None
     try:
-        return attendees.by_badge(db, event["id"], badge)["id"]
+        return int(attendees.by_badge(db, event["id"], badge)["id"])
     except attendees.UnknownAttendee:
         raise UnknownBadge(
             f"no attendee has the badge code {badge!r}; check it on their passport or leave it empty"
         ) from None
 
 
-def author_fields(db: Database, event: dict, data: ConversationIn, author: Author) -> dict:
+def author_fields(
+    db: Database, event: dict[str, Any], data: ConversationIn, author: Author
+) -> dict[str, Any]:
     """The columns an author sets (on record and on edit), validated against the event;
     UnknownBadge, UnknownTopic or NotAllowed otherwise."""
     follow_up = bool(data.follow_up)
@@ -217,7 +223,7 @@ def author_fields(db: Database, event: dict, data: ConversationIn, author: Autho
     }
 
 
-def first_approval(event: dict, source: Source) -> str:
+def first_approval(event: dict[str, Any], source: Source) -> str:
     """Where a new story starts on the way to public screens (it shows only if its teller also
     marked it public): a staff-logged story is approved at once, unless the event file says
     `moderation = "all"`; an attendee's story always waits for an organizer."""
@@ -226,7 +232,7 @@ def first_approval(event: dict, source: Source) -> str:
 
 def record(
     db: Database,
-    event: dict,
+    event: dict[str, Any],
     data: ConversationIn,
     author: Author,
     now: str | None = None,
@@ -313,7 +319,7 @@ def exists(db: Database, uuid: str) -> bool:
 
 def for_station(
     db: Database, station_id: int, timezone: str, day: date | None = None
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """A station's conversations on one local day (today by default), newest first, each with
     whether it may still be edited and its local time."""
     if day is None:

@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TypeVar
+from types import ModuleType
+from typing import Any, TypeVar, cast
 
 from sqlite_utils import Database
 
@@ -53,13 +54,13 @@ def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def one(cur: sqlite3.Cursor) -> dict | None:
+def one(cur: sqlite3.Cursor) -> dict[str, Any] | None:
     """The row a cursor returns (stepped to its end, as RETURNING needs) as a dict, or None."""
     found = rows(cur)
     return found[0] if found else None
 
 
-def rows(cur: sqlite3.Cursor) -> list[dict]:
+def rows(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
     """Every row a cursor returns, each as a dict keyed by column name: the one way tracker
     turns rows into dicts."""
     keys = [c[0] for c in cur.description]
@@ -97,7 +98,7 @@ def _thread_local() -> threading.local:
     return _local
 
 
-def gevent_monkey():
+def gevent_monkey() -> ModuleType | None:
     """gevent's monkey module when it has patched threading (the server), else None."""
     monkey = sys.modules.get("gevent.monkey")
     return monkey if monkey is not None and monkey.is_module_patched("threading") else None
@@ -111,7 +112,7 @@ def cooperate() -> None:
         sys.modules["gevent"].sleep(0.001)
 
 
-def os_thread_primitive(name: str, fallback: Callable):
+def os_thread_primitive(name: str, fallback: Callable[[], Any]) -> Any:
     """`_thread.<name>` as the OS provides it, even where gevent has patched it, else `fallback`:
     for state and locks that nothing holding them can yield inside."""
     monkey = gevent_monkey()
@@ -120,7 +121,7 @@ def os_thread_primitive(name: str, fallback: Callable):
 
 def thread_db(path: str | Path, synchronous: str = "NORMAL") -> Database:
     """One connection per thread and database path, reused across requests on that thread."""
-    cache: dict = _thread_local().__dict__.setdefault("dbs", {})
+    cache: dict[tuple[str, str], Database] = _thread_local().__dict__.setdefault("dbs", {})
     key = (str(path), synchronous)
     db = cache.get(key)
     if db is None:
@@ -230,7 +231,7 @@ class _Pending:
         self.value: object = None
         self.error: BaseException | None = None
 
-    def outcome(self):
+    def outcome(self) -> Any:
         if self.error is not None:
             raise self.error
         return self.value
@@ -257,7 +258,7 @@ class _GroupCommit:
             self.leading = True
         if follow:
             committed.wait()
-            return pending.outcome()  # type: ignore[return-value]
+            return cast(T, pending.outcome())
         try:
             _let_ready_writers_queue()
             while True:
@@ -280,7 +281,7 @@ class _GroupCommit:
                 item.error = RuntimeError("the write was interrupted before it was stored")
             committed.set()
             raise
-        return pending.outcome()  # type: ignore[return-value]
+        return cast(T, pending.outcome())
 
 
 def _let_ready_writers_queue() -> None:
@@ -347,7 +348,7 @@ def group_write(db: Database, work: Callable[[Database], T]) -> T:
 
 
 def schema_version(db: Database) -> int:
-    return db.execute("PRAGMA user_version").fetchone()[0]
+    return int(db.execute("PRAGMA user_version").fetchone()[0])
 
 
 def migrate(db: Database) -> int:

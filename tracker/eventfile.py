@@ -146,7 +146,7 @@ def read_event_file(path: str | Path) -> EventFile:
     return parse_event(data, source=str(path))
 
 
-def parse_event(data: dict, source: str = "event") -> EventFile:
+def parse_event(data: dict[str, Any], source: str = "event") -> EventFile:
     try:
         return EventFile.model_validate(data)
     except ValidationError as exc:
@@ -154,7 +154,7 @@ def parse_event(data: dict, source: str = "event") -> EventFile:
         raise EventFileError("\n".join(problems)) from None
 
 
-def _where(data: object, loc: tuple) -> str:
+def _where(data: object, loc: tuple[int | str, ...]) -> str:
     """'locations[3] (cork) > stations[1] (booth) > pin': the entry as a person finds it."""
     parts: list[str] = []
     node = data
@@ -170,7 +170,7 @@ def _where(data: object, loc: tuple) -> str:
 
 
 def _what(err: Mapping[str, Any]) -> str:
-    msg = err["msg"].removeprefix("Value error, ")
+    msg = str(err["msg"]).removeprefix("Value error, ")
     if err["type"] == "missing":
         return "is required but missing"
     if err["type"] == "extra_forbidden":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 import json
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from sqlite_utils import Database
 
@@ -22,7 +22,7 @@ class UnknownStation(LookupError):
     """No active station has that code or slug."""
 
 
-def _event_row(row: dict) -> dict:
+def _event_row(row: dict[str, Any]) -> dict[str, Any]:
     return {**row, "counts": json.loads(row["counts"]), "topics": json.loads(row["topics"])}
 
 
@@ -30,10 +30,13 @@ def _event_row(row: dict) -> dict:
 # process keeps the rows it has read, for as long as the setup version (bumped by triggers on
 # those tables, whichever process writes) stays the same.
 _SETUP_VERSION = "SELECT value FROM settings WHERE key = 'setup_version'"
-_setup_rows: dict[str, tuple[tuple, dict]] = {}
+# database path -> (setup version, {key: row})
+_setup_rows: dict[str, tuple[tuple[Any, ...], dict[tuple[Any, ...], dict[str, Any]]]] = {}
 
 
-def _cached(db: Database, key: tuple, read: Callable[[], dict]) -> dict:
+def _cached(
+    db: Database, key: tuple[Any, ...], read: Callable[[], dict[str, Any]]
+) -> dict[str, Any]:
     """A copy of the row `read` returns, read once per setup version and process."""
     if db.conn.in_transaction:  # may see changes that will be rolled back: never cache them
         return read()
@@ -50,7 +53,7 @@ def _cached(db: Database, key: tuple, read: Callable[[], dict]) -> dict:
     return {k: list(v) if isinstance(v, list) else v for k, v in row.items()}
 
 
-def get_event(db: Database, slug: str | None = None) -> dict:
+def get_event(db: Database, slug: str | None = None) -> dict[str, Any]:
     """The event this server runs: the one named, else the one chosen to be served (the first
     loaded, or `flask event use`), else the most recently created."""
     return _cached(db, ("event", slug), lambda: _read_event(db, slug))
@@ -70,7 +73,7 @@ def set_served(db: Database, slug: str) -> None:
     )
 
 
-def use_event(db: Database, slug: str, actor: str = audit.COMMAND_LINE) -> dict:
+def use_event(db: Database, slug: str, actor: str = audit.COMMAND_LINE) -> dict[str, Any]:
     """Serve another event from now on (every server process follows within a request);
     UnknownEvent when no event has that slug. Audited."""
     with dbm.write(db):
@@ -96,7 +99,7 @@ def similar_slugs(db: Database, slug: str) -> list[str]:
     return difflib.get_close_matches(slug, existing, n=3, cutoff=0.75)
 
 
-def _read_event(db: Database, slug: str | None) -> dict:
+def _read_event(db: Database, slug: str | None) -> dict[str, Any]:
     slug = slug or served_slug(db)
     if slug:
         cur = db.execute("SELECT * FROM events WHERE slug = ?", [slug])
@@ -120,7 +123,7 @@ STATION_COLUMNS = """
 """
 
 
-def station_by_short_code(db: Database, typed: str) -> dict:
+def station_by_short_code(db: Database, typed: str) -> dict[str, Any]:
     """The active station whose short code a person typed (any case, spaces and dashes
     ignored), or UnknownStation."""
     short_code = "".join(ch for ch in typed.upper() if ch.isalnum())
@@ -132,14 +135,14 @@ def station_by_short_code(db: Database, typed: str) -> dict:
     return station_by_code(db, row[0])
 
 
-def station_by_code(db: Database, code: str, event_id: int | None = None) -> dict:
+def station_by_code(db: Database, code: str, event_id: int | None = None) -> dict[str, Any]:
     """The active station a QR code points at (of the event, when given), or UnknownStation."""
     return active_station(db, "code", code, event_id)
 
 
 def active_station(
     db: Database, column: Literal["code", "id"], value: str | int, event_id: int | None = None
-) -> dict:
+) -> dict[str, Any]:
     """An active station (of an active location, of the event when given) with its location, or
     UnknownStation."""
     found = _cached(db, ("station", column, value), lambda: _read_station(db, column, value))
@@ -148,7 +151,7 @@ def active_station(
     return found
 
 
-def _read_station(db: Database, column: Literal["code", "id"], value: str | int) -> dict:
+def _read_station(db: Database, column: Literal["code", "id"], value: str | int) -> dict[str, Any]:
     cur = db.execute(
         f"SELECT {STATION_COLUMNS} FROM stations s JOIN locations l ON l.id = s.location_id"
         f" WHERE s.{column} = ? AND s.active = 1 AND l.active = 1",
@@ -160,7 +163,7 @@ def _read_station(db: Database, column: Literal["code", "id"], value: str | int)
     return row
 
 
-def station_by_id(db: Database, station_id: int, event_id: int) -> dict | None:
+def station_by_id(db: Database, station_id: int, event_id: int) -> dict[str, Any] | None:
     """A station of the event with its location, active or not (None when there is none)."""
     return dbm.one(
         db.execute(
@@ -171,7 +174,7 @@ def station_by_id(db: Database, station_id: int, event_id: int) -> dict | None:
     )
 
 
-def stations(db: Database, event_id: int, active_only: bool = True) -> list[dict]:
+def stations(db: Database, event_id: int, active_only: bool = True) -> list[dict[str, Any]]:
     """Every station of the event with its location, in a stable order (location, station)."""
     where = " AND s.active = 1 AND l.active = 1" if active_only else ""
     return dbm.rows(
@@ -183,14 +186,14 @@ def stations(db: Database, event_id: int, active_only: bool = True) -> list[dict
     )
 
 
-def locations(db: Database, event_id: int, active_only: bool = True) -> list[dict]:
+def locations(db: Database, event_id: int, active_only: bool = True) -> list[dict[str, Any]]:
     where = " AND active = 1" if active_only else ""
     return dbm.rows(
         db.execute(f"SELECT * FROM locations WHERE event_id = ?{where} ORDER BY name", [event_id])
     )
 
 
-def location_by_slug(db: Database, event_id: int, slug: str) -> dict | None:
+def location_by_slug(db: Database, event_id: int, slug: str) -> dict[str, Any] | None:
     rows = dbm.rows(
         db.execute("SELECT * FROM locations WHERE event_id = ? AND slug = ?", [event_id, slug])
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from sqlite_utils import Database
 
@@ -23,7 +23,7 @@ class DuplicateSlug(ValueError):
 
 @dataclass
 class LoadResult:
-    event: dict
+    event: dict[str, Any]
     served: str  # the slug of the event servers serve, which a load never changes once set
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)

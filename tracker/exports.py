@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -74,7 +75,7 @@ def neutralise(value: object) -> object:
     return value
 
 
-def _rows(db: Database, kind: str, event_id: int) -> tuple[list[str], Iterator[tuple]]:
+def _rows(db: Database, kind: str, event_id: int) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
     if kind not in QUERIES:
         raise UnknownExport(kind)
     cursor = db.execute(QUERIES[kind], {"event_id": event_id})

@@ -3,15 +3,17 @@ moving forward (open -> acknowledged -> done), oldest first, against an SLA."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlite_utils import Database
 
 from . import audit
 from . import db as dbm
+from .capture_time import happened_at
 from .conversations import (
     ConversationError,
     as_record,
     existing,
-    happened_at,
     reference,
     row_by_uuid,
     rows_where,
@@ -74,7 +76,7 @@ def follow_ups(
     owner: str | None = None,
     now: str | None = None,
     sla_hours: float | None = None,
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Follow-ups owed, oldest first, each with its age in hours: what the organizer console shows.
 
     status None lists the outstanding ones (open and acknowledged); a status name lists only
@@ -82,7 +84,7 @@ def follow_ups(
     each item says whether it is overdue.
     """
     where = ["c.follow_up = 1", "l.event_id = :event_id"]
-    params: dict = {"event_id": event_id}
+    params: dict[str, Any] = {"event_id": event_id}
     if status is None:
         where.append("c.status IN ('open', 'acknowledged')")
     elif status in STATUSES:

@@ -7,7 +7,7 @@ No action here can make a story public: that is the teller's word alone.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from sqlite_utils import Database
 
@@ -33,13 +33,13 @@ class UnknownConversation(LookupError):
     """No story of this event has that id."""
 
 
-def _on_screens(row: dict) -> bool:
+def _on_screens(row: dict[str, Any]) -> bool:
     return bool(row["public"]) and row["approval"] == "approved" and row["voided_at"] is None
 
 
 def stories(
     db: Database, event_id: int, show: Show = "all", limit: int = PAGE_SIZE, offset: int = 0
-) -> list[dict]:
+) -> list[dict[str, Any]]:
     """Stories newest first, with whether each is on screens now; `show` filters (waiting is
     the moderation queue: public and not yet approved or rejected)."""
     cur = db.execute(
@@ -60,14 +60,17 @@ def stories(
 
 
 def count(db: Database, event_id: int, show: Show = "all") -> int:
-    return db.execute(
+    (n,) = db.execute(
         "SELECT count(*) FROM conversations v JOIN stations s ON s.id = v.station_id"
         f" JOIN locations l ON l.id = s.location_id WHERE l.event_id = ?{_FILTERS[show]}",
         [event_id],
-    ).fetchone()[0]
+    ).fetchone()
+    return int(n)
 
 
-def decide(db: Database, event_id: int, uuid: str, decision: Decision, actor: str) -> dict:
+def decide(
+    db: Database, event_id: int, uuid: str, decision: Decision, actor: str
+) -> dict[str, Any]:
     """Approve or reject a story for public screens; boards follow within a second.
 
     Approving a story its teller kept private records the approval but shows nothing: only the

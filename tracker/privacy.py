@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlite_utils import Database
 
 from . import audit
@@ -11,7 +13,7 @@ from .attendees import UnknownAttendee, by_badge
 
 def erase_attendee(
     db: Database, event_id: int, badge: str, actor: str = audit.COMMAND_LINE
-) -> dict:
+) -> dict[str, Any]:
     """Remove name, email, company, address and follow-up contacts; keep check-ins, stories and
     totals. Audited (by badge, never with the erased details)."""
     attendee = by_badge(db, event_id, badge)

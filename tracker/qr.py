@@ -31,14 +31,14 @@ def _make(data: str) -> qrcode.QRCode:
 def svg(data: str) -> bytes:
     """A compact, scalable SVG (one path) that prints sharp at any size."""
     image = _make(data).make_image(image_factory=qrcode.image.svg.SvgPathImage)
-    return image.to_string(encoding="unicode").encode()
+    return str(image.to_string(encoding="unicode")).encode()
 
 
 def badge_svg(badge: str) -> bytes:
     """A badge's QR code for a phone screen: dark modules on its own white ground with the
     quiet zone, so it scans the same in a dark theme as in a light one."""
     image = _make(badge).make_image(image_factory=qrcode.image.svg.SvgPathFillImage)
-    return image.to_string(encoding="unicode").encode()
+    return str(image.to_string(encoding="unicode")).encode()
 
 
 def png(data: str, box_size: int = 10) -> bytes:

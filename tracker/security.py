@@ -6,7 +6,7 @@ import importlib
 import secrets
 import sys
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar, cast
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -46,7 +46,7 @@ HASH_METHOD = "scrypt"
 _pool = None
 
 
-def off_loop(work: Callable[..., T], *args) -> T:
+def off_loop(work: Callable[..., T], *args: Any) -> T:
     """Run CPU-heavy `work(*args)` in an OS thread of its own when the server runs gevent, so
     the loop that serves every other request goes on meanwhile (hashlib's scrypt and pbkdf2 and
     SQLite release the GIL); in plain threads or the command line, right here.
@@ -61,7 +61,7 @@ def off_loop(work: Callable[..., T], *args) -> T:
         return work(*args)
     if _pool is None:
         _pool = importlib.import_module("gevent.threadpool").ThreadPool(1)
-    return _pool.apply(work, args)
+    return cast(T, _pool.apply(work, args))
 
 
 def hash_secret(secret: str) -> str:

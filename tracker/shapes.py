@@ -302,4 +302,6 @@ class Error(TypedDict):
     """Every error of the JSON API."""
 
     error: ErrorCode
-    detail: Annotated[str | list | dict, Field(description="what is wrong, for people")]
+    detail: Annotated[
+        str | list[Any] | dict[str, Any], Field(description="what is wrong, for people")
+    ]

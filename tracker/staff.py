@@ -14,6 +14,7 @@ import hashlib
 import secrets
 import time
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlite_utils import Database
 
@@ -61,7 +62,7 @@ class SessionEnded(LookupError):
     """The staff session was signed out, or its station closed or its PIN reset."""
 
 
-def station(db: Database, station_id: int, event_id: int | None = None) -> dict:
+def station(db: Database, station_id: int, event_id: int | None = None) -> dict[str, Any]:
     """An active station (with its location) by id, or UnknownStation."""
     return active_station(db, "id", station_id, event_id)
 
@@ -102,15 +103,16 @@ def locked_until(
 def recent_failures(db: Database, station_id: int, now: datetime | None = None) -> int:
     """Failed sign-ins at the station within WINDOW, from every address."""
     now = now or dbm.parse_iso(dbm.utcnow())
-    return db.execute(
+    (failures,) = db.execute(
         "SELECT count(*) FROM sign_in_failures WHERE station_id = ? AND failed_at > ?",
         [station_id, dbm.iso(now - WINDOW)],
-    ).fetchone()[0]
+    ).fetchone()
+    return int(failures)
 
 
 def sign_in(
     db: Database, station_id: int, pin: str, source: str = "", now: datetime | None = None
-) -> dict:
+) -> dict[str, Any]:
     """Check the PIN typed at `source` (the device's address) for a station; returns the station,
     with the `pin_tag` of the PIN it checked (a reset a moment later must still end this
     session), or raises LockedOut / WrongPin.
@@ -199,7 +201,7 @@ def start_session(db: Database, station_id: int, staff_name: str) -> str:
     return session_id
 
 
-def open_session(db: Database, session_id: str) -> dict | None:
+def open_session(db: Database, session_id: str) -> dict[str, Any] | None:
     """A staff session that has not ended: {"station_id", "pin_tag"} (the tag of the station's
     PIN now, to compare with the one it signed in with), or None. One read per staff request."""
     found = dbm.one(

@@ -9,7 +9,7 @@ the transaction that makes it.
 from __future__ import annotations
 
 import uuid as uuidlib
-from typing import Literal
+from typing import Any, Literal
 
 from sqlite_utils import Database
 
@@ -36,7 +36,7 @@ def checked_reason(reason: str) -> str:
     return reason
 
 
-def _row(db: Database, table: Table, event_id: int, uuid: str) -> dict:
+def _row(db: Database, table: Table, event_id: int, uuid: str) -> dict[str, Any]:
     row = dbm.one(
         db.execute(
             f"SELECT r.id, r.uuid, r.counted, r.voided_at, r.voided_by, r.void_reason FROM {table} r"
@@ -50,7 +50,7 @@ def _row(db: Database, table: Table, event_id: int, uuid: str) -> dict:
     return row
 
 
-def _subject(table: Table, row: dict) -> str:
+def _subject(table: Table, row: dict[str, Any]) -> str:
     return reference(row["id"]) if table == "conversations" else f"check-in {row['uuid']}"
 
 
@@ -112,7 +112,7 @@ _OF_ATTENDEES = {
 
 
 def set_for_attendees(
-    db: Database, ids_sql: str, params: list, actor: str, reason: str | None
+    db: Database, ids_sql: str, params: list[Any], actor: str, reason: str | None
 ) -> dict[str, int]:
     """Void (reason given) or restore (None) the attendees `ids_sql` selects, as a whole.
 
@@ -123,7 +123,7 @@ def set_for_attendees(
     """
     changed = {}
 
-    def args(where: str) -> list:
+    def args(where: str) -> list[Any]:
         return params * where.count("{ids}")
 
     if reason is None:
@@ -190,7 +190,7 @@ def restore_attendee(db: Database, event_id: int, badge: str, actor: str) -> dic
     return changed
 
 
-def records_of(db: Database, event_id: int, badge: str) -> dict:
+def records_of(db: Database, event_id: int, badge: str) -> dict[str, Any]:
     """One attendee's check-ins and conversations, voided or not, for the organizer's page."""
     who = attendees.by_badge(db, event_id, badge)
     found_checkins = dbm.rows(
