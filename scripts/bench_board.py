@@ -36,12 +36,7 @@ import requests  # noqa: E402
 import socketio  # noqa: E402
 
 from tracker import db as dbm  # noqa: E402
-from tracker import (  # noqa: E402
-    eventfile,
-    events,
-    eventsetup,
-    scoreboard,
-)
+from tracker import eventfile, events, eventsetup, scoreboard  # noqa: E402
 from tracker.serve import ServerProcess  # noqa: E402
 
 DEMO = ROOT / "tracker" / "data" / "demo-event.toml"

@@ -30,13 +30,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker import (  # noqa: E402
-    attendees,
-    create_app,
-    eventfile,
-    events,
-    eventsetup,
-)
+from tracker import attendees, create_app, eventfile, events, eventsetup  # noqa: E402
 from tracker import db as dbm  # noqa: E402
 from tracker.serve import ServerProcess, free_port, gunicorn_argv  # noqa: E402
 from tracker.web.identity import ATTENDEE_COOKIE, set_attendee_cookie  # noqa: E402

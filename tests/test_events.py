@@ -109,11 +109,7 @@ BAD_FILES = {
     ),
     "unknown country": ('country = "IE"', 'country = "XX"', "unknown country code 'XX'"),
     "duplicate station slug": ('slug = "demo"', 'slug = "booth"', "duplicate station slug 'booth'"),
-    "duplicate location slug": (
-        'slug = "austin"',
-        'slug = "cork"',
-        "duplicate location slug 'cork'",
-    ),
+    "duplicate location slug": ('slug = "austin"', 'slug = "cork"', "location slug 'cork'"),
     "missing name": ('name = "Demo corner"\n', "", "name: is required but missing"),
     "goal not a number": ("goal = 20", 'goal = "many"', "goal"),
     "goal zero": ("goal = 20", "goal = 0", "greater than 0"),

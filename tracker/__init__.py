@@ -6,7 +6,8 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import cli, config, live, web
-from .extensions import ASYNC_MODE, csrf, socketio
+from .extensions import ASYNC_MODE, babel, csrf, socketio
+from .web import i18n
 from .web.guard import ConnectionGuard
 
 __all__ = ["ASYNC_MODE", "create_app", "socketio"]
@@ -26,6 +27,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     web.init_app(app)
     csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)
     socketio.init_app(
         app,
         async_mode=ASYNC_MODE,

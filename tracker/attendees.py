@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
 
 from sqlite_utils import Database
 
 from . import db as dbm
+from .db import Row
 from .security import new_badge, new_token, normalize_badge
 
 
@@ -15,7 +15,7 @@ class UnknownAttendee(LookupError):
     """No attendee has that token or badge."""
 
 
-def by_token(db: Database, token: str | None, event_id: int | None = None) -> dict[str, Any] | None:
+def by_token(db: Database, token: str | None, event_id: int | None = None) -> Row | None:
     """The attendee with this cookie token (of the event, when given), or None."""
     if not token:
         return None
@@ -26,7 +26,7 @@ def by_token(db: Database, token: str | None, event_id: int | None = None) -> di
     )
 
 
-def by_id(db: Database, attendee_id: int) -> dict[str, Any]:
+def by_id(db: Database, attendee_id: int) -> Row:
     """The attendee with this row id, or UnknownAttendee."""
     found = dbm.one(db.execute("SELECT * FROM attendees WHERE id = ?", [attendee_id]))
     if found is None:
@@ -34,7 +34,7 @@ def by_id(db: Database, attendee_id: int) -> dict[str, Any]:
     return found
 
 
-def by_badge(db: Database, event_id: int, badge: str) -> dict[str, Any]:
+def by_badge(db: Database, event_id: int, badge: str) -> Row:
     """The attendee whose badge staff typed or scanned (case, spaces and dashes forgiven)."""
     found = dbm.one(
         db.execute(
@@ -49,7 +49,7 @@ def by_badge(db: Database, event_id: int, badge: str) -> dict[str, Any]:
 
 def create(
     db: Database, event_id: int, created_ip: str | None = None, rehearsal: bool = False
-) -> dict[str, Any]:
+) -> Row:
     """A new anonymous attendee with a fresh token and a unique badge code.
 
     `created_ip` is the address the first check-in came from: bursts of new identities from

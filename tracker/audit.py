@@ -12,6 +12,7 @@ from typing import Any, TypedDict, Unpack
 from sqlite_utils import Database
 
 from . import db as dbm
+from .db import Row
 
 PAGE_SIZE = 100
 COMMAND_LINE = "command line"  # the actor of changes made with `flask --app tracker ...`
@@ -84,7 +85,7 @@ def entries(
     limit: int | None = PAGE_SIZE,
     offset: int = 0,
     **filters: Unpack[Filters],
-) -> list[dict[str, Any]]:
+) -> list[Row]:
     """Audit rows newest first, narrowed by `filters` (see Filters). No limit (None) lists every
     row, for the CSV export."""
     where, params = _where(event_id, filters)

@@ -8,12 +8,12 @@ restore it. Windows are ten minutes of UTC time ("2026-10-07T10:10" to "…T10:2
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlite_utils import Database
 
 from . import audit
 from . import db as dbm
+from .db import Row
 from .voids import checked_reason, set_for_attendees
 
 WINDOW_MINUTES = 10
@@ -32,9 +32,7 @@ def _window(start: str) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M")[:15]
 
 
-def flagged(
-    db: Database, event_id: int, threshold: int, now: datetime | None = None
-) -> list[dict[str, Any]]:
+def flagged(db: Database, event_id: int, threshold: int, now: datetime | None = None) -> list[Row]:
     """Address-and-window pairs with at least `threshold` new identities in the last 48 hours,
     newest first: {"ip", "window" (its first minute, UTC), "identities", "voided" (those
     whose check-ins are all voided)}."""

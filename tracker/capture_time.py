@@ -4,17 +4,17 @@ believed within reason, and days are the location's own."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from . import db as dbm
+from .db import Row
 
 EARLY_SLACK = timedelta(days=1)  # captures may start the day before the event's first day
 LATE_SLACK = timedelta(minutes=5)  # a device clock this far ahead of the server is believed
 NO_START_WINDOW = timedelta(days=7)  # without starts_at: how far back a capture may be
 
 
-def plausible_capture(event: dict[str, Any], device_at: str | None, received_at: str) -> str:
+def plausible_capture(event: Row, device_at: str | None, received_at: str) -> str:
     """When a conversation took place: the device's time when it is plausible, else when the
     server received it. Implausible: ahead of the server by more than LATE_SLACK, or before the
     event (its starts_at, in its time zone, less EARLY_SLACK; without one, NO_START_WINDOW
@@ -41,13 +41,13 @@ def local_day(moment: str, timezone: str) -> date:
     return dbm.parse_iso(moment).astimezone(ZoneInfo(timezone)).date()
 
 
-def happened_at(row: dict[str, Any]) -> str:
+def happened_at(row: Row) -> str:
     """When the conversation took place: as captured, unless the device clock ran ahead of the
     server's (then when the server received it)."""
     return str(min(row["captured_at"], row["received_at"]))
 
 
-def editable(row: dict[str, Any], now: str | None = None) -> bool:
+def editable(row: Row, now: str | None = None) -> bool:
     """Until the end of the location's local day on which it was captured (clock skew clamped)."""
     tz = row["location_timezone"]
     return local_day(happened_at(row), tz) >= local_day(now or dbm.utcnow(), tz)

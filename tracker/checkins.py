@@ -10,6 +10,7 @@ from sqlite_utils import Database
 
 from . import attendees, events, totals
 from . import db as dbm
+from .db import Row
 from .shapes import Checkin, CheckinOut, Passport, PassportStation, Progress, StationRef
 
 
@@ -21,7 +22,7 @@ class IdConflict(ValueError):
 class CheckinResult:
     checkin: Checkin  # the stored record, as the API shows it
     created: bool  # False: this id had been stored before, nothing changed
-    attendee: dict[str, Any]  # the attendee row, token included (the web layer sets the cookie)
+    attendee: Row  # the attendee row, token included (the web layer sets the cookie)
     new_identity: bool  # the caller must be given (or given back) this attendee's cookie
     passport: Passport  # the attendee's passport, this check-in included
     progress: Progress  # the event's progress, this check-in included
@@ -47,7 +48,7 @@ _INSERT = (
 
 def check_in(
     db: Database,
-    event: dict[str, Any],
+    event: Row,
     code: str,
     token: str | None,
     checkin_id: str | uuidlib.UUID | None = None,
@@ -86,13 +87,13 @@ def check_in(
 
 def _store(
     db: Database,
-    event: dict[str, Any],
-    station: dict[str, Any],
+    event: Row,
+    station: Row,
     token: str | None,
     checkin_id: str,
     client_ip: str | None,
     rehearsal: bool,
-) -> tuple[Checkin, bool, dict[str, Any], bool]:
+) -> tuple[Checkin, bool, Row, bool]:
     """The write itself: (record, created, attendee, new identity)."""
     owner = attendees.by_token(db, token, event["id"])
     new_identity = owner is None
@@ -126,11 +127,11 @@ def _store(
 
 def _repeat(
     db: Database,
-    station: dict[str, Any],
-    attendee: dict[str, Any] | None,
+    station: Row,
+    attendee: Row | None,
     checkin_id: str,
     row: tuple[Any, ...],
-) -> tuple[Checkin, bool, dict[str, Any], bool]:
+) -> tuple[Checkin, bool, Row, bool]:
     """A known id again: the stored record, if it was this station and this person's."""
     station_id, attendee_id, counted, scanned_at, received_at = row
     if station_id != station["id"]:
@@ -159,7 +160,7 @@ def _checkins_of(db: Database, attendee_id: int) -> int:
 
 
 def _record(
-    checkin_id: str, station: dict[str, Any], counted: int, scanned_at: str, received_at: str
+    checkin_id: str, station: Row, counted: int, scanned_at: str, received_at: str
 ) -> Checkin:
     return Checkin(
         id=checkin_id,
@@ -188,7 +189,7 @@ _PASSPORT = """
 """
 
 
-def passport(db: Database, attendee: dict[str, Any]) -> Passport:
+def passport(db: Database, attendee: Row) -> Passport:
     """What the attendee's phone shows: their badge code and the stations they have visited."""
     stations = cast(list[PassportStation], dbm.rows(db.execute(_PASSPORT, [attendee["id"]])))
     (stories,) = db.execute(

@@ -3,8 +3,6 @@ each edit audited with what changed."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlite_utils import Database
 
 from . import audit
@@ -23,13 +21,14 @@ from .conversations import (
     reference,
     row_by_uuid,
 )
+from .db import Row
 from .schemas import ConversationIn
 from .shapes import Conversation
 
 
 def edit(
     db: Database,
-    event: dict[str, Any],
+    event: Row,
     data: ConversationIn,
     author: Author,
     now: str | None = None,
@@ -92,9 +91,7 @@ def actor_of(author: Author) -> str:
     return f"attendee #{author.attendee_id}"
 
 
-def _audit_edit(
-    db: Database, event_id: int, author: Author, before: dict[str, Any], after: dict[str, Any]
-) -> None:
+def _audit_edit(db: Database, event_id: int, author: Author, before: Row, after: Row) -> None:
     changed = [k for k in EDIT_AUDITED if before[k] != after[k]]
     if not changed:
         return
@@ -112,7 +109,7 @@ def _audit_edit(
 
 def put(
     db: Database,
-    event: dict[str, Any],
+    event: Row,
     data: ConversationIn,
     author: Author,
     now: str | None = None,

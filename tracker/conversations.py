@@ -17,6 +17,7 @@ from sqlite_utils import Database
 from . import attendees
 from . import db as dbm
 from .capture_time import editable, happened_at, local_day, plausible_capture, utc_bounds
+from .db import Row
 from .schemas import ConversationIn
 from .security import normalize_badge
 from .shapes import Conversation
@@ -70,7 +71,7 @@ class Author:
     staff_name: str | None = None
     attendee_id: int | None = None
 
-    def owns(self, row: dict[str, Any]) -> bool:
+    def owns(self, row: Row) -> bool:
         if row["source"] != self.source or row["station_id"] != self.station_id:
             return False
         return self.source == "staff" or row["attendee_id"] == self.attendee_id
@@ -98,18 +99,16 @@ _SELECT = """
 """
 
 
-def rows_where(
-    db: Database, where: str, params: list[Any] | dict[str, Any]
-) -> list[dict[str, Any]]:
+def rows_where(db: Database, where: str, params: list[Any] | Row) -> list[Row]:
     return dbm.rows(db.execute(f"{_SELECT} {where}", params))
 
 
-def row_by_uuid(db: Database, uuid: str) -> dict[str, Any] | None:
+def row_by_uuid(db: Database, uuid: str) -> Row | None:
     rows = rows_where(db, "WHERE c.uuid = ?", [uuid])
     return rows[0] if rows else None
 
 
-def existing(db: Database, uuid: object, event_id: int | None = None) -> dict[str, Any]:
+def existing(db: Database, uuid: object, event_id: int | None = None) -> Row:
     """The conversation (of the event, when given), or NotFound."""
     row = row_by_uuid(db, str(uuid))
     if row is None or (event_id is not None and row["event_id"] != event_id):
@@ -117,7 +116,7 @@ def existing(db: Database, uuid: object, event_id: int | None = None) -> dict[st
     return row
 
 
-def as_record(row: dict[str, Any]) -> Conversation:
+def as_record(row: Row) -> Conversation:
     """The stored conversation as the API returns it (no internal ids, no station code)."""
     return Conversation(
         id=row["uuid"],
@@ -166,7 +165,7 @@ def get_for(db: Database, uuid: str, author: Author) -> Conversation:
     return as_record(row)
 
 
-def _topics(event: dict[str, Any], topics: list[str]) -> list[str]:
+def _topics(event: Row, topics: list[str]) -> list[str]:
     """The event's own spelling of each topic, once each, in the order given."""
     offered = {t.casefold(): t for t in event["topics"]}
     chosen: list[str] = []
@@ -180,9 +179,7 @@ def _topics(event: dict[str, Any], topics: list[str]) -> list[str]:
     return chosen
 
 
-def _attendee_id(
-    db: Database, event: dict[str, Any], data: ConversationIn, author: Author
-) -> int | None:
+def _attendee_id(db: Database, event: Row, data: ConversationIn, author: Author) -> int | None:
     badge = (data.attendee_badge or "").strip()
     if author.source == "attendee":
         assert author.attendee_id is not None
@@ -205,9 +202,7 @@ def _attendee_id(
         ) from None
 
 
-def author_fields(
-    db: Database, event: dict[str, Any], data: ConversationIn, author: Author
-) -> dict[str, Any]:
+def author_fields(db: Database, event: Row, data: ConversationIn, author: Author) -> Row:
     """The columns an author sets (on record and on edit), validated against the event;
     UnknownBadge, UnknownTopic or NotAllowed otherwise."""
     follow_up = bool(data.follow_up)
@@ -223,7 +218,7 @@ def author_fields(
     }
 
 
-def first_approval(event: dict[str, Any], source: Source) -> str:
+def first_approval(event: Row, source: Source) -> str:
     """Where a new story starts on the way to public screens (it shows only if its teller also
     marked it public): a staff-logged story is approved at once, unless the event file says
     `moderation = "all"`; an attendee's story always waits for an organizer."""
@@ -232,7 +227,7 @@ def first_approval(event: dict[str, Any], source: Source) -> str:
 
 def record(
     db: Database,
-    event: dict[str, Any],
+    event: Row,
     data: ConversationIn,
     author: Author,
     now: str | None = None,
@@ -317,9 +312,7 @@ def exists(db: Database, uuid: str) -> bool:
     return db.execute("SELECT 1 FROM conversations WHERE uuid = ?", [uuid]).fetchone() is not None
 
 
-def for_station(
-    db: Database, station_id: int, timezone: str, day: date | None = None
-) -> list[dict[str, Any]]:
+def for_station(db: Database, station_id: int, timezone: str, day: date | None = None) -> list[Row]:
     """A station's conversations on one local day (today by default), newest first, each with
     whether it may still be edited and its local time."""
     if day is None:

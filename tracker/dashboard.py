@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from sqlite_utils import Database
 
 from . import bursts, moderation, rehearsal
+from .db import Row
 from .totals import LocationRow, StationRow, by_location, event_progress
 
 QUIET_AFTER = timedelta(hours=1)
 
 
-def open_locations(db: Database, event: dict[str, Any]) -> list[LocationRow]:
+def open_locations(db: Database, event: Row) -> list[LocationRow]:
     """The event's open locations, each with only its open stations (by name)."""
     return [
         {**loc, "stations": [s for s in loc["stations"] if s["active"]]}
@@ -34,7 +34,7 @@ def quiet_stations(rows: list[StationRow], now: datetime | None = None) -> list[
     return [r for r in rows if not r["last_activity_at"] or r["last_activity_at"] < cutoff]
 
 
-def overview(db: Database, event: dict[str, Any], burst_threshold: int = 30) -> dict[str, Any]:
+def overview(db: Database, event: Row, burst_threshold: int = 30) -> Row:
     """The Today page: progress, locations, stations, quiet stations, the latest stories, the
     moderation queue's length, flagged bursts of new identities and rehearsal rows."""
     locations = open_locations(db, event)

@@ -28,6 +28,9 @@ GEVENT_BUSY_TIMEOUT_MS = 2
 
 SCHEMA_VERSION = len(MIGRATIONS)
 
+# A row keyed by column name (rows() and one() make them), or a record built from rows.
+Row = dict[str, Any]
+
 _local: threading.local | None = None
 _files: dict[str, _File] = {}
 _files_guard = threading.Lock()
@@ -54,13 +57,13 @@ def parse_iso(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def one(cur: sqlite3.Cursor) -> dict[str, Any] | None:
+def one(cur: sqlite3.Cursor) -> Row | None:
     """The row a cursor returns (stepped to its end, as RETURNING needs) as a dict, or None."""
     found = rows(cur)
     return found[0] if found else None
 
 
-def rows(cur: sqlite3.Cursor) -> list[dict[str, Any]]:
+def rows(cur: sqlite3.Cursor) -> list[Row]:
     """Every row a cursor returns, each as a dict keyed by column name: the one way tracker
     turns rows into dicts."""
     keys = [c[0] for c in cur.description]

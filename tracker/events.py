@@ -12,6 +12,7 @@ from sqlite_utils import Database
 
 from . import audit
 from . import db as dbm
+from .db import Row
 
 
 class UnknownEvent(LookupError):
@@ -22,7 +23,7 @@ class UnknownStation(LookupError):
     """No active station has that code or slug."""
 
 
-def _event_row(row: dict[str, Any]) -> dict[str, Any]:
+def _event_row(row: Row) -> Row:
     return {**row, "counts": json.loads(row["counts"]), "topics": json.loads(row["topics"])}
 
 
@@ -31,12 +32,10 @@ def _event_row(row: dict[str, Any]) -> dict[str, Any]:
 # those tables, whichever process writes) stays the same.
 _SETUP_VERSION = "SELECT value FROM settings WHERE key = 'setup_version'"
 # database path -> (setup version, {key: row})
-_setup_rows: dict[str, tuple[tuple[Any, ...], dict[tuple[Any, ...], dict[str, Any]]]] = {}
+_setup_rows: dict[str, tuple[tuple[Any, ...], dict[tuple[Any, ...], Row]]] = {}
 
 
-def _cached(
-    db: Database, key: tuple[Any, ...], read: Callable[[], dict[str, Any]]
-) -> dict[str, Any]:
+def _cached(db: Database, key: tuple[Any, ...], read: Callable[[], Row]) -> Row:
     """A copy of the row `read` returns, read once per setup version and process."""
     if db.conn.in_transaction:  # may see changes that will be rolled back: never cache them
         return read()
@@ -53,7 +52,7 @@ def _cached(
     return {k: list(v) if isinstance(v, list) else v for k, v in row.items()}
 
 
-def get_event(db: Database, slug: str | None = None) -> dict[str, Any]:
+def get_event(db: Database, slug: str | None = None) -> Row:
     """The event this server runs: the one named, else the one chosen to be served (the first
     loaded, or `flask event use`), else the most recently created."""
     return _cached(db, ("event", slug), lambda: _read_event(db, slug))
@@ -73,7 +72,7 @@ def set_served(db: Database, slug: str) -> None:
     )
 
 
-def use_event(db: Database, slug: str, actor: str = audit.COMMAND_LINE) -> dict[str, Any]:
+def use_event(db: Database, slug: str, actor: str = audit.COMMAND_LINE) -> Row:
     """Serve another event from now on (every server process follows within a request);
     UnknownEvent when no event has that slug. Audited."""
     with dbm.write(db):
@@ -99,7 +98,7 @@ def similar_slugs(db: Database, slug: str) -> list[str]:
     return difflib.get_close_matches(slug, existing, n=3, cutoff=0.75)
 
 
-def _read_event(db: Database, slug: str | None) -> dict[str, Any]:
+def _read_event(db: Database, slug: str | None) -> Row:
     slug = slug or served_slug(db)
     if slug:
         cur = db.execute("SELECT * FROM events WHERE slug = ?", [slug])
@@ -123,7 +122,7 @@ STATION_COLUMNS = """
 """
 
 
-def station_by_short_code(db: Database, typed: str) -> dict[str, Any]:
+def station_by_short_code(db: Database, typed: str) -> Row:
     """The active station whose short code a person typed (any case, spaces and dashes
     ignored), or UnknownStation."""
     short_code = "".join(ch for ch in typed.upper() if ch.isalnum())
@@ -135,14 +134,14 @@ def station_by_short_code(db: Database, typed: str) -> dict[str, Any]:
     return station_by_code(db, row[0])
 
 
-def station_by_code(db: Database, code: str, event_id: int | None = None) -> dict[str, Any]:
+def station_by_code(db: Database, code: str, event_id: int | None = None) -> Row:
     """The active station a QR code points at (of the event, when given), or UnknownStation."""
     return active_station(db, "code", code, event_id)
 
 
 def active_station(
     db: Database, column: Literal["code", "id"], value: str | int, event_id: int | None = None
-) -> dict[str, Any]:
+) -> Row:
     """An active station (of an active location, of the event when given) with its location, or
     UnknownStation."""
     found = _cached(db, ("station", column, value), lambda: _read_station(db, column, value))
@@ -151,7 +150,7 @@ def active_station(
     return found
 
 
-def _read_station(db: Database, column: Literal["code", "id"], value: str | int) -> dict[str, Any]:
+def _read_station(db: Database, column: Literal["code", "id"], value: str | int) -> Row:
     cur = db.execute(
         f"SELECT {STATION_COLUMNS} FROM stations s JOIN locations l ON l.id = s.location_id"
         f" WHERE s.{column} = ? AND s.active = 1 AND l.active = 1",
@@ -163,7 +162,7 @@ def _read_station(db: Database, column: Literal["code", "id"], value: str | int)
     return row
 
 
-def station_by_id(db: Database, station_id: int, event_id: int) -> dict[str, Any] | None:
+def station_by_id(db: Database, station_id: int, event_id: int) -> Row | None:
     """A station of the event with its location, active or not (None when there is none)."""
     return dbm.one(
         db.execute(
@@ -174,7 +173,7 @@ def station_by_id(db: Database, station_id: int, event_id: int) -> dict[str, Any
     )
 
 
-def stations(db: Database, event_id: int, active_only: bool = True) -> list[dict[str, Any]]:
+def stations(db: Database, event_id: int, active_only: bool = True) -> list[Row]:
     """Every station of the event with its location, in a stable order (location, station)."""
     where = " AND s.active = 1 AND l.active = 1" if active_only else ""
     return dbm.rows(
@@ -186,14 +185,14 @@ def stations(db: Database, event_id: int, active_only: bool = True) -> list[dict
     )
 
 
-def locations(db: Database, event_id: int, active_only: bool = True) -> list[dict[str, Any]]:
+def locations(db: Database, event_id: int, active_only: bool = True) -> list[Row]:
     where = " AND active = 1" if active_only else ""
     return dbm.rows(
         db.execute(f"SELECT * FROM locations WHERE event_id = ?{where} ORDER BY name", [event_id])
     )
 
 
-def location_by_slug(db: Database, event_id: int, slug: str) -> dict[str, Any] | None:
+def location_by_slug(db: Database, event_id: int, slug: str) -> Row | None:
     rows = dbm.rows(
         db.execute("SELECT * FROM locations WHERE event_id = ? AND slug = ?", [event_id, slug])
     )

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 from sqlite_utils import Database
 
 from . import audit
 from . import db as dbm
 from .countries import CODES
+from .db import Row
 from .eventfile import EventFile, check_language, check_timezone
 from .events import UnknownStation, get_event, served_slug, set_served
 from .security import check_secret, hash_secret, new_code, new_pin
@@ -23,7 +24,7 @@ class DuplicateSlug(ValueError):
 
 @dataclass
 class LoadResult:
-    event: dict[str, Any]
+    event: Row
     served: str  # the slug of the event servers serve, which a load never changes once set
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import Babel
 from flask_socketio import SocketIO
 from flask_wtf import CSRFProtect
 
@@ -12,3 +13,5 @@ ASYNC_MODE = "gevent"
 
 socketio = SocketIO()
 csrf = CSRFProtect()
+# The pages' languages; tracker/web/i18n.py chooses one per request.
+babel = Babel()

@@ -3,8 +3,6 @@ moving forward (open -> acknowledged -> done), oldest first, against an SLA."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlite_utils import Database
 
 from . import audit
@@ -18,6 +16,7 @@ from .conversations import (
     row_by_uuid,
     rows_where,
 )
+from .db import Row
 from .shapes import Conversation
 
 STATUSES = ("open", "acknowledged", "done")
@@ -76,7 +75,7 @@ def follow_ups(
     owner: str | None = None,
     now: str | None = None,
     sla_hours: float | None = None,
-) -> list[dict[str, Any]]:
+) -> list[Row]:
     """Follow-ups owed, oldest first, each with its age in hours: what the organizer console shows.
 
     status None lists the outstanding ones (open and acknowledged); a status name lists only
@@ -84,7 +83,7 @@ def follow_ups(
     each item says whether it is overdue.
     """
     where = ["c.follow_up = 1", "l.event_id = :event_id"]
-    params: dict[str, Any] = {"event_id": event_id}
+    params: Row = {"event_id": event_id}
     if status is None:
         where.append("c.status IN ('open', 'acknowledged')")
     elif status in STATUSES:

@@ -7,13 +7,14 @@ No action here can make a story public: that is the teller's word alone.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from sqlite_utils import Database
 
 from . import audit
 from . import db as dbm
 from .conversations import reference, reference_sql
+from .db import Row
 
 Show = Literal["waiting", "on-screens", "rejected", "private", "voided", "all"]
 Decision = Literal["approve", "reject"]
@@ -33,13 +34,13 @@ class UnknownConversation(LookupError):
     """No story of this event has that id."""
 
 
-def _on_screens(row: dict[str, Any]) -> bool:
+def _on_screens(row: Row) -> bool:
     return bool(row["public"]) and row["approval"] == "approved" and row["voided_at"] is None
 
 
 def stories(
     db: Database, event_id: int, show: Show = "all", limit: int = PAGE_SIZE, offset: int = 0
-) -> list[dict[str, Any]]:
+) -> list[Row]:
     """Stories newest first, with whether each is on screens now; `show` filters (waiting is
     the moderation queue: public and not yet approved or rejected)."""
     cur = db.execute(
@@ -68,9 +69,7 @@ def count(db: Database, event_id: int, show: Show = "all") -> int:
     return int(n)
 
 
-def decide(
-    db: Database, event_id: int, uuid: str, decision: Decision, actor: str
-) -> dict[str, Any]:
+def decide(db: Database, event_id: int, uuid: str, decision: Decision, actor: str) -> Row:
     """Approve or reject a story for public screens; boards follow within a second.
 
     Approving a story its teller kept private records the approval but shows nothing: only the

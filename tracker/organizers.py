@@ -9,12 +9,12 @@ from __future__ import annotations
 import hashlib
 import hmac
 import sqlite3
-from typing import Any
 
 from sqlite_utils import Database
 
 from . import audit
 from . import db as dbm
+from .db import Row
 from .security import check_secret, hash_secret
 
 MIN_LENGTH = 10
@@ -47,9 +47,7 @@ def _check(name: str, password: str) -> str:
     return name
 
 
-def create(
-    db: Database, name: str, password: str, actor: str = audit.COMMAND_LINE
-) -> dict[str, Any]:
+def create(db: Database, name: str, password: str, actor: str = audit.COMMAND_LINE) -> Row:
     """Add an organizer (name, password stored hashed); NameTaken when the name is in use."""
     name = _check(name, password)
     hashed = hash_secret(password)  # slow: computed before the write lock is taken
@@ -89,7 +87,7 @@ def set_password(db: Database, name: str, password: str, actor: str = audit.COMM
     return True
 
 
-def all_organizers(db: Database) -> list[dict[str, Any]]:
+def all_organizers(db: Database) -> list[Row]:
     return dbm.rows(
         db.execute("SELECT id, name, created_at, created_by FROM organizers ORDER BY name")
     )
@@ -106,9 +104,7 @@ def has_password(db: Database, env_password: str | None) -> bool:
     )
 
 
-def check_password(
-    db: Database, name: str, password: str, env_password: str | None
-) -> dict[str, Any] | None:
+def check_password(db: Database, name: str, password: str, env_password: str | None) -> Row | None:
     """The organizer {"id", "name", "epoch"} whose name and password these are, else None.
 
     BOOTSTRAP_NAME with the ADMIN_PASSWORD variable signs in too (id None). Never an empty or

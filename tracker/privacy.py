@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlite_utils import Database
 
 from . import audit
 from . import db as dbm
 from .attendees import UnknownAttendee, by_badge
+from .db import Row
 
 
-def erase_attendee(
-    db: Database, event_id: int, badge: str, actor: str = audit.COMMAND_LINE
-) -> dict[str, Any]:
+def erase_attendee(db: Database, event_id: int, badge: str, actor: str = audit.COMMAND_LINE) -> Row:
     """Remove name, email, company, address and follow-up contacts; keep check-ins, stories and
     totals. Audited (by badge, never with the erased details)."""
     attendee = by_badge(db, event_id, badge)

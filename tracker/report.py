@@ -5,19 +5,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
 from . import db as dbm
 from .dashboard import open_locations
+from .db import Row
 from .followups import STATUSES
 from .scoreboard import QUARTER_FORMAT, nps, nps_band
 from .totals import engagements, event_progress
 
 
-def build(db: Database, event: dict[str, Any]) -> dict[str, Any]:
+def build(db: Database, event: Row) -> Row:
     """Everything the report shows, computed once; an empty event gives zeros, not errors."""
     eid = event["id"]
     locations = [loc for loc in open_locations(db, event) if loc["stations"]]
@@ -68,12 +68,12 @@ def build(db: Database, event: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def hours_by_location(db: Database, event: dict[str, Any]) -> list[dict[str, Any]]:
+def hours_by_location(db: Database, event: Row) -> list[Row]:
     """Engagements per hour of each location's own clock, to the minute: 10:00 in Sydney is
     10:00 on its chart, and a 07:26 engagement in Bengaluru (+05:30) is under 07:00. Summed
     from quarter-hour buckets, which every time zone's offset is a multiple of."""
     counts = event["counts"]
-    per_location: dict[str, dict[str, Any]] = {}
+    per_location: dict[str, Row] = {}
     rows = db.execute(
         "SELECT l.name, l.timezone, q.quarter, sum(q.checkins), sum(q.conversations)"
         " FROM station_quarters q JOIN stations s ON s.id = q.station_id"
@@ -100,6 +100,6 @@ def nps_class(score: int) -> str:
     return {"promoter": "bar pro", "passive": "bar pas", "detractor": "bar det"}[nps_band(score)]
 
 
-def render(data: dict[str, Any], render_template: Callable[..., str]) -> str:
+def render(data: Row, render_template: Callable[..., str]) -> str:
     """The report as one self-contained HTML page (shared by /admin/report and the CLI)."""
     return render_template("report.html", **data, nps_class=nps_class)

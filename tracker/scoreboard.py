@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
 from . import db as dbm
+from .db import Row
 from .shapes import (
     EventFigures,
     EventRef,
@@ -45,7 +45,7 @@ class UnknownLocation(LookupError):
 
 
 def snapshot(
-    db: Database, event: dict[str, Any], location: str | None = None, now: datetime | None = None
+    db: Database, event: Row, location: str | None = None, now: datetime | None = None
 ) -> Scoreboard:
     """The scoreboard for the whole event, or with one location's detail (the event total stays);
     `now` (UTC) is when it is read: the hours chart ends at that hour."""
@@ -54,7 +54,7 @@ def snapshot(
 
 def snapshots(
     db: Database,
-    event: dict[str, Any],
+    event: Row,
     locations: list[str | None],
     skip_unknown: bool = False,
     now: datetime | None = None,
@@ -88,7 +88,7 @@ def snapshots(
     return out
 
 
-def _closed_location(db: Database, event: dict[str, Any], slug: str) -> LocationTotals | None:
+def _closed_location(db: Database, event: Row, slug: str) -> LocationTotals | None:
     """A location that is closed and has nothing recorded (so not on the board), or None."""
     for loc in by_location(db, event):
         if loc["slug"] == slug:
@@ -96,7 +96,7 @@ def _closed_location(db: Database, event: dict[str, Any], slug: str) -> Location
     return None
 
 
-def comparable(snap: Scoreboard) -> dict[str, Any]:
+def comparable(snap: Scoreboard) -> Row:
     """The part of a snapshot that is news: everything but the moment it was computed."""
     return {k: v for k, v in snap.items() if k not in VOLATILE_KEYS}
 
@@ -124,7 +124,7 @@ def nps(promoters: int, passives: int, detractors: int) -> Nps:
     )
 
 
-def _event_part(db: Database, event: dict[str, Any]) -> EventFigures:
+def _event_part(db: Database, event: Row) -> EventFigures:
     """Totals, NPS, milestones, locations and stations: one pass over the stations' totals."""
     rolled = by_location(db, event)
     shown: list[LocationTotals] = []
@@ -186,7 +186,7 @@ def _location_totals(loc: LocationRow, stations: list[StationTotals]) -> Locatio
 
 
 def _hours(
-    db: Database, event: dict[str, Any], timezone: str, location: str | None, now: datetime
+    db: Database, event: Row, timezone: str, location: str | None, now: datetime
 ) -> list[Hour]:
     """Engagements per hour of the screen's local clock (`timezone`) over a window of
     HOURS_SHOWN hours, gaps as zeros: summed from quarter-hour buckets, so a location at +05:30
@@ -250,7 +250,7 @@ def _parse_quarter(at: str) -> datetime:
     return datetime.strptime(at, QUARTER_FORMAT).replace(tzinfo=UTC)
 
 
-def recent_stories(db: Database, event: dict[str, Any], location: str | None = None) -> list[Story]:
+def recent_stories(db: Database, event: Row, location: str | None = None) -> list[Story]:
     """The newest stories on public screens, as plain text: marked public by their teller,
     approved (staff stories at once unless the event moderates all), and not voided."""
     where, params = "l.event_id = ?", [event["id"]]

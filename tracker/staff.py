@@ -14,12 +14,12 @@ import hashlib
 import secrets
 import time
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlite_utils import Database
 
 from . import audit
 from . import db as dbm
+from .db import Row
 from .events import active_station
 from .security import check_secret
 
@@ -62,7 +62,7 @@ class SessionEnded(LookupError):
     """The staff session was signed out, or its station closed or its PIN reset."""
 
 
-def station(db: Database, station_id: int, event_id: int | None = None) -> dict[str, Any]:
+def station(db: Database, station_id: int, event_id: int | None = None) -> Row:
     """An active station (with its location) by id, or UnknownStation."""
     return active_station(db, "id", station_id, event_id)
 
@@ -112,7 +112,7 @@ def recent_failures(db: Database, station_id: int, now: datetime | None = None) 
 
 def sign_in(
     db: Database, station_id: int, pin: str, source: str = "", now: datetime | None = None
-) -> dict[str, Any]:
+) -> Row:
     """Check the PIN typed at `source` (the device's address) for a station; returns the station,
     with the `pin_tag` of the PIN it checked (a reset a moment later must still end this
     session), or raises LockedOut / WrongPin.
@@ -201,7 +201,7 @@ def start_session(db: Database, station_id: int, staff_name: str) -> str:
     return session_id
 
 
-def open_session(db: Database, session_id: str) -> dict[str, Any] | None:
+def open_session(db: Database, session_id: str) -> Row | None:
     """A staff session that has not ended: {"station_id", "pin_tag"} (the tag of the station's
     PIN now, to compare with the one it signed in with), or None. One read per staff request."""
     found = dbm.one(

@@ -6,11 +6,12 @@ report all start from.
 
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import TypedDict
 
 from sqlite_utils import Database
 
 from . import db as dbm
+from .db import Row
 from .shapes import Progress, pick
 
 
@@ -64,7 +65,7 @@ def engagements(counts: list[str], checkins: int, conversations: int) -> int:
     )
 
 
-def by_location(db: Database, event: dict[str, Any]) -> list[LocationRow]:
+def by_location(db: Database, event: Row) -> list[LocationRow]:
     """Every location of the event (by name), each with its stations and their sums.
 
     One pass over locations x stations, never over check-ins: the same cost at a thousand
@@ -117,7 +118,7 @@ def by_location(db: Database, event: dict[str, Any]) -> list[LocationRow]:
     return list(locations.values())
 
 
-def event_progress(db: Database, event: dict[str, Any]) -> Progress:
+def event_progress(db: Database, event: Row) -> Progress:
     """Engagements so far against the goal; only the kinds the event counts add to the total."""
     checkins, conversations = db.execute(
         "SELECT ifnull(sum(t.checkins), 0), ifnull(sum(t.conversations), 0)"
@@ -128,7 +129,7 @@ def event_progress(db: Database, event: dict[str, Any]) -> Progress:
     return progress(event, checkins, conversations)
 
 
-def progress(event: dict[str, Any], checkins: int, conversations: int) -> Progress:
+def progress(event: Row, checkins: int, conversations: int) -> Progress:
     """The progress figures from the event's sums (the check-in answer and the scoreboard)."""
     total = engagements(event["counts"], checkins, conversations)
     return Progress(

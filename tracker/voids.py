@@ -16,6 +16,7 @@ from sqlite_utils import Database
 from . import attendees, audit
 from . import db as dbm
 from .conversations import reference
+from .db import Row
 
 Table = Literal["checkins", "conversations"]
 REASON_LENGTH = 300
@@ -36,7 +37,7 @@ def checked_reason(reason: str) -> str:
     return reason
 
 
-def _row(db: Database, table: Table, event_id: int, uuid: str) -> dict[str, Any]:
+def _row(db: Database, table: Table, event_id: int, uuid: str) -> Row:
     row = dbm.one(
         db.execute(
             f"SELECT r.id, r.uuid, r.counted, r.voided_at, r.voided_by, r.void_reason FROM {table} r"
@@ -50,7 +51,7 @@ def _row(db: Database, table: Table, event_id: int, uuid: str) -> dict[str, Any]
     return row
 
 
-def _subject(table: Table, row: dict[str, Any]) -> str:
+def _subject(table: Table, row: Row) -> str:
     return reference(row["id"]) if table == "conversations" else f"check-in {row['uuid']}"
 
 
@@ -190,7 +191,7 @@ def restore_attendee(db: Database, event_id: int, badge: str, actor: str) -> dic
     return changed
 
 
-def records_of(db: Database, event_id: int, badge: str) -> dict[str, Any]:
+def records_of(db: Database, event_id: int, badge: str) -> Row:
     """One attendee's check-ins and conversations, voided or not, for the organizer's page."""
     who = attendees.by_badge(db, event_id, badge)
     found_checkins = dbm.rows(

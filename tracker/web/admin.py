@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Literal, cast, get_args
-from urllib.parse import urlsplit
 
 from babel.numbers import format_decimal
 from flask import (
@@ -18,6 +17,7 @@ from flask import (
     url_for,
 )
 from pydantic import ValidationError
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from .. import (
     conversations,
@@ -32,18 +32,17 @@ from .. import (
 from .. import (
     dashboard as today,
 )
+from .console import local_path, page_number, require_organizer, told
 from .context import current_event, get_db, read_off_loop
 from .forms import organizer_locale, whole_number
 from .identity import (
-    is_admin,
     known_organizer_device,
     organizer,
     organizer_name,
     remember_organizer_device,
     sign_in_organizer,
-    staff_station_id,
 )
-from .jsonapi import field_problems, is_api
+from .jsonapi import field_problems
 from .ratelimit import sign_in_limits
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -53,16 +52,7 @@ def _env_password() -> str | None:
     return current_app.config.get("ADMIN_PASSWORD")
 
 
-@bp.before_request
-def require_organizer():
-    """Anonymous: sign in (401 for JSON); a staff session is not an organizer (403)."""
-    if request.endpoint in ("admin.login", "admin.logout") or is_admin():
-        return None
-    if staff_station_id() is not None:
-        abort(403, "This page is for organizers; staff sessions cannot open it.")
-    if is_api() or request.accept_mimetypes.best == "application/json":
-        abort(401, "Sign in as an organizer first.")
-    return redirect(url_for("admin.login", next=request.full_path))
+bp.before_request(require_organizer)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -82,19 +72,6 @@ def login():
         error = "That name and password do not match." if configured else None
     return render_template("admin/login.html", configured=configured, error=error), (
         401 if error else 200
-    )
-
-
-def local_path(target: str) -> bool:
-    """Only a path on this site, never an open redirect ("//x", "/\\x", "/\t/x" are refused)."""
-    parts = urlsplit(target)
-    return (
-        target.startswith("/")
-        and target.isprintable()
-        and not any(ch.isspace() or ch == "\\" for ch in target)
-        and not target.startswith("//")
-        and not parts.scheme
-        and not parts.netloc
     )
 
 
@@ -138,10 +115,8 @@ def setup():
     )
 
 
-def _back(message: str | None = None, category: str = "ok"):
-    if message:
-        flash(message, category)
-    return redirect(url_for("admin.setup"))
+def _back(message: str | None = None, category: str = "ok") -> WerkzeugResponse:
+    return told(message, category, "admin.setup")
 
 
 @bp.post("/setup/event")
@@ -283,15 +258,6 @@ def stories():
     return render_template(
         "admin/stories.html", event=event, show=show, page=page, **read_off_loop(read)
     )
-
-
-def page_number() -> int:
-    """The page asked for, within 1 to 100,000 (anything else is the first page)."""
-    try:
-        page = int(request.args.get("page", 1))
-    except ValueError:
-        return 1
-    return page if 1 <= page <= 100_000 else 1
 
 
 @bp.post("/stories/<uuid>")

@@ -13,18 +13,15 @@ from flask import (
     Response,
     abort,
     current_app,
-    flash,
-    redirect,
     render_template,
     request,
-    url_for,
 )
 
 from .. import audit, exports, privacy
 from .. import report as report_module
 from ..exports import neutralise
-from .admin import require_organizer
 from .admin_records import audit_filters
+from .console import require_organizer, told
 from .context import current_event, get_db, private_db, read_off_loop
 from .identity import organizer_name
 
@@ -100,12 +97,10 @@ def privacy_page():
         try:
             done = privacy.erase_attendee(get_db(), event["id"], badge, organizer_name())
         except privacy.UnknownAttendee:
-            flash(f"No attendee has the badge {badge!r}.", "error")
-        else:
-            flash(
-                f"Erased the name, email and company of {done['badge']}"
-                f" ({done['contacts_erased']} follow-up contacts removed). Counts are kept.",
-                "ok",
-            )
-        return redirect(url_for("admin_data.privacy_page"))
+            return told(f"No attendee has the badge {badge!r}.", "error", "admin_data.privacy_page")
+        erased = (
+            f"Erased the name, email and company of {done['badge']}"
+            f" ({done['contacts_erased']} follow-up contacts removed). Counts are kept."
+        )
+        return told(erased, "ok", "admin_data.privacy_page")
     return render_template("admin/privacy.html", event=event)

@@ -6,19 +6,10 @@ from __future__ import annotations
 import json
 from typing import cast
 
-from flask import (
-    Blueprint,
-    abort,
-    current_app,
-    flash,
-    redirect,
-    render_template,
-    request,
-    url_for,
-)
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from .. import attendees, audit, bursts, organizers, rehearsal, voids
-from .admin import local_path, page_number, require_organizer
+from .console import back, page_number, require_organizer
 from .context import current_event, get_db
 from .identity import organizer_name
 
@@ -37,11 +28,6 @@ def audit_values(text: str | None) -> str:
     if isinstance(value, dict):
         return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in value.items())
     return str(value)
-
-
-def _back(default: str):
-    target = request.form.get("next", "")
-    return redirect(target if local_path(target) else default)
 
 
 def _table(name: str) -> voids.Table:
@@ -67,7 +53,7 @@ def void(table: str, uuid: str):
         flash(f"Not voided: {exc}.", "error")
     else:
         flash("Voided: it no longer counts or shows anywhere. Restore brings it back.", "ok")
-    return _back(url_for("admin.stories"))
+    return back(url_for("admin.stories"))
 
 
 @bp.post("/restore/<table>/<uuid>")
@@ -77,7 +63,7 @@ def restore(table: str, uuid: str):
     except voids.NotFound:
         abort(404)
     flash("Restored: it counts again.", "ok")
-    return _back(url_for("admin.stories"))
+    return back(url_for("admin.stories"))
 
 
 @bp.get("/attendees")
