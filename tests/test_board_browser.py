@@ -9,6 +9,8 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from tracker import eventsetup
+
 from .conftest import LiveServer
 from .helpers import add_checkins, add_conversation, sid
 
@@ -186,7 +188,7 @@ def test_a_location_closed_while_its_screen_shows_says_so_within_seconds(
     expect(wall.locator("#conn")).to_have_attribute("data-state", "live")
     expect(wall.locator("#closed-note")).to_be_hidden()
     cork = events.location_by_slug(db, event["id"], "cork")
-    events.set_active(db, "locations", cork["id"], False, "Ann")
+    eventsetup.set_active(db, "locations", cork["id"], False, "Ann")
     expect(wall.locator("#closed-note")).to_be_visible(timeout=3000)
     expect(wall.locator("#closed-note")).to_contain_text("Cork is closed")
     expect(wall.locator("#total")).to_have_text("1")  # the event's figures stay on screen

@@ -9,7 +9,7 @@
   var snap = JSON.parse($("snapshot").textContent);
   var current = options.location || null; // the location this screen shows; null = whole event
   var numbers = new Intl.NumberFormat("en");
-  var MAX_ROWS = 8; // bars and leaderboard rows that fit the wall layout
+  var LEADERS = 10; // at most this many stations on the leaderboard (fewer when they do not fit)
   var OFFLINE_AFTER_MS = 30000;
   var board = $("board");
   var chart = null;
@@ -18,6 +18,11 @@
   var lastTotal = null;
   var disconnectedSince = null;
   var timeFormats = {};
+  var pages = []; // the location list's pages: each an array of its <li> rows
+  var pageAt = 0;
+  var pagedFor; // the screen (location slug or null) the page position belongs to
+  var regions = null;
+  try { regions = new Intl.DisplayNames(["en"], { type: "region" }); } catch (e) { /* codes only */ }
 
   var el = window.tracker.el; // static/common.js
 
@@ -63,12 +68,15 @@
     $("goal-state").textContent = s.goal_reached ? "Goal reached!" : "of the goal";
     board.classList.toggle("reached", !!s.goal_reached);
     $("fill").style.width = Math.min(100, (100 * s.total) / s.event.goal) + "%";
+    $("fill").classList.toggle("empty", !s.total); // no stub of a bar at zero
     var bar = $("progress");
     bar.setAttribute("aria-valuenow", s.total);
     bar.setAttribute("aria-valuemax", s.event.goal);
     renderMarks(s.milestone_marks);
+    fitFigures();
     renderLocations(s.locations, here ? here.slug : null);
     renderNps(here ? here.nps : s.nps, here);
+    fitBox($("nps"), [$("nps-score")], $("nps"));
     renderLeaders(here ? here.stations : s.leaderboard, !here);
     renderChart(s.hours, scopeZone(s));
     stories = s.recent.slice(0, 10);
@@ -95,50 +103,138 @@
     list.replaceChildren.apply(list, items);
   }
 
+  // ---- the hero: a figure shrinks until it fits its box, never more ---------------------------
+
+  // All big figures share one factor (--fit), so "1,234,567 / 2,000,000" and "617%" keep their
+  // proportions; the factor is what makes the widest one fit beside the others, and the hero's
+  // height too. Layout is read back after each try, so fonts and wrapped captions are counted.
+  function fitBox(box, bigs, outer) {
+    var fit = 1;
+    box.style.setProperty("--fit", fit);
+    for (var i = 0; i < 20; i++) {
+      var over = box.scrollWidth / Math.max(1, box.clientWidth);
+      bigs.forEach(function (b) {
+        if (b.offsetParent !== null) over = Math.max(over, b.scrollWidth / Math.max(1, b.clientWidth));
+      });
+      var wide = over > 1.002;
+      var tall = outer && outer.scrollHeight > outer.clientHeight + 1;
+      if (!wide && !tall) return fit;
+      fit = wide ? (fit / over) * 0.99 : fit * 0.93;
+      if (fit < 0.15) fit = 0.15;
+      box.style.setProperty("--fit", fit.toFixed(4));
+    }
+    return fit;
+  }
+
+  function fitFigures() {
+    fitBox($("figures"), Array.prototype.slice.call(document.querySelectorAll("#figures .big")), $("hero"));
+    fitBox($("nps"), [$("nps-score")], $("nps"));
+  }
+
+  // ---- locations: every one, a page at a time when they do not all fit --------------------
+
+  function countryName(code) {
+    try { return (regions && regions.of(code)) || code; } catch (e) { return code; }
+  }
+
+  function locationRow(l, top, hereSlug, now) {
+    var li = el("li", "row" + (l.slug === hereSlug ? " here" : ""));
+    li.dataset.slug = l.slug;
+    li.dataset.country = l.country;
+    var track = el("span", "track");
+    var fill = el("span");
+    fill.style.width = (100 * l.total) / top + "%"; // zero is no bar at all
+    track.appendChild(fill);
+    li.appendChild(track); // first, so the text paints over it
+    li.appendChild(el("span", "name", l.name));
+    var sub = el("span", "sub");
+    var cc = el("span", "cc", l.country);
+    cc.title = countryName(l.country);
+    sub.appendChild(cc);
+    var time = el("span", "local-time", clock(l.timezone, false).format(now));
+    time.dataset.tz = l.timezone;
+    sub.appendChild(time);
+    li.appendChild(sub);
+    li.appendChild(el("span", "count", numbers.format(l.total)));
+    return li;
+  }
+
+  function byCountry(locations) {
+    var groups = {};
+    var order = [];
+    locations.forEach(function (l) {
+      var g = groups[l.country];
+      if (!g) { g = groups[l.country] = { code: l.country, name: countryName(l.country), total: 0, locations: [] }; order.push(g); }
+      g.total += l.total;
+      g.locations.push(l);
+    });
+    return order.sort(function (a, b) { return b.total - a.total || a.name.localeCompare(b.name); });
+  }
+
   function renderLocations(locations, hereSlug) {
     var list = $("locations");
     var top = locations.reduce(function (m, l) { return Math.max(m, l.total); }, 0) || 1;
-    var shown = locations.slice(0, MAX_ROWS);
-    if (hereSlug && !shown.some(function (l) { return l.slug === hereSlug; })) {
-      var mine = locations.filter(function (l) { return l.slug === hereSlug; });
-      shown = shown.slice(0, MAX_ROWS - 1).concat(mine);
-    }
     var now = new Date();
-    var items = shown.map(function (l) {
-      var li = el("li", l.slug === hereSlug ? "here" : "");
-      li.dataset.slug = l.slug;
-      var track = el("span", "track");
-      var fill = el("span");
-      fill.style.width = (100 * l.total) / top + "%";
-      track.appendChild(fill);
-      li.appendChild(track); // first, so the text paints over it
-      li.appendChild(el("span", "cc", l.country));
-      var name = el("span", "name", l.name);
-      var time = el("small", "local-time", clock(l.timezone, false).format(now));
-      time.dataset.tz = l.timezone;
-      name.appendChild(time);
-      li.appendChild(name);
-      li.appendChild(el("span", "count", numbers.format(l.total)));
-      return li;
-    });
+    var items = [];
+    if (options.group === "country") {
+      byCountry(locations).forEach(function (g) {
+        var head = el("li", "group");
+        head.dataset.country = g.code;
+        head.appendChild(el("span", "country", g.name));
+        head.appendChild(el("span", "count", numbers.format(g.total)));
+        items.push(head);
+        g.locations.forEach(function (l) { items.push(locationRow(l, top, hereSlug, now)); });
+      });
+    } else {
+      items = locations.map(function (l) { return locationRow(l, top, hereSlug, now); });
+    }
     list.replaceChildren.apply(list, items);
-    fit(list, locations.length, "locations");
+    paginate(hereSlug);
   }
 
-  // Drop the rows that do not fit the panel (the wall layout never scrolls) and say how many.
-  function fit(list, total, what) {
-    var more = null;
-    for (var guard = 0; guard < 40 && list.scrollHeight > list.clientHeight + 1; guard++) {
-      var rows = list.querySelectorAll("li:not(.more-row):not(.here)");
-      if (rows.length <= 1) break;
-      rows[rows.length - 1].remove();
-      if (!more) { more = el("li", "more-row"); list.appendChild(more); }
-      more.textContent = "+ " + (total - list.querySelectorAll("li:not(.more-row)").length) + " more " + what;
+  // Cut the rows into pages that each fit the panel (the wall never scrolls); a country's
+  // header never ends a page without its first location.
+  function paginate(hereSlug) {
+    var list = $("locations");
+    var items = Array.prototype.slice.call(list.children);
+    items.forEach(function (li) { li.classList.remove("page-out"); });
+    var room = list.clientHeight;
+    var gap = parseFloat(getComputedStyle(list).rowGap) || 0;
+    var heights = items.map(function (li) { return li.getBoundingClientRect().height; });
+    pages = [];
+    var page = [];
+    var used = 0;
+    items.forEach(function (li, i) {
+      var need = heights[i];
+      if (li.classList.contains("group") && i + 1 < items.length) need += gap + heights[i + 1];
+      if (page.length && used + gap + need > room + 0.5) { pages.push(page); page = []; used = 0; }
+      used += (page.length ? gap : 0) + heights[i];
+      page.push(li);
+    });
+    if (page.length) pages.push(page);
+    if (pagedFor !== hereSlug) {
+      // A screen that moved to another location starts on the page that shows it.
+      pagedFor = hereSlug;
+      pageAt = 0;
+      pages.forEach(function (p, n) {
+        if (p.some(function (li) { return li.dataset.slug === hereSlug; })) pageAt = n;
+      });
     }
-    if (!more && total > list.querySelectorAll("li:not(.more-row)").length) {
-      list.appendChild(el("li", "more-row", "+ " + (total - list.children.length) + " more " + what));
-    }
+    showPage(pageAt);
   }
+
+  function showPage(n) {
+    pageAt = pages.length ? ((n % pages.length) + pages.length) % pages.length : 0;
+    pages.forEach(function (p, i) {
+      p.forEach(function (li) { li.classList.toggle("page-out", i !== pageAt); });
+    });
+    var pager = $("locations-pager");
+    pager.hidden = pages.length < 2;
+    pager.textContent = pageAt + 1 + "/" + pages.length;
+    pager.setAttribute("aria-label", "page " + (pageAt + 1) + " of " + pages.length);
+  }
+
+  setInterval(function () { if (pages.length > 1) showPage(pageAt + 1); }, options.page * 1000);
 
   function renderNps(nps, here) {
     $("nps-scope").textContent = here ? "· " + here.name : "";
@@ -154,21 +250,25 @@
     $("nps-bar-d").style.width = (100 * nps.detractors) / n + "%";
   }
 
+  // Stations with engagements, best first; a tie shares its rank (1, 1, 3). A station at zero is
+  // not a leader: before the first engagement the list says how to become one.
   function renderLeaders(stations, withLocation) {
     var list = $("leaders");
-    var items = stations.slice(0, MAX_ROWS).map(function (st) {
-      var li = el("li");
-      var name = el("span", "name", st.name);
-      if (withLocation && st.location) name.appendChild(el("small", null, st.location));
-      li.appendChild(name);
+    var ranked = stations.filter(function (st) { return st.total > 0; }).slice(0, LEADERS);
+    var rank = 0;
+    var items = ranked.map(function (st, i) {
+      if (i === 0 || st.total !== ranked[i - 1].total) rank = i + 1;
+      var li = el("li", rank === 1 ? "first" : "");
+      li.appendChild(el("span", "rank", rank));
+      li.appendChild(el("span", "name", st.name));
+      if (withLocation && st.location) li.appendChild(el("span", "at", st.location));
       li.appendChild(el("span", "count", numbers.format(st.total)));
       return li;
     });
+    if (!items.length) items = [el("li", "empty", "No engagements yet — scan a QR code to be the first!")];
     list.replaceChildren.apply(list, items);
-    var all = withLocation
-      ? snap.locations.reduce(function (n, l) { return n + l.stations.length; }, 0)
-      : stations.length;
-    fit(list, all, "stations");
+    // The rows that do not fit the panel are left off: it is a top list.
+    while (list.children.length > 1 && list.scrollHeight > list.clientHeight + 1) list.lastElementChild.remove();
   }
 
   function renderChart(hours, timeZone) {
@@ -190,14 +290,14 @@
       return;
     }
     var fg = cssVar("--muted");
-    Chart.defaults.font.size = fontSize();
+    chartFonts();
     Chart.defaults.color = fg;
     chart = new Chart($("chart"), {
       type: "bar",
       data: { labels: labels, datasets: datasets },
       options: {
         animation: false, responsive: true, maintainAspectRatio: false,
-        plugins: { legend: { position: "top", align: "end", labels: { boxWidth: fontSize(), color: fg } },
+        plugins: { legend: { position: "top", align: "start", labels: { boxWidth: fontSize(), color: fg } },
                    tooltip: { enabled: false } },
         scales: {
           x: { stacked: true, grid: { display: false }, ticks: { color: fg, maxRotation: 0, autoSkipPadding: 12 } },
@@ -208,14 +308,33 @@
     });
   }
 
-  function fontSize() { return Math.max(12, Math.round(window.innerHeight * 0.021)); }
+  // The chart speaks in the page's typeface and its secondary size (1rem: 32px at 1080p).
+  function fontSize() { return parseFloat(getComputedStyle(document.documentElement).fontSize) || 16; }
+
+  function chartFonts() {
+    Chart.defaults.font.family = getComputedStyle(document.body).fontFamily;
+    Chart.defaults.font.size = fontSize();
+  }
+
+  var relayoutTimer = null;
+  function relayout() {
+    fitFigures();
+    renderLocations(snap.locations, snap.location ? snap.location.slug : null);
+    renderLeaders(snap.location ? snap.location.stations : snap.leaderboard, !snap.location);
+    if (!$("celebrate").hidden) fitBox($("celebrate-text"), [$("celebrate-big")]);
+    if (chart) {
+      chartFonts();
+      chart.options.plugins.legend.labels.boxWidth = fontSize();
+      chart.update("none");
+    }
+  }
 
   window.addEventListener("resize", function () {
-    if (!chart) return;
-    Chart.defaults.font.size = fontSize();
-    chart.options.plugins.legend.labels.boxWidth = fontSize();
-    chart.update("none");
+    clearTimeout(relayoutTimer);
+    relayoutTimer = setTimeout(relayout, 100);
   });
+  // A typeface that arrives late (self-hosted fonts) changes every width: measure again.
+  if (document.fonts && document.fonts.ready) document.fonts.ready.then(relayout);
 
   // ---- the ticker of stories -------------------------------------------------------------
 
@@ -279,6 +398,7 @@
     layer.dataset.percent = mark.percent;
     confetti();
     layer.hidden = false;
+    fitBox($("celebrate-text"), [$("celebrate-big")]);
     clearTimeout(celebrationTimer);
     celebrationTimer = setTimeout(function () { layer.hidden = true; }, 10000);
   }
@@ -393,5 +513,11 @@
 
   render(snap);
   checkMilestones(snap);
-  window.trackerBoard = { snapshot: function () { return snap; }, socket: socket };
+  window.trackerBoard = {
+    snapshot: function () { return snap; },
+    socket: socket,
+    // The location pages, for tests and for a curious organizer at the console.
+    pages: function () { return { at: pageAt, count: pages.length }; },
+    showPage: function (n) { showPage(n); return pageAt; },
+  };
 })();

@@ -22,8 +22,6 @@ def kiosk_options(args) -> dict:
     """Kiosk settings from the URL; anything odd falls back to a sensible default, never an error.
 
     A screen on a wall has nobody to read an error page, so `?rotate=yes` just rotates.
-    `?group=country` groups the locations under their countries; `?page=SECONDS` is how long
-    each page of locations shows when they do not all fit (10 s).
     """
     theme = args.get("theme", "dark")
     rotate = 0
@@ -37,16 +35,21 @@ def kiosk_options(args) -> dict:
             rotate = ROTATE_DEFAULT_SECONDS
     reload_raw = args.get("reload", "")
     reload_minutes = int(reload_raw) if reload_raw.isdigit() else 360
-    page_raw = args.get("page", "")
-    page = int(page_raw) if page_raw.isdigit() else PAGE_DEFAULT_SECONDS
-    group = args.get("group", "")
     return {
         "theme": theme if theme in THEMES else "dark",
         "rotate": rotate,
         "reload": min(reload_minutes, 7 * 24 * 60),
-        "group": group if group in GROUPS else None,
-        "page": min(max(page, 3), 600),
     }
+
+
+def list_options(args) -> dict:
+    """How the location list shows, from the URL: `?group=country` puts the locations under
+    their countries (with subtotals); `?page=SECONDS` is how long each page of locations stays
+    when they do not all fit the screen (10 s, at least 3)."""
+    page_raw = args.get("page", "")
+    page = int(page_raw) if page_raw.isdigit() else PAGE_DEFAULT_SECONDS
+    group = args.get("group", "")
+    return {"group": group if group in GROUPS else None, "page": min(max(page, 3), 600)}
 
 
 def _snapshot(location: str | None) -> Scoreboard:
@@ -65,7 +68,7 @@ def board(location: str | None = None):
         event=current_event(),
         snapshot=snap,
         location=location,
-        options=kiosk_options(request.args),
+        options=kiosk_options(request.args) | list_options(request.args),
     )
 
 
