@@ -284,3 +284,10 @@ def test_board_snapshot_is_escaped_inside_the_page(client, db, event):
 )
 def test_kiosk_options_from_the_url(query, expected):
     assert kiosk_options(query) == expected
+
+
+def test_the_leaderboard_lists_only_stations_with_engagements(db, event):
+    assert scoreboard.snapshot(db, event)["leaderboard"] == []
+    add_checkins(db, event["stations"]["demo"]["id"], n=2)
+    leaders = scoreboard.snapshot(db, event)["leaderboard"]
+    assert [(s["name"], s["total"]) for s in leaders] == [("Demo corner", 2)]

@@ -144,6 +144,7 @@ def _event_part(db: Database, event: Row) -> EventFigures:
             pick(Leader, st, location=loc["name"], location_slug=loc["slug"])
             for loc in shown
             for st in loc["stations"]
+            if st["total"]  # at zero there is no one to lead
         ),
         key=lambda s: (-s["total"], s["name"], s["location"]),
     )[:LEADERBOARD_SIZE]
