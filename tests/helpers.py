@@ -11,7 +11,7 @@ import zxingcpp
 from PIL import Image
 
 from tracker import db as dbm
-from tracker import staff
+from tracker import eventfile, eventsetup, staff
 
 # The form an organizer fills in to add a location in the console (Setup, "Add a location").
 LISBON = {
@@ -21,6 +21,13 @@ LISBON = {
     "country": "PT",
     "timezone": "Europe/Lisbon",
 }
+
+
+def database_with(path, event_file) -> tuple:
+    """A new database file at `path` with the event of `event_file` loaded: (db, event)."""
+    db = dbm.connect(path)
+    dbm.migrate(db)
+    return db, eventsetup.load_event(db, eventfile.read_event_file(event_file)).event
 
 
 def add_checkins(

@@ -15,10 +15,9 @@ import pytest
 from playwright.sync_api import expect
 
 from tracker import db as dbm
-from tracker import eventfile, eventsetup
 
 from .conftest import DEMO_EVENT, LiveServer
-from .helpers import add_conversation, wait_for_js
+from .helpers import add_conversation, database_with, wait_for_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -112,9 +111,7 @@ PAGED_NAMES = """() => {
 def demo(tmp_path_factory):
     """The demo event on a server of its own, with one story in the ticker."""
     path = tmp_path_factory.mktemp("board-layout") / "tracker.db"
-    db = dbm.connect(path)
-    dbm.migrate(db)
-    event = eventsetup.load_event(db, eventfile.read_event_file(DEMO_EVENT)).event
+    db, event = database_with(path, DEMO_EVENT)
     stations = [
         row[0]
         for row in db.execute(

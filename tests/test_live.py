@@ -18,12 +18,12 @@ import pytest
 import requests
 import socketio
 
-from tracker import conversations, eventfile, events, eventsetup
+from tracker import conversations, events
 from tracker import db as dbm
 from tracker.schemas import ConversationIn
 
 from .conftest import SMALL_EVENT, LiveServer
-from .helpers import add_checkins
+from .helpers import add_checkins, database_with
 
 pytestmark = pytest.mark.live
 
@@ -79,9 +79,7 @@ class Screen:
 def site(tmp_path_factory):
     """One server on one database for this module; tests look at changes, not absolute totals."""
     path = tmp_path_factory.mktemp("live") / "tracker.db"
-    db = dbm.connect(path)
-    dbm.migrate(db)
-    event = eventsetup.load_event(db, eventfile.read_event_file(SMALL_EVENT)).event
+    db, event = database_with(path, SMALL_EVENT)
     event["stations"] = {s["slug"]: s for s in events.stations(db, event["id"])}
     server = LiveServer(path, {"RATELIMIT_ENABLED": "0"}).start()
     yield {"server": server, "db": db, "event": event, "path": path}
