@@ -7,9 +7,7 @@
   const root = $("checkin");
   const form = $("checkin-form");
   const code = root && root.dataset.code;
-  const fmt = (n) => Number(n).toLocaleString("en");
-
-  const uuid = window.tracker.uuid; // static/common.js
+  const { uuid, t, number: fmt } = window.tracker; // static/common.js: ids, words, numbers
 
   // An id stays on the phone until its answer comes, so that a reload after a lost answer sends
   // it again (stored once) instead of a new one (a second identity, a second count). Without
@@ -55,12 +53,12 @@
         const r = await post(url, body);
         const data = await r.json().catch(() => ({}));
         if (r.status < 500) return { status: r.status, data };
-        last = data.detail || "the server had a problem";
+        last = data.detail || t("server_problem");
       } catch (e) {
-        last = "no connection";
+        last = t("no_connection");
       }
     }
-    return { status: 0, data: { detail: `Could not reach us (${last}). Please try again.` } };
+    return { status: 0, data: { detail: t("unreachable", { reason: last }) } };
   }
 
   const problem = (data) => window.tracker.problem(data);
@@ -100,12 +98,11 @@
       return req;
     });
 
-  const SAVED = "Saved on your phone — we'll send it when you're back online.";
+  const SAVED = t("saved_offline");
   let storyId = null; // the story in this station page's form, from the tap on Send
   let rev = 0;
   const mine = (item) => item.id === storyId;
-  const quote = ({ body: { story: s } }) =>
-    `Your story “${s.length > 60 ? `${s.slice(0, 60)}…` : s}”`;
+  const excerpt = ({ body: { story: s } }) => (s.length > 60 ? `${s.slice(0, 60)}…` : s);
 
   async function sendOne(item) {
     let r;
@@ -118,7 +115,7 @@
       return mine(item) && say(SAVED, true);
     }
     if (r.status >= 500 || [401, 408, 429].includes(r.status)) {
-      return mine(item) && say("Saved on your phone — we'll send it again in a moment.", true);
+      return mine(item) && say(t("saved_retry"), true);
     }
     await drop(item);
     if (mine(item)) {
@@ -129,8 +126,8 @@
     // Another station's story, or one sent from /me.
     const el = $("sent-note");
     el.textContent = r.ok
-      ? `${quote(item)} arrived: reference ${data.reference}.`
-      : `${quote(item)} could not be sent: ${problem(data)}`;
+      ? t("story_arrived", { excerpt: excerpt(item), reference: data.reference })
+      : t("story_failed", { excerpt: excerpt(item), problem: problem(data) });
     el.className = r.ok ? "ok" : "error";
     el.hidden = false;
   }
@@ -162,13 +159,9 @@
 
   function show(data) {
     const c = data.checkin;
-    const place = `${c.station.name}, ${c.station.location}`;
-    $("status").textContent = c.counted
-      ? `You're checked in at ${place}`
-      : `You've already visited ${place}`;
-    $("lead").textContent = c.counted
-      ? "Thanks for stopping by: you just moved the team closer to its goal."
-      : "Welcome back! Each station counts once, and your passport already has this one.";
+    const place = { station: c.station.name, location: c.station.location };
+    $("status").textContent = t(c.counted ? "checked_in" : "already_visited", place);
+    $("lead").textContent = t(c.counted ? "thanks_counted" : "welcome_back");
     const p = data.progress;
     $("total").textContent = fmt(p.total);
     $("goal").textContent = fmt(p.goal);
@@ -176,7 +169,7 @@
     $("bar").value = Math.min(p.total, p.goal);
     const pass = data.passport;
     $("badge").textContent = pass.badge;
-    $("visited").textContent = `${pass.visited} station${pass.visited === 1 ? "" : "s"} visited`;
+    $("visited").textContent = t("visited", { num: pass.visited });
     const list = $("stamps");
     list.replaceChildren(
       ...pass.stations.map((s) => {
@@ -196,7 +189,7 @@
   async function checkIn() {
     const button = form.querySelector("button");
     button.disabled = true;
-    $("lead").textContent = "Checking you in…";
+    $("lead").textContent = t("checking_in");
     const id = form.elements.id.value;
     store.set(checkinKey, id);
     const { status, data } = await send("/api/checkins", { station: code, id });
@@ -240,10 +233,10 @@
   followUp.addEventListener("change", () => {
     $("contact-box").hidden = !followUp.checked;
   });
-  function say(text, ok) {
+  function say(text, ok, busy) {
     $("story-status").textContent = text;
     $("story-status").className = ok ? "note" : "error";
-    $("story-send").disabled = text === "Sending…";
+    $("story-send").disabled = !!busy;
   }
   function thanks(data) {
     $("reference").textContent = data.reference;
@@ -287,12 +280,12 @@
     e.preventDefault();
     const story = f.story.value.trim();
     if (!story) {
-      say("Please write a few words first.");
+      say(t("write_first"));
       f.story.focus();
       return;
     }
     if (followUp.checked && !f.contact.value.trim()) {
-      say("Tell us how to reach you, or untick “get back to me”.");
+      say(t("contact_needed"));
       f.contact.focus();
       return;
     }
@@ -307,7 +300,7 @@
       public: f.public.checked,
     };
     if (followUp.checked) body.contact = f.contact.value.trim();
-    say("Sending…", true);
+    say(t("sending"), true, true);
     const item = { id: storyId, rev: ++rev, body };
     (idb ? tx((s) => s.put(item)) : Promise.reject()).then(flush, () => legacy(body));
   });

@@ -1,5 +1,6 @@
 // What every page's script shares: ids made on the device, elements that carry text (never
-// HTML), and the words of an API refusal. Loaded before each page's own script.
+// HTML), the page's words in its language (tracker.t), and the words of an API refusal.
+// Loaded before each page's own script.
 (function () {
   "use strict";
 
@@ -22,14 +23,45 @@
     return node;
   }
 
+  // The page's words (#i18n, from the gettext catalogues: tracker/web/i18n.py).
+  var lang = document.documentElement.lang || "en";
+  var messages = {};
+  try {
+    var data = document.getElementById("i18n");
+    if (data) messages = JSON.parse(data.textContent) || {};
+  } catch (e) { /* none: keys show */ }
+  var plurals = window.Intl && Intl.PluralRules ? new Intl.PluralRules(lang) : null;
+  var numbers = window.Intl ? new Intl.NumberFormat(lang) : null;
+
+  // 1,234 / 1.234 / 1 234, as the page's language writes it.
+  function number(n) { return numbers ? numbers.format(n) : String(n); }
+
+  // Message `key`, its %(name)s filled from `params` (numbers as the language writes them);
+  // one with a form per plural category picks params.num's.
+  function t(key, params) {
+    var text = messages[key];
+    params = params || {};
+    if (text && typeof text === "object") {
+      var n = Number(params.num);
+      var form = plurals && isFinite(n) ? plurals.select(n) : "other";
+      text = text[form] || text.other || text[Object.keys(text)[0]];
+    }
+    if (typeof text !== "string") return key;
+    return text.replace(/%\((\w+)\)[sd]/g, function (all, name) {
+      if (!(name in params)) return all;
+      var value = params[name];
+      return typeof value === "number" ? number(value) : String(value);
+    });
+  }
+
   // An API error body ({"error", "detail"}) in words: "field: problem; ..." or the detail.
   function problem(json, fallback) {
     var d = json && json.detail;
     if (Array.isArray(d)) {
       return d.map(function (e) { return (e.field ? e.field + ": " : "") + e.problem; }).join("; ");
     }
-    return (d || fallback || "Something went wrong. Please try again.") + "";
+    return (d || fallback || t("error")) + "";
   }
 
-  window.tracker = { uuid: uuid, el: el, problem: problem };
+  window.tracker = { uuid: uuid, el: el, problem: problem, t: t, number: number, lang: lang };
 })();

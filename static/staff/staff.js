@@ -27,6 +27,7 @@
 
   var uuid = window.tracker.uuid; // static/common.js
   var el = window.tracker.el;
+  var t = window.tracker.t; // the page's words, in its language
 
   function stored(key, value) {
     try {
@@ -75,10 +76,13 @@
 
   function isoAt(ms) { return new Date(ms).toISOString(); }
 
+  // The location's clock in the page's language, 12 or 24 hours as the language writes it there
+  // (data-time-locale: the language with the location's country, "en-IE" 14:05, "en-US" 2:05 PM).
+  var TIME_LOCALE = root.dataset.timeLocale || document.documentElement.lang || undefined;
   var timeFormat = (function () {
-    var options = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
-    try { return new Intl.DateTimeFormat("en-GB", Object.assign({ timeZone: TIMEZONE }, options)); }
-    catch (e) { return new Intl.DateTimeFormat("en-GB", options); }
+    var options = { hour: root.dataset.hour || "numeric", minute: "2-digit" }; // as the server writes it
+    try { return new Intl.DateTimeFormat(TIME_LOCALE, Object.assign({ timeZone: TIMEZONE }, options)); }
+    catch (e) { return new Intl.DateTimeFormat(TIME_LOCALE, options); }
   })();
   // "14:05" in the location's time zone, as the server lists synced conversations.
   function localTime(iso) {
@@ -222,11 +226,9 @@
   function setReachable(value) { reachable = value; renderNet(); }
   function renderNet() {
     var online = navigator.onLine && reachable;
-    netEl.textContent = online ? "Online" : "Offline";
+    netEl.textContent = t(online ? "online" : "offline");
     netEl.dataset.state = online ? "online" : "offline";
   }
-
-  function plural(n, one, many) { return n + " " + (n === 1 ? one : many); }
 
   // Renders may overlap (a save and a flush); only the latest one paints.
   var renderSeq = 0;
@@ -239,8 +241,8 @@
       var held = lists[1].length;
       waitingEl.dataset.count = String(waiting);
       waitingEl.dataset.attention = String(held);
-      waitingEl.textContent = waiting ? waiting + " waiting to sync"
-        : held ? plural(held, "needs attention", "need attention") : "All synced";
+      waitingEl.textContent = waiting ? t("waiting", { num: waiting })
+        : held ? t("held", { num: held }) : t("all_synced");
       renderAlert(held);
       renderAttention(lists[1]);
       renderPending(lists[0]);
@@ -252,8 +254,7 @@
     alertEl.hidden = held === 0;
     if (!held) return;
     var text = document.getElementById("attention-alert-text");
-    text.textContent = plural(held, "conversation needs attention", "conversations need attention") +
-      ": the server refused " + (held === 1 ? "it" : "them") + ".";
+    text.textContent = t("held_alert", { num: held });
   }
 
   var audio = null;
@@ -326,17 +327,13 @@
   }
 
   function describe(status, json) {
-    if (!json) return "The server said " + status + ".";
-    return window.tracker.problem(json, json.error || "error " + status);
+    if (!json) return t("server_said", { status: String(status) });
+    return window.tracker.problem(json, json.error || t("error_status", { status: String(status) }));
   }
 
   // Refusals a new id fixes: the record cannot be changed, but its content can be kept.
   var SAVE_AS_NEW = { id_conflict: 1, no_longer_editable: 1, not_author: 1 };
-  var HINTS = {
-    id_conflict: " Save it again to keep it as a new conversation, or discard it.",
-    no_longer_editable: " Save it again to keep it as a new conversation, or discard this change.",
-    not_author: " Save it again to keep it as a new conversation, or discard it.",
-  };
+  var HINTS = { id_conflict: "hint_new", no_longer_editable: "hint_change", not_author: "hint_new" };
 
   // Resolves true to go on with the next item, false to stop until the next flush.
   function sendOne(item) {
@@ -378,7 +375,7 @@
 
   function refused(item, response, json) {
     var code = json && json.error;
-    item.error = describe(response.status, json) + (HINTS[code] || "");
+    item.error = describe(response.status, json) + (HINTS[code] ? " " + t(HINTS[code]) : "");
     item.code = code || null;
     item.status = response.status;
     return toAttention(item).then(function (moved) {
@@ -425,11 +422,11 @@
     li.append(
       el("p", "meta muted", localTime(captureTime(item) || item.body.captured_at)),
       el("p", "text", storyLine(item)),
-      el("p", "error", item.error || "Refused by the server."),
-      button("Fix", "secondary", function () { loadIntoForm(item, "attention"); }),
+      el("p", "error", item.error || t("refused")),
+      button(t("fix"), "secondary", function () { loadIntoForm(item, "attention"); }),
       " ",
-      button("Discard", "secondary danger", function () {
-        if (window.confirm("Discard this conversation for good?")) removeItem("attention", item.id).then(render);
+      button(t("discard"), "secondary danger", function () {
+        if (window.confirm(t("discard_confirm"))) removeItem("attention", item.id).then(render);
       })
     );
     return li;
@@ -441,11 +438,11 @@
     var meta = el("div", "meta");
     var synced = item.edit || document.querySelector("#synced-list li[data-id='" + CSS.escape(item.id) + "']");
     meta.append(
-      el("strong", null, synced ? "Edit waiting to sync" : "Waiting to sync"),
+      el("strong", null, t(synced ? "edit_waiting" : "waiting_one")),
       el("span", "time", localTime(captureTime(item) || item.body.captured_at))
     );
     if (item.body.nps !== null && item.body.nps !== undefined) meta.append(el("span", "score", item.body.nps));
-    var edit = el("a", "button secondary", "Edit");
+    var edit = el("a", "button secondary", t("edit"));
     edit.href = "/staff/capture?edit=" + encodeURIComponent(item.id);
     li.append(meta, el("p", "text", item.body.story), edit);
     return li;
@@ -487,10 +484,10 @@
       if (BADGE_ALPHABET.indexOf(code[i]) < 0 && wrong.indexOf(code[i]) < 0) wrong.push(code[i]);
     }
     if (wrong.length) {
-      return "Not a badge code: badges never contain " + wrong.join(" ") + " (only " + BADGE_ALPHABET.split("").join(" ") + ").";
+      return t("badge_chars", { chars: wrong.join(" "), alphabet: BADGE_ALPHABET.split("").join(" ") });
     }
     if (code.length > BADGE_LENGTH || (complete && code.length !== BADGE_LENGTH)) {
-      return "Not a badge code: a badge has " + BADGE_LENGTH + " characters, this has " + code.length + ".";
+      return t("badge_length", { length: BADGE_LENGTH, count: code.length });
     }
     return "";
   }
@@ -511,7 +508,7 @@
   function checkBadge(code) {
     if (knownBadges[code]) {
       badgeCheck = { code: code, state: "known", promise: null };
-      badgeNote("✓ Badge " + code + " found.", "known");
+      badgeNote(t("badge_found", { code: code }), "known");
       return Promise.resolve(badgeCheck);
     }
     if (badgeCheck && badgeCheck.code === code && badgeCheck.state === "checking") return badgeCheck.promise;
@@ -519,10 +516,10 @@
     badgeCheck = check;
     if (!navigator.onLine) {
       check.state = "unchecked";
-      badgeNote("Offline: badge " + code + " will be checked when this conversation syncs.", "unchecked");
+      badgeNote(t("badge_offline", { code: code }), "unchecked");
       return Promise.resolve(check);
     }
-    badgeNote("Checking badge " + code + "…", "checking");
+    badgeNote(t("badge_checking", { code: code }), "checking");
     check.promise = api("/api/badges/" + encodeURIComponent(code)).then(function (response) {
       return jsonOf(response).then(function (json) {
         var error = json && json.error;
@@ -545,10 +542,9 @@
   }
 
   function showBadgeState(check) {
-    if (check.state === "known") badgeNote("✓ Badge " + check.code + " found.", "known");
-    else if (check.state === "unknown") {
-      badgeNote("No attendee has badge " + check.code + " at this event. Check their passport, or leave the badge empty.", "unknown");
-    } else badgeNote("Badge " + check.code + " is checked when this conversation syncs (the server is not reachable now).", "unchecked");
+    if (check.state === "known") badgeNote(t("badge_found", { code: check.code }), "known");
+    else if (check.state === "unknown") badgeNote(t("badge_unknown", { code: check.code }), "unknown");
+    else badgeNote(t("badge_unchecked", { code: check.code }), "unchecked");
   }
 
   var badgeTimer = null;
@@ -587,7 +583,7 @@
     var timeout = new Promise(function (resolve) { setTimeout(function () { resolve(null); }, 2500); });
     return Promise.race([pending, timeout]).then(function (result) {
       if (result && result.state === "unknown") {
-        return "No attendee has badge " + code + " at this event. Check their passport, or leave the badge empty.";
+        return t("badge_unknown", { code: code });
       }
       return "";
     });
@@ -662,7 +658,7 @@
       saveAsNew: saveAsNew,
     };
     fillForm(item.body);
-    document.getElementById("editing-ref").textContent = item.reference || "a conversation not yet synced";
+    document.getElementById("editing-ref").textContent = item.reference || t("not_yet_synced");
     document.getElementById("editing").hidden = false;
     showError(item.error || "", "attention");
     window.scrollTo(0, 0);
@@ -680,7 +676,7 @@
           .then(function (r) { return jsonOf(r).then(function (j) { return { ok: r.ok, status: r.status, json: j }; }); })
           .then(function (res) {
             if (!res.ok) { showError(describe(res.status, res.json)); return; }
-            if (!res.json.editable) { showError("This conversation can no longer be edited."); return; }
+            if (!res.json.editable) { showError(t("not_editable")); return; }
             var rec = res.json;
             loadIntoForm({
               id: rec.id,
@@ -689,7 +685,7 @@
               edit: true,
               body: rec,
             }, "server");
-          }, function () { showError("You are offline: conversations already synced can be edited once back online."); });
+          }, function () { showError(t("edit_offline")); });
       });
     });
   }
@@ -699,7 +695,7 @@
     ev.preventDefault();
     if (saving) return; // a double tap while the first save is running makes one record
     var body = readForm();
-    if (!body.story) { showError("Write down their story before saving.", "story"); form.elements.story.focus(); return; }
+    if (!body.story) { showError(t("story_needed"), "story"); form.elements.story.focus(); return; }
     saving = true;
     var saveButton = document.getElementById("save");
     saveButton.disabled = true;
@@ -726,12 +722,12 @@
         resetForm();
         // The counter and the toast change together.
         return render().then(function () {
-          toast(fresh && !wasEditing ? "Saved" : "Saved changes");
+          toast(t(fresh && !wasEditing ? "saved" : "saved_changes"));
           form.elements.attendee_badge.focus({ preventScroll: true });
           window.scrollTo(0, 0);
         });
       }, function (err) {
-        showError("Could not save on this device: " + err + ". Keep this page open and try again.");
+        showError(t("save_failed", { error: String(err) }));
       });
     }).then(function () {
       saving = false;
@@ -749,7 +745,7 @@
       var s = document.createElement("script");
       s.src = src;
       s.onload = resolve;
-      s.onerror = function () { reject(new Error("scanner library did not load")); };
+      s.onerror = function () { reject(new Error(t("scanner_missing"))); };
       document.head.append(s);
     });
   }
@@ -773,20 +769,20 @@
     var raw = String(text || "").trim();
     var code = normaliseBadge(raw);
     if (isBadge(code)) return { badge: code };
-    var said;
+    var problem;
     try {
       var url = new URL(raw);
       if (/^\/s\/[^/]+\/?$/.test(url.pathname) || /^\/j\/[^/]+\/?$/.test(url.pathname)) {
-        said = "it is a station's check-in code (" + shorten(url.host + url.pathname.replace(/^(\/[sj]\/).*/, "$1…")) + ")";
+        problem = t("scan_station", { address: shorten(url.host + url.pathname.replace(/^(\/[sj]\/).*/, "$1…")) });
       } else {
-        said = "it is a web address (" + shorten(url.host + url.pathname) + ")";
+        problem = t("scan_address", { address: shorten(url.host + url.pathname) });
       }
     } catch (e) {
-      if (/^WIFI:/i.test(raw)) said = "it is a wifi network";
-      else if (!raw) said = "it is empty";
-      else said = "it reads “" + shorten(raw) + "”";
+      if (/^WIFI:/i.test(raw)) problem = t("scan_wifi");
+      else if (!raw) problem = t("scan_empty");
+      else problem = t("scan_text", { text: shorten(raw) });
     }
-    return { problem: "That QR code is not a badge: " + said + ". Scan the QR code on the attendee's passport." };
+    return { problem: problem };
   }
 
   function startScan() {
@@ -795,11 +791,11 @@
     if (scan) return; // already running
     note.dataset.state = "";
     if (!navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) {
-      note.textContent = "The camera is not available here (it needs https). Type the badge instead.";
+      note.textContent = t("no_camera");
       return;
     }
     var current = scan = { controls: null, stopped: false };
-    note.textContent = "Starting the camera…";
+    note.textContent = t("camera_starting");
     loadScanner(root.dataset.scanner).then(function () {
       var reader = new window.ZXingBrowser.BrowserQRCodeReader();
       return reader.decodeFromVideoDevice(undefined, document.getElementById("scanner-video"), function (result, err, controls) {
@@ -814,15 +810,15 @@
         stopScan();
         form.elements.attendee_badge.value = read.badge;
         onBadgeInput(true);
-        toast("Badge scanned: " + read.badge);
+        toast(t("badge_scanned", { code: read.badge }));
       });
     }).then(function (controls) {
       if (current.stopped) { controls.stop(); return; } // stopped while the camera started
       current.controls = controls;
-      if (note.dataset.state !== "refused") note.textContent = "Point the camera at the QR code on the attendee's passport.";
+      if (note.dataset.state !== "refused") note.textContent = t("point_camera");
     }, function (err) {
       if (scan === current) scan = null;
-      note.textContent = "Could not start the camera (" + (err && err.message ? err.message : err) + "). Type the badge instead.";
+      note.textContent = t("camera_failed", { error: String(err && err.message ? err.message : err) });
     });
   }
 
@@ -860,7 +856,7 @@
   if (signout) {
     signout.addEventListener("submit", function (ev) {
       var n = Number(waitingEl.dataset.count);
-      if (n && !window.confirm(n + " conversations are still waiting to sync. They stay on this device and sync after the next sign-in to this station. Sign out?")) ev.preventDefault();
+      if (n && !window.confirm(t("signout_confirm", { num: n }))) ev.preventDefault();
     });
   }
 

@@ -58,11 +58,16 @@ async function fetchWithTimeout(request, ms) {
   }
 }
 
+// In the language the staff pages spoke when this worker was installed.
+const OFFLINE = {{ {"lang": lang, "dir": dir, "title": _("Offline"),
+                    "text": _("You are offline and this page is not saved on this device yet. Open the staff page once while online.")}|tojson }};
+
 function offlinePage() {
+  const text = (s) => s.replace(/[&<>"']/g, (c) => "&#" + c.charCodeAt(0) + ";");
   return new Response(
-    "<!doctype html><meta name=viewport content='width=device-width'><title>Offline</title>" +
-      "<p style='font:18px system-ui;padding:1rem'>You are offline and this page is not saved on this device yet. " +
-      "Open the staff page once while online.</p>",
+    `<!doctype html><html lang="${text(OFFLINE.lang)}" dir="${text(OFFLINE.dir)}"><meta charset="utf-8">` +
+      `<meta name=viewport content='width=device-width'><title>${text(OFFLINE.title)}</title>` +
+      `<p style='font:18px system-ui;padding:1rem'>${text(OFFLINE.text)}</p>`,
     { status: 503, headers: { "Content-Type": "text/html; charset=utf-8" } },
   );
 }

@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint, Response, abort, redirect, render_template, request
+from flask_babel import gettext as _
 from pydantic import ValidationError
 
 from .. import attendees, checkins, events, profile, qr, totals
 from ..schemas import CheckinIn
 from .context import current_event, get_db
+from .i18n import use_location_language
 from .identity import attendee_token, set_attendee_cookie
 from .jsonapi import field_problems
 from .ratelimit import checkin_limits
@@ -24,14 +26,17 @@ def _no_store(response: Response) -> Response:
     return response
 
 
-NOT_A_STATION = "This QR code does not belong to an active station of this event."
+def _not_a_station() -> str:
+    return _("This QR code does not belong to an active station of this event.")
 
 
 def _station(code: str) -> dict:
     try:
-        return events.station_by_code(get_db(), code, current_event()["id"])
+        station = events.station_by_code(get_db(), code, current_event()["id"])
     except events.UnknownStation:
-        abort(404, NOT_A_STATION)
+        abort(404, _not_a_station())
+    use_location_language(station["location_language"])
+    return station
 
 
 def _me() -> dict | None:
@@ -65,16 +70,16 @@ def station_form(code: str):
     try:
         body = CheckinIn.model_validate({"station": code, "id": request.form.get("id") or None})
     except ValidationError:
-        abort(400, "The check-in form was damaged on the way. Open the station's link again.")
+        abort(400, _("The check-in form was damaged on the way. Open the station's link again."))
     db = get_db()
     try:
         result = checkins.check_in(
             db, event, code, attendee_token(), body.id, client_ip=request.remote_addr
         )
     except events.UnknownStation:  # switched off while this check-in waited for its turn
-        abort(404, NOT_A_STATION)
+        abort(404, _not_a_station())
     except checkins.IdConflict:
-        abort(422, "This check-in was already used. Open the station's link again.")
+        abort(422, _("This check-in was already used. Open the station's link again."))
     response = Response(
         render_template(
             "attendee/checkin.html",
@@ -117,16 +122,27 @@ def _me_page(attendee: dict | None, errors: list[str] | None = None, form=None, 
     )
 
 
+def _profile_problem(problem: dict) -> str:
+    """A refused /me form's line, in the page's language."""
+    field = problem["field"]
+    if field == "body":  # details without the consent box
+        return _("Please tick the box to let us keep your details, or leave them empty.")
+    if field == "email" and "email" in problem["problem"]:
+        return _("Email: this does not look like an email address (name@example.org).")
+    labels = {"name": _("Name"), "email": _("Email"), "company": _("Company")}
+    return _("%(field)s: %(problem)s", field=labels.get(field, field), problem=problem["problem"])
+
+
 @bp.post("/me")
 def save_profile():
     attendee = _me()
     if attendee is None:
-        abort(403, "Check in at a station first: scan its QR code with your phone camera.")
+        abort(403, _("Check in at a station first: scan its QR code with your phone camera."))
     fields = {k: request.form.get(k, "") for k in ("name", "email", "company")}
     try:
         details = profile.ProfileIn(**fields, consent=request.form.get("consent") == "yes")
     except ValidationError as exc:
-        errors = [f"{p['field'].capitalize()}: {p['problem']}" for p in field_problems(exc)]
+        errors = [_profile_problem(p) for p in field_problems(exc)]
         return _me_page(attendee, errors, {**fields, "consent": 0}, status=400)
     profile.save(get_db(), attendee["id"], details)
     return redirect("/me?saved=1#details", code=303)
@@ -137,7 +153,7 @@ def badge_svg():
     """The badge code as a QR code, for staff to scan and tie a conversation to this attendee."""
     attendee = _me()
     if attendee is None:
-        abort(404, "No passport yet: check in at a station first.")
+        abort(404, _("No passport yet: check in at a station first."))
     response = Response(qr.badge_svg(attendee["badge"]), mimetype="image/svg+xml")
     response.headers["Cache-Control"] = "private, max-age=3600"
     return response

@@ -6,7 +6,6 @@ import hashlib
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
@@ -19,11 +18,14 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from .. import conversations, events, scoreboard, staff
 from .. import db as dbm
 from ..security import BADGE_ALPHABET, BADGE_LENGTH
 from .context import current_event, get_db
+from .i18n import current_tag, hour_digits, local_time, region_locale, use_location_language
 from .identity import staff_name, staff_session_station, staff_station
 from .ratelimit import staff_sign_in_limits
 
@@ -99,37 +101,61 @@ def sign_in():
     }
     pin = request.form.get("pin", "")
     if not (form["station"].isascii() and form["station"].isdigit() and len(form["station"]) < 10):
-        return _sign_in_page("Choose your station.", 400, form)
+        return _sign_in_page(_("Choose your station."), 400, form)
     if not 1 <= len(form["name"]) <= NAME_MAX or not form["name"].isprintable():
-        return _sign_in_page(f"Type your name (up to {NAME_MAX} characters).", 400, form)
+        message = _("Type your name (up to %(max)s characters).", max=NAME_MAX)
+        return _sign_in_page(message, 400, form)
     if not pin.strip():
-        return _sign_in_page("Type the station PIN.", 400, form)
+        return _sign_in_page(_("Type the station PIN."), 400, form)
     staff_sign_in_limits()  # before any PIN is hashed
     db = get_db()
     try:
         station = staff.station(db, int(form["station"]), current_event()["id"])
         signed_in = staff.sign_in(db, station["id"], pin.strip(), request.remote_addr or "")
     except events.UnknownStation:
-        return _sign_in_page("That station is not open; choose another.", 400, form)
+        return _sign_in_page(_("That station is not open; choose another."), 400, form)
     except staff.LockedOut as exc:
-        local = exc.until.astimezone(ZoneInfo(station["timezone"])).strftime("%H:%M")
+        use_location_language(station["location_language"])
+        local = local_time(exc.until, station["timezone"], station["country"])
         minutes = max(1, round((exc.until - datetime.now(UTC)).total_seconds() / 60))
-        message = (
-            f"Too many wrong PINs from this device for {station['name']}. Sign-in is locked"
-            f" until {local} (about {minutes} min). An organizer can unlock it, or give you the"
-            " PIN."
+        message = ngettext(
+            "Too many wrong PINs from this device for %(station)s. Sign-in is locked until"
+            " %(time)s (about %(num)s minute). An organizer can unlock it, or give you the PIN.",
+            "Too many wrong PINs from this device for %(station)s. Sign-in is locked until"
+            " %(time)s (about %(num)s minutes). An organizer can unlock it, or give you the PIN.",
+            minutes,
+            station=station["name"],
+            time=local,
         )
         page, status = _sign_in_page(message, 429, form)
         retry_after = max(1, int((exc.until - datetime.now(UTC)).total_seconds()) + 1)
         return page, status, {"Retry-After": str(retry_after)}
     except staff.WrongPin as exc:
-        return _sign_in_page(str(exc), 401, form)
+        use_location_language(station["location_language"])
+        return _sign_in_page(_wrong_pin(exc.remaining), 401, form)
     session["staff_session"] = staff.start_session(db, station["id"], form["name"])
     session["staff_station_id"] = station["id"]
     session["staff_pin_tag"] = signed_in["pin_tag"]
     session["staff_name"] = form["name"]
     session.permanent = True
     return redirect(url_for("staff.capture"))
+
+
+def _wrong_pin(remaining: int) -> str:
+    if remaining:
+        return ngettext(
+            "Wrong PIN. %(num)s more try before sign-in is locked.",
+            "Wrong PIN. %(num)s more tries before sign-in is locked.",
+            remaining,
+        )
+    minutes = int(staff.LOCK.total_seconds() // 60)
+    return ngettext(
+        "Wrong PIN. Sign-in from this device is now locked for %(num)s minute; an organizer"
+        " can unlock it.",
+        "Wrong PIN. Sign-in from this device is now locked for %(num)s minutes; an organizer"
+        " can unlock it.",
+        minutes,
+    )
 
 
 @bp.get("/capture")
@@ -163,7 +189,10 @@ def mine():
 
 
 def _staff_page(template: str, station: dict, **context):
-    """A signed-in staff page: its outbox script retries every OUTBOX_FLUSH_SECONDS."""
+    """A signed-in staff page, in its location's language (unless the device chose another);
+    its outbox script retries every OUTBOX_FLUSH_SECONDS."""
+    use_location_language(station["location_language"])
+    time_locale = region_locale(current_tag(), station["country"])
     return render_template(
         template,
         event=current_event(),
@@ -172,6 +201,8 @@ def _staff_page(template: str, station: dict, **context):
         flush_seconds=OUTBOX_FLUSH_SECONDS,
         badge_alphabet=BADGE_ALPHABET,
         badge_length=BADGE_LENGTH,
+        time_locale=time_locale.replace("_", "-"),
+        hour_digits=hour_digits(time_locale),
         **context,
     )
 
@@ -205,6 +236,9 @@ SW_SCOPE = "/staff"
 def service_worker():
     """The offline service worker, scoped to /staff and versioned by the assets it caches."""
     version = asset_version()
+    station = staff_session_station()
+    if station is not None:
+        use_location_language(station["location_language"])
     body = render_template(
         "staff/sw.js",
         version=version,
