@@ -72,3 +72,21 @@ def test_a_sheet_with_80_character_names_prints_one_page_per_station(
     assert pages == stations == 2
     # Every word of the names is on the sheet: nothing was cut to make it fit.
     assert html.count(LONG[:80]) >= 2
+
+
+def test_a_sheet_speaks_its_locations_language(client, db, event):
+    eventsetup.upsert_location(
+        db, event["id"], "cork", "Cork", "Cork", "IE", "Europe/Dublin", language="de"
+    )
+    page = client.get("/sheets/cork").get_data(as_text=True)
+    assert '<html lang="de"' in page
+    assert "Richten Sie die Kamera Ihres Smartphones hierauf" in page
+    assert "Point your phone camera" not in page
+    assert 'lang="fr"' in client.get("/sheets/cork?lang=fr").get_data(as_text=True)
+
+
+def test_an_unknown_short_code_is_explained_in_the_phones_language(client):
+    r = client.get("/j/AAAAAA", headers={"Accept-Language": "es-MX,es;q=0.9"})
+    assert r.status_code == 404 and "Ningún puesto tiene el código AAAAAA" in r.get_data(
+        as_text=True
+    )

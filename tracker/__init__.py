@@ -6,7 +6,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import cli, config, live, web
-from .extensions import ASYNC_MODE, babel, csrf, socketio
+from .extensions import ASYNC_MODE, COMPRESSED_TYPES, babel, compress, csrf, socketio
 from .web import i18n
 from .web.guard import ConnectionGuard
 
@@ -25,6 +25,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     if test_config:
         app.config.update(test_config)
 
+    app.config.setdefault("COMPRESS_MIMETYPES", COMPRESSED_TYPES)
+    compress.init_app(app)
     web.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=i18n.select_locale)

@@ -54,3 +54,22 @@ def babel_name(tag: str) -> str:
 def direction(tag: str) -> str:
     """ "rtl" for a right-to-left language, else "ltr" (the HTML dir attribute)."""
     return "rtl" if tag in RIGHT_TO_LEFT else "ltr"
+
+
+# The self-hosted font (static/vendor/fonts, from @fontsource) a language's script needs where a
+# screen may have none; Latin-script pages use the system's own fonts and load nothing.
+_SCRIPT_FONTS = {
+    "he": "noto-sans-hebrew",
+    "hi": "noto-sans",  # Noto Sans covers Devanagari
+    "ja": "noto-sans-jp",
+    "zh-Hans": "noto-sans-sc",
+}
+BOARD_FONTS = ("noto-sans", "noto-sans-hebrew", "noto-sans-jp", "noto-sans-sc")
+
+
+def font_stylesheets(tag: str, every_script: bool = False) -> list[str]:
+    """The font stylesheets (paths under static/) a page in `tag` links: none for a Latin
+    script; with `every_script` (the big screen: one typeface, and stories in any script) all
+    of them. Each splits its font by unicode-range, so only glyphs on screen are fetched."""
+    families = BOARD_FONTS if every_script else [f for f in [_SCRIPT_FONTS.get(tag)] if f]
+    return [f"vendor/fonts/{family}/{weight}.css" for family in families for weight in (400, 700)]

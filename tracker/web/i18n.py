@@ -18,7 +18,7 @@ from flask_babel import get_locale, get_translations, gettext, refresh
 from werkzeug.exceptions import HTTPException
 
 from .. import db as dbm
-from ..languages import DEFAULT, LANGUAGES, babel_name, direction, supported
+from ..languages import DEFAULT, LANGUAGES, babel_name, direction, font_stylesheets, supported
 from .context import current_event
 
 LANG_COOKIE = "lang"
@@ -27,7 +27,7 @@ LANG_COOKIE_MAX_AGE = 365 * 24 * 3600  # a year
 # page and its form, the passport, the short code, and the check-in API.
 ATTENDEE_PATHS = ("/s/", "/me", "/j/", "/api/checkins")
 # Pages not translated yet speak English whatever the visitor chose, so <html lang> tells the truth.
-UNTRANSLATED = frozenset({"admin", "admin_records"})
+UNTRANSLATED = frozenset({"admin", "admin_records", "admin_data"})
 _BY_BABEL_NAME = {babel_name(tag): tag for tag in LANGUAGES}
 
 
@@ -308,4 +308,5 @@ def _template_context() -> dict:
         "dir": direction(tag),
         "languages": switcher(),
         "browser_messages": browser_messages(),
+        "fonts": font_stylesheets(tag),
     }

@@ -14,11 +14,13 @@ from flask import (
     render_template,
     url_for,
 )
+from flask_babel import gettext
 
 from .. import db as dbm
 from .. import events, organizers, qr
 from ..shapes import Health
 from .context import RETRY_AFTER_SECONDS, current_event, get_db, public_url
+from .i18n import use_location_language
 from .identity import is_admin
 
 bp = Blueprint("pages", __name__)
@@ -61,8 +63,11 @@ def join(short_code: str):
     except events.UnknownStation:
         abort(
             404,
-            f"No station has the code {short_code.upper()[:12]}. Check the six characters"
-            " under the QR code, or ask the staff at the station.",
+            gettext(
+                "No station has the code %(code)s. Check the six characters under the QR code,"
+                " or ask the staff at the station.",
+                code=short_code.upper()[:12],
+            ),
         )
     return redirect(url_for("attendee.station_page", code=station["code"]))
 
@@ -105,6 +110,8 @@ def sheet(location: str):
     loc = events.location_by_slug(get_db(), event["id"], location)
     if loc is None:
         abort(404, "No location has that name.")
+    # Printed for the location's attendees: in its language (?lang= chooses another).
+    use_location_language(loc["language"])
     return render_template("sheet.html", **sheet_context(event, loc, public_url()))
 
 
