@@ -7,6 +7,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import cli, config, live, web
 from .extensions import ASYNC_MODE, COMPRESSED_TYPES, babel, compress, csrf, socketio
+from .node import link as node_link
 from .web import i18n
 from .web.guard import ConnectionGuard
 
@@ -40,6 +41,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         ping_timeout=20,
     )
     live.init_app(app)
+    node_link.init_app(app)
     cli.init_app(app)
     # Outermost but for ProxyFix, so it counts Socket.IO's requests too, under each client's
     # own address (behind a proxy, ProxyFix has already put the forwarded one in REMOTE_ADDR).

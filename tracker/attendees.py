@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 
 from sqlite_utils import Database
 
 from . import db as dbm
 from .db import Row
-from .security import new_badge, new_token, normalize_badge
+from .security import BADGE_ALPHABET, new_badge, new_token, normalize_badge
 
 
 class UnknownAttendee(LookupError):
@@ -47,15 +48,38 @@ def by_badge(db: Database, event_id: int, badge: str) -> Row:
     return found
 
 
+def badge_for(token: str) -> str:
+    """The badge code a token gets first, the same on central and on every node (a phone known
+    to one side and then seen by the other gets the same badge there); one-way, as the token is
+    a secret. Another attendee already holding it (rare) means a random one instead."""
+    digest = int.from_bytes(hashlib.sha256(b"badge:" + token.encode()).digest()[:8], "big")
+    chars = []
+    for _ in range(6):
+        digest, index = divmod(digest, len(BADGE_ALPHABET))
+        chars.append(BADGE_ALPHABET[index])
+    return "".join(chars)
+
+
+def token_known(db: Database, token: str) -> bool:
+    """Whether any attendee (of any event) holds this token."""
+    return db.execute("SELECT 1 FROM attendees WHERE token = ?", [token]).fetchone() is not None
+
+
 def create(
-    db: Database, event_id: int, created_ip: str | None = None, rehearsal: bool = False
+    db: Database,
+    event_id: int,
+    created_ip: str | None = None,
+    rehearsal: bool = False,
+    token: str | None = None,
 ) -> Row:
-    """A new anonymous attendee with a fresh token and a unique badge code.
+    """A new anonymous attendee with a fresh token (or `token`: one a sibling server signed,
+    adopted as it is, see checkins) and a unique badge code.
 
     `created_ip` is the address the first check-in came from: bursts of new identities from
     one address are flagged to organizers (bursts.py).
     """
-    token = new_token()
+    token = token or new_token()
+    badges = [badge_for(token)]
     for _ in range(10):
         try:
             with dbm.write(db):
@@ -63,7 +87,14 @@ def create(
                     db.execute(
                         "INSERT INTO attendees (event_id, token, badge, created_at, created_ip,"
                         " rehearsal) VALUES (?, ?, ?, ?, ?, ?) RETURNING *",
-                        [event_id, token, new_badge(), dbm.utcnow(), created_ip, int(rehearsal)],
+                        [
+                            event_id,
+                            token,
+                            (badges or [new_badge()]).pop(),
+                            dbm.utcnow(),
+                            created_ip,
+                            int(rehearsal),
+                        ],
                     )
                 )
                 assert made is not None  # RETURNING gives the row just inserted

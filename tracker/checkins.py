@@ -97,6 +97,12 @@ def _store(
     """The write itself: (record, created, attendee, new identity)."""
     owner = attendees.by_token(db, token, event["id"])
     new_identity = owner is None
+    if owner is None and token and not attendees.token_known(db, token):
+        # A cookie signed with the event's attendee key that this server has not met: the phone
+        # checked in first at a location node (or at central, seen here from a node). It keeps
+        # its identity, so both sides count it as one attendee once the node has forwarded.
+        owner = attendees.create(db, event["id"], client_ip, rehearsal, token=token)
+        new_identity = False
     if owner is None:
         # A new phone, or a retry of its first check-in whose answer was lost.
         row = db.execute(_BY_UUID, [checkin_id]).fetchone()

@@ -18,9 +18,11 @@ from . import (
     privacy,
     qr,
     rehearsal,
+    replica,
     report,
     simulate,
 )
+from .node.commands import node_cli
 from .web.context import get_db
 from .web.pages import sheet_context
 
@@ -189,6 +191,8 @@ def admin_status() -> None:
             "Organizer sign-in: no account yet. Make one with:"
             ' .venv/bin/flask --app tracker admin create --name "Your Name"'
         )
+    if current_app.config.get("REPLICA"):
+        click.echo(f"Replication: on, to {replica.shown(current_app.config['REPLICA'])}.")
 
 
 rehearsal_cli = AppGroup("rehearsal", help="Rows written by `flask simulate`.")
@@ -278,5 +282,7 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(rehearsal_cli)
     app.cli.add_command(qr_command)
     app.cli.add_command(init_db)
+    app.cli.add_command(node_cli)
+    app.cli.add_command(replica.replica_cli)
     for command in (admin_cli, backup_command, report_command, erase_command, simulate_command):
         app.cli.add_command(command)

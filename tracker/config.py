@@ -23,6 +23,8 @@ def from_env(env: os._Environ | dict | None = None) -> dict:
     return {
         "DATABASE": env.get("TRACKER_DB", str(ROOT / "instance" / "tracker.db")),
         "SYNCHRONOUS": env.get("TRACKER_SYNCHRONOUS", "NORMAL"),
+        # Litestream's replica of the database (tracker/replica.py), e.g. s3://bucket/tracker.
+        "REPLICA": env.get("TRACKER_REPLICA") or None,
         "EVENT": env.get("TRACKER_EVENT") or None,
         "PUBLIC_URL": public_url,
         # Without SECRET_KEY a random key is kept in instance/secret_key so cookies survive restarts.
@@ -56,6 +58,11 @@ def from_env(env: os._Environ | dict | None = None) -> dict:
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", 0)),
         "FOLLOW_UP_SLA_HOURS": int(env.get("FOLLOW_UP_SLA_HOURS", 48)),
         "LIVE_POLL_SECONDS": float(env.get("LIVE_POLL_SECONDS", 0.25)),
+        # A location node: central's URL and the token `flask node add` printed there.
+        "NODE_UPSTREAM": env.get("TRACKER_UPSTREAM", "").rstrip("/") or None,
+        "NODE_TOKEN": env.get("TRACKER_NODE_TOKEN") or None,
+        "NODE_PULL_SECONDS": float(env.get("NODE_PULL_SECONDS", 2)),
+        "NODE_API_LIMIT": env.get("NODE_API_LIMIT", "1200 per minute"),
     }
 
 

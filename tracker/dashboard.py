@@ -8,6 +8,7 @@ from sqlite_utils import Database
 
 from . import bursts, moderation, rehearsal
 from .db import Row
+from .node import enrol
 from .totals import LocationRow, StationRow, by_location, event_progress
 
 QUIET_AFTER = timedelta(hours=1)
@@ -49,4 +50,5 @@ def overview(db: Database, event: Row, burst_threshold: int = 30) -> Row:
         "bursts": bursts.flagged(db, event["id"], burst_threshold),
         "burst_threshold": burst_threshold,
         "rehearsal": rehearsal.counts(db, event["id"]),
+        "nodes": enrol.nodes(db, event["id"]),
     }

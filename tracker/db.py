@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import sqlite3
 import sys
 import threading
@@ -82,6 +83,13 @@ def connect(path: str | Path, synchronous: str = "NORMAL") -> Database:
     conn.execute("PRAGMA foreign_keys = ON")
     if str(path) != ":memory:" and "mode=ro" not in str(path):
         conn.execute("PRAGMA journal_mode = WAL")
+    if os.environ.get("TRACKER_REPLICA"):
+        # Litestream replicates this file (tracker/replica.py) and must be the only one to
+        # checkpoint: its long read transaction keeps others from checkpointing past what it has
+        # read, but between its own checkpoints a busy writer's automatic checkpoint can slip in
+        # and move the WAL on unseen, which costs Litestream a full snapshot. Litestream's "Tips
+        # & Caveats" say so; it checkpoints itself (PASSIVE past 1,000 pages and each minute).
+        conn.execute("PRAGMA wal_autocheckpoint = 0")
     # WAL + NORMAL survives a process crash (the commit is in the OS before we answer);
     # a power loss may drop the last commits since a checkpoint. FULL fsyncs each commit.
     if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:

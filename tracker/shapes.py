@@ -12,10 +12,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from enum import StrEnum
 from functools import cache
-from typing import Annotated, Any, Literal, TypeVar, cast, get_type_hints
+from typing import (
+    Annotated,
+    Any,
+    Literal,
+    NotRequired,  # pydantic needs this one before Python 3.12
+    TypeVar,
+    cast,
+    get_type_hints,
+)
 
 from pydantic import ConfigDict, Field, with_config
-from typing_extensions import TypedDict  # pydantic needs this one before Python 3.12
+from typing_extensions import TypedDict
 
 # Every shape here is exact: pydantic writes additionalProperties false into its schema.
 EXACT = ConfigDict(extra="forbid")
@@ -251,10 +259,34 @@ class Scoreboard(EventFigures):
 
 
 @with_config(EXACT)
+class Backlog(TypedDict):
+    """A node's records not yet acknowledged by central."""
+
+    waiting: int
+    oldest_seconds: Annotated[float, Field(description="age of the oldest waiting record")]
+
+
+@with_config(EXACT)
+class NodeLink(TypedDict):
+    state: Annotated[
+        Literal["starting", "up", "down", "refused"],
+        Field(
+            description="the node's link to central: down while unreachable, refused once revoked"
+        ),
+    ]
+    pulled_seconds_ago: Annotated[
+        float | None, Field(description="since the last pull from central (null: never)")
+    ]
+    error: str | None
+
+
+@with_config(EXACT)
 class Health(TypedDict):
     status: Literal["ok", "error"]
     schema_version: int
     database: Annotated[str, Field(description='"ok", or what is wrong with it')]
+    forward: NotRequired[Annotated[Backlog, Field(description="on a location node only")]]
+    link: NotRequired[Annotated[NodeLink, Field(description="on a location node only")]]
 
 
 @with_config(EXACT)

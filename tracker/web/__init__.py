@@ -18,6 +18,7 @@ from . import (
     api_conversations,
     attendee,
     board,
+    node_api,
     openapi,
     pages,
     ratelimit,
@@ -137,5 +138,6 @@ def blueprints() -> list:
         admin_records,
         admin_data,
         openapi,
+        node_api,
     )
     return [module.bp for module in modules]

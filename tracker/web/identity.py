@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import lru_cache
 
 from flask import current_app, g, request, session
@@ -14,29 +16,48 @@ ATTENDEE_COOKIE = "tracker_attendee"
 ATTENDEE_COOKIE_DAYS = 400  # browsers cap cookie lifetime near this; long enough for any event
 
 
+def attendee_cookie_key(secret_key: str) -> str:
+    """The key attendee cookies are signed with: derived from SECRET_KEY, so central can hand
+    it to its location nodes (they issue and accept the same cookies) without its secret."""
+    return hmac.new(secret_key.encode(), b"attendee-cookie", hashlib.sha256).hexdigest()
+
+
+def _keys() -> tuple[str, ...]:
+    """Newest last: the attendee key (on a node, central's, from its pull), then SECRET_KEY
+    itself, which signed attendee cookies before nodes existed and is still accepted."""
+    key = current_app.config.get("ATTENDEE_COOKIE_KEY")
+    secret = str(current_app.secret_key)
+    if key is None:
+        key = attendee_cookie_key(secret)
+    if current_app.config.get("NODE_UPSTREAM"):
+        return (key,)
+    return (secret, key)
+
+
 def _serializer() -> URLSafeSerializer:
-    return _serializer_for(current_app.secret_key)
+    return _serializer_for(_keys())
 
 
 @lru_cache(maxsize=8)
-def _serializer_for(secret_key: str) -> URLSafeSerializer:
-    return URLSafeSerializer(secret_key, salt="attendee")
+def _serializer_for(keys: tuple[str, ...]) -> URLSafeSerializer:
+    # itsdangerous signs with the last key and accepts any of them (key rotation).
+    return URLSafeSerializer(list(keys), salt="attendee")
 
 
-def _token_in(secret_key: str, cookie: str) -> str | None:
+def _token_in(keys: tuple[str, ...], cookie: str) -> str | None:
     """A phone sends the same cookie with every request: check its signature once per process."""
     # Ours are under 100 characters; longer ones are checked every time, never kept.
-    return _cached_token(secret_key, cookie) if len(cookie) <= 200 else _verify(secret_key, cookie)
+    return _cached_token(keys, cookie) if len(cookie) <= 200 else _verify(keys, cookie)
 
 
 @lru_cache(maxsize=16384)
-def _cached_token(secret_key: str, cookie: str) -> str | None:
-    return _verify(secret_key, cookie)
+def _cached_token(keys: tuple[str, ...], cookie: str) -> str | None:
+    return _verify(keys, cookie)
 
 
-def _verify(secret_key: str, cookie: str) -> str | None:
+def _verify(keys: tuple[str, ...], cookie: str) -> str | None:
     try:
-        token = _serializer_for(secret_key).loads(cookie)
+        token = _serializer_for(keys).loads(cookie)
     except BadSignature:
         return None
     return token if isinstance(token, str) else None
@@ -46,7 +67,7 @@ def attendee_token() -> str | None:
     """The attendee token from the signed cookie, or None when absent or tampered with."""
     if "attendee_token" not in g:
         raw = request.cookies.get(ATTENDEE_COOKIE)
-        g.attendee_token = _token_in(str(current_app.secret_key), raw) if raw else None
+        g.attendee_token = _token_in(_keys(), raw) if raw else None
     return g.attendee_token
 
 

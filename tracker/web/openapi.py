@@ -175,6 +175,54 @@ def document() -> dict[str, Any]:
                     },
                 }
             },
+            "/api/node/setup": {
+                "get": {
+                    "operationId": "nodeSetup",
+                    "summary": "A location node pulls its setup, central's records of its location"
+                    " after its cursors, and the whole event's snapshot",
+                    "security": [{"node": []}],
+                    "parameters": [
+                        {
+                            "name": name,
+                            "in": "query",
+                            "required": False,
+                            "description": "the highest central id of that table the node holds",
+                            "schema": {"type": "integer", "minimum": 0},
+                        }
+                        for name in ("checkins_after", "conversations_after")
+                    ],
+                    "responses": {
+                        "200": _any_object("the node's setup (tracker/node/central.py)"),
+                        **_errors(400, 401, 429),
+                    },
+                }
+            },
+            "/api/node/records": {
+                "post": {
+                    "operationId": "nodeRecords",
+                    "summary": "A location node forwards a batch of records, applied in order,"
+                    " idempotently by id",
+                    "security": [{"node": []}],
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["records"],
+                                    "properties": {
+                                        "records": {"type": "array", "items": {"type": "object"}}
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "200": _any_object('{"applied", "refused", "badges"}'),
+                        **_errors(400, 401, 429),
+                    },
+                }
+            },
             "/healthz": {
                 "get": {
                     "operationId": "health",
@@ -195,6 +243,11 @@ def document() -> dict[str, Any]:
                     "name": "tracker_attendee",
                     "description": "signed attendee cookie, set by the first check-in",
                 },
+                "node": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "a location node's token (`flask node add LOCATION` on central)",
+                },
                 "staff": {
                     "type": "apiKey",
                     "in": "cookie",
@@ -203,6 +256,13 @@ def document() -> dict[str, Any]:
                 },
             },
         },
+    }
+
+
+def _any_object(description: str) -> dict:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"type": "object"}}},
     }
 
 

@@ -18,6 +18,7 @@ from flask_babel import gettext
 
 from .. import db as dbm
 from .. import events, organizers, qr
+from ..node import link as node_link
 from ..shapes import Health
 from .context import RETRY_AFTER_SECONDS, current_event, get_db, public_url
 from .i18n import use_location_language
@@ -38,7 +39,12 @@ def index():
 def healthz():
     try:
         version = dbm.health(get_db())
-        return jsonify(Health(status="ok", schema_version=version, database="ok"))
+        health = Health(status="ok", schema_version=version, database="ok")
+        link = node_link.link_of(current_app)
+        if link is not None:  # a location node: its backlog and its link to central
+            node = link.health()
+            health["forward"], health["link"] = node["forward"], node["link"]
+        return jsonify(health)
     except sqlite3.Error as exc:
         response = jsonify(
             Health(status="error", schema_version=dbm.SCHEMA_VERSION, database=str(exc))

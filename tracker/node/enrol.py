@@ -1,0 +1,111 @@
+"""On central: enrolling a node for one location, its token (stored only as a hash), revoking
+it, and what each node last reported."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from sqlite_utils import Database
+
+from .. import audit
+from .. import db as dbm
+from ..db import Row
+
+
+class UnknownLocation(LookupError):
+    """The served event has no location with that slug."""
+
+
+class NodeRefused(PermissionError):
+    """No enrolled, unrevoked node has that token."""
+
+
+class UnknownNode(LookupError):
+    """No node has that id."""
+
+
+def token_hash(token: str) -> str:
+    """What is stored of a node's token: its SHA-256 (the token is 256 random bits)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def add(
+    db: Database, event: Row, location_slug: str, actor: str = audit.COMMAND_LINE
+) -> tuple[Row, str]:
+    """Enrol a node for a location of the event: (node row, token). The token is shown once."""
+    token = secrets.token_urlsafe(32)
+    with dbm.write(db):
+        location = dbm.one(
+            db.execute(
+                "SELECT id, slug FROM locations WHERE event_id = ? AND slug = ?",
+                [event["id"], location_slug],
+            )
+        )
+        if location is None:
+            raise UnknownLocation(location_slug)
+        node = dbm.one(
+            db.execute(
+                "INSERT INTO nodes (location_id, token_hash, created_at) VALUES (?, ?, ?)"
+                " RETURNING *",
+                [location["id"], token_hash(token), dbm.utcnow()],
+            )
+        )
+        assert node is not None
+        audit.record(db, event["id"], actor, "node.add", f"node #{node['id']} for {location_slug}")
+    return node, token
+
+
+def nodes(db: Database, event_id: int) -> list[Row]:
+    """Every node of the event's locations, with its location's slug, oldest first."""
+    return dbm.rows(
+        db.execute(
+            "SELECT n.id, n.created_at, n.revoked_at, n.last_seen_at, n.reported_waiting,"
+            " n.reported_oldest_seconds, l.slug AS location, l.name AS location_name"
+            " FROM nodes n JOIN locations l ON l.id = n.location_id"
+            " WHERE l.event_id = ? ORDER BY n.id",
+            [event_id],
+        )
+    )
+
+
+def revoke(db: Database, event: Row, node_id: int, actor: str = audit.COMMAND_LINE) -> Row:
+    """Stop a node at once: its token is refused from the next request on."""
+    with dbm.write(db):
+        node = dbm.one(
+            db.execute(
+                "UPDATE nodes SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?"
+                " AND location_id IN (SELECT id FROM locations WHERE event_id = ?) RETURNING *",
+                [dbm.utcnow(), node_id, event["id"]],
+            )
+        )
+        if node is None:
+            raise UnknownNode(node_id)
+        audit.record(db, event["id"], actor, "node.revoke", f"node #{node_id}")
+    return node
+
+
+def authenticate(db: Database, token: str) -> Row:
+    """The node holding `token`, with its location's event; NodeRefused for an unknown or
+    revoked token."""
+    node = dbm.one(
+        db.execute(
+            "SELECT n.*, l.event_id, l.slug AS location_slug FROM nodes n"
+            " JOIN locations l ON l.id = n.location_id WHERE n.token_hash = ?",
+            [token_hash(token)],
+        )
+    )
+    if node is None or node["revoked_at"] is not None:
+        raise NodeRefused("unknown or revoked node token")
+    return node
+
+
+def note_contact(db: Database, node_id: int, waiting: int | None, oldest: float | None) -> None:
+    """The node reached central just now, with the backlog it reported (organizers see it)."""
+    with dbm.write(db):
+        db.execute(
+            "UPDATE nodes SET last_seen_at = ?, reported_waiting = coalesce(?, reported_waiting),"
+            " reported_oldest_seconds = CASE WHEN ? IS NULL THEN reported_oldest_seconds"
+            " ELSE ? END WHERE id = ?",
+            [dbm.utcnow(), waiting, waiting, oldest, node_id],
+        )

@@ -1,0 +1,151 @@
+"""On a node: the link to central, run as two background tasks in the server process (like
+live.py's watcher): the forwarder sends the outbox in batches, the puller fetches the setup
+every NODE_PULL_SECONDS. Both back off (doubling, capped) while central cannot be reached.
+
+Only one process forwards per node file: gunicorn runs one worker, and tasks start only in it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Flask
+
+from .. import db as dbm
+from ..extensions import socketio
+from . import forward, pull
+
+log = logging.getLogger(__name__)
+EXTENSION = "tracker_node"
+BACKOFF_MAX = 10.0
+IDLE_SECONDS = 0.05  # how often an empty outbox is looked at again
+
+
+class Refused(Exception):
+    """Central refused the node's token (revoked or unknown): 401 or 403."""
+
+
+class Link:
+    """What the node knows of its link to central, for /healthz and the tasks."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.upstream = app.config["NODE_UPSTREAM"].rstrip("/")
+        self.token = app.config["NODE_TOKEN"] or ""
+        self.pull_seconds = float(app.config.get("NODE_PULL_SECONDS", 2.0))
+        self.state = "starting"  # "up", "down", "refused"
+        self.error: str | None = None
+        self.started = False
+
+    def db(self) -> Any:
+        return dbm.thread_db(self.app.config["DATABASE"], self.app.config["SYNCHRONOUS"])
+
+    def request(self, method: str, path: str, body: object = None, timeout: float = 10) -> Any:
+        """One call to central's node API, with the token and this node's backlog."""
+        backlog = forward.backlog(self.db())
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(self.upstream + path, data=data, method=method)
+        req.add_header("Authorization", f"Bearer {self.token}")
+        req.add_header("X-Node-Waiting", str(backlog["waiting"]))
+        req.add_header("X-Node-Oldest-Seconds", str(backlog["oldest_seconds"]))
+        if data is not None:
+            req.add_header("Content-Type", "application/json")
+        try:
+            with urllib.request.urlopen(req, timeout=timeout) as answer:
+                result = json.loads(answer.read())
+        except urllib.error.HTTPError as exc:
+            if exc.code in (401, 403):
+                self.state, self.error = "refused", f"central refused this node ({exc.code})"
+                raise Refused(self.error) from None
+            raise
+        self.state, self.error = "up", None
+        return result
+
+    def forward_once(self) -> int:
+        """Send one batch from the outbox; how many records central took (0: nothing waiting)."""
+        db = self.db()
+        through, records = forward.next_batch(db)
+        if not through:
+            return 0
+        answer = self.request("POST", "/api/node/records", {"records": records}) if records else {}
+        forward.acknowledge(db, through, answer.get("badges", {}))
+        return len(records) or 1
+
+    def pull_once(self) -> None:
+        """Fetch and store the setup, central's records of the location, the event's figures."""
+        db = self.db()
+        checkins_after, conversations_after = pull.cursors(db)
+        setup = self.request(
+            "GET",
+            f"/api/node/setup?checkins_after={checkins_after}"
+            f"&conversations_after={conversations_after}",
+        )
+        pull.apply_setup(db, setup)
+        self.app.config["ATTENDEE_COOKIE_KEY"] = setup["cookie_key"]
+        pull.note_pulled(db, datetime.now(UTC))
+
+    def pull_step(self) -> bool:
+        self.pull_once()
+        return False  # then wait NODE_PULL_SECONDS
+
+    def run(self, step: Any, pause: float) -> None:
+        """Call `step` again and again: after `pause` when it did nothing, at once when it
+        did, and with a growing wait (up to BACKOFF_MAX) while central is unreachable."""
+        backoff = 0.5
+        while True:
+            try:
+                with self.app.app_context():
+                    did = step()
+                backoff = 0.5
+                socketio.sleep(0 if did else pause)
+            except Exception as exc:  # unreachable, refused, or a bad answer: try again later
+                if not isinstance(exc, Refused):
+                    self.state, self.error = "down", f"{type(exc).__name__}: {exc}"
+                log.warning("node link: %s", self.error)
+                socketio.sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_MAX)
+
+    def start(self) -> None:
+        if self.started:
+            return
+        self.started = True
+        socketio.start_background_task(self.run, self.forward_once, IDLE_SECONDS)
+        socketio.start_background_task(self.run, self.pull_step, self.pull_seconds)
+
+    def health(self) -> dict[str, Any]:
+        """What /healthz reports on a node."""
+        db = self.db()
+        pulled = pull.setting(db, "node_pulled_at")
+        age = None
+        if pulled:
+            age = round((datetime.now(UTC) - dbm.parse_iso(pulled)).total_seconds(), 1)
+        return {
+            "forward": forward.backlog(db),
+            "link": {"state": self.state, "pulled_seconds_ago": age, "error": self.error},
+        }
+
+
+def init_app(app: Flask) -> None:
+    """On a node (NODE_UPSTREAM set): mark the database, take the cookie key from the last
+    pull, and in the serving process start the link's tasks."""
+    if not app.config.get("NODE_UPSTREAM"):
+        return
+    link = app.extensions[EXTENSION] = Link(app)
+    db = link.db()
+    with dbm.write(db):
+        pull.set_node_mode(db, True)
+    key = pull.setting(db, "node_cookie_key")
+    if key:
+        app.config["ATTENDEE_COOKIE_KEY"] = key
+    if dbm.gevent_monkey() and not app.testing:
+        link.start()
+
+
+def link_of(app: Flask) -> Link | None:
+    found = app.extensions.get(EXTENSION)
+    return found if isinstance(found, Link) else None

@@ -1,0 +1,86 @@
+"""The node API on central: a location node pulls its setup (GET /api/node/setup) and forwards
+its records (POST /api/node/records), authenticated by its token (Authorization: Bearer),
+only for its own location, rate limited per node."""
+
+from __future__ import annotations
+
+import json
+
+from flask import Blueprint, current_app, jsonify, request
+
+from ..node import central, enrol
+from ..shapes import ErrorCode
+from .context import get_db
+from .identity import attendee_cookie_key
+from .jsonapi import ApiError, json_error
+from .ratelimit import enforce
+
+bp = Blueprint("node_api", __name__)
+
+
+def _node() -> dict:
+    """The node whose token the request carries, after the rate limits; 401 otherwise."""
+    if current_app.config.get("NODE_UPSTREAM"):
+        raise ApiError(404, ErrorCode.not_found, "a node serves no node API")
+    limit = current_app.config["NODE_API_LIMIT"]
+    kind, _, token = request.headers.get("Authorization", "").partition(" ")
+    if kind.lower() != "bearer" or not token:
+        enforce(limit, f"node/ip/{request.remote_addr}", "Too many node requests.")
+        raise ApiError(401, ErrorCode.not_signed_in, "send the node's token as a Bearer token")
+    try:
+        node = enrol.authenticate(get_db(), token.strip())
+    except enrol.NodeRefused as exc:
+        enforce(limit, f"node/ip/{request.remote_addr}", "Too many node requests.")
+        raise ApiError(401, ErrorCode.not_signed_in, str(exc)) from None
+    enforce(limit, f"node/{node['id']}", "Too many requests from this node.")
+    enrol.note_contact(
+        get_db(),
+        node["id"],
+        _int(request.headers.get("X-Node-Waiting")),
+        _float(request.headers.get("X-Node-Oldest-Seconds")),
+    )
+    return node
+
+
+def _int(text: str | None) -> int | None:
+    try:
+        return int(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _float(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _cursor(name: str) -> int:
+    try:
+        return max(0, int(request.args.get(name, 0)))
+    except ValueError:
+        raise ApiError(400, ErrorCode.bad_request, f"{name} is a whole number") from None
+
+
+@bp.get("/api/node/setup")
+def setup():
+    node = _node()
+    key = attendee_cookie_key(str(current_app.secret_key))
+    answer = central.setup_for(
+        get_db(), node, key, _cursor("checkins_after"), _cursor("conversations_after")
+    )
+    response = jsonify(answer)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/api/node/records")
+def records():
+    node = _node()
+    try:
+        body = json.loads(request.get_data(cache=False))
+        result = central.apply_records(get_db(), node, body.get("records"))
+    except (ValueError, AttributeError, central.BadRecords) as exc:
+        return json_error(400, ErrorCode.invalid_body, str(exc))
+    return jsonify(result)
