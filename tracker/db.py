@@ -17,7 +17,7 @@ from typing import Any, TypeVar, cast
 
 from sqlite_utils import Database
 
-from .schema import MIGRATIONS
+from .migrations import MIGRATIONS
 
 T = TypeVar("T")
 

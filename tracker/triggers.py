@@ -1,5 +1,5 @@
 """The SQL of the triggers that keep station_totals and the time buckets in step with every
-write to checkins and conversations, in the same transaction (tracker/schema.py uses them)."""
+write to checkins and conversations, in the same transaction (tracker/migrations uses them)."""
 
 from __future__ import annotations
 
