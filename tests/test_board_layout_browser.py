@@ -1,6 +1,8 @@
 """The big screen's layout in a real Chromium, on the demo event (12 locations in 6 countries):
 every figure, caption and location fits its box at every screen size and total, nothing
 scrolls, and every location is on screen or on one of the pages the board turns by itself.
+Bengaluru's board speaks Hindi (its location's language): the words and numbers of another
+language must fit too.
 
 One server and one page per screen serve the whole module; a test sets the totals straight in
 `station_totals` (what the scoreboard reads) and waits for the board to follow over its socket.
@@ -169,10 +171,13 @@ def set_totals(demo, totals: dict[int, int] | int, goal: int = 1000) -> None:
 
 
 def shows_total(page, total: int, goal: int) -> None:
+    """The board shows these figures (written as its language writes them: 1,234,567 in
+    English, 12,34,567 in Hindi)."""
+    digits = "textContent.replace(/\\D/g, '')"
     wait_for_js(
         page,
-        f"document.getElementById('total').textContent === '{total:,}'"
-        f" && document.getElementById('goal').textContent === '{goal:,}'",
+        f"document.getElementById('total').{digits} === '{total}'"
+        f" && document.getElementById('goal').{digits} === '{goal}'",
         timeout=5000,
     )
 
@@ -207,7 +212,9 @@ def test_every_location_is_on_screen_or_on_a_page_with_its_country_and_time(scre
         for i in range(12):
             row = rows.nth(i)
             assert re.fullmatch(r"[A-Z]{2}", row.locator(".cc").text_content())
-            assert re.fullmatch(r"\d\d:\d\d", row.locator(".local-time").text_content())
+            # The location's clock as its country writes it: 14:05, or 2:05 PM in the US.
+            clock = row.locator(".local-time").text_content()
+            assert re.fullmatch(r"\d{1,2}:\d\d(\W?[ap]\.?m\.?)?", clock, re.I), clock
 
 
 def test_secondary_text_reads_from_ten_metres_in_one_typeface(screens, demo):
@@ -280,7 +287,8 @@ def test_at_zero_no_bar_stub_and_no_list_of_the_same_station(screens, demo):
 
 def test_locations_grouped_by_country_with_subtotals_and_pages_turned_by_themselves(browser, demo):
     set_totals(demo, 1594, 2000)
-    context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    # A portrait screen: its single column of locations and headers takes pages.
+    context = browser.new_context(viewport={"width": 1080, "height": 1920})
     try:
         page = context.new_page()
         page.goto(demo.url + "/board?group=country&page=3")
@@ -332,20 +340,59 @@ def test_locations_grouped_by_country_with_subtotals_and_pages_turned_by_themsel
         context.close()
 
 
-@pytest.mark.parametrize("size", [(1920, 1080), (1080, 1920)])
-def test_twenty_four_locations_are_all_shown_page_by_page(screens, demo, size):
+TWENTY_FOUR = """() => {
+  const handler = window.trackerBoard.socket.listeners("scoreboard")[0];
+  const s = structuredClone(window.trackerBoard.snapshot());
+  s.locations = s.locations.concat(s.locations.map((l) => (
+    {...l, slug: l.slug + "-2", name: l.name + " Two", total: Math.floor(l.total / 2)})));
+  handler(s);
+}"""
+
+
+def test_the_demo_locations_are_all_on_a_full_hd_screen_at_once(screens, demo):
+    set_totals(demo, 1594, 2000)
+    page = screens[(1920, 1080, "/board")]
+    shows_total(page, 1594, 2000)
+    assert page.evaluate("window.trackerBoard.pages().count") == 1
+    expect(page.locator("#locations-pager")).to_be_hidden()
+    assert page.evaluate(FITS) == []
+
+
+# At 16:9 an event's 24 locations show at once, in a band of three columns of single-line rows
+# (names never cut); on a portrait screen they take pages.
+@pytest.mark.parametrize(
+    ("size", "at_once"), [((1920, 1080), True), ((3840, 2160), True), ((1080, 1920), False)]
+)
+def test_twenty_four_locations(screens, demo, size, at_once):
+    set_totals(demo, 1594, 2000)
     page = screens[(*size, "/board")]
-    page.evaluate(
-        """() => {
-        const handler = window.trackerBoard.socket.listeners("scoreboard")[0];
-        const s = structuredClone(window.trackerBoard.snapshot());
-        s.locations = s.locations.concat(s.locations.map((l) => (
-          {...l, slug: l.slug + "-2", name: l.name + " Two", total: Math.floor(l.total / 2)})));
-        handler(s);
-      }"""
-    )
+    shows_total(page, 1594, 2000)
+    page.evaluate(TWENTY_FOUR)
     seen = page.evaluate(PAGED_NAMES)
     names = [name for names in seen["pages"] for name in names]
     assert len(names) == 24 and set(names) == DEMO_LOCATIONS | {f"{n} Two" for n in DEMO_LOCATIONS}
     assert page.evaluate(FITS) == []
+    if at_once:
+        assert len(seen["pages"]) == 1 and not seen["markerShown"], seen
+        rows = page.evaluate(
+            """() => Array.from(document.querySelectorAll("#locations li.row")).map((li) => {
+              const name = li.querySelector(".name"), r = li.getBoundingClientRect();
+              return {name: name.textContent, size: parseFloat(getComputedStyle(name).fontSize),
+                      sub: parseFloat(getComputedStyle(li.querySelector(".sub")).fontSize),
+                      lines: Math.round(name.getBoundingClientRect().height /
+                                        parseFloat(getComputedStyle(name).lineHeight)),
+                      cut: name.scrollWidth > name.clientWidth + 1, top: Math.round(r.top)};
+            })"""
+        )
+        scale = size[1] / 1080
+        assert all(r["size"] >= 32 * scale and r["sub"] >= 32 * scale for r in rows), rows
+        assert not any(r["cut"] for r in rows), rows
+        assert all(r["lines"] == 1 for r in rows), rows  # the demo's names fit on one line
+        assert len({r["top"] for r in rows}) == 8, rows  # three columns of eight
+        # The other panels stay on screen.
+        for panel in ("#hero", "#nps", ".hours", ".leaders", ".ticker"):
+            expect(page.locator(panel)).to_be_visible()
+    else:
+        assert len(seen["pages"]) > 1 and seen["markerShown"], seen
     page.reload()  # back to what the server says, for the tests after this one
+    expect(page.locator("#conn")).to_have_attribute("data-state", "live")

@@ -8,7 +8,12 @@
   var options = JSON.parse($("options").textContent);
   var snap = JSON.parse($("snapshot").textContent);
   var current = options.location || null; // the location this screen shows; null = whole event
-  var numbers = new Intl.NumberFormat("en");
+  // Numbers and clocks as the page's language writes them (<html lang>: the location's, the
+  // event's, or ?lang=); the words come from the page's catalogue (tracker.t, static/common.js).
+  var lang = document.documentElement.lang || "en";
+  var t = window.tracker.t;
+  var numbers = new Intl.NumberFormat(lang);
+  var percents = new Intl.NumberFormat(lang, { style: "percent", maximumFractionDigits: 0 });
   var LEADERS = 10; // at most this many stations on the leaderboard (fewer when they do not fit)
   var OFFLINE_AFTER_MS = 30000;
   var board = $("board");
@@ -22,20 +27,30 @@
   var pageAt = 0;
   var pagedFor; // the screen (location slug or null) the page position belongs to
   var regions = null;
-  try { regions = new Intl.DisplayNames(["en"], { type: "region" }); } catch (e) { /* codes only */ }
+  try { regions = new Intl.DisplayNames([lang], { type: "region" }); } catch (e) { /* codes only */ }
 
   var el = window.tracker.el; // static/common.js
 
-  function clock(timeZone, withSeconds) {
-    var key = timeZone + (withSeconds ? ":s" : "");
+  // A clock in the page's language; a location's also follows its country, as on the server
+  // (tracker/web/i18n.py region_locale): English in Ireland writes 14:05, in the US 2:05 PM.
+  function clock(timeZone, withSeconds, country) {
+    var locale = lang;
+    if (country && !/-[A-Z]{2}$|-\d{3}$/.test(lang)) {
+      try { locale = Intl.getCanonicalLocales(lang + "-" + country)[0]; } catch (e) { locale = lang; }
+    }
+    var key = locale + " " + timeZone + (withSeconds ? ":s" : "");
     if (!timeFormats[key]) {
-      var opts = { hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+      // A 24-hour clock keeps two digits (07:05), a 12-hour one does not (7:05 AM).
+      var h12 = new Intl.DateTimeFormat(locale, { hour: "numeric" }).resolvedOptions().hour12;
+      var opts = { hour: h12 ? "numeric" : "2-digit", minute: "2-digit" };
       if (withSeconds) opts.second = "2-digit";
-      try { opts.timeZone = timeZone; timeFormats[key] = new Intl.DateTimeFormat("en-GB", opts); }
-      catch (e) { delete opts.timeZone; timeFormats[key] = new Intl.DateTimeFormat("en-GB", opts); }
+      try { opts.timeZone = timeZone; timeFormats[key] = new Intl.DateTimeFormat(locale, opts); }
+      catch (e) { delete opts.timeZone; timeFormats[key] = new Intl.DateTimeFormat(locale, opts); }
     }
     return timeFormats[key];
   }
+
+  function percent(n) { return percents.format(n / 100); }
 
   function scopeZone(s) { return (s.location && s.location.timezone) || s.event.timezone; }
 
@@ -51,21 +66,20 @@
     board.dataset.mode = here ? "location" : "event";
     $("event-name").textContent = s.event.name;
     $("location-name").textContent = here ? here.name : "";
-    document.title = s.event.name + (here ? " · " + here.name : "") + " · live board";
+    document.title = s.event.name + (here ? " · " + here.name : "") + " · " + t("live_board");
     $("location-figure").hidden = !here;
     var closed = !!(here && here.active === false);
     $("closed-note").hidden = !closed;
-    if (closed) $("closed-note").textContent = here.name + " is closed";
+    if (closed) $("closed-note").textContent = t("closed", { location: here.name });
     if (here) {
       $("location-total").textContent = numbers.format(here.total);
-      $("location-caption").textContent = here.name;
+      $("location-caption").textContent = t("in_location", { location: here.name });
     }
     $("total").textContent = numbers.format(s.total);
     $("goal").textContent = numbers.format(s.event.goal);
-    $("scope-caption").textContent = "meaningful engagements" + (here ? " across all locations" : "");
-    var percent = Math.floor((100 * s.total) / s.event.goal);
-    $("percent").textContent = percent + "%";
-    $("goal-state").textContent = s.goal_reached ? "Goal reached!" : "of the goal";
+    $("scope-caption").textContent = here ? t("engagements_everywhere") : t("engagements");
+    $("percent").textContent = percent(Math.floor((100 * s.total) / s.event.goal));
+    $("goal-state").textContent = s.goal_reached ? t("goal_reached") : t("of_goal");
     board.classList.toggle("reached", !!s.goal_reached);
     $("fill").style.width = Math.min(100, (100 * s.total) / s.event.goal) + "%";
     $("fill").classList.toggle("empty", !s.total); // no stub of a bar at zero
@@ -73,13 +87,16 @@
     bar.setAttribute("aria-valuenow", s.total);
     bar.setAttribute("aria-valuemax", s.event.goal);
     renderMarks(s.milestone_marks);
+    var layout = board.className;
+    renderLocations(s.locations, here ? here.slug : null); // first: it may change the layout
     fitFigures();
-    renderLocations(s.locations, here ? here.slug : null);
     renderNps(here ? here.nps : s.nps, here);
     fitBox($("nps"), [$("nps-score")], $("nps"));
     renderLeaders(here ? here.stations : s.leaderboard, !here);
     renderChart(s.hours, scopeZone(s));
+    if (chart && board.className !== layout) chart.resize(); // now, not on the next frame
     stories = s.recent.slice(0, 10);
+    loadStoryFonts(stories);
     if (storyAt >= stories.length) storyAt = 0;
     showStory(false);
     if (lastTotal !== null && s.total !== lastTotal) {
@@ -88,16 +105,16 @@
       board.classList.add("bump");
     }
     lastTotal = s.total;
-    $("updated").textContent = "Updated " + clock(scopeZone(s), true).format(new Date());
+    $("updated").textContent = t("updated", { time: clock(scopeZone(s), true, here && here.country).format(new Date()) });
   }
 
   function renderMarks(marks) {
     var list = $("marks");
     var items = marks.map(function (m) {
       var li = el("li", "mark" + (m.reached ? " reached" : ""));
-      li.style.left = m.percent + "%";
+      li.style.insetInlineStart = m.percent + "%";
       li.dataset.value = m.value;
-      li.appendChild(el("span", null, m.percent + "%"));
+      li.appendChild(el("span", null, percent(m.percent)));
       return li;
     });
     list.replaceChildren.apply(list, items);
@@ -151,8 +168,9 @@
     var cc = el("span", "cc", l.country);
     cc.title = countryName(l.country);
     sub.appendChild(cc);
-    var time = el("span", "local-time", clock(l.timezone, false).format(now));
+    var time = el("span", "local-time", clock(l.timezone, false, l.country).format(now));
     time.dataset.tz = l.timezone;
+    time.dataset.country = l.country;
     sub.appendChild(time);
     li.appendChild(sub);
     li.appendChild(el("span", "count", numbers.format(l.total)));
@@ -189,49 +207,113 @@
       items = locations.map(function (l) { return locationRow(l, top, hereSlug, now); });
     }
     list.replaceChildren.apply(list, items);
-    paginate(hereSlug);
+    layoutLocations(hereSlug);
   }
 
-  // Cut the rows into pages that each fit the panel (the wall never scrolls); a country's
-  // header never ends a page without its first location.
-  function paginate(hereSlug) {
+  // An event board on a landscape screen whose locations do not all fit the column beside the
+  // figures turns them into a wide band of single-line rows in columns (board.css, .wide).
+  function wideAllowed() {
+    return board.dataset.mode === "event" && window.innerWidth > window.innerHeight && window.innerWidth >= 600;
+  }
+
+  function layoutLocations(hereSlug) {
     var list = $("locations");
     var items = Array.prototype.slice.call(list.children);
-    items.forEach(function (li) { li.classList.remove("page-out"); });
-    var room = list.clientHeight;
-    var gap = parseFloat(getComputedStyle(list).rowGap) || 0;
-    var heights = items.map(function (li) { return li.getBoundingClientRect().height; });
-    pages = [];
-    var page = [];
-    var used = 0;
-    items.forEach(function (li, i) {
-      var need = heights[i];
-      if (li.classList.contains("group") && i + 1 < items.length) need += gap + heights[i + 1];
-      if (page.length && used + gap + need > room + 0.5) { pages.push(page); page = []; used = 0; }
-      used += (page.length ? gap : 0) + heights[i];
-      page.push(li);
-    });
-    if (page.length) pages.push(page);
+    board.classList.remove("wide");
+    list.style.height = "";
+    items.forEach(function (li) { li.classList.remove("page-out"); place(li, null); });
+    pages = cut(items, 1);
+    if (pages.length > 1 && wideAllowed()) {
+      board.classList.add("wide");
+      fitNames(items);
+      var cols = parseInt(getComputedStyle(list).getPropertyValue("--cols"), 10) || 3;
+      var gap = parseFloat(getComputedStyle(list).rowGap) || 0;
+      var tallest = items.reduce(function (m, li) { return Math.max(m, li.getBoundingClientRect().height); }, 0);
+      // As many rows as the locations need (one more for a country's header that moves on);
+      // the grid gives the band that height, or what the panels above leave it.
+      var rows = Math.ceil(items.length / cols) + (options.group === "country" ? 1 : 0);
+      list.style.height = rows * tallest + (rows - 1) * gap + "px";
+      pages = cut(items, cols);
+    }
     if (pagedFor !== hereSlug) {
       // A screen that moved to another location starts on the page that shows it.
       pagedFor = hereSlug;
       pageAt = 0;
       pages.forEach(function (p, n) {
-        if (p.some(function (li) { return li.dataset.slug === hereSlug; })) pageAt = n;
+        if (rowsOf(p).some(function (li) { return li.dataset.slug === hereSlug; })) pageAt = n;
       });
     }
     showPage(pageAt);
   }
 
+  // In the band a name shrinks to the secondary size (1rem) before it wraps; never an ellipsis.
+  function fitNames(items) {
+    var floor = fontSize();
+    items.forEach(function (li) {
+      var name = li.querySelector(".name");
+      if (!name) return;
+      name.style.fontSize = "";
+      name.classList.remove("wraps");
+      if (name.scrollWidth <= name.clientWidth + 1) return;
+      var size = parseFloat(getComputedStyle(name).fontSize);
+      name.style.fontSize = Math.max(floor, (size * name.clientWidth) / name.scrollWidth - 0.5) + "px";
+      if (name.scrollWidth > name.clientWidth + 1) name.classList.add("wraps");
+    });
+  }
+
+  // Cut the rows into pages of `cols` columns that each fit the list (the wall never scrolls);
+  // a country's header never ends a column without its first location. A page is its columns.
+  function cut(items, cols) {
+    var list = $("locations");
+    var room = list.clientHeight;
+    var gap = parseFloat(getComputedStyle(list).rowGap) || 0;
+    var heights = items.map(function (li) { return li.getBoundingClientRect().height; });
+    var result = [];
+    var page = [];
+    var column = [];
+    var used = 0;
+    items.forEach(function (li, i) {
+      var need = heights[i];
+      if (li.classList.contains("group") && i + 1 < items.length) need += gap + heights[i + 1];
+      if (column.length && used + gap + need > room + 0.5) {
+        page.push(column);
+        column = [];
+        used = 0;
+        if (page.length === cols) { result.push(page); page = []; }
+      }
+      li.dataset.top = used + (column.length ? gap : 0);
+      li.dataset.column = page.length;
+      used += (column.length ? gap : 0) + heights[i];
+      column.push(li);
+    });
+    if (column.length) page.push(column);
+    if (page.length) result.push(page);
+    return result;
+  }
+
+  function rowsOf(page) { return [].concat.apply([], page); }
+
+  // A row of the band sits at its column and height (inline-start follows the page's direction).
+  function place(li, wide) {
+    if (!wide) { li.style.top = ""; li.style.insetInlineStart = ""; return; }
+    li.style.top = li.dataset.top + "px";
+    var column = Number(li.dataset.column);
+    li.style.insetInlineStart = column ? "calc(" + column + " * (100% + var(--col-gap)) / var(--cols))" : "";
+  }
+
   function showPage(n) {
+    var wide = board.classList.contains("wide");
     pageAt = pages.length ? ((n % pages.length) + pages.length) % pages.length : 0;
     pages.forEach(function (p, i) {
-      p.forEach(function (li) { li.classList.toggle("page-out", i !== pageAt); });
+      rowsOf(p).forEach(function (li) {
+        li.classList.toggle("page-out", i !== pageAt);
+        if (i === pageAt) place(li, wide);
+      });
     });
     var pager = $("locations-pager");
     pager.hidden = pages.length < 2;
-    pager.textContent = pageAt + 1 + "/" + pages.length;
-    pager.setAttribute("aria-label", "page " + (pageAt + 1) + " of " + pages.length);
+    pager.textContent = numbers.format(pageAt + 1) + "/" + numbers.format(pages.length);
+    pager.setAttribute("aria-label", t("page_of", { page: pageAt + 1, pages: pages.length }));
   }
 
   setInterval(function () { if (pages.length > 1) showPage(pageAt + 1); }, options.page * 1000);
@@ -239,7 +321,8 @@
   function renderNps(nps, here) {
     $("nps-scope").textContent = here ? "· " + here.name : "";
     var score = $("nps-score");
-    score.textContent = nps.score === null ? "No scores yet" : (nps.score > 0 ? "+" : "") + nps.score;
+    score.textContent = nps.score === null ? t("no_scores")
+      : new Intl.NumberFormat(lang, { signDisplay: "exceptZero" }).format(nps.score);
     score.className = "nps-score " + (nps.score === null ? "none" : nps.score >= 30 ? "good" : nps.score >= 0 ? "mid" : "bad");
     $("nps-p").textContent = numbers.format(nps.promoters);
     $("nps-n").textContent = numbers.format(nps.passives);
@@ -259,13 +342,13 @@
     var items = ranked.map(function (st, i) {
       if (i === 0 || st.total !== ranked[i - 1].total) rank = i + 1;
       var li = el("li", rank === 1 ? "first" : "");
-      li.appendChild(el("span", "rank", rank));
+      li.appendChild(el("span", "rank", numbers.format(rank)));
       li.appendChild(el("span", "name", st.name));
       if (withLocation && st.location) li.appendChild(el("span", "at", st.location));
       li.appendChild(el("span", "count", numbers.format(st.total)));
       return li;
     });
-    if (!items.length) items = [el("li", "empty", "No engagements yet — scan a QR code to be the first!")];
+    if (!items.length) items = [el("li", "empty", t("no_engagements"))];
     list.replaceChildren.apply(list, items);
     // The rows that do not fit the panel are left off: it is a top list.
     while (list.children.length > 1 && list.scrollHeight > list.clientHeight + 1) list.lastElementChild.remove();
@@ -273,11 +356,12 @@
 
   function renderChart(hours, timeZone) {
     if (typeof Chart === "undefined") return;
-    var labels = hours.map(function (h) { return clock(timeZone, false).format(new Date(h.hour)); });
+    var here = snap.location;
+    var labels = hours.map(function (h) { return clock(timeZone, false, here && here.country).format(new Date(h.hour)); });
     var counts = snap.event.counts;
     var series = [
-      { key: "checkins", label: "Check-ins", color: cssVar("--accent") },
-      { key: "conversations", label: "Conversations", color: cssVar("--accent-2") },
+      { key: "checkins", label: t("checkins"), color: cssVar("--accent") },
+      { key: "conversations", label: t("conversations"), color: cssVar("--accent-2") },
     ].filter(function (d) { return counts.indexOf(d.key) >= 0; });
     var datasets = series.map(function (d) {
       return { label: d.label, backgroundColor: d.color, borderRadius: 4,
@@ -318,8 +402,8 @@
 
   var relayoutTimer = null;
   function relayout() {
-    fitFigures();
     renderLocations(snap.locations, snap.location ? snap.location.slug : null);
+    fitFigures();
     renderLeaders(snap.location ? snap.location.stations : snap.leaderboard, !snap.location);
     if (!$("celebrate").hidden) fitBox($("celebrate-text"), [$("celebrate-big")]);
     if (chart) {
@@ -329,12 +413,29 @@
     }
   }
 
-  window.addEventListener("resize", function () {
+  // A typeface that arrives late (self-hosted fonts, fetched a script at a time) changes every
+  // width: measure again once it is there, and whenever a new script's glyphs arrive.
+  function relayoutSoon() {
     clearTimeout(relayoutTimer);
     relayoutTimer = setTimeout(relayout, 100);
-  });
-  // A typeface that arrives late (self-hosted fonts) changes every width: measure again.
-  if (document.fonts && document.fonts.ready) document.fonts.ready.then(relayout);
+  }
+  window.addEventListener("resize", relayoutSoon);
+  if (document.fonts && document.fonts.ready) {
+    document.fonts.ready.then(relayout);
+    document.fonts.addEventListener("loadingdone", relayoutSoon);
+  }
+
+  // The glyphs of every story in the ticker's queue, fetched before its turn comes (each
+  // script's font arrives in slices by unicode-range), so a story never changes font on screen.
+  function loadStoryFonts(list) {
+    if (!document.fonts || !document.fonts.load) return;
+    var family = getComputedStyle(document.body).fontFamily;
+    var text = list.map(function (st) { return st.story + st.station + st.location; }).join(" ");
+    if (!text.trim()) return;
+    ["400", "700"].forEach(function (weight) {
+      document.fonts.load(weight + " 16px " + family, text).catch(function () { /* system fonts then */ });
+    });
+  }
 
   // ---- the ticker of stories -------------------------------------------------------------
 
@@ -343,14 +444,15 @@
     if (!stories.length) {
       p.classList.add("empty");
       $("story-text").textContent = "";
-      $("story-by").textContent = "Stories people agree to share appear here.";
+      $("story-by").textContent = t("stories_here");
       return;
     }
     p.classList.remove("empty");
     if (advance) storyAt = (storyAt + 1) % stories.length;
     var story = stories[storyAt];
     $("story-text").textContent = story.story;
-    $("story-by").textContent = story.station + (snap.location ? "" : ", " + story.location);
+    $("story-by").textContent = snap.location ? story.station
+      : t("story_by", { station: story.station, location: story.location });
   }
 
   setInterval(function () {
@@ -390,11 +492,10 @@
   var celebrationTimer = null;
   function celebrate(mark) {
     var layer = $("celebrate");
-    $("celebrate-big").textContent = mark.percent >= 100 ? "Goal reached!" : mark.percent + "%";
-    $("celebrate-small").textContent = mark.percent >= 100
-      ? numbers.format(mark.value) + " meaningful engagements. Thank you, everyone!"
-      : numbers.format(mark.value) + " meaningful engagements. " +
-        (mark.percent === 25 ? "A quarter of the way!" : mark.percent === 50 ? "Halfway there!" : "Three quarters done!");
+    $("celebrate-big").textContent = mark.percent >= 100 ? t("goal_reached") : percent(mark.percent);
+    var cheer = mark.percent >= 100 ? "celebrate_goal" : mark.percent === 25 ? "celebrate_quarter"
+      : mark.percent === 50 ? "celebrate_half" : "celebrate_three_quarters";
+    $("celebrate-small").textContent = t(cheer, { num: mark.value });
     layer.dataset.percent = mark.percent;
     confetti();
     layer.hidden = false;
@@ -449,28 +550,28 @@
   }) : null;
 
   if (socket) {
-    socket.on("connect", function () { disconnectedSince = null; setConn("live", "Live"); });
+    socket.on("connect", function () { disconnectedSince = null; setConn("live", t("live")); });
     socket.on("scoreboard", apply);
     socket.on("disconnect", function (reason) {
       disconnectedSince = disconnectedSince || Date.now();
-      setConn("reconnecting", "Reconnecting…");
+      setConn("reconnecting", t("reconnecting"));
       if (reason === "io server disconnect") setTimeout(function () { socket.connect(); }, 2000);
     });
     socket.on("connect_error", function () {
       disconnectedSince = disconnectedSince || Date.now();
-      setConn("reconnecting", "Reconnecting…");
+      setConn("reconnecting", t("reconnecting"));
       // A refusal stops the client's own retries; keep trying, slowly.
       if (!socket.active) setTimeout(function () { socket.connect(); }, 15000);
     });
   } else {
-    setConn("offline", "Offline");
+    setConn("offline", t("offline"));
   }
 
   // While the link is down the last good numbers stay; now and then try plain HTTP as well.
   setInterval(function () {
     if (disconnectedSince === null && socket) return;
     if (disconnectedSince && Date.now() - disconnectedSince > OFFLINE_AFTER_MS) {
-      setConn("offline", "Offline · showing last numbers");
+      setConn("offline", t("offline_last"));
     }
     refetch().catch(function () { /* keep what is on screen */ });
   }, 20000);
@@ -478,8 +579,8 @@
   // Local times on the location bars move on even when no numbers do.
   setInterval(function () {
     var now = new Date();
-    document.querySelectorAll(".local-time").forEach(function (t) {
-      t.textContent = clock(t.dataset.tz, false).format(now);
+    document.querySelectorAll(".local-time").forEach(function (span) {
+      span.textContent = clock(span.dataset.tz, false, span.dataset.country).format(now);
     });
   }, 20000);
 

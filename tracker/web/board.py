@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, render_template, request
 
-from .. import scoreboard
+from .. import events, qr, scoreboard
+from ..languages import font_stylesheets
 from ..shapes import ErrorCode, Scoreboard
-from .context import current_event, get_db
+from .context import current_event, get_db, public_url
+from .i18n import current_tag, use_location_language
 from .jsonapi import json_error
 
 bp = Blueprint("board", __name__)
@@ -52,6 +54,52 @@ def list_options(args) -> dict:
     return {"group": group if group in GROUPS else None, "page": min(max(page, 3), 600)}
 
 
+def join_station(join: str | None, location: str | None) -> dict | None:
+    """The station whose QR code the screen shows (`?join=`), or None to show none.
+
+    On a location's board `?join=1` is its first active station by name and `?join=<station>`
+    picks one of its stations; on the event's board a location must be named,
+    `?join=<location>/<station>` or `?join=<location>` (its first station), unless the event has
+    only one location. Anything unknown or ambiguous shows no corner, never an error.
+    """
+    if not join or join.lower() in ("0", "off", "no", "false"):
+        return None
+    stations = events.stations(get_db(), current_event()["id"])
+    wanted_location, _, wanted_station = join.partition("/")
+    if not wanted_station:
+        if location:
+            wanted_location, wanted_station = location, "" if join == "1" else join
+        elif join == "1":
+            wanted_location = ""
+    if not wanted_location:
+        # The event's board: "1" is only clear when every station is at one location.
+        if len({s["location_slug"] for s in stations}) != 1:
+            return None
+        wanted_location = stations[0]["location_slug"]
+    for station in stations:
+        if station["location_slug"] == wanted_location and wanted_station in ("", station["slug"]):
+            return station
+    return None
+
+
+def join_corner(station: dict | None) -> dict | None:
+    """What the "Scan to check in" corner shows: the station's QR code as inline SVG and the
+    short address to type (without its scheme: it is read off a wall)."""
+    if station is None:
+        return None
+    base = public_url()
+    short = qr.short_url(base, station["short_code"]).split("://", 1)[-1]
+    host, _, code = short.rpartition("/j/")
+    return {
+        "station": station["name"],
+        "location": station["location_name"],
+        "url": qr.station_url(base, station["code"]),
+        "svg": qr.svg_inline(qr.station_url(base, station["code"])),
+        "short": short,
+        "short_parts": (host, "/j/" + code),  # a narrow corner breaks the line between them
+    }
+
+
 def _snapshot(location: str | None) -> Scoreboard:
     return scoreboard.snapshot(get_db(), current_event(), location)
 
@@ -63,12 +111,19 @@ def board(location: str | None = None):
         snap = _snapshot(location)
     except scoreboard.UnknownLocation:
         abort(404, f"The event has no location {location!r}.")
+    event = current_event()
+    if location:
+        # A location's screen speaks its language (else the event's); ?lang= still wins.
+        place = events.location_by_slug(get_db(), event["id"], location)
+        use_location_language(place["language"] if place else None)
     return render_template(
         "board/board.html",
-        event=current_event(),
+        event=event,
         snapshot=snap,
         location=location,
         options=kiosk_options(request.args) | list_options(request.args),
+        join=join_corner(join_station(request.args.get("join"), location)),
+        fonts=font_stylesheets(current_tag(), every_script=True),
     )
 
 

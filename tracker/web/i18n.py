@@ -282,7 +282,53 @@ def _staff() -> dict:
     }
 
 
-AUDIENCES = {"attendee": (_common, _attendee), "staff": (_common, _staff), "": (_common,)}
+def _board() -> dict:
+    return {
+        "live_board": gettext("live board"),
+        "closed": gettext("%(location)s is closed"),
+        "in_location": gettext("in %(location)s"),
+        "engagements": gettext("meaningful engagements"),
+        "engagements_everywhere": gettext("meaningful engagements across all locations"),
+        "goal_reached": gettext("Goal reached!"),
+        "of_goal": gettext("of the goal"),
+        "updated": gettext("Updated %(time)s"),
+        "page_of": gettext("page %(page)s of %(pages)s"),
+        "no_scores": gettext("No scores yet"),
+        "checkins": gettext("Check-ins"),
+        "conversations": gettext("Conversations"),
+        "no_engagements": gettext("No engagements yet — scan a QR code to be the first!"),
+        "stories_here": gettext("Stories people agree to share appear here."),
+        "story_by": gettext("%(station)s, %(location)s"),
+        "celebrate_goal": _plural(
+            "%(num)s meaningful engagement. Thank you, everyone!",
+            "%(num)s meaningful engagements. Thank you, everyone!",
+        ),
+        "celebrate_quarter": _plural(
+            "%(num)s meaningful engagement. A quarter of the way!",
+            "%(num)s meaningful engagements. A quarter of the way!",
+        ),
+        "celebrate_half": _plural(
+            "%(num)s meaningful engagement. Halfway there!",
+            "%(num)s meaningful engagements. Halfway there!",
+        ),
+        "celebrate_three_quarters": _plural(
+            "%(num)s meaningful engagement. Three quarters done!",
+            "%(num)s meaningful engagements. Three quarters done!",
+        ),
+        "connecting": gettext("Connecting…"),
+        "live": gettext("Live"),
+        "reconnecting": gettext("Reconnecting…"),
+        "offline": gettext("Offline"),
+        "offline_last": gettext("Offline · showing last numbers"),
+    }
+
+
+AUDIENCES = {
+    "attendee": (_common, _attendee),
+    "staff": (_common, _staff),
+    "board": (_common, _board),
+    "": (_common,),
+}
 _catalogues: dict[tuple[str, str], dict] = {}
 
 
