@@ -15,8 +15,10 @@ from pathlib import Path
 
 import pytest
 import requests
+from werkzeug.security import check_password_hash
 
 from tracker import db as dbm
+from tracker import eventsetup
 from tracker.node import enrol
 
 from .conftest import LiveServer
@@ -191,7 +193,7 @@ def test_records_through_the_node_reach_central_and_converge_after_a_cut(
 
     # The link is cut: the node takes 500 check-ins and 50 stories, and its board moves.
     proxy.cut()
-    before = board(node, "cork")["total"]
+    before = board(node, "cork")["location"]["total"]
     both_sides = requests.Session()  # one phone, one cookie, at the same station on both sides
     check_in(both_sides, central, demo)  # the cookie comes from central ...
     assert check_in(both_sides, node, demo)["counted"] is True  # ... a "first" at the node too
@@ -208,7 +210,11 @@ def test_records_through_the_node_reach_central_and_converge_after_a_cut(
     for i, phone in enumerate(phones[:50]):
         tell(phone, node, booth, i % 11)
     during = board(node, "cork")
-    assert during["total"] >= before + 400 + 50
+    assert during["location"]["total"] >= before + 400 + 50  # its own location, live
+    # The whole event's figures on the node are central's, as of the last pull before the cut.
+    frozen = board(node)
+    assert frozen["as_of"] is not None and frozen["as_of"] < during["updated_at"]
+    assert frozen["location"] is None and board(central)["as_of"] is None
     waiting = health(node)["forward"]["waiting"]
     assert waiting >= 500
     assert health(node)["link"]["state"] == "down"
@@ -254,10 +260,33 @@ def test_records_through_the_node_reach_central_and_converge_after_a_cut(
 
     # The node's own board converges to central's figures for its location.
     wait_for(
-        lambda: board(node, "cork")["total"] == board(central, "cork")["total"],
+        lambda: (
+            board(node, "cork")["location"]["total"] == board(central, "cork")["location"]["total"]
+            and board(node)["total"] == board(central)["total"]
+        ),
         10,
         "the node's board to converge",
     )
+    assert board(node)["as_of"] > frozen["as_of"]  # pulled again once the link was back
+
+    # Changes made on central reach the node: a renamed station, a reset PIN.
+    booth_id = event["stations"]["booth"]["id"]
+    eventsetup.rename(db, "stations", booth_id, "Front desk")
+    new_pin = eventsetup.reset_pin(db, booth_id)
+    wait_for(
+        lambda: any(s["name"] == "Front desk" for s in board(node, "cork")["location"]["stations"]),
+        10,
+        "the new name on the node",
+    )
+    node_db = dbm.connect(node.db_path)
+    try:
+        (pin_hash,) = node_db.execute(
+            "SELECT pin_hash FROM stations WHERE code = ?", [booth]
+        ).fetchone()
+    finally:
+        node_db.close()
+    assert check_password_hash(pin_hash, new_pin)
+
     # Central's /admin data: the node's last contact and the backlog it reported.
     (row,) = enrol.nodes(db, event["id"])
     assert row["last_seen_at"] is not None

@@ -15,6 +15,7 @@ from sqlite_utils import Database
 
 from . import db as dbm
 from .db import Row
+from .node.pull import central_snapshot
 from .shapes import (
     EventFigures,
     EventRef,
@@ -63,10 +64,15 @@ def snapshots(
 
     `None` stands for the whole event; a slug the event does not have raises UnknownLocation, or
     is left out with `skip_unknown`. A closed (inactive) location's screen gets a snapshot whose
-    `location.active` is false, so it can say so and show the event's figures.
+    `location.active` is false, so it can say so and show the event's figures. On a location
+    node, `as_of` is when central made the event-wide figures (None on central).
     """
-    base = _event_part(db, event)
-    known = {loc["slug"]: loc for loc in base["locations"]}
+    local = _event_part(db, event)
+    # On a location node the whole event's figures are central's, as of its last pull; the
+    # node's own location comes from its own file, live (README, Plan B).
+    central, as_of = central_snapshot(db)
+    base = pick(EventFigures, central) if central is not None else local
+    known = {loc["slug"]: loc for loc in local["locations"]}
     out: dict[str | None, Scoreboard] = {}
     for slug in locations:
         if slug is not None and slug not in known:
@@ -81,9 +87,18 @@ def snapshots(
         out[slug] = Scoreboard(
             **base,
             location=here,
-            hours=_hours(db, event, zone, slug, now or datetime.now(UTC)),
-            recent=recent_stories(db, event, slug),
+            hours=(
+                central["hours"]
+                if central is not None and slug is None
+                else _hours(db, event, zone, slug, now or datetime.now(UTC))
+            ),
+            recent=(
+                central["recent"]
+                if central is not None and slug is None
+                else recent_stories(db, event, slug)
+            ),
             updated_at=dbm.utcnow(),
+            as_of=as_of,
         )
     return out
 

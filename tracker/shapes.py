@@ -256,6 +256,13 @@ class Scoreboard(EventFigures):
     hours: list[Hour]
     recent: list[Story]
     updated_at: str
+    as_of: Annotated[
+        str | None,
+        Field(
+            description="on a location node: when central made the event-wide figures, which"
+            " the node shows until its link brings newer ones; null on central"
+        ),
+    ]
 
 
 @with_config(EXACT)
@@ -337,3 +344,101 @@ class Error(TypedDict):
     detail: Annotated[
         str | list[Any] | dict[str, Any], Field(description="what is wrong, for people")
     ]
+
+
+# ---- /api/insights: the Experience Analytics Expo (tracker/insights.py) ----------------------
+
+NpsBand = Literal["promoter", "passive", "detractor"]
+
+
+@with_config(EXACT)
+class InsightEvent(TypedDict):
+    slug: str
+    name: str
+
+
+@with_config(EXACT)
+class InsightFilters(TypedDict):
+    topic: str | None
+    location: Annotated[str | None, Field(description="a location's slug")]
+    band: NpsBand | None
+
+
+@with_config(EXACT)
+class InsightPlace(TypedDict):
+    slug: str
+    name: str
+    country: str
+
+
+@with_config(EXACT)
+class InsightChoices(TypedDict):
+    """What the kiosk offers to tap, the same whatever is chosen."""
+
+    topics: list[str]
+    locations: list[InsightPlace]
+    bands: list[NpsBand]
+
+
+@with_config(EXACT)
+class LocationNps(TypedDict):
+    slug: str
+    name: str
+    country: str
+    nps: Nps
+
+
+@with_config(EXACT)
+class TopicNps(TypedDict):
+    topic: str
+    conversations: Annotated[int, Field(description="customers' conversations naming the topic")]
+    nps: Nps
+
+
+@with_config(EXACT)
+class HourNps(TypedDict):
+    hour: Annotated[
+        int, Field(description="hour of the day (0-23) on each location's own clock", ge=0, le=23)
+    ]
+    conversations: int
+    nps: Nps
+
+
+@with_config(EXACT)
+class WallStory(TypedDict):
+    story: Annotated[str, Field(description="plain text, at most 240 characters")]
+    station: str
+    location: str
+    location_slug: str
+    nps: int | None
+    band: NpsBand | None
+    topics: list[str]
+    at: str
+
+
+@with_config(EXACT)
+class EmployeeWallStory(TypedDict):
+    story: Annotated[str, Field(description="plain text, at most 240 characters")]
+    location: str
+    at: str
+
+
+@with_config(EXACT)
+class Insights(TypedDict):
+    """GET /api/insights: customers' NPS and topics, and the wall of approved public stories,
+    under the chosen filters. Never a name, e-mail, contact, badge or staff name; never voided,
+    rehearsal or employees' rows in the figures."""
+
+    event: InsightEvent
+    filters: InsightFilters
+    choices: InsightChoices
+    nps: Nps
+    locations: list[LocationNps]
+    topics: list[TopicNps]
+    hours: list[HourNps]
+    stories: list[WallStory]
+    employee_stories: Annotated[
+        list[EmployeeWallStory],
+        Field(description="employees' approved stories; empty when the event has none"),
+    ]
+    updated_at: str

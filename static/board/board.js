@@ -16,6 +16,7 @@
   var percents = new Intl.NumberFormat(lang, { style: "percent", maximumFractionDigits: 0 });
   var LEADERS = 10; // at most this many stations on the leaderboard (fewer when they do not fit)
   var OFFLINE_AFTER_MS = 30000;
+  var STALE_AFTER_MS = 15000; // event figures older than this (on a node) are marked "as of"
   var board = $("board");
   var chart = null;
   var stories = [];
@@ -105,7 +106,11 @@
       board.classList.add("bump");
     }
     lastTotal = s.total;
-    $("updated").textContent = t("updated", { time: clock(scopeZone(s), true, here && here.country).format(new Date()) });
+    // A location node shows the whole event's figures as central last sent them: say how old.
+    var stale = s.as_of && new Date(s.updated_at) - new Date(s.as_of) > STALE_AFTER_MS;
+    $("updated").textContent = stale
+      ? t("as_of", { time: clock(scopeZone(s), false, here && here.country).format(new Date(s.as_of)) })
+      : t("updated", { time: clock(scopeZone(s), true, here && here.country).format(new Date()) });
   }
 
   function renderMarks(marks) {

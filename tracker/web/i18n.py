@@ -27,7 +27,9 @@ LANG_COOKIE_MAX_AGE = 365 * 24 * 3600  # a year
 # page and its form, the passport, the short code, and the check-in API.
 ATTENDEE_PATHS = ("/s/", "/me", "/j/", "/api/checkins")
 # Pages not translated yet speak English whatever the visitor chose, so <html lang> tells the truth.
-UNTRANSLATED = frozenset({"admin", "admin_records", "admin_data"})
+UNTRANSLATED = frozenset(
+    {"admin", "admin_records", "admin_data", "admin_setup", "admin_conversations"}
+)
 _BY_BABEL_NAME = {babel_name(tag): tag for tag in LANGUAGES}
 
 
@@ -292,6 +294,7 @@ def _board() -> dict:
         "goal_reached": gettext("Goal reached!"),
         "of_goal": gettext("of the goal"),
         "updated": gettext("Updated %(time)s"),
+        "as_of": gettext("Event figures as of %(time)s"),
         "page_of": gettext("page %(page)s of %(pages)s"),
         "no_scores": gettext("No scores yet"),
         "checkins": gettext("Check-ins"),
@@ -323,10 +326,28 @@ def _board() -> dict:
     }
 
 
+def _insights() -> dict:
+    return {
+        "live": gettext("Live"),
+        "reconnecting": gettext("Reconnecting…"),
+        "offline": gettext("Offline"),
+        "nps": gettext("NPS"),
+        "no_scores": gettext("No scores yet"),
+        "promoters": gettext("Promoters"),
+        "passives": gettext("Passives"),
+        "detractors": gettext("Detractors"),
+        "story_by": gettext("%(station)s, %(location)s"),
+        "no_stories": gettext("No stories for this choice yet."),
+        "scores": _plural("%(num)s score", "%(num)s scores"),
+        "conversations_n": _plural("%(num)s conversation", "%(num)s conversations"),
+    }
+
+
 AUDIENCES = {
     "attendee": (_common, _attendee),
     "staff": (_common, _staff),
     "board": (_common, _board),
+    "insights": (_common, _insights),
     "": (_common,),
 }
 _catalogues: dict[tuple[str, str], dict] = {}
