@@ -12,7 +12,8 @@ from flask import request
 from tracker import create_app
 from tracker import db as dbm
 from tracker.schemas import CheckinIn
-from tracker.web.api_checkins import CHECKIN_BODY_BYTES, parse_json
+from tracker.web.api_checkins import CHECKIN_BODY_BYTES
+from tracker.web.jsonapi import read_json
 from tracker.web.context import get_db
 from tracker.web.ratelimit import checkin_limits
 
@@ -30,7 +31,7 @@ def bench_noop():
 def bench_guards():
     """What POST /api/checkins does before it touches the database, and nothing after: its two
     rate limits and the validation of its body. The floor of any check-in that keeps them."""
-    body = parse_json(CheckinIn, CHECKIN_BODY_BYTES)
+    body = read_json(CheckinIn, CHECKIN_BODY_BYTES)
     return {"ok": True, "station": body.station}
 
 
