@@ -13,8 +13,8 @@ from tracker import create_app
 from tracker import db as dbm
 from tracker.schemas import CheckinIn
 from tracker.web.api_checkins import CHECKIN_BODY_BYTES
-from tracker.web.jsonapi import read_json
 from tracker.web.context import get_db
+from tracker.web.jsonapi import read_json
 from tracker.web.ratelimit import checkin_limits
 
 app = create_app()

@@ -52,7 +52,7 @@ def test_sheet_has_one_page_per_station_with_url_and_call_to_action(client, even
     r = client.get("/sheets/cork")
     assert r.status_code == 200
     html = r.get_data(as_text=True)
-    assert html.count('class="page ') == 2
+    assert html.count('class="page ') == 3  # two stations, then the employees' page
     for slug in ("booth", "demo"):
         assert f"https://tracker.example.org/s/{event['stations'][slug]['code']}" in html
     assert "Point your phone camera here" in html

@@ -69,7 +69,7 @@ def test_a_sheet_with_80_character_names_prints_one_page_per_station(
     finally:
         page.close()
     pages = len(re.findall(rb"/Type\s*/Page\b", pdf))
-    assert pages == stations == 2
+    assert pages == stations + 1 == 3  # and the employees' page, last
     # Every word of the names is on the sheet: nothing was cut to make it fit.
     assert html.count(LONG[:80]) >= 2
 
@@ -90,3 +90,9 @@ def test_an_unknown_short_code_is_explained_in_the_phones_language(client):
     assert r.status_code == 404 and "Ningún puesto tiene el código AAAAAA" in r.get_data(
         as_text=True
     )
+
+
+def test_guessing_short_codes_is_slowed_per_address(make_app):
+    client = make_app(RATELIMIT_ENABLED=True).test_client()
+    answers = [client.get(f"/j/AAAAA{c}").status_code for c in "ACDEFGHJKMNPQRTUVWXY34"]
+    assert answers[:20] == [404] * 20 and set(answers[20:]) == {429}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, config, live, web
+from . import cli, config, live, notify, web
 from .extensions import ASYNC_MODE, COMPRESSED_TYPES, babel, compress, csrf, socketio
 from .node import link as node_link
 from .web import i18n
@@ -42,6 +42,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     live.init_app(app)
     node_link.init_app(app)
+    notify.init_app(app)
     cli.init_app(app)
     # Outermost but for ProxyFix, so it counts Socket.IO's requests too, under each client's
     # own address (behind a proxy, ProxyFix has already put the forwarded one in REMOTE_ADDR).

@@ -57,6 +57,18 @@ def from_env(env: os._Environ | dict | None = None) -> dict:
         "ADMIN_SIGNIN_TOTAL": env.get("ADMIN_SIGNIN_TOTAL", "60 per minute"),
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", 0)),
         "FOLLOW_UP_SLA_HOURS": int(env.get("FOLLOW_UP_SLA_HOURS", 48)),
+        # Alerts of new detractors and follow-ups (tracker/notify.py): e-mail and/or a webhook.
+        "SMTP_HOST": env.get("SMTP_HOST") or None,
+        "SMTP_PORT": int(env.get("SMTP_PORT") or 587),
+        "SMTP_USER": env.get("SMTP_USER") or None,
+        "SMTP_PASSWORD": env.get("SMTP_PASSWORD") or None,
+        "SMTP_FROM": env.get("SMTP_FROM") or "tracker@localhost",
+        "SMTP_STARTTLS": _bool(env.get("SMTP_STARTTLS"), True),
+        "ALERT_EMAILS": [a.strip() for a in env.get("ALERT_EMAILS", "").split(",") if a.strip()],
+        "ALERT_WEBHOOK_URL": env.get("ALERT_WEBHOOK_URL") or None,
+        "ALERT_POLL_SECONDS": float(env.get("ALERT_POLL_SECONDS") or 5),
+        "ALERT_RETRY_SECONDS": float(env.get("ALERT_RETRY_SECONDS") or 30),
+        "ALERT_MAX_ATTEMPTS": int(env.get("ALERT_MAX_ATTEMPTS") or 8),
         "LIVE_POLL_SECONDS": float(env.get("LIVE_POLL_SECONDS", 0.25)),
         # A location node: central's URL and the token `flask node add` printed there.
         "NODE_UPSTREAM": env.get("TRACKER_UPSTREAM", "").rstrip("/") or None,

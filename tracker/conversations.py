@@ -46,6 +46,15 @@ class NotAllowed(ConversationError, ValueError):
     """A field this author may not set (an attendee naming an owner or someone else's badge)."""
 
 
+class StoryRequired(NotAllowed):
+    """A conversation without a story: only staff may save one, and only while the event runs in
+    quick mode (badge, score and a topic); attendees always tell a story."""
+
+
+class NothingToSave(NotAllowed):
+    """A quick conversation with no story, no score and no topic would record nothing at all."""
+
+
 class IdConflict(ConversationError):
     """The UUID is already used by a conversation from another author."""
 
@@ -204,17 +213,33 @@ def _attendee_id(db: Database, event: Row, data: ConversationIn, author: Author)
 
 def author_fields(db: Database, event: Row, data: ConversationIn, author: Author) -> Row:
     """The columns an author sets (on record and on edit), validated against the event;
-    UnknownBadge, UnknownTopic or NotAllowed otherwise."""
+    UnknownBadge, UnknownTopic, NotAllowed (StoryRequired, NothingToSave) otherwise.
+
+    The story may be left out (stored as "") only by staff while the event runs in quick mode, and then a
+    score or a topic must say something; a story-less conversation is never public (there is
+    nothing to show on a screen)."""
     follow_up = bool(data.follow_up)
+    story = (data.story or "").strip()
+    topics = _topics(event, data.topics)
+    if not story:
+        if author.source != "staff":
+            raise StoryRequired("tell your story: the story is required")
+        if not event.get("quick_mode"):
+            raise StoryRequired(
+                "the story is required (this event is not in quick mode, where badge, score"
+                " and a topic are enough)"
+            )
+        if data.nps is None and not topics:
+            raise NothingToSave("give a score or a topic (or the story): nothing would be saved")
     return {
         "attendee_id": _attendee_id(db, event, data, author),
-        "story": data.story,
+        "story": story,
         "nps": data.nps,
-        "topics": json.dumps(_topics(event, data.topics)),
+        "topics": json.dumps(topics),
         "follow_up": int(follow_up),
         "contact": (data.contact or None) if follow_up else None,
         "owner": (data.owner or None) if follow_up else None,
-        "public": int(bool(data.public)),
+        "public": int(bool(data.public) and bool(story)),
     }
 
 

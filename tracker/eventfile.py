@@ -109,6 +109,9 @@ class EventSpec(_Strict):
     moderation: Literal["attendees", "all"] = "attendees"
     # The language of every location that names none.
     language: str = "en"
+    # Staff's quick mode: badge, score and one topic save a conversation, the story optional.
+    # Left out, a reload keeps what the event has (an organizer may have switched it).
+    quick_mode: bool | None = None
 
     _language = field_validator("language")(classmethod(lambda cls, v: check_language(v)))
 

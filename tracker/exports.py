@@ -39,13 +39,26 @@ QUERIES = {
                v.public, v.approval, v.counted, v.voided_at, v.voided_by, v.void_reason,
                v.rehearsal, a.badge AS attendee_badge, a.name AS attendee_name,
                a.email AS attendee_email, a.company AS attendee_company
-          FROM conversations v CROSS JOIN stations s ON s.id = v.station_id
-          CROSS JOIN locations l ON l.id = s.location_id LEFT JOIN attendees a ON a.id = v.attendee_id
+          FROM conversations v LEFT JOIN stations s ON s.id = v.station_id
+          -- an employee's story has no station: its location is its own
+          CROSS JOIN locations l ON l.id = coalesce(s.location_id, v.location_id)
+          LEFT JOIN attendees a ON a.id = v.attendee_id
          WHERE l.event_id = :event_id ORDER BY v.id""",
     "follow-ups": """
         SELECT {reference} AS reference, v.received_at, v.status, v.owner, v.contact,
                l.slug AS location, s.name AS station_name, v.nps, v.story,
-               a.name AS attendee_name, a.email AS attendee_email, a.company AS attendee_company
+               a.name AS attendee_name, a.email AS attendee_email, a.company AS attendee_company,
+               (SELECT e.at FROM follow_up_events e WHERE e.conversation_id = v.id
+                  AND e.kind = 'status' AND e.text = 'acknowledged') AS acknowledged_at,
+               (SELECT e.actor FROM follow_up_events e WHERE e.conversation_id = v.id
+                  AND e.kind = 'status' AND e.text = 'acknowledged') AS acknowledged_by,
+               (SELECT e.at FROM follow_up_events e WHERE e.conversation_id = v.id
+                  AND e.kind = 'status' AND e.text = 'done') AS done_at,
+               (SELECT e.actor FROM follow_up_events e WHERE e.conversation_id = v.id
+                  AND e.kind = 'status' AND e.text = 'done') AS done_by,
+               (SELECT group_concat(e.at || ' ' || e.actor || ': ' || e.text, char(10))
+                  FROM follow_up_events e WHERE e.conversation_id = v.id AND e.kind = 'note')
+                 AS notes
           FROM conversations v CROSS JOIN stations s ON s.id = v.station_id
           CROSS JOIN locations l ON l.id = s.location_id LEFT JOIN attendees a ON a.id = v.attendee_id
          WHERE l.event_id = :event_id AND v.follow_up = 1 ORDER BY v.id""",

@@ -7,6 +7,7 @@ from sqlite_utils import Database
 from . import audit
 from . import db as dbm
 from .attendees import UnknownAttendee, by_badge
+from .conversations import reference
 from .db import Row
 
 
@@ -24,6 +25,20 @@ def erase_attendee(db: Database, event_id: int, badge: str, actor: str = audit.C
             "UPDATE conversations SET contact = NULL WHERE attendee_id = ? AND contact IS NOT NULL",
             [attendee["id"]],
         ).rowcount
+        # Notes on their follow-ups may quote them, and alerts not yet sent may carry their
+        # contact: the notes' words go (who wrote one and when stay), the alerts are dropped.
+        db.execute(
+            "UPDATE follow_up_events SET text = '(erased)' WHERE kind = 'note' AND conversation_id"
+            " IN (SELECT id FROM conversations WHERE attendee_id = ?)",
+            [attendee["id"]],
+        )
+        for (conversation_id,) in db.execute(
+            "SELECT id FROM conversations WHERE attendee_id = ?", [attendee["id"]]
+        ).fetchall():
+            db.execute(  # an alert's subject ends with the conversation's reference
+                "DELETE FROM notifications WHERE sent_at IS NULL AND subject LIKE ?",
+                [f"%: {reference(conversation_id)}"],
+            )
         audit.record(
             db,
             event_id,

@@ -35,13 +35,19 @@ def clear(db: Database, event_id: int, actor: str = audit.COMMAND_LINE) -> dict[
     removed = {"checkins": 0, "conversations": 0, "attendees": 0}
     for table in ("conversations", "checkins"):
         while True:
+            batch = (
+                f"SELECT r.id FROM {table} r INDEXED BY {table}_rehearsal"
+                " JOIN stations s ON s.id = r.station_id JOIN locations l ON l.id = s.location_id"
+                " WHERE r.rehearsal = 1 AND l.event_id = ? LIMIT ?"
+            )
             with dbm.write(db):
+                if table == "conversations":  # a rehearsal follow-up's notes go with it
+                    db.execute(
+                        f"DELETE FROM follow_up_events WHERE conversation_id IN ({batch})",
+                        [event_id, BATCH],
+                    )
                 n = db.execute(
-                    f"DELETE FROM {table} WHERE id IN (SELECT r.id FROM {table} r"
-                    f" INDEXED BY {table}_rehearsal JOIN stations s ON s.id = r.station_id"
-                    " JOIN locations l ON l.id = s.location_id"
-                    " WHERE r.rehearsal = 1 AND l.event_id = ? LIMIT ?)",
-                    [event_id, BATCH],
+                    f"DELETE FROM {table} WHERE id IN ({batch})", [event_id, BATCH]
                 ).rowcount
             removed[table] += n
             if n < BATCH:

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from . import db as dbm
+from . import insights
+from .conversations import reference
 from .dashboard import open_locations
 from .db import Row
 from .followups import STATUSES
@@ -64,7 +66,99 @@ def build(db: Database, event: Row) -> Row:
         },
         "topics": topics,
         "follow_ups": follow_ups,
+        **leadership(db, event),
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    }
+
+
+HIGHLIGHTS_SHOWN = 12  # a handful: what organizers chose, not a dump
+STAFF_SHOWN = 40
+OWED_SHOWN = 60
+DEFAULT_SLA_HOURS = 48  # FOLLOW_UP_SLA_HOURS' default, for an event that sets none
+
+
+def leadership(db: Database, event: Row, now: datetime | None = None) -> Row:
+    """The parts for leadership: customers' NPS per location and per topic (tracker.insights:
+    never voided, rehearsal or employees' rows), the highlighted stories, per-staff figures and
+    the follow-ups still owed with owner and age (hours). Bounded: each list has a LIMIT, and
+    `owed_total` / `staff_total` say how many there are in all."""
+    eid = event["id"]
+    figures = insights.figures(db, event, limit=0)
+    highlights = dbm.rows(
+        db.execute(
+            "SELECT c.story, s.name AS station, l.name AS location"
+            " FROM conversations c INDEXED BY conversations_highlights"
+            " JOIN stations s ON s.id = c.station_id JOIN locations l ON l.id = s.location_id"
+            " WHERE c.highlight = 1 AND l.event_id = ? AND c.approval = 'approved'"
+            " AND c.voided_at IS NULL AND c.rehearsal = 0 AND c.source != 'employee'"
+            " ORDER BY l.name, c.received_at LIMIT ?",
+            [eid, HIGHLIGHTS_SHOWN],
+        )
+    )
+    staff_rows = dbm.rows(
+        db.execute(
+            "SELECT coalesce(nullif(trim(c.staff_name), ''), '(no name)') AS staff,"
+            " count(*) AS conversations, sum(c.nps >= 9) AS promoters,"
+            " sum(c.nps BETWEEN 7 AND 8) AS passives, sum(c.nps <= 6) AS detractors,"
+            " count(DISTINCT s.id) AS stations"
+            " FROM conversations c JOIN stations s ON s.id = c.station_id"
+            " JOIN locations l ON l.id = s.location_id"
+            f" WHERE l.event_id = ? AND c.source = 'staff' AND {insights.CUSTOMER}"
+            " GROUP BY staff ORDER BY conversations DESC, staff",
+            [eid],
+        )
+    )
+    staff = [
+        {
+            "name": r["staff"],
+            "conversations": r["conversations"],
+            "stations": r["stations"],
+            "nps": nps(r["promoters"] or 0, r["passives"] or 0, r["detractors"] or 0),
+        }
+        for r in staff_rows
+    ]
+    sla = int(event.get("follow_up_sla_hours") or DEFAULT_SLA_HOURS)
+    current = now or datetime.now(UTC)
+    owed_total = db.execute(
+        "SELECT count(*) FROM conversations c JOIN stations s ON s.id = c.station_id"
+        " JOIN locations l ON l.id = s.location_id WHERE l.event_id = ? AND c.follow_up = 1"
+        " AND c.status IN ('open', 'acknowledged') AND c.voided_at IS NULL AND c.rehearsal = 0",
+        [eid],
+    ).fetchone()[0]
+    owed = []
+    for r in dbm.rows(
+        db.execute(
+            "SELECT c.id, c.owner, c.status, s.name AS station, l.name AS location,"
+            " min(c.captured_at, c.received_at) AS at"
+            " FROM conversations c JOIN stations s ON s.id = c.station_id"
+            " JOIN locations l ON l.id = s.location_id WHERE l.event_id = ? AND c.follow_up = 1"
+            " AND c.status IN ('open', 'acknowledged') AND c.voided_at IS NULL"
+            " AND c.rehearsal = 0 ORDER BY at, c.id LIMIT ?",
+            [eid, OWED_SHOWN],
+        )
+    ):
+        age = max(0.0, (current - dbm.parse_iso(r["at"])).total_seconds() / 3600)
+        owed.append(
+            {
+                "reference": reference(r["id"]),
+                "owner": (r["owner"] or "").strip() or None,
+                "status": r["status"],
+                "station": r["station"],
+                "location": r["location"],
+                "age_hours": round(age, 1),
+                "overdue": r["status"] == "open" and age > sla,
+            }
+        )
+    return {
+        "customer_nps": figures["nps"],
+        "nps_by_location": [loc for loc in figures["locations"] if loc["nps"]["responses"]],
+        "nps_by_topic": figures["topics"][:15],
+        "highlights": highlights,
+        "staff": staff[:STAFF_SHOWN],
+        "staff_total": len(staff),
+        "owed": owed,
+        "owed_total": owed_total,
+        "sla_hours": sla,
     }
 
 

@@ -38,7 +38,12 @@ class ConversationIn(_Body):
         default=None,
         description="the station's code; a staff session may leave it out (its own station)",
     )
-    story: Story
+    story: Story | None = Field(
+        default=None,
+        description="what they said (1-4000 characters when given); left out or null only by"
+        " staff while the event runs in quick mode (badge, score and a topic are enough): the"
+        " server refuses a story-less conversation otherwise (422 not_allowed)",
+    )
     nps: Annotated[int, Field(ge=0, le=10, strict=True)] | None = None
     topics: list[Topic] = Field(default_factory=list, max_length=12)
     follow_up: bool = False

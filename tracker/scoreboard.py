@@ -14,9 +14,11 @@ from zoneinfo import ZoneInfo
 from sqlite_utils import Database
 
 from . import db as dbm
+from . import employee_stories
 from .db import Row
 from .node.pull import central_snapshot
 from .shapes import (
+    Employees,
     EventFigures,
     EventRef,
     Hour,
@@ -99,6 +101,11 @@ def snapshots(
             ),
             updated_at=dbm.utcnow(),
             as_of=as_of,
+            # Employees' stories (?employees=1): their own count and ticker, never in the totals.
+            employees=Employees(
+                count=employee_stories.count(db, event["id"], slug),
+                recent=employee_stories.wall(db, event["id"], slug, RECENT_LIMIT),
+            ),
         )
     return out
 
@@ -281,7 +288,8 @@ def recent_stories(db: Database, event: Row, location: str | None = None) -> lis
           FROM conversations c INDEXED BY conversations_on_screens
           JOIN stations s ON s.id = c.station_id
           JOIN locations l ON l.id = s.location_id
-         WHERE c.public = 1 AND c.approval = 'approved' AND c.voided_at IS NULL AND {where}
+         WHERE c.public = 1 AND c.approval = 'approved' AND c.voided_at IS NULL
+           AND c.story != '' AND {where}
          ORDER BY c.received_at DESC
          LIMIT ?
         """,

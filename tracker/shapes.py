@@ -218,6 +218,24 @@ class Story(TypedDict):
 
 
 @with_config(EXACT)
+class EmployeeStory(TypedDict):
+    """An approved public employee's story ("You Define TCE"): plain text, no personal data."""
+
+    story: Annotated[str, Field(description="plain text, at most 240 characters")]
+    location: str
+    location_slug: str
+    at: str
+
+
+@with_config(EXACT)
+class Employees(TypedDict):
+    """Employees' stories on a screen (?employees=1): never part of the customers' figures."""
+
+    count: Annotated[int, Field(description="employees' stories told, voided ones left out")]
+    recent: list[EmployeeStory]
+
+
+@with_config(EXACT)
 class EventRef(TypedDict):
     slug: str
     name: str
@@ -263,6 +281,7 @@ class Scoreboard(EventFigures):
             " the node shows until its link brings newer ones; null on central"
         ),
     ]
+    employees: Employees
 
 
 @with_config(EXACT)

@@ -37,11 +37,16 @@ def checked_reason(reason: str) -> str:
     return reason
 
 
+_LOCATION = {"checkins": "s.location_id", "conversations": "coalesce(s.location_id, r.location_id)"}
+
+
 def _row(db: Database, table: Table, event_id: int, uuid: str) -> Row:
     row = dbm.one(
         db.execute(
             f"SELECT r.id, r.uuid, r.counted, r.voided_at, r.voided_by, r.void_reason FROM {table} r"
-            " JOIN stations s ON s.id = r.station_id JOIN locations l ON l.id = s.location_id"
+            " LEFT JOIN stations s ON s.id = r.station_id"
+            # an employee's story has no station: its location is its own
+            f" JOIN locations l ON l.id = {_LOCATION[table]}"
             " WHERE r.uuid = ? AND l.event_id = ?",
             [str(uuid), event_id],
         )

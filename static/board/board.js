@@ -96,7 +96,7 @@
     renderLeaders(here ? here.stations : s.leaderboard, !here);
     renderChart(s.hours, scopeZone(s));
     if (chart && board.className !== layout) chart.resize(); // now, not on the next frame
-    stories = s.recent.slice(0, 10);
+    stories = tickerStories(s);
     loadStoryFonts(stories);
     if (storyAt >= stories.length) storyAt = 0;
     showStory(false);
@@ -444,6 +444,23 @@
 
   // ---- the ticker of stories -------------------------------------------------------------
 
+  // Customers' stories, and with ?employees=1 employees' ones ("You Define TCE") taking turns
+  // with them, each marked so; the employees' own count shows beside the ticker.
+  function tickerStories(s) {
+    var customers = s.recent.slice(0, 10);
+    if (!options.employees || !s.employees) return customers;
+    $("employees-count").textContent = t("employees_n", { num: s.employees.count });
+    var staff = s.employees.recent.slice(0, 10).map(function (st) {
+      return { story: st.story, location: st.location, station: "", employee: true };
+    });
+    var out = [];
+    for (var i = 0; i < Math.max(customers.length, staff.length); i++) {
+      if (i < customers.length) out.push(customers[i]);
+      if (i < staff.length) out.push(staff[i]);
+    }
+    return out;
+  }
+
   function showStory(advance) {
     var p = $("story");
     if (!stories.length) {
@@ -456,7 +473,8 @@
     if (advance) storyAt = (storyAt + 1) % stories.length;
     var story = stories[storyAt];
     $("story-text").textContent = story.story;
-    $("story-by").textContent = snap.location ? story.station
+    $("story-by").textContent = story.employee ? t("employee_by", { location: story.location })
+      : snap.location ? story.station
       : t("story_by", { station: story.station, location: story.location });
   }
 

@@ -19,6 +19,9 @@
   var RETRY_LATER = { 401: 1, 408: 1, 425: 1, 429: 1 };
   var BADGE_ALPHABET = root.dataset.badgeAlphabet || "ACDEFGHJKMNPQRTUVWXY34679";
   var BADGE_LENGTH = Number(root.dataset.badgeLength) || 6;
+  // Quick mode (the event's setting): the story is optional, and a tap on a topic saves at once,
+  // so badge, score and topic are three taps.
+  var QUICK = root.dataset.quick === "1";
   // What the server's schema accepts as a capture time; outside it we let the server stamp it.
   var EARLIEST = Date.UTC(2000, 0, 2);
   var LATEST = Date.UTC(2099, 11, 30);
@@ -393,6 +396,8 @@
 
   function storyLine(item) {
     var s = item.body.story || "";
+    if (!s) return [item.body.nps === null || item.body.nps === undefined ? "" : String(item.body.nps)]
+      .concat(item.body.topics || []).filter(Boolean).join(" · "); // a quick one: score and topics
     return s.length > 140 ? s.slice(0, 140) + "…" : s;
   }
 
@@ -444,7 +449,7 @@
     if (item.body.nps !== null && item.body.nps !== undefined) meta.append(el("span", "score", item.body.nps));
     var edit = el("a", "button secondary", t("edit"));
     edit.href = "/staff/capture?edit=" + encodeURIComponent(item.id);
-    li.append(meta, el("p", "text", item.body.story), edit);
+    li.append(meta, el("p", "text", storyLine(item)), edit);
     return li;
   });
 
@@ -601,7 +606,7 @@
     return {
       id: editing && !editing.saveAsNew ? editing.id : currentId,
       station: STATION,
-      story: f.story.value.trim(),
+      story: f.story.value.trim() || null, // none: only in quick mode (the server holds to it)
       nps: nps ? Number(nps.value) : null,
       topics: topics,
       public: f.public.checked,
@@ -691,11 +696,14 @@
   }
 
   var saving = false;
+  var lastSaved = 0; // when the last save ended (ms), for quick mode's double-tap guard
+  var DOUBLE_TAP_MS = 800;
   function save(ev) {
     ev.preventDefault();
     if (saving) return; // a double tap while the first save is running makes one record
     var body = readForm();
-    if (!body.story) { showError(t("story_needed"), "story"); form.elements.story.focus(); return; }
+    if (!body.story && !QUICK) { showError(t("story_needed"), "story"); form.elements.story.focus(); return; }
+    if (!body.story && body.nps === null && !body.topics.length) { showError(t("quick_needed"), "story"); return; }
     saving = true;
     var saveButton = document.getElementById("save");
     saveButton.disabled = true;
@@ -731,6 +739,7 @@
       });
     }).then(function () {
       saving = false;
+      lastSaved = Date.now();
       saveButton.disabled = false;
       flush();
     });
@@ -845,6 +854,20 @@
         radio.dataset.was = "";
       });
     });
+    // Quick mode: ticking a topic saves the conversation at once (while editing, chips only toggle).
+    if (QUICK) {
+      form.querySelectorAll("input[name=topics]").forEach(function (chip) {
+        chip.addEventListener("change", function () {
+          if (!chip.checked || editing || saving) return;
+          // The second tap of a double tap lands on the fresh form: it must not save a topic alone.
+          var untouched = !form.querySelector("input[name=nps]:checked") && !form.elements.attendee_badge.value
+            && !form.elements.story.value.trim();
+          if (untouched && Date.now() - lastSaved < DOUBLE_TAP_MS) { chip.checked = false; return; }
+          if (form.requestSubmit) form.requestSubmit(document.getElementById("save"));
+          else save({ preventDefault: function () {} });
+        });
+      });
+    }
     document.getElementById("cancel-edit").addEventListener("click", function () { resetForm(); showError(""); });
     document.getElementById("scan").addEventListener("click", startScan);
     document.getElementById("scan-stop").addEventListener("click", stopScan);

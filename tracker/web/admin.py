@@ -1,4 +1,5 @@
-"""The organizer console: sign-in, setup, moderation, follow-ups, exports, backup, report, privacy."""
+"""The organizer console: sign-in, setup, moderation, exports, backup, report, privacy (the
+follow-up queue is admin_followups)."""
 
 from __future__ import annotations
 
@@ -20,19 +21,19 @@ from pydantic import ValidationError
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from .. import (
-    conversations,
+    dashboard as today,
+)
+from .. import (
     eventfile,
     events,
     eventsetup,
-    followups,
     moderation,
     organizers,
     staff,
 )
-from .. import (
-    dashboard as today,
-)
-from .console import local_path, page_number, require_organizer, told
+from ..languages import LANGUAGES
+from .admin_setup import time_zones
+from .console import back, local_path, page_number, require_organizer, told
 from .context import current_event, get_db, read_off_loop
 from .forms import organizer_locale, whole_number
 from .identity import (
@@ -112,6 +113,8 @@ def setup():
         new_pin=session.pop("new_pin", None),
         locked=staff.locked_stations(db, event["id"]),
         goal_text=format_decimal(event["goal"], locale=organizer_locale()),
+        languages=LANGUAGES,
+        time_zones=time_zones(),
     )
 
 
@@ -232,7 +235,7 @@ def _readable(exc: Exception) -> str:
     return str(exc)
 
 
-# --- moderation and follow-ups ------------------------------------------------------------------
+# --- moderation ---------------------------------------------------------------------------------
 
 
 @bp.get("/stories")
@@ -243,20 +246,21 @@ def stories():
     if show not in get_args(moderation.Show):
         show = "waiting"
     page = page_number()
+    q = request.args.get("q", "").strip()[: moderation.SEARCH_MAX]
 
     def read(db):
-        total = moderation.count(db, event["id"], show)
+        counts = moderation.counts(db, event["id"], q)
         return {
-            "counts": {"waiting": moderation.count(db, event["id"], "waiting")},
-            "total": total,
-            "pages": max(1, -(-total // moderation.PAGE_SIZE)),
+            "counts": counts,
+            "total": counts[show],
+            "pages": max(1, -(-counts[show] // moderation.PAGE_SIZE)),
             "stories": moderation.stories(
-                db, event["id"], show, offset=(page - 1) * moderation.PAGE_SIZE
+                db, event["id"], show, offset=(page - 1) * moderation.PAGE_SIZE, q=q
             ),
         }
 
     return render_template(
-        "admin/stories.html", event=event, show=show, page=page, **read_off_loop(read)
+        "admin/stories.html", event=event, show=show, page=page, q=q, **read_off_loop(read)
     )
 
 
@@ -273,54 +277,29 @@ def moderate(uuid: str):
         abort(404)
     if action == "approve" and not done["on_screens"]:
         flash("Approved, but its teller kept it private: it stays off the screens.", "error")
-    return redirect(
-        url_for("admin.stories", show=request.args.get("show", "waiting"), page=page_number())
-    )
+    return _back_to_stories()
 
 
-@bp.get("/follow-ups")
-def follow_ups():
-    event = current_event()
-    db = get_db()
-    status = request.args.get("status") or None
-    if status not in followups.STATUSES:
-        status = None
-    location = request.args.get("location") or None
-    owner = request.args.get("owner") or None
-    sla = current_app.config["FOLLOW_UP_SLA_HOURS"]
-    items = read_off_loop(
-        lambda own: followups.follow_ups(
-            own, event["id"], status=status, location=location, owner=owner, sla_hours=sla
-        )
-    )
-    return render_template(
-        "admin/follow_ups.html",
-        event=event,
-        items=items,
-        sla=sla,
-        statuses=followups.STATUSES,
-        status=status,
-        location=location,
-        owner=owner,
-        locations=events.locations(db, event["id"], active_only=False),
-    )
-
-
-@bp.post("/follow-ups/<uuid>")
-def follow_up_status(uuid: str):
-    event = current_event()
+@bp.post("/stories/<uuid>/highlight")
+def highlight(uuid: str):
+    """Mark a story for the report to leadership, or unmark it (`on` is "1" or "0")."""
+    on = request.form.get("on")
+    if on not in ("0", "1"):
+        abort(400, "on is 1 (highlight) or 0 (not)")
     try:
-        followups.set_status(
-            get_db(), event["id"], uuid, request.form.get("status", ""), actor=organizer_name()
-        )
-    except conversations.NotFound:
+        moderation.set_highlight(get_db(), current_event()["id"], uuid, on == "1", organizer_name())
+    except moderation.UnknownConversation:
         abort(404)
-    except followups.InvalidTransition as exc:
-        flash(str(exc), "error")
-    return redirect(
-        request.referrer if _same_site(request.referrer) else url_for("admin.follow_ups")
+    return _back_to_stories()
+
+
+def _back_to_stories() -> WerkzeugResponse:
+    """The list the organizer acted from: its own `next` page, else the filter in the query."""
+    return back(
+        url_for(
+            "admin.stories",
+            show=request.args.get("show", "waiting"),
+            page=page_number(),
+            q=request.args.get("q") or None,
+        )
     )
-
-
-def _same_site(url: str | None) -> bool:
-    return url is not None and url.startswith(request.host_url)

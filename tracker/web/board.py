@@ -54,6 +54,12 @@ def list_options(args) -> dict:
     return {"group": group if group in GROUPS else None, "page": min(max(page, 3), 600)}
 
 
+def employees_option(args) -> bool:
+    """`?employees=1`: the ticker also shows employees' stories ("You Define TCE"), with their
+    own small count; anything else (or nothing) leaves the board to the customers."""
+    return args.get("employees", "").lower() in ("1", "yes", "true", "on")
+
+
 def join_station(join: str | None, location: str | None) -> dict | None:
     """The station whose QR code the screen shows (`?join=`), or None to show none.
 
@@ -121,7 +127,9 @@ def board(location: str | None = None):
         event=event,
         snapshot=snap,
         location=location,
-        options=kiosk_options(request.args) | list_options(request.args),
+        options=kiosk_options(request.args)
+        | list_options(request.args)
+        | {"employees": employees_option(request.args)},
         join=join_corner(join_station(request.args.get("join"), location)),
         fonts=font_stylesheets(current_tag(), every_script=True),
     )

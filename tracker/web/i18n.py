@@ -28,7 +28,14 @@ LANG_COOKIE_MAX_AGE = 365 * 24 * 3600  # a year
 ATTENDEE_PATHS = ("/s/", "/me", "/j/", "/api/checkins")
 # Pages not translated yet speak English whatever the visitor chose, so <html lang> tells the truth.
 UNTRANSLATED = frozenset(
-    {"admin", "admin_records", "admin_data", "admin_setup", "admin_conversations"}
+    {
+        "admin",
+        "admin_records",
+        "admin_data",
+        "admin_setup",
+        "admin_conversations",
+        "admin_followups",
+    }
 )
 _BY_BABEL_NAME = {babel_name(tag): tag for tag in LANGUAGES}
 
@@ -243,6 +250,7 @@ def _staff() -> dict:
             "You are offline: conversations already synced can be edited once back online."
         ),
         "story_needed": gettext("Write down their story before saving."),
+        "quick_needed": gettext("Tap a score or a topic (or write their story) before saving."),
         "saved": gettext("Saved"),
         "saved_changes": gettext("Saved changes"),
         "save_failed": gettext(
@@ -302,6 +310,8 @@ def _board() -> dict:
         "no_engagements": gettext("No engagements yet — scan a QR code to be the first!"),
         "stories_here": gettext("Stories people agree to share appear here."),
         "story_by": gettext("%(station)s, %(location)s"),
+        "employee_by": gettext("You Define TCE · %(location)s"),
+        "employees_n": _plural("You Define TCE: %(num)s story", "You Define TCE: %(num)s stories"),
         "celebrate_goal": _plural(
             "%(num)s meaningful engagement. Thank you, everyone!",
             "%(num)s meaningful engagements. Thank you, everyone!",

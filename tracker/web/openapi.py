@@ -9,13 +9,14 @@ from flask import Blueprint, jsonify
 from pydantic import TypeAdapter
 
 from ..schemas import CheckinIn, ConversationIn
-from ..shapes import Badge, CheckinOut, Conversation, Error, Health, Scoreboard
+from ..shapes import Badge, CheckinOut, Conversation, Error, Health, Insights, Scoreboard
 
 bp = Blueprint("openapi", __name__)
 
 
 REQUESTS: list[type] = [CheckinIn, ConversationIn]
 RESPONSES: list[type] = [CheckinOut, Conversation, Scoreboard, Health, Error, Badge]
+RESPONSES.append(Insights)  # the Experience Analytics Expo (/insights)
 
 
 def _ref(model: type) -> dict:
@@ -172,6 +173,39 @@ def document() -> dict[str, Any]:
                     "responses": {
                         "200": _json(Scoreboard, "the snapshot"),
                         **_errors(404),
+                    },
+                }
+            },
+            "/api/insights": {
+                "get": {
+                    "operationId": "getInsights",
+                    "summary": "Customers' NPS by location, topic and local hour, topics, and the"
+                    " wall of approved public stories (what /insights shows)",
+                    "parameters": [
+                        {
+                            "name": name,
+                            "in": "query",
+                            "required": False,
+                            "description": what,
+                            "schema": schema,
+                        }
+                        for name, what, schema in (
+                            ("topic", "only conversations naming this topic", {"type": "string"}),
+                            (
+                                "location",
+                                "a location's slug: only that location",
+                                {"type": "string"},
+                            ),
+                            (
+                                "band",
+                                "only scores in this band",
+                                {"enum": ["promoter", "passive", "detractor"]},
+                            ),
+                        )
+                    ],
+                    "responses": {
+                        "200": _json(Insights, "the figures under the filters"),
+                        **_errors(400, 404),
                     },
                 }
             },

@@ -12,6 +12,7 @@ from flask import (
     jsonify,
     redirect,
     render_template,
+    request,
     url_for,
 )
 from flask_babel import gettext
@@ -23,6 +24,7 @@ from ..shapes import Health
 from .context import RETRY_AFTER_SECONDS, current_event, get_db, public_url
 from .i18n import use_location_language
 from .identity import is_admin
+from .ratelimit import enforce
 
 bp = Blueprint("pages", __name__)
 
@@ -61,12 +63,19 @@ def _station(code: str) -> dict:
         abort(404, "No active station has that code.")
 
 
+WRONG_SHORT_CODES = "20 per minute"
+
+
 @bp.get("/j/<short_code>")
 def join(short_code: str):
     """The short address under a station's QR code, typed by hand: on to its check-in page."""
     try:
         station = events.station_by_short_code(get_db(), short_code)
     except events.UnknownStation:
+        # Guessing codes is slow: a few wrong ones a minute per address (25**6 codes to try).
+        enforce(
+            WRONG_SHORT_CODES, f"wrong-short-code:{request.remote_addr}", "too many wrong codes"
+        )
         abort(
             404,
             gettext(
@@ -137,7 +146,14 @@ def sheet_context(event: dict, location: dict, base_url: str) -> dict:
                 "size": _name_size(event["name"], station["name"], location["name"]),
             }
         )
-    return {"event": event, "location": location, "pages": pages}
+    # One more page: the location's "You Define TCE" code, where employees tell their stories.
+    tce_url = f"{base_url.rstrip('/')}/tce/{location['slug']}"
+    employees = {
+        "url": tce_url,
+        "svg": qr.svg_inline(tce_url),
+        "size": _name_size(event["name"], location["name"]),
+    }
+    return {"event": event, "location": location, "pages": pages, "employees": employees}
 
 
 def _name_size(*names: str) -> str:
