@@ -16,7 +16,7 @@ from tracker import (
     conversations,
     events,
     exports,
-    followups,
+    followup_queue,
     moderation,
     organizers,
     privacy,
@@ -240,7 +240,7 @@ def test_follow_up_queue_moves_forward_and_filters(admin, db, event):
     admin.post(f"/admin/follow-ups/{first['id']}", data={"status": "acknowledged"})
     admin.post(f"/admin/follow-ups/{first['id']}", data={"status": "done"})
     ev = events.get_event(db)
-    assert [f["contact"] for f in followups.follow_ups(db, ev["id"], status="done")] == [
+    assert [f["contact"] for f in followup_queue.follow_ups(db, ev["id"], status="done")] == [
         "ana@example.com"
     ]
     r = admin.post(

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from itsdangerous import URLSafeSerializer
 
-from tracker import attendees, conversation_edits, conversations, followups
+from tracker import attendees, conversation_edits, conversations, followup_queue, followups
 from tracker import db as dbm
 from tracker.conversations import Author
 from tracker.schemas import ConversationIn
@@ -184,21 +184,21 @@ def test_follow_ups_move_forward_only_and_list_with_age(db, event, staff_author)
     conversations.record(db, event, second, staff_author)
     conversations.record(db, event, ConversationIn(**body()), staff_author)  # no follow-up
 
-    listed = followups.follow_ups(db, event["id"], sla_hours=1)
+    listed = followup_queue.follow_ups(db, event["id"], sla_hours=1)
     assert [f["id"] for f in listed] == [str(first.id), str(second.id)]
     assert 1.9 <= listed[0]["age_hours"] <= 2.1 and listed[0]["overdue"] is True
     assert listed[1]["overdue"] is False
-    assert [f["owner"] for f in followups.follow_ups(db, event["id"], owner="zoe")] == ["Zoe"]
-    assert followups.follow_ups(db, event["id"], location="austin") == []
+    assert [f["owner"] for f in followup_queue.follow_ups(db, event["id"], owner="zoe")] == ["Zoe"]
+    assert followup_queue.follow_ups(db, event["id"], location="austin") == []
 
     followups.set_status(db, event["id"], str(first.id), "acknowledged")
     followups.set_status(db, event["id"], str(first.id), "done")
     with pytest.raises(followups.InvalidTransition):
         followups.set_status(db, event["id"], str(first.id), "open")
-    assert [f["id"] for f in followups.follow_ups(db, event["id"], status="done")] == [
+    assert [f["id"] for f in followup_queue.follow_ups(db, event["id"], status="done")] == [
         str(first.id)
     ]
-    assert [f["id"] for f in followups.follow_ups(db, event["id"])] == [str(second.id)]
+    assert [f["id"] for f in followup_queue.follow_ups(db, event["id"])] == [str(second.id)]
 
 
 def test_status_of_a_conversation_without_follow_up_cannot_be_set(db, event, staff_author):

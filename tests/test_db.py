@@ -10,7 +10,7 @@ from contextlib import closing
 
 import pytest
 
-from tracker import attendees, eventfile, events, eventsetup, security
+from tracker import attendees, eventfile, events, eventsettings, eventsetup, security
 from tracker import db as dbm
 
 from .conftest import SMALL_EVENT
@@ -115,7 +115,7 @@ def test_totals_follow_conversations_and_nps_edits(db):
 def test_write_rolls_back_on_error(db):
     ev = eventsetup.load_event(db, eventfile.read_event_file(SMALL_EVENT)).event
     with pytest.raises(RuntimeError), dbm.write(db):
-        eventsetup.set_goal(db, ev["id"], 999)
+        eventsettings.set_goal(db, ev["id"], 999)
         raise RuntimeError("boom")
     assert events.get_event(db)["goal"] == 20
 
@@ -236,7 +236,7 @@ def test_version_1_database_moves_to_partial_indexes_and_keeps_passports(tmp_pat
     visits = checkins.passport(old, attendees.by_id(old, 1))["stations"]
     assert [(s["slug"], s["visits"]) for s in visits] == [("booth", 2)]
     version = old.execute("SELECT value FROM settings WHERE key = 'setup_version'").fetchone()
-    eventsetup.set_goal(old, 1, 30)
+    eventsettings.set_goal(old, 1, 30)
     assert (
         old.execute("SELECT value FROM settings WHERE key = 'setup_version'").fetchone() != version
     )

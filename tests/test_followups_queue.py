@@ -11,7 +11,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tracker import audit, conversations, events, eventsetup, followups, organizers
+from tracker import (
+    audit,
+    conversations,
+    events,
+    eventsettings,
+    followup_queue,
+    followups,
+    organizers,
+)
 from tracker import db as dbm
 from tracker.schemas import ConversationIn
 
@@ -48,7 +56,9 @@ def ids(page: dict) -> list[str]:
 
 
 def queue(db, event, sla=48, page=1, **filters):
-    return followups.queue(db, event["id"], followups.Filters(**filters), sla, page=page, now=NOW)
+    return followup_queue.queue(
+        db, event["id"], followup_queue.Filters(**filters), sla, page=page, now=NOW
+    )
 
 
 # ---------------------------------------------------------------- domain
@@ -217,11 +227,13 @@ def test_fifty_a_page_with_counts_for_all(db, event):
 )
 def test_filters_parse_refuses_what_cannot_be_used(args, message):
     with pytest.raises(followups.InvalidFollowUp, match=message):
-        followups.Filters.parse(args)
+        followup_queue.Filters.parse(args)
 
 
 def test_filters_parse_and_back_to_a_query():
-    filters = followups.Filters.parse({"status": "all", "overdue": "1", "q": " ana ", "owner": ""})
+    filters = followup_queue.Filters.parse(
+        {"status": "all", "overdue": "1", "q": " ana ", "owner": ""}
+    )
     assert filters.query() == {"status": "all", "overdue": "1", "q": "ana"}
 
 
@@ -236,26 +248,28 @@ def test_filters_parse_and_back_to_a_query():
     ],
 )
 def test_contact_links(contact, href):
-    assert followups.contact_href(contact) == href
+    assert followup_queue.contact_href(contact) == href
 
 
 def test_known_owners_are_organizers_and_staff_names_each_once(db, event):
     organizers.create(db, "Ann Murphy", "long enough password")
     owed(db, event, staff="sam")
     owed(db, event, staff="Sam", owner="Kim")
-    names = followups.known_owners(db, event["id"])
+    names = followup_queue.known_owners(db, event["id"])
     assert [n.casefold() for n in names] == ["ann murphy", "kim", "sam"]  # one Sam, any case
 
 
 def test_sla_is_set_per_event_and_audited(db, event):
-    eventsetup.set_follow_up_sla(db, event["id"], 24, actor="Ann")
-    eventsetup.set_follow_up_sla(db, event["id"], 24, actor="Ann")  # unchanged: no row
+    eventsettings.set_follow_up_sla(db, event["id"], 24, actor="Ann")
+    eventsettings.set_follow_up_sla(db, event["id"], 24, actor="Ann")  # unchanged: no row
     assert db.execute("SELECT follow_up_sla_hours FROM events").fetchone()[0] == 24
     trail = audit.entries(db, event["id"], action="event.follow_up_sla")
-    assert [(e["before"], e["after"]) for e in trail] == [('{"hours": null}', '{"hours": 24}')]
+    assert [(e["before"], e["after"]) for e in trail] == [
+        ('{"follow_up_sla_hours": null}', '{"follow_up_sla_hours": 24}')
+    ]
     for bad in (0, -1, 8761, 2.5, True):
         with pytest.raises(ValueError, match="whole number of hours"):
-            eventsetup.set_follow_up_sla(db, event["id"], bad)
+            eventsettings.set_follow_up_sla(db, event["id"], bad)
     assert db.execute("SELECT follow_up_sla_hours FROM events").fetchone()[0] == 24
 
 
@@ -263,9 +277,11 @@ def test_csv_rows_have_owner_status_times_and_notes(db, event):
     f = owed(db, event, owner="Sam", contact="=cmd")
     followups.add_note(db, event["id"], f["id"], "Called", actor="Ann", now=NOW)
     followups.set_status(db, event["id"], f["id"], "acknowledged", actor="Ann", now=NOW)
-    rows = list(followups.csv_rows(db, event["id"], followups.Filters(), 48, now=NOW, batch=1))
+    rows = list(
+        followup_queue.csv_rows(db, event["id"], followup_queue.Filters(), 48, now=NOW, batch=1)
+    )
     head, row = rows[0], dict(zip(rows[0], rows[1], strict=True))
-    assert head == list(followups.CSV_COLUMNS) and len(rows) == 2
+    assert head == list(followup_queue.CSV_COLUMNS) and len(rows) == 2
     assert row["owner"] == "Sam" and row["acknowledged_by"] == "Ann"
     assert row["notes"] == f"{NOW} Ann: Called"
 

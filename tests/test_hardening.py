@@ -6,7 +6,15 @@ import uuid
 
 import pytest
 
-from tracker import conversation_edits, conversations, events, eventsetup, followups, scoreboard
+from tracker import (
+    conversation_edits,
+    conversations,
+    events,
+    eventsetup,
+    followup_queue,
+    followups,
+    scoreboard,
+)
 from tracker.schemas import ConversationIn
 
 
@@ -102,7 +110,7 @@ def test_an_edit_never_reopens_a_follow_up_that_is_done(db, event):
     conversation_edits.edit(db, ev, data.model_copy(update={"follow_up": False}), author)
     conversation_edits.edit(db, ev, data.model_copy(update={"follow_up": True}), author)
     assert conversations.get(db, record["id"])["status"] == "done"
-    assert followups.follow_ups(db, ev["id"]) == []
+    assert followup_queue.follow_ups(db, ev["id"]) == []
 
 
 def test_a_screen_for_a_closed_location_says_so_and_an_unknown_one_is_skipped(db, event):

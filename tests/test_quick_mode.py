@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from tracker import conversation_edits, conversations, eventfile, events, eventsetup, scoreboard
+from tracker import (
+    conversation_edits,
+    conversations,
+    eventfile,
+    events,
+    eventsettings,
+    eventsetup,
+    scoreboard,
+)
 from tracker import db as dbm
 from tracker.conversations import Author
 from tracker.schemas import ConversationIn
@@ -42,7 +50,7 @@ def staff_author(booth) -> Author:
 
 @pytest.fixture
 def quick_event(db, event) -> dict:
-    eventsetup.set_quick_mode(db, event["id"], True, "Ann Murphy")
+    eventsettings.set_quick_mode(db, event["id"], True, "Ann Murphy")
     return events.get_event(db, event["slug"])
 
 
@@ -99,9 +107,9 @@ def test_an_edit_may_add_the_story_later(db, quick_event, staff_author):
 
 
 def test_set_quick_mode_is_audited_once_per_change(db, event):
-    assert eventsetup.set_quick_mode(db, event["id"], True, "Ann Murphy")
-    assert not eventsetup.set_quick_mode(db, event["id"], True, "Ann Murphy")
-    assert eventsetup.set_quick_mode(db, event["id"], False, "Bo")
+    assert eventsettings.set_quick_mode(db, event["id"], True, "Ann Murphy")
+    assert not eventsettings.set_quick_mode(db, event["id"], True, "Ann Murphy")
+    assert eventsettings.set_quick_mode(db, event["id"], False, "Bo")
     trail = dbm.rows(
         db.execute(
             "SELECT actor, action, before, after FROM audit WHERE action = 'event.quick_mode'"
@@ -111,8 +119,8 @@ def test_set_quick_mode_is_audited_once_per_change(db, event):
         ("Ann Murphy", '{"quick_mode": true}'),
         ("Bo", '{"quick_mode": false}'),
     ]
-    with pytest.raises(LookupError):
-        eventsetup.set_quick_mode(db, 9999, True, "Ann Murphy")
+    with pytest.raises(ValueError, match="no event"):
+        eventsettings.set_quick_mode(db, 9999, True, "Ann Murphy")
 
 
 def test_the_event_file_sets_it_and_a_file_without_it_keeps_it(db, event, tmp_path):
@@ -137,7 +145,7 @@ def test_the_api_says_clearly_why_a_story_is_needed(client, db, event, booth):
     body = {"id": str(uuidlib.uuid4()), "nps": 9, "topics": ["Pricing"]}
     r = client.post("/api/conversations", json=body)
     assert r.status_code == 422 and "quick mode" in r.json["detail"]
-    eventsetup.set_quick_mode(db, event["id"], True, "Ann Murphy")
+    eventsettings.set_quick_mode(db, event["id"], True, "Ann Murphy")
     r = client.post("/api/conversations", json=body)
     assert r.status_code == 201 and r.json["story"] == ""
     assert client.post("/api/conversations", json=body).status_code == 200  # a retry: once
@@ -149,7 +157,7 @@ def test_the_capture_page_says_quick_mode(client, db, event, booth):
     with client.session_transaction() as session:
         sign_in_session(session, db, booth["id"])
     assert 'data-quick="1"' not in client.get("/staff/capture").get_data(as_text=True)
-    eventsetup.set_quick_mode(db, event["id"], True, "Ann Murphy")
+    eventsettings.set_quick_mode(db, event["id"], True, "Ann Murphy")
     page = client.get("/staff/capture").get_data(as_text=True)
     assert 'data-quick="1"' in page and "(optional)" in page
 
@@ -158,7 +166,7 @@ def test_the_capture_page_says_quick_mode(client, db, event, booth):
 
 
 def test_three_taps_on_a_phone_save_a_quick_conversation(live_server, browser, db, event):
-    eventsetup.set_quick_mode(db, event["id"], True, "Ann Murphy")
+    eventsettings.set_quick_mode(db, event["id"], True, "Ann Murphy")
     context = browser.new_context(
         viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True
     )

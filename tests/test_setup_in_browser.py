@@ -10,7 +10,7 @@ from datetime import date
 
 import pytest
 
-from tracker import audit, conversations, eventfile, events, eventsetup, scoreboard
+from tracker import audit, conversations, eventfile, events, eventsettings, scoreboard
 from tracker.schemas import ConversationIn
 
 from .helpers import add_checkins
@@ -48,7 +48,7 @@ def test_topics_add_rename_remove_and_stored_conversations_keep_theirs(db, event
     record, _ = conversations.record(
         db, events.get_event(db), data, conversations.Author("staff", booth["id"], "Sam")
     )
-    assert eventsetup.set_topics(db, event["id"], ["Pricing", "Help desk", "Roadmap"], "Ann")
+    assert eventsettings.set_topics(db, event["id"], ["Pricing", "Help desk", "Roadmap"], "Ann")
     assert events.get_event(db)["topics"] == ["Pricing", "Help desk", "Roadmap"]
     assert last_audit(db, event["id"]) == (
         "Ann",
@@ -58,31 +58,31 @@ def test_topics_add_rename_remove_and_stored_conversations_keep_theirs(db, event
     )
     stored = db.execute("SELECT topics FROM conversations WHERE uuid = ?", [record["id"]])
     assert json.loads(stored.fetchone()[0]) == ["Support"]
-    assert not eventsetup.set_topics(db, event["id"], ["Pricing", "Help desk", "Roadmap"], "Ann")
-    assert eventsetup.set_topics(db, event["id"], [], "Ann")  # none at all is allowed
+    assert not eventsettings.set_topics(db, event["id"], ["Pricing", "Help desk", "Roadmap"], "Ann")
+    assert eventsettings.set_topics(db, event["id"], [], "Ann")  # none at all is allowed
     assert events.get_event(db)["topics"] == []
 
 
 @pytest.mark.parametrize(
     "change,message",
     [
-        (lambda db, e: eventsetup.set_topics(db, e, ["x" * 81], "Ann"), "topics 1"),
+        (lambda db, e: eventsettings.set_topics(db, e, ["x" * 81], "Ann"), "topics 1"),
         (
-            lambda db, e: eventsetup.set_topics(db, e, [f"t{i}" for i in range(41)], "Ann"),
+            lambda db, e: eventsettings.set_topics(db, e, [f"t{i}" for i in range(41)], "Ann"),
             "at most 40",
         ),
-        (lambda db, e: eventsetup.set_topics(db, e, ["Pricing", "pricing"], "Ann"), "twice"),
-        (lambda db, e: eventsetup.set_topics(db, e, ["  "], "Ann"), "topics 1"),
+        (lambda db, e: eventsettings.set_topics(db, e, ["Pricing", "pricing"], "Ann"), "twice"),
+        (lambda db, e: eventsettings.set_topics(db, e, ["  "], "Ann"), "topics 1"),
         (
-            lambda db, e: eventsetup.set_dates(db, e, date(2026, 10, 8), date(2026, 10, 7), "A"),
+            lambda db, e: eventsettings.set_dates(db, e, date(2026, 10, 8), date(2026, 10, 7), "A"),
             "before the first",
         ),
-        (lambda db, e: eventsetup.set_timezone(db, e, "Mars/Base", "Ann"), "unknown time zone"),
-        (lambda db, e: eventsetup.set_timezone(db, e, "", "Ann"), "unknown time zone"),
-        (lambda db, e: eventsetup.set_counts(db, e, [], "Ann"), "counts"),
-        (lambda db, e: eventsetup.set_counts(db, e, ["visits"], "Ann"), "counts 1"),
-        (lambda db, e: eventsetup.set_moderation(db, e, "everyone", "Ann"), "moderation"),
-        (lambda db, e: eventsetup.set_event_language(db, e, "xx", "Ann"), "unknown language"),
+        (lambda db, e: eventsettings.set_timezone(db, e, "Mars/Base", "Ann"), "unknown time zone"),
+        (lambda db, e: eventsettings.set_timezone(db, e, "", "Ann"), "unknown time zone"),
+        (lambda db, e: eventsettings.set_counts(db, e, [], "Ann"), "counts"),
+        (lambda db, e: eventsettings.set_counts(db, e, ["visits"], "Ann"), "counts 1"),
+        (lambda db, e: eventsettings.set_moderation(db, e, "everyone", "Ann"), "moderation"),
+        (lambda db, e: eventsettings.set_event_language(db, e, "xx", "Ann"), "unknown language"),
     ],
 )
 def test_bad_settings_are_refused_as_the_event_file_refuses_them(db, event, change, message):
@@ -98,28 +98,28 @@ def test_the_console_and_the_event_file_agree_on_time_zones_and_languages(db, ev
             eventfile.check_timezone(tz)
         except ValueError:
             with pytest.raises(ValueError):
-                eventsetup.set_timezone(db, event["id"], tz, "Ann")
+                eventsettings.set_timezone(db, event["id"], tz, "Ann")
         else:
-            eventsetup.set_timezone(db, event["id"], tz, "Ann")
+            eventsettings.set_timezone(db, event["id"], tz, "Ann")
             assert events.get_event(db)["timezone"] == tz
 
 
 def test_dates_timezone_moderation_and_languages_are_stored_and_audited(db, event):
     eid = event["id"]
-    assert eventsetup.set_dates(db, eid, date(2026, 10, 7), date(2026, 10, 8), "Ann")
+    assert eventsettings.set_dates(db, eid, date(2026, 10, 7), date(2026, 10, 8), "Ann")
     assert last_audit(db, eid)[1:] == (
         "event.dates",
         {"starts_at": None, "ends_at": None},
         {"starts_at": "2026-10-07", "ends_at": "2026-10-08"},
     )
-    assert eventsetup.set_timezone(db, eid, "Europe/Lisbon", "Ann")
+    assert eventsettings.set_timezone(db, eid, "Europe/Lisbon", "Ann")
     assert last_audit(db, eid)[2:] == ({"timezone": "Europe/Dublin"}, {"timezone": "Europe/Lisbon"})
-    assert eventsetup.set_moderation(db, eid, "all", "Ann")
+    assert eventsettings.set_moderation(db, eid, "all", "Ann")
     assert last_audit(db, eid)[1] == "event.moderation"
-    assert eventsetup.set_event_language(db, eid, "de", "Ann")
+    assert eventsettings.set_event_language(db, eid, "de", "Ann")
     assert last_audit(db, eid)[2:] == ({"language": "en"}, {"language": "de"})
     austin = events.location_by_slug(db, eid, "austin")
-    assert eventsetup.set_location_language(db, austin["id"], "pt", "Ann")  # pt is pt-BR
+    assert eventsettings.set_location_language(db, austin["id"], "pt", "Ann")  # pt is pt-BR
     assert events.location_by_slug(db, eid, "austin")["language"] == "pt-BR"
     assert last_audit(db, eid)[1:] == (
         "location.language",
@@ -127,8 +127,8 @@ def test_dates_timezone_moderation_and_languages_are_stored_and_audited(db, even
         {"language": "pt-BR"},
     )
     with pytest.raises(ValueError, match="unknown language"):
-        eventsetup.set_location_language(db, austin["id"], "klingon", "Ann")
-    assert eventsetup.set_location_language(db, austin["id"], "", "Ann")  # back to the event's
+        eventsettings.set_location_language(db, austin["id"], "klingon", "Ann")
+    assert eventsettings.set_location_language(db, austin["id"], "", "Ann")  # back to the event's
     assert events.location_by_slug(db, eid, "austin")["language"] is None
     ev = events.get_event(db)
     assert (ev["starts_at"], ev["timezone"], ev["moderation"], ev["language"]) == (
@@ -137,19 +137,19 @@ def test_dates_timezone_moderation_and_languages_are_stored_and_audited(db, even
         "all",
         "de",
     )
-    assert eventsetup.set_dates(db, eid, None, None, "Ann")
+    assert eventsettings.set_dates(db, eid, None, None, "Ann")
     assert events.get_event(db)["starts_at"] is None
 
 
 def test_what_counts_moves_the_board_at_once(db, event):
     add_checkins(db, event["stations"]["booth"]["id"], 3)
     assert scoreboard.snapshot(db, events.get_event(db))["total"] == 3
-    assert eventsetup.set_counts(db, event["id"], ["conversations"], "Ann")
+    assert eventsettings.set_counts(db, event["id"], ["conversations"], "Ann")
     assert events.get_event(db)["counts"] == ["conversations"]
     assert scoreboard.snapshot(db, events.get_event(db))["total"] == 0
-    assert eventsetup.set_counts(db, event["id"], ["conversations", "checkins"], "Ann")
+    assert eventsettings.set_counts(db, event["id"], ["conversations", "checkins"], "Ann")
     assert scoreboard.snapshot(db, events.get_event(db))["total"] == 3
-    assert not eventsetup.set_counts(db, event["id"], ["checkins", "conversations"], "Ann")
+    assert not eventsettings.set_counts(db, event["id"], ["checkins", "conversations"], "Ann")
 
 
 # --- HTTP: the setup page's forms ---------------------------------------------------------------

@@ -4,19 +4,16 @@ its locations and stations, each audited in the same transaction (the console sh
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import ValidationError
 from sqlite_utils import Database
 
 from . import audit
 from . import db as dbm
 from .countries import CODES
 from .db import Row
-from .eventfile import EventFile, EventSpec, check_language, check_timezone
+from .eventfile import EventFile, check_language, check_timezone
 from .events import UnknownStation, get_event, served_slug, set_served
 from .security import check_secret, hash_secret, new_code, new_pin
 
@@ -215,12 +212,12 @@ def upsert_station(
         )
         station_id = int(cur.lastrowid or 0)
         if actor:
-            event_id, subject = _describe(db, "stations", station_id)
+            event_id, subject = describe(db, "stations", station_id)
             audit.record(db, event_id, actor, "station.add", subject, None, {"kind": kind})
         return station_id, new_pin_value
 
 
-def _describe(db: Database, table: str, row_id: int) -> tuple[int | None, str]:
+def describe(db: Database, table: str, row_id: int) -> tuple[int | None, str]:
     """(event id, "location Cork" / "station Cork / Main booth" / "event cx-day") for the audit."""
     if table == "events":
         row = db.execute("SELECT id, slug FROM events WHERE id = ?", [row_id]).fetchone()
@@ -249,7 +246,7 @@ def reset_pin(
             raise UnknownStation(station_id)
         # A new PIN opens sign-in again for every address that was locked out.
         db.execute("DELETE FROM sign_in_failures WHERE station_id = ?", [station_id])
-        event_id, subject = _describe(db, "stations", station_id)
+        event_id, subject = describe(db, "stations", station_id)
         audit.record(db, event_id, actor, "station.reset_pin", subject)
     return pin
 
@@ -270,7 +267,7 @@ def set_active(
             f"UPDATE {table} SET active = ?, closed_at = ? WHERE id = ?",
             [int(active), None if active else dbm.utcnow(), row_id],
         )
-        event_id, subject = _describe(db, table, row_id)
+        event_id, subject = describe(db, table, row_id)
         action = "activate" if active else "deactivate"
         audit.record(
             db,
@@ -298,7 +295,7 @@ def rename(
         before = db.execute(f"SELECT name FROM {table} WHERE id = ?", [row_id]).fetchone()
         if before is None or before[0] == name:
             return
-        event_id, subject = _describe(db, table, row_id)
+        event_id, subject = describe(db, table, row_id)
         db.execute(f"UPDATE {table} SET name = ? WHERE id = ?", [name, row_id])
         audit.record(
             db,
@@ -309,243 +306,3 @@ def rename(
             {"name": before[0]},
             {"name": name},
         )
-
-
-def set_goal(db: Database, event_id: int, goal: int, actor: str = audit.COMMAND_LINE) -> None:
-    """The event's goal (a positive whole number up to ten million). Audited."""
-    if not isinstance(goal, int) or isinstance(goal, bool) or not 0 < goal <= 10_000_000:
-        raise ValueError("the goal is a positive whole number")
-    with dbm.write(db):
-        before = db.execute("SELECT goal FROM events WHERE id = ?", [event_id]).fetchone()
-        if before is None or before[0] == goal:
-            return
-        db.execute("UPDATE events SET goal = ? WHERE id = ?", [goal, event_id])
-        audit.record(
-            db,
-            event_id,
-            actor,
-            "event.goal",
-            _describe(db, "events", event_id)[1],
-            {"goal": before[0]},
-            {"goal": goal},
-        )
-
-
-def set_follow_up_sla(
-    db: Database, event_id: int, hours: int, actor: str = audit.COMMAND_LINE
-) -> None:
-    """Hours within which a follow-up should be acknowledged (1 to 8760); past it the queue
-    shows it as overdue, first. ValueError for anything else; the same value changes nothing.
-    Audited."""
-    if not isinstance(hours, int) or isinstance(hours, bool) or not 0 < hours <= 24 * 365:
-        raise ValueError("the follow-up SLA is a whole number of hours from 1 to 8760")
-    with dbm.write(db):
-        before = db.execute(
-            "SELECT follow_up_sla_hours FROM events WHERE id = ?", [event_id]
-        ).fetchone()
-        if before is None or before[0] == hours:
-            return
-        db.execute("UPDATE events SET follow_up_sla_hours = ? WHERE id = ?", [hours, event_id])
-        audit.record(
-            db,
-            event_id,
-            actor,
-            "event.follow_up_sla",
-            _describe(db, "events", event_id)[1],
-            {"hours": before[0]},
-            {"hours": hours},
-        )
-
-
-def set_quick_mode(db: Database, event_id: int, on: bool, actor: str = audit.COMMAND_LINE) -> bool:
-    """Switch staff's quick mode (badge, score and one topic save a conversation; the story
-    optional) on or off; returns whether it changed. Staff pages follow on their next load.
-    Conversations already saved without a story stay as they are when it goes off; only new
-    ones (and edits) need a story again. LookupError for an unknown event. Audited."""
-    with dbm.write(db):
-        before = db.execute("SELECT quick_mode FROM events WHERE id = ?", [event_id]).fetchone()
-        if before is None:
-            raise LookupError(f"no event has the id {event_id}")
-        if bool(before[0]) == on:
-            return False
-        db.execute("UPDATE events SET quick_mode = ? WHERE id = ?", [int(on), event_id])
-        audit.record(
-            db,
-            event_id,
-            actor,
-            "event.quick_mode",
-            _describe(db, "events", event_id)[1],
-            {"quick_mode": bool(before[0])},
-            {"quick_mode": on},
-        )
-    return True
-
-
-# --- the event's settings, edited in the console -------------------------------------------------
-# Each is checked by the event file's own rules (EventSpec), with the event as stored and the one
-# change, so what the console accepts a file would accept too, and the reverse.
-
-
-def _event_spec(db: Database, event_id: int, **changes: object) -> EventSpec:
-    """The stored event as its file would say it, with `changes`, checked whole; ValueError
-    naming the setting and the fault ("topics 3: ...") when the file would be refused."""
-    row = dbm.one(db.execute("SELECT * FROM events WHERE id = ?", [event_id]))
-    if row is None:
-        raise ValueError(f"no event #{event_id}")
-
-    def day(value: str | None) -> date | None:
-        return date.fromisoformat(value[:10]) if value else None
-
-    data: dict[str, object] = {
-        "slug": row["slug"],
-        "name": row["name"],
-        "goal": row["goal"],
-        "timezone": row["timezone"],
-        "starts_at": day(row["starts_at"]),
-        "ends_at": day(row["ends_at"]),
-        "counts": json.loads(row["counts"]),
-        "topics": json.loads(row["topics"]),
-        "moderation": row["moderation"],
-        "language": row["language"],
-        **changes,
-    }
-    try:
-        return EventSpec.model_validate(data)
-    except ValidationError as exc:
-        raise ValueError("; ".join(_problem(err) for err in exc.errors())) from None
-
-
-def _problem(err: Mapping[str, Any]) -> str:
-    """'topics 3: String should have at most 80 characters' (entries counted from 1)."""
-    where = " ".join(str(k + 1) if isinstance(k, int) else str(k) for k in err["loc"])
-    return f"{where.replace('_', ' ')}: {str(err['msg']).removeprefix('Value error, ')}"
-
-
-def _set_event(
-    db: Database, event_id: int, action: str, values: dict[str, object], actor: str
-) -> bool:
-    """Store `values` (column: stored form) if any differs; audited with before and after.
-    Returns whether anything changed."""
-    columns = list(values)
-    with dbm.write(db):
-        before = dbm.one(
-            db.execute(f"SELECT {', '.join(columns)} FROM events WHERE id = ?", [event_id])
-        )
-        if before is None:
-            raise ValueError(f"no event #{event_id}")
-        if all(before[c] == values[c] for c in columns):
-            return False
-        sets = ", ".join(f"{c} = :{c}" for c in columns)
-        db.execute(f"UPDATE events SET {sets} WHERE id = :id", {**values, "id": event_id})
-
-        def readable(stored: Mapping[str, object]) -> dict[str, object]:
-            return {
-                c: json.loads(str(v)) if c in ("counts", "topics") and v is not None else v
-                for c, v in stored.items()
-            }
-
-        audit.record(
-            db,
-            event_id,
-            actor,
-            action,
-            _describe(db, "events", event_id)[1],
-            readable(before),
-            readable(values),
-        )
-    return True
-
-
-def set_topics(
-    db: Database, event_id: int, topics: list[str], actor: str = audit.COMMAND_LINE
-) -> bool:
-    """The topics staff choose from, in this order (add, rename, remove: the list as a whole).
-    Stored conversations keep the topics they were logged with. At most 40, each 1-80
-    characters, none twice (any case). ValueError, changing nothing, otherwise; audited."""
-    spec = _event_spec(db, event_id, topics=list(topics))
-    seen: set[str] = set()
-    for topic in spec.topics:
-        if topic.casefold() in seen:
-            raise ValueError(f"topic {topic!r} is listed twice")
-        seen.add(topic.casefold())
-    return _set_event(db, event_id, "event.topics", {"topics": json.dumps(spec.topics)}, actor)
-
-
-def set_dates(
-    db: Database,
-    event_id: int,
-    starts_at: date | None,
-    ends_at: date | None,
-    actor: str = audit.COMMAND_LINE,
-) -> bool:
-    """The event's first and last day (either may be unset); the last is not before the first.
-    ValueError, changing nothing, otherwise; audited."""
-    spec = _event_spec(db, event_id, starts_at=starts_at, ends_at=ends_at)
-    if spec.starts_at and spec.ends_at and spec.ends_at < spec.starts_at:
-        raise ValueError("the last day comes before the first")
-    values: dict[str, object] = {
-        "starts_at": spec.starts_at.isoformat() if spec.starts_at else None,
-        "ends_at": spec.ends_at.isoformat() if spec.ends_at else None,
-    }
-    return _set_event(db, event_id, "event.dates", values, actor)
-
-
-def set_timezone(
-    db: Database, event_id: int, timezone: str, actor: str = audit.COMMAND_LINE
-) -> bool:
-    """The event's time zone (an IANA name); each location keeps its own. Audited."""
-    spec = _event_spec(db, event_id, timezone=timezone.strip())
-    return _set_event(db, event_id, "event.timezone", {"timezone": spec.timezone}, actor)
-
-
-def set_counts(
-    db: Database, event_id: int, counts: list[str], actor: str = audit.COMMAND_LINE
-) -> bool:
-    """Which engagements count toward the goal: "checkins", "conversations" or both (one at
-    least). Boards follow at once: totals are summed by kind as they are read. Audited."""
-    spec = _event_spec(db, event_id, counts=list(counts))
-    stored = json.dumps(sorted(set(spec.counts)))
-    return _set_event(db, event_id, "event.counts", {"counts": stored}, actor)
-
-
-def set_moderation(
-    db: Database, event_id: int, moderation: str, actor: str = audit.COMMAND_LINE
-) -> bool:
-    """Which public stories wait for approval from now on: "attendees" (their own) or "all"
-    (staff's too). Stories already approved or rejected stay so. Audited."""
-    spec = _event_spec(db, event_id, moderation=moderation)
-    return _set_event(db, event_id, "event.moderation", {"moderation": spec.moderation}, actor)
-
-
-def set_event_language(
-    db: Database, event_id: int, language: str, actor: str = audit.COMMAND_LINE
-) -> bool:
-    """The language of every location that names none (a BCP 47 tag of tracker's). Audited."""
-    spec = _event_spec(db, event_id, language=language.strip())
-    return _set_event(db, event_id, "event.language", {"language": spec.language}, actor)
-
-
-def set_location_language(
-    db: Database, location_id: int, language: str | None, actor: str = audit.COMMAND_LINE
-) -> bool:
-    """What a location's screens, sheets and staff pages speak (None or "": the event's).
-    ValueError for a language tracker does not speak, changing nothing; audited."""
-    checked = check_language((language or "").strip() or None)
-    with dbm.write(db):
-        before = db.execute("SELECT language FROM locations WHERE id = ?", [location_id]).fetchone()
-        if before is None:
-            raise ValueError(f"no location #{location_id}")
-        if before[0] == checked:
-            return False
-        db.execute("UPDATE locations SET language = ? WHERE id = ?", [checked, location_id])
-        event_id, subject = _describe(db, "locations", location_id)
-        audit.record(
-            db,
-            event_id,
-            actor,
-            "location.language",
-            subject,
-            {"language": before[0]},
-            {"language": checked},
-        )
-    return True

@@ -26,6 +26,7 @@ from .. import (
 from .. import (
     eventfile,
     events,
+    eventsettings,
     eventsetup,
     moderation,
     organizers,
@@ -130,7 +131,7 @@ def setup_event():
         # Both read before either is written: a bad goal changes nothing, the name included.
         goal = whole_number(request.form.get("goal", ""), organizer_locale(), "The goal")
         eventsetup.rename(db, "events", event["id"], request.form.get("name", ""), organizer_name())
-        eventsetup.set_goal(db, event["id"], goal, organizer_name())
+        eventsettings.set_goal(db, event["id"], goal, organizer_name())
     except ValueError as exc:
         return _back(str(exc), "error")
     return _back("Event saved.")

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
 from werkzeug.wrappers import Response as WerkzeugResponse
 
-from .. import conversations, events, eventsetup, followups, notify
+from .. import conversations, events, eventsettings, followup_queue, followups, notify
 from ..exports import neutralise
 from .admin_data import download
 from .console import back, page_number, require_organizer
@@ -30,9 +30,9 @@ def sla_hours(event: dict) -> int:
     return int(event.get("follow_up_sla_hours") or current_app.config["FOLLOW_UP_SLA_HOURS"])
 
 
-def _filters() -> followups.Filters:
+def _filters() -> followup_queue.Filters:
     try:
-        return followups.Filters.parse(request.args)
+        return followup_queue.Filters.parse(request.args)
     except followups.InvalidFollowUp as exc:
         abort(400, f"That filter cannot be used: {exc}.")
 
@@ -48,8 +48,8 @@ def follow_ups():
 
     def read(db):
         return {
-            **followups.queue(db, event["id"], filters, sla, page=page),
-            "owners": followups.known_owners(db, event["id"]),
+            **followup_queue.queue(db, event["id"], filters, sla, page=page),
+            "owners": followup_queue.known_owners(db, event["id"]),
             "outbox": notify.outbox(db, settings) if settings.configured else None,
         }
 
@@ -64,7 +64,7 @@ def follow_ups():
         locations=events.locations(get_db(), event["id"], active_only=False),
         alerts=settings,
         max_note=followups.MAX_NOTE,
-        contact_href=followups.contact_href,
+        contact_href=followup_queue.contact_href,
         **found,
     )
 
@@ -75,7 +75,7 @@ def follow_ups_csv():
     event = current_event()
     filters = _filters()
     db = private_db()  # read lazily while the download goes on: not on the shared connection
-    rows = followups.csv_rows(db, event["id"], filters, sla_hours(event))
+    rows = followup_queue.csv_rows(db, event["id"], filters, sla_hours(event))
 
     def text() -> Iterator[str]:
         buffer = io.StringIO()
@@ -100,7 +100,7 @@ def set_sla():
     try:
         if not text.isdigit():
             raise ValueError("the follow-up SLA is a whole number of hours from 1 to 8760")
-        eventsetup.set_follow_up_sla(get_db(), event["id"], int(text), organizer_name())
+        eventsettings.set_follow_up_sla(get_db(), event["id"], int(text), organizer_name())
     except ValueError as exc:
         flash(f"Not saved: {exc}.", "error")
     else:

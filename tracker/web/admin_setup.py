@@ -13,7 +13,7 @@ from functools import cache
 from flask import Blueprint, abort, request
 from werkzeug.wrappers import Response
 
-from .. import events, eventsetup
+from .. import events, eventsettings
 from .console import require_organizer, told
 from .context import current_event, get_db
 from .identity import organizer_name
@@ -50,7 +50,9 @@ def topics():
         return _back(f"Topics not saved: more than {TOPICS_MAX_CHARS} characters.", "error")
     listed = [line.strip() for line in text.splitlines() if line.strip()]
     try:
-        changed = eventsetup.set_topics(get_db(), current_event()["id"], listed, organizer_name())
+        changed = eventsettings.set_topics(
+            get_db(), current_event()["id"], listed, organizer_name()
+        )
     except ValueError as exc:
         return _refused("Topics", exc)
     return _saved("Topics", changed)
@@ -71,7 +73,7 @@ def _day(field: str, label: str) -> date | None:
 def dates():
     try:
         starts, ends = _day("starts_at", "first day"), _day("ends_at", "last day")
-        changed = eventsetup.set_dates(
+        changed = eventsettings.set_dates(
             get_db(), current_event()["id"], starts, ends, organizer_name()
         )
     except ValueError as exc:
@@ -82,7 +84,7 @@ def dates():
 @bp.post("/timezone")
 def timezone():
     try:
-        changed = eventsetup.set_timezone(
+        changed = eventsettings.set_timezone(
             get_db(), current_event()["id"], request.form.get("timezone", ""), organizer_name()
         )
     except ValueError as exc:
@@ -93,7 +95,7 @@ def timezone():
 @bp.post("/counts")
 def counts():
     try:
-        changed = eventsetup.set_counts(
+        changed = eventsettings.set_counts(
             get_db(), current_event()["id"], request.form.getlist("counts"), organizer_name()
         )
     except ValueError as exc:
@@ -104,7 +106,7 @@ def counts():
 @bp.post("/moderation")
 def moderation():
     try:
-        changed = eventsetup.set_moderation(
+        changed = eventsettings.set_moderation(
             get_db(), current_event()["id"], request.form.get("moderation", ""), organizer_name()
         )
     except ValueError as exc:
@@ -115,7 +117,7 @@ def moderation():
 @bp.post("/language")
 def language():
     try:
-        changed = eventsetup.set_event_language(
+        changed = eventsettings.set_event_language(
             get_db(), current_event()["id"], request.form.get("language", ""), organizer_name()
         )
     except ValueError as exc:
@@ -138,7 +140,7 @@ def location_language(location_id: int):
     if location is None:
         abort(404)
     try:
-        changed = eventsetup.set_location_language(
+        changed = eventsettings.set_location_language(
             db, location_id, request.form.get("language", ""), organizer_name()
         )
     except ValueError as exc:
