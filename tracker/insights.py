@@ -23,8 +23,7 @@ from sqlite_utils import Database
 from . import db as dbm
 from . import employee_stories
 from .db import Row
-from .scoreboard import QUARTER_FORMAT, nps, nps_band
-from .shapes import (
+from .insights_shapes import (
     EmployeeWallStory,
     HourNps,
     InsightChoices,
@@ -33,11 +32,12 @@ from .shapes import (
     InsightPlace,
     Insights,
     LocationNps,
-    Nps,
     NpsBand,
     TopicNps,
     WallStory,
 )
+from .scoreboard import QUARTER_FORMAT, nps, nps_band
+from .shapes import Nps
 from .triggers import quarter
 
 WALL_LIMIT = 30  # stories on the wall: a screenful, and a bounded read

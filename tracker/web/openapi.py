@@ -8,8 +8,9 @@ from typing import Any
 from flask import Blueprint, jsonify
 from pydantic import TypeAdapter
 
+from ..insights_shapes import Insights
 from ..schemas import CheckinIn, ConversationIn
-from ..shapes import Badge, CheckinOut, Conversation, Error, Health, Insights, Scoreboard
+from ..shapes import Badge, CheckinOut, Conversation, Error, Health, Scoreboard
 
 bp = Blueprint("openapi", __name__)
 
