@@ -8,6 +8,7 @@ import pytest
 
 from tracker import create_app, eventfile, events, eventsetup, security
 from tracker import db as dbm
+from tracker.conversations import Author
 from tracker.serve import ServerProcess
 
 # Cheap PIN and password hashing in the test process (hashes made here verify anywhere: the
@@ -123,3 +124,28 @@ def phone(browser):
     )
     yield context.new_page()
     context.close()
+
+
+ORGANIZER_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def admin(app, client):
+    """A client signed in as the organizer (forms without CSRF tokens for brevity)."""
+    app.config["ADMIN_PASSWORD"] = ORGANIZER_PASSWORD
+    app.config["WTF_CSRF_ENABLED"] = False
+    r = client.post("/admin/login", data={"name": "admin", "password": ORGANIZER_PASSWORD})
+    assert r.status_code == 302
+    return client
+
+
+@pytest.fixture
+def booth(event) -> dict:
+    """The test event's main booth (Cork), with its code."""
+    return event["stations"]["booth"]
+
+
+@pytest.fixture
+def staff_author(booth):
+    """Ann, logging at the booth."""
+    return Author("staff", booth["id"], staff_name="Ann")

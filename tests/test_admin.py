@@ -50,16 +50,6 @@ def read_csv(client, path: str) -> list[dict]:
     return list(csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
 
 
-@pytest.fixture
-def admin(app, client):
-    """A client signed in as the organizer (forms without CSRF tokens for brevity)."""
-    app.config["ADMIN_PASSWORD"] = PASSWORD
-    app.config["WTF_CSRF_ENABLED"] = False
-    r = client.post("/admin/login", data={"name": "admin", "password": PASSWORD})
-    assert r.status_code == 302
-    return client
-
-
 def staff_conversation(db, event, station_slug="booth", **fields):
     station = event["stations"][station_slug]
     data = ConversationIn(

@@ -14,14 +14,6 @@ from tracker.schemas import ConversationIn
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture
-def admin(app, client):
-    app.config["ADMIN_PASSWORD"] = PASSWORD
-    app.config["WTF_CSRF_ENABLED"] = False
-    assert client.post("/admin/login", data={"name": "admin", "password": PASSWORD}).status_code
-    return client
-
-
 def log(db, event, story: str, station: str = "booth", staff_name: str = "Sam", **fields) -> dict:
     st = event["stations"][station]
     data = ConversationIn(id=uuid.uuid4(), station=st["code"], story=story, **fields)

@@ -36,16 +36,6 @@ def check_in(db, attendee: dict, station_id: int) -> None:
 
 
 @pytest.fixture
-def booth(event) -> dict:
-    return event["stations"]["booth"]
-
-
-@pytest.fixture
-def staff_author(booth) -> Author:
-    return Author("staff", booth["id"], staff_name="Ann")
-
-
-@pytest.fixture
 def staff_client(client, booth, db):
     """A test client signed in to the booth as Ann."""
     with client.session_transaction() as session:

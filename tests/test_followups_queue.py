@@ -289,14 +289,6 @@ def test_csv_rows_have_owner_status_times_and_notes(db, event):
 # ---------------------------------------------------------------- HTTP
 
 
-@pytest.fixture
-def admin(app, client):
-    app.config["ADMIN_PASSWORD"] = PASSWORD
-    app.config["WTF_CSRF_ENABLED"] = False
-    assert client.post("/admin/login", data={"name": "admin", "password": PASSWORD}).status_code
-    return client
-
-
 def test_page_shows_cards_counts_links_and_keeps_filters(admin, db, event):
     owed(db, event, contact="ana@example.com", owner="Sam", hours_ago=0)
     owed(db, event, station="stories", contact="+1 512 555 0100", hours_ago=0)

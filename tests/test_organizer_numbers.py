@@ -9,8 +9,6 @@ from babel import Locale
 from tracker import events
 from tracker.web.forms import whole_number
 
-from .test_admin import admin  # noqa: F401  (the signed-in organizer fixture)
-
 
 @pytest.mark.parametrize(
     ("text", "locale", "value"),
@@ -37,7 +35,7 @@ def test_anything_else_says_how_to_write_it(text, locale):
         whole_number(text, Locale.parse(locale))
 
 
-def test_a_german_organizer_types_1_000_and_an_english_one_1_000(admin, db):  # noqa: F811
+def test_a_german_organizer_types_1_000_and_an_english_one_1_000(admin, db):
     german = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
     r = admin.post("/admin/setup/event", data={"name": "Tag", "goal": "1.500"}, headers=german)
     assert r.status_code == 302
@@ -49,7 +47,7 @@ def test_a_german_organizer_types_1_000_and_an_english_one_1_000(admin, db):  # 
     assert events.get_event(db)["goal"] == 2000
 
 
-def test_a_goal_in_the_wrong_locale_is_an_error_on_the_organizers_page(admin, db):  # noqa: F811
+def test_a_goal_in_the_wrong_locale_is_an_error_on_the_organizers_page(admin, db):
     before = events.get_event(db)
     r = admin.post(
         "/admin/setup/event",

@@ -39,16 +39,6 @@ def quick(**fields) -> ConversationIn:
 
 
 @pytest.fixture
-def booth(event) -> dict:
-    return event["stations"]["booth"]
-
-
-@pytest.fixture
-def staff_author(booth) -> Author:
-    return Author("staff", booth["id"], staff_name="Ann")
-
-
-@pytest.fixture
 def quick_event(db, event) -> dict:
     eventsettings.set_quick_mode(db, event["id"], True, "Ann Murphy")
     return events.get_event(db, event["slug"])

@@ -18,14 +18,6 @@ from .helpers import add_checkins
 PASSWORD = "correct horse battery"
 
 
-@pytest.fixture
-def admin(app, client):
-    app.config["ADMIN_PASSWORD"] = PASSWORD
-    app.config["WTF_CSRF_ENABLED"] = False
-    client.post("/admin/login", data={"name": "admin", "password": PASSWORD})
-    return client
-
-
 def settings(db) -> dict:
     """What a bad change must leave exactly as it was."""
     ev = events.get_event(db)

@@ -52,11 +52,6 @@ def figures(db) -> dict:
 
 
 @pytest.fixture
-def booth(event) -> dict:
-    return event["stations"]["booth"]
-
-
-@pytest.fixture
 def visitor(db, event, booth) -> dict:
     """An attendee checked in at the booth."""
     result = checkins.check_in(db, event, booth["code"], None, client_ip="192.0.2.7")
