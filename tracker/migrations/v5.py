@@ -17,6 +17,17 @@ def _queue(name: str, when: str, kind: str, key: str) -> str:
     END;"""
 
 
+# A new conversation, and every edit that travels (schema 6 makes them again after its rebuild).
+CONVERSATION_OUTBOX = _queue(
+    "conversation_new", "AFTER INSERT ON conversations", "conversation", "uuid"
+) + _queue(
+    "conversation_edit",
+    "AFTER UPDATE OF story, nps, topics, follow_up, contact, owner, public, revision,"
+    " attendee_id, status ON conversations",
+    "conversation",
+    "uuid",
+)
+
 SQL = (
     """
     CREATE TABLE nodes (
@@ -44,12 +55,5 @@ SQL = (
         "token",
     )
     + _queue("checkin_new", "AFTER INSERT ON checkins", "checkin", "uuid")
-    + _queue("conversation_new", "AFTER INSERT ON conversations", "conversation", "uuid")
-    + _queue(
-        "conversation_edit",
-        "AFTER UPDATE OF story, nps, topics, follow_up, contact, owner, public, revision,"
-        " attendee_id, status ON conversations",
-        "conversation",
-        "uuid",
-    )
+    + CONVERSATION_OUTBOX
 )

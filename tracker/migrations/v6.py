@@ -11,7 +11,7 @@ documented procedure says (create, copy, drop, rename), and its indexes and trig
 from __future__ import annotations
 
 from ..triggers import conversation_totals, totals_triggers
-from .v5 import _queue
+from .v5 import CONVERSATION_OUTBOX
 
 _COLUMNS = (
     "id, uuid, station_id, attendee_id, source, staff_name, story, nps, topics, follow_up,"
@@ -78,14 +78,7 @@ SQL = (
         lambda row, sign: conversation_totals(row, sign, quarters=True),
         " AFTER UPDATE OF nps, counted, voided_at, captured_at ON conversations",
     )
-    + _queue("conversation_new", "AFTER INSERT ON conversations", "conversation", "uuid")
-    + _queue(
-        "conversation_edit",
-        "AFTER UPDATE OF story, nps, topics, follow_up, contact, owner, public, revision,"
-        " attendee_id, status ON conversations",
-        "conversation",
-        "uuid",
-    )
+    + CONVERSATION_OUTBOX
     + """
     -- A follow-up's history, oldest first: notes, a new owner, each move of its status.
     CREATE TABLE follow_up_events (
