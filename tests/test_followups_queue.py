@@ -414,6 +414,7 @@ def test_the_queue_works_on_a_390_px_phone_without_sideways_scrolling(
         page.wait_for_load_state()
         page.locator(f"#f-{f['id']} button", has_text="Acknowledge").click()
         wait_for_js(page, "document.body.textContent.includes('marked it acknowledged')")
+        page.wait_for_load_state("load")  # the text can arrive before the stylesheet applies
         assert page.evaluate(width) <= 390
         # A filter lives in the address: a reload keeps it.
         page.fill("#f-q", "left a message")
