@@ -359,3 +359,15 @@ def for_station(db: Database, station_id: int, timezone: str, day: date | None =
         }
         for r in rows
     ]
+
+
+STORY_CHARS = 240  # a ticker or wall line, not an essay
+
+
+def short_story(story: str) -> str:
+    """A story as one line of at most STORY_CHARS characters, cut at a word: a ticker or wall
+    line (the board, /insights, the employees' wall)."""
+    story = " ".join(story.split())
+    if len(story) <= STORY_CHARS:
+        return story
+    return story[: STORY_CHARS - 1].rsplit(" ", 1)[0] + "…"

@@ -16,11 +16,10 @@ from uuid import UUID
 from sqlite_utils import Database
 
 from . import db as dbm
-from .conversations import reference
+from .conversations import reference, short_story
 from .shapes import EmployeeStory as WallStory
 
 STORY_MAX = 4000  # characters, as for every story
-WALL_CHARS = 240  # a wall line, as a ticker line
 
 
 class EmployeeStoryError(ValueError):
@@ -137,7 +136,7 @@ def wall(
     db: Database, event_id: int, location_slug: str | None = None, limit: int = 30
 ) -> list[WallStory]:
     """Approved public employees' stories, newest first, at most `limit` (1-500), each shortened
-    to WALL_CHARS as plain text, with no personal data: {story, location, location_slug, at}
+    to STORY_CHARS as plain text, with no personal data: {story, location, location_slug, at}
     (`at` UTC ISO-8601). For /insights and the board's ?employees=1."""
     limit = max(1, min(int(limit), 500))
     where, params = "l.event_id = ?", list[Any]([event_id])
@@ -157,18 +156,10 @@ def wall(
     )
     return [
         WallStory(
-            story=short(row["story"]),
+            story=short_story(row["story"]),
             location=row["location"],
             location_slug=row["location_slug"],
             at=row["at"],
         )
         for row in rows
     ]
-
-
-def short(story: str) -> str:
-    """One line of at most WALL_CHARS characters, cut at a word."""
-    story = " ".join(story.split())
-    if len(story) <= WALL_CHARS:
-        return story
-    return story[: WALL_CHARS - 1].rsplit(" ", 1)[0] + "…"

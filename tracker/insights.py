@@ -22,6 +22,7 @@ from sqlite_utils import Database
 
 from . import db as dbm
 from . import employee_stories
+from .conversations import short_story
 from .db import Row
 from .insights_shapes import (
     EmployeeWallStory,
@@ -41,7 +42,6 @@ from .shapes import Nps
 from .triggers import quarter
 
 WALL_LIMIT = 30  # stories on the wall: a screenful, and a bounded read
-STORY_CHARS = 240
 BANDS: tuple[NpsBand, ...] = get_args(NpsBand)
 # The score range of each band, for SQL.
 BAND_RANGES: dict[str, tuple[int, int]] = {
@@ -257,7 +257,7 @@ def wall(
     )
     return [
         WallStory(
-            story=short(row["story"]),
+            story=short_story(row["story"]),
             station=row["station"],
             location=row["location"],
             location_slug=row["location_slug"],
@@ -287,11 +287,3 @@ def employee_wall(
         EmployeeWallStory(story=row["story"], location=row["location"], at=row["at"])
         for row in employee_stories.wall(db, event_id, location_slug=location, limit=limit)
     ]
-
-
-def short(story: str) -> str:
-    """A story as one line of at most STORY_CHARS characters, cut at a word."""
-    story = " ".join(story.split())
-    if len(story) <= STORY_CHARS:
-        return story
-    return story[: STORY_CHARS - 1].rsplit(" ", 1)[0] + "…"

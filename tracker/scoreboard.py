@@ -15,6 +15,7 @@ from sqlite_utils import Database
 
 from . import db as dbm
 from . import employee_stories
+from .conversations import short_story
 from .db import Row
 from .node.pull import central_snapshot
 from .shapes import (
@@ -35,7 +36,6 @@ from .totals import LocationRow, by_location, engagements, progress
 
 MILESTONE_PERCENTS = (25, 50, 75, 100)
 RECENT_LIMIT = 10  # stories in the ticker
-STORY_CHARS = 240  # a ticker line, not an essay
 HOURS_SHOWN = 24  # bars in the per-hour chart
 LEADERBOARD_SIZE = 10
 
@@ -296,11 +296,4 @@ def recent_stories(db: Database, event: Row, location: str | None = None) -> lis
             [*params, RECENT_LIMIT],
         )
     )
-    return [pick(Story, row, story=_short(row["story"])) for row in rows]
-
-
-def _short(story: str) -> str:
-    story = " ".join(story.split())
-    if len(story) <= STORY_CHARS:
-        return story
-    return story[: STORY_CHARS - 1].rsplit(" ", 1)[0] + "…"
+    return [pick(Story, row, story=short_story(row["story"])) for row in rows]

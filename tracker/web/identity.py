@@ -16,9 +16,11 @@ ATTENDEE_COOKIE = "tracker_attendee"
 ATTENDEE_COOKIE_DAYS = 400  # browsers cap cookie lifetime near this; long enough for any event
 
 
+@lru_cache(maxsize=4)
 def attendee_cookie_key(secret_key: str) -> str:
     """The key attendee cookies are signed with: derived from SECRET_KEY, so central can hand
-    it to its location nodes (they issue and accept the same cookies) without its secret."""
+    it to its location nodes (they issue and accept the same cookies) without its secret.
+    Computed once per secret: every request with an attendee cookie asks for it."""
     return hmac.new(secret_key.encode(), b"attendee-cookie", hashlib.sha256).hexdigest()
 
 
