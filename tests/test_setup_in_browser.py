@@ -177,6 +177,7 @@ def test_setup_page_shows_every_setting(admin):
         ("counts", {"counts": ["checkins"]}, "counts", ["checkins"]),
         ("moderation", {"moderation": "all"}, "moderation", "all"),
         ("language", {"language": "fr"}, "language", "fr"),
+        ("quick-mode", {"quick_mode": "on"}, "quick_mode", 1),
     ],
 )
 def test_each_form_saves_through_the_domain(admin, db, path, data, setting, value):

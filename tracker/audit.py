@@ -44,12 +44,6 @@ def _json(value: object) -> str | None:
     return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def _like(text: str) -> str:
-    """A LIKE pattern that finds `text` anywhere, its own % and _ taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 class Filters(TypedDict, total=False):
     """What the trail can be narrowed to: `action`, a whole name or its group ("checkin" matches
     "checkin.void"); `actor`, exactly (any case); `text`, searched in subject, before and after."""
@@ -74,7 +68,7 @@ def _where(event_id: int, filters: Filters) -> tuple[str, list[Any]]:
         where.append(
             "(subject LIKE ? ESCAPE '\\' OR before LIKE ? ESCAPE '\\' OR after LIKE ? ESCAPE '\\')"
         )
-        params += [_like(text.strip())] * 3
+        params += [dbm.like_anywhere(text.strip())] * 3
     return " AND ".join(where), params
 
 

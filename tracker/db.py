@@ -64,6 +64,17 @@ def one(cur: sqlite3.Cursor) -> Row | None:
     return found[0] if found else None
 
 
+def like_anywhere(text: str) -> str:
+    """A LIKE pattern (with ESCAPE '\\') finding `text` anywhere, its own %, _ and \\ taken
+    literally: every search box's one pattern."""
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def page_count(total: int, page_size: int) -> int:
+    """How many pages `total` rows fill, at least one (an empty list is one empty page)."""
+    return max(1, -(-total // page_size))
+
+
 def rows(cur: sqlite3.Cursor) -> list[Row]:
     """Every row a cursor returns, each as a dict keyed by column name: the one way tracker
     turns rows into dicts."""

@@ -116,11 +116,6 @@ def _cutoff(now: str, sla_hours: float | None) -> str:
     return dbm.iso(dbm.parse_iso(now) - timedelta(hours=sla_hours))
 
 
-def _like(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def _where(
     event_id: int, filters: Filters, cutoff: str, with_status: bool = True
 ) -> tuple[str, Row]:
@@ -145,7 +140,7 @@ def _where(
     if filters.q:
         fields = ("c.contact", "c.story", "c.owner", "a.name", "a.email", "a.company")
         found = [f"{f} LIKE :q ESCAPE '\\'" for f in fields]
-        params["q"] = _like(filters.q)
+        params["q"] = dbm.like_anywhere(filters.q)
         ref = filters.q.upper().removeprefix("T-").removeprefix("T")
         if ref.isdigit() and len(ref) < 12:
             found.append("c.id = :ref_id")
@@ -231,7 +226,7 @@ def queue(
     cutoff = _cutoff(now, sla_hours)
     where, params = _where(event_id, filters, cutoff)
     total = db.execute(f"SELECT count(*) {FROM_} {where}", params).fetchone()[0]
-    pages = max(1, -(-total // PAGE_SIZE))
+    pages = dbm.page_count(total, PAGE_SIZE)
     page = min(max(1, page), pages)
     rows = dbm.rows(
         db.execute(

@@ -41,7 +41,6 @@ __all__ = [
 ]
 
 MAX_NOTE = 2000  # characters of a note
-MAX_SLA_HOURS = 24 * 365
 
 
 def history(db: Database, event_id: int, uuid: str) -> list[Row]:

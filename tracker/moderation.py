@@ -40,8 +40,7 @@ class UnknownConversation(LookupError):
 def like(text: str) -> str:
     """A LIKE pattern (ESCAPE '\\') finding `text` anywhere, its own % and _ taken literally;
     at most SEARCH_MAX characters of it."""
-    text = text.strip()[:SEARCH_MAX]
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return dbm.like_anywhere(text.strip()[:SEARCH_MAX])
 
 
 def search_clause(q: str | None) -> tuple[str, list[str]]:

@@ -22,7 +22,7 @@ SOURCES: tuple[str, ...] = get_args(Source)
 PAGE_SIZE = 50
 
 _FROM = """FROM conversations v LEFT JOIN stations s ON s.id = v.station_id
-           JOIN locations l ON l.id = coalesce(v.location_id, s.location_id)"""
+           JOIN locations l ON l.id = coalesce(s.location_id, v.location_id)"""
 
 
 class Filters(TypedDict, total=False):

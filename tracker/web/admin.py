@@ -32,6 +32,7 @@ from .. import (
     organizers,
     staff,
 )
+from ..db import page_count
 from ..languages import LANGUAGES
 from .admin_setup import time_zones
 from .console import back, local_path, page_number, require_organizer, told
@@ -254,7 +255,7 @@ def stories():
         return {
             "counts": counts,
             "total": counts[show],
-            "pages": max(1, -(-counts[show] // moderation.PAGE_SIZE)),
+            "pages": page_count(counts[show], moderation.PAGE_SIZE),
             "stories": moderation.stories(
                 db, event["id"], show, offset=(page - 1) * moderation.PAGE_SIZE, q=q
             ),

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from .. import events, moderation, records
+from ..db import page_count
 from .console import page_number, require_organizer
 from .context import current_event, get_db, read_off_loop
 
@@ -44,7 +45,7 @@ def conversations():
         counts = records.counts(own, event["id"], filters)
         return {
             "counts": counts,
-            "pages": max(1, -(-counts["listed"] // records.PAGE_SIZE)),
+            "pages": page_count(counts["listed"], records.PAGE_SIZE),
             "rows": records.conversations(
                 own, event["id"], filters, offset=(page - 1) * records.PAGE_SIZE
             ),

@@ -9,6 +9,7 @@ from typing import cast
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
 from .. import attendees, audit, bursts, organizers, rehearsal, voids
+from ..db import page_count
 from .console import back, page_number, require_organizer
 from .context import current_event, get_db
 from .identity import organizer_name
@@ -160,7 +161,7 @@ def audit_log():
         entries=audit.entries(db, event["id"], **filters, offset=(page - 1) * audit.PAGE_SIZE),
         total=total,
         page=page,
-        pages=max(1, -(-total // audit.PAGE_SIZE)),
+        pages=page_count(total, audit.PAGE_SIZE),
     )
 
 

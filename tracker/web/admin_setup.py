@@ -1,5 +1,5 @@
-"""Setup in the browser: the event's topics, dates, time zone, what counts, moderation and
-languages, each through the same domain function and checks as the event file (audited there).
+"""Setup in the browser: the event's topics, dates, time zone, what counts, moderation, staff's
+quick mode and languages, each through the same domain function and checks as the event file (audited there).
 
 One small form per setting, so a fault in one names it and changes nothing else.
 """
@@ -7,6 +7,7 @@ One small form per setting, so a fault in one names it and changes nothing else.
 from __future__ import annotations
 
 import zoneinfo
+from collections.abc import Callable
 from datetime import date
 from functools import cache
 
@@ -49,13 +50,7 @@ def topics():
     if len(text) > TOPICS_MAX_CHARS:
         return _back(f"Topics not saved: more than {TOPICS_MAX_CHARS} characters.", "error")
     listed = [line.strip() for line in text.splitlines() if line.strip()]
-    try:
-        changed = eventsettings.set_topics(
-            get_db(), current_event()["id"], listed, organizer_name()
-        )
-    except ValueError as exc:
-        return _refused("Topics", exc)
-    return _saved("Topics", changed)
+    return _apply("Topics", eventsettings.set_topics, listed)
 
 
 def _day(field: str, label: str) -> date | None:
@@ -69,60 +64,52 @@ def _day(field: str, label: str) -> date | None:
         raise ValueError(f"the {label} {text[:20]!r} is not a date (YYYY-MM-DD)") from None
 
 
+def _apply(what: str, setter: Callable[..., bool], *values: object) -> Response:
+    """Call eventsettings' `setter` for the current event with `values` and the organizer, and
+    go back to the setup page saying whether `what` was saved or why nothing changed."""
+    try:
+        changed = setter(get_db(), current_event()["id"], *values, organizer_name())
+    except ValueError as exc:
+        return _refused(what, exc)
+    return _saved(what, changed)
+
+
 @bp.post("/dates")
 def dates():
     try:
         starts, ends = _day("starts_at", "first day"), _day("ends_at", "last day")
-        changed = eventsettings.set_dates(
-            get_db(), current_event()["id"], starts, ends, organizer_name()
-        )
     except ValueError as exc:
         return _refused("Dates", exc)
-    return _saved("Dates", changed)
+    return _apply("Dates", eventsettings.set_dates, starts, ends)
 
 
 @bp.post("/timezone")
 def timezone():
-    try:
-        changed = eventsettings.set_timezone(
-            get_db(), current_event()["id"], request.form.get("timezone", ""), organizer_name()
-        )
-    except ValueError as exc:
-        return _refused("Time zone", exc)
-    return _saved("Time zone", changed)
+    return _apply("Time zone", eventsettings.set_timezone, request.form.get("timezone", ""))
 
 
 @bp.post("/counts")
 def counts():
-    try:
-        changed = eventsettings.set_counts(
-            get_db(), current_event()["id"], request.form.getlist("counts"), organizer_name()
-        )
-    except ValueError as exc:
-        return _refused("What counts", exc)
-    return _saved("What counts", changed)
+    return _apply("What counts", eventsettings.set_counts, request.form.getlist("counts"))
 
 
 @bp.post("/moderation")
 def moderation():
-    try:
-        changed = eventsettings.set_moderation(
-            get_db(), current_event()["id"], request.form.get("moderation", ""), organizer_name()
-        )
-    except ValueError as exc:
-        return _refused("Moderation", exc)
-    return _saved("Moderation", changed)
+    return _apply("Moderation", eventsettings.set_moderation, request.form.get("moderation", ""))
+
+
+@bp.post("/quick-mode")
+def quick_mode():
+    """Staff's quick mode (badge, score and one topic; the story optional): on or off."""
+    on = request.form.get("quick_mode") == "on"
+    return _apply("Quick mode", eventsettings.set_quick_mode, on)
 
 
 @bp.post("/language")
 def language():
-    try:
-        changed = eventsettings.set_event_language(
-            get_db(), current_event()["id"], request.form.get("language", ""), organizer_name()
-        )
-    except ValueError as exc:
-        return _refused("Language", exc)
-    return _saved("The event's language", changed)
+    return _apply(
+        "The event's language", eventsettings.set_event_language, request.form.get("language", "")
+    )
 
 
 @bp.post("/locations/<int:location_id>/language")
