@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import UTC, datetime
 from typing import cast, get_args
 from zoneinfo import ZoneInfo
 
@@ -37,7 +36,7 @@ from .insights_shapes import (
     TopicNps,
     WallStory,
 )
-from .scoreboard import QUARTER_FORMAT, nps, nps_band
+from .scoreboard import nps, nps_band, parse_quarter
 from .shapes import Nps
 from .triggers import quarter
 
@@ -212,7 +211,7 @@ def _hours(db: Database, where: str, params: list[object]) -> list[HourNps]:
         params,
     ):
         zone = zones.setdefault(tz, ZoneInfo(tz))
-        hour = datetime.strptime(at, QUARTER_FORMAT).replace(tzinfo=UTC).astimezone(zone).hour
+        hour = parse_quarter(at).astimezone(zone).hour
         conversations[hour] = conversations.get(hour, 0) + n
         bands = tally.setdefault(hour, dict.fromkeys(BAND_RANGES, 0))
         if score is not None:

@@ -22,7 +22,6 @@ import json
 import logging
 import re
 import smtplib
-import ssl
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from . import db as dbm
 from .conversations import reference
 from .db import Row
 from .extensions import socketio
+from .security import tls_context
 
 log = logging.getLogger(__name__)
 EXTENSION = "tracker_notify"
@@ -241,7 +241,7 @@ def send_email(settings: Settings, row: Row) -> None:
     message.set_content(row["body"])
     with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_SECONDS) as smtp:
         if settings.smtp_starttls:
-            smtp.starttls(context=ssl.create_default_context())
+            smtp.starttls(context=tls_context())
         if settings.smtp_user:
             smtp.login(settings.smtp_user, settings.smtp_password or "")
         smtp.send_message(message)
@@ -254,7 +254,7 @@ def post_webhook(settings: Settings, row: Row) -> None:
     data = json.dumps({"text": f"{row['subject']}\n{row['body']}"}).encode()
     request = urllib.request.Request(settings.webhook_url, data=data, method="POST")
     request.add_header("Content-Type", "application/json")
-    with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS) as answer:
+    with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS, context=tls_context()) as answer:
         answer.read()
 
 

@@ -15,7 +15,7 @@ from .conversations import reference
 from .dashboard import open_locations
 from .db import Row
 from .followups import STATUSES
-from .scoreboard import QUARTER_FORMAT, nps, nps_band
+from .scoreboard import nps, nps_band, parse_quarter
 from .totals import engagements, event_progress
 
 
@@ -176,7 +176,7 @@ def hours_by_location(db: Database, event: Row) -> list[Row]:
         [event["id"]],
     )
     for name, tz, at, checkins, conversations in rows:
-        local = datetime.strptime(at, QUARTER_FORMAT).replace(tzinfo=UTC).astimezone(ZoneInfo(tz))
+        local = parse_quarter(at).astimezone(ZoneInfo(tz))
         entry = per_location.setdefault(
             name, {"name": name, "timezone": tz, "hours": defaultdict(int)}
         )

@@ -18,6 +18,7 @@ from flask import Flask
 
 from .. import db as dbm
 from ..extensions import socketio
+from ..security import tls_context
 from . import forward, pull
 
 log = logging.getLogger(__name__)
@@ -56,7 +57,7 @@ class Link:
         if data is not None:
             req.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(req, timeout=timeout) as answer:
+            with urllib.request.urlopen(req, timeout=timeout, context=tls_context()) as answer:
                 result = json.loads(answer.read())
         except urllib.error.HTTPError as exc:
             if exc.code in (401, 403):

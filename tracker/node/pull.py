@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
+from functools import lru_cache
 from typing import Any
 
 from sqlite_utils import Database
@@ -55,6 +56,12 @@ def central_snapshot(db: Database) -> tuple[Row | None, str | None]:
     text = setting(db, "node_snapshot")
     if not text:
         return None, None
+    return _parsed(text)
+
+
+@lru_cache(maxsize=1)
+def _parsed(text: str) -> tuple[Row, str]:
+    """Parsed once per pull, not on every board update (callers only read it)."""
     saved = json.loads(text)
     return saved["snapshot"], saved["at"]
 
