@@ -1,6 +1,6 @@
 """Live scoreboard benchmark: fan-out latency, idle cost, snapshot cost at scale, burst coalescing.
 
-Starts the production server (gunicorn, one gevent worker; `python -m tracker.serve`) on a fresh
+Starts the production server (gunicorn, one gevent worker; `python -m tracker.ops.serve`) on a fresh
 database holding the demo event, on 127.0.0.1, and measures in one run:
 
 1. latency from a check-in (POST /api/checkins) to N connected python-socketio screens (websocket
@@ -35,9 +35,12 @@ sys.path.insert(0, str(ROOT))
 import requests  # noqa: E402
 import socketio  # noqa: E402
 
-from tracker import db as dbm  # noqa: E402
-from tracker import eventfile, events, eventsetup, scoreboard  # noqa: E402
-from tracker.serve import ServerProcess  # noqa: E402
+from tracker.event import file as eventfile  # noqa: E402
+from tracker.event import lookups as events  # noqa: E402
+from tracker.event import setup as eventsetup  # noqa: E402
+from tracker.figures import scoreboard  # noqa: E402
+from tracker.ops.serve import ServerProcess  # noqa: E402
+from tracker.store import db as dbm  # noqa: E402
 
 DEMO = ROOT / "tracker" / "data" / "demo-event.toml"
 

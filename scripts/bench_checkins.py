@@ -30,9 +30,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tracker import attendees, create_app, eventfile, events, eventsetup  # noqa: E402
-from tracker import db as dbm  # noqa: E402
-from tracker.serve import ServerProcess, free_port, gunicorn_argv  # noqa: E402
+from tracker import create_app  # noqa: E402
+from tracker.event import file as eventfile  # noqa: E402
+from tracker.event import lookups as events  # noqa: E402
+from tracker.event import setup as eventsetup  # noqa: E402
+from tracker.ops.serve import ServerProcess, free_port, gunicorn_argv  # noqa: E402
+from tracker.people import attendees  # noqa: E402
+from tracker.store import db as dbm  # noqa: E402
 from tracker.web.identity import ATTENDEE_COOKIE, set_attendee_cookie  # noqa: E402
 
 SECRET = "bench-secret"

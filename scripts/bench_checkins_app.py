@@ -10,8 +10,8 @@ import uuid
 from flask import request
 
 from tracker import create_app
-from tracker import db as dbm
-from tracker.schemas import CheckinIn
+from tracker.contract.requests import CheckinIn
+from tracker.store import db as dbm
 from tracker.web.api_checkins import CHECKIN_BODY_BYTES
 from tracker.web.context import get_db
 from tracker.web.jsonapi import read_json

@@ -35,9 +35,10 @@ sys.path.insert(0, str(ROOT))
 
 from bench_checkins import SECRET, prepare, wrk  # noqa: E402
 
-from tracker import db as dbm  # noqa: E402
-from tracker import events, organizers  # noqa: E402
-from tracker.serve import ServerProcess, free_port, gunicorn_argv  # noqa: E402
+from tracker.event import lookups as events  # noqa: E402
+from tracker.ops.serve import ServerProcess, free_port, gunicorn_argv  # noqa: E402
+from tracker.people import organizers  # noqa: E402
+from tracker.store import db as dbm  # noqa: E402
 
 PASSWORD = "bench organizer password"
 FLASK = [sys.executable, "-m", "flask", "--app", "tracker"]

@@ -26,10 +26,13 @@ sys.path.insert(0, str(ROOT))
 
 import requests  # noqa: E402
 
-from tracker import checkins, eventfile, events, eventsetup  # noqa: E402
-from tracker import db as dbm  # noqa: E402
+from tracker.checkins import record as checkins  # noqa: E402
+from tracker.event import file as eventfile  # noqa: E402
+from tracker.event import lookups as events  # noqa: E402
+from tracker.event import setup as eventsetup  # noqa: E402
 from tracker.node import enrol  # noqa: E402
-from tracker.serve import ServerProcess  # noqa: E402
+from tracker.ops.serve import ServerProcess  # noqa: E402
+from tracker.store import db as dbm  # noqa: E402
 
 SMALL_EVENT = ROOT / "tests" / "data" / "small-event.toml"
 LOCATION = "cork"

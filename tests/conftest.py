@@ -6,10 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from tracker import create_app, eventfile, events, eventsetup, security
-from tracker import db as dbm
-from tracker.conversations import Author
-from tracker.serve import ServerProcess
+from tracker import create_app, security
+from tracker.event import file as eventfile
+from tracker.event import lookups as events
+from tracker.event import setup as eventsetup
+from tracker.ops.serve import ServerProcess
+from tracker.store import db as dbm
+from tracker.stories.record import Author
 
 # Cheap PIN and password hashing in the test process (hashes made here verify anywhere: the
 # method is stored in the hash); servers started by tests keep scrypt.
@@ -85,7 +88,7 @@ def client(app):
 
 
 class LiveServer(ServerProcess):
-    """A real `python -m tracker.serve` (gunicorn) process on a free port (or on `port`)."""
+    """A real `python -m tracker.ops.serve` (gunicorn) process on a free port (or on `port`)."""
 
     def __init__(self, db_path: Path, env: dict | None = None, port: int | None = None):
         env = {"TRACKER_DB": str(db_path), "SECRET_KEY": "live-test-secret", **(env or {})}

@@ -10,8 +10,10 @@ import uuid
 import zxingcpp
 from PIL import Image
 
-from tracker import db as dbm
-from tracker import eventfile, eventsetup, staff
+from tracker.event import file as eventfile
+from tracker.event import setup as eventsetup
+from tracker.people import staff
+from tracker.store import db as dbm
 
 # The form an organizer fills in to add a location in the console (Setup, "Add a location").
 LISBON = {

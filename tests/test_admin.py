@@ -11,19 +11,16 @@ import uuid
 
 import pytest
 
-from tracker import (
-    audit,
-    conversations,
-    events,
-    exports,
-    followup_queue,
-    moderation,
-    organizers,
-    privacy,
-    report,
-)
-from tracker import db as dbm
-from tracker.schemas import ConversationIn
+from tracker.contract.requests import ConversationIn
+from tracker.corrections import erasure as privacy
+from tracker.event import lookups as events
+from tracker.figures import exports, report
+from tracker.followups import queue as followup_queue
+from tracker.people import organizers
+from tracker.store import audit
+from tracker.store import db as dbm
+from tracker.stories import moderation
+from tracker.stories import record as conversations
 
 from .helpers import LISBON, csrf_token, sign_in_session
 
@@ -199,7 +196,7 @@ def test_setup_writes_through_the_domain(admin, db, event):
 
 
 def test_rejecting_a_story_removes_it_from_the_scoreboard(admin, db, event):
-    from tracker import scoreboard
+    from tracker.figures import scoreboard
 
     story = staff_conversation(db, event, story="Loved the <b>demo</b>", public=True)
     ev = events.get_event(db)
@@ -294,7 +291,7 @@ def test_backup_download_has_the_same_counts(admin, db, event, tmp_path):
 def test_backup_and_check_ins_go_on_while_an_export_downloads(admin, client, db, event):
     """A download reads as the organizer's network allows: it must hold no statement open on
     the connection the rest of the server writes through."""
-    from tracker import checkins
+    from tracker.checkins import record as checkins
 
     for _ in range(1200):
         checkins.check_in(db, event, event["stations"]["booth"]["code"], None, str(uuid.uuid4()))
@@ -314,7 +311,7 @@ def test_backup_and_check_ins_go_on_while_an_export_downloads(admin, client, db,
 def test_an_export_cut_short_or_never_read_closes_its_connection(admin, monkeypatch):
     """A HEAD request, or a download abandoned after its first chunk, must not leave the
     export's own database connection open (the server closes each response when done)."""
-    from tracker.web import admin_data as admin_views
+    from tracker.web.admin import downloads as admin_views
 
     opened, real_private_db = [], admin_views.private_db
     monkeypatch.setattr(
@@ -342,7 +339,7 @@ def test_cli_backup_refuses_to_overwrite(app, tmp_path):
 
 
 def test_erase_attendee_keeps_counts(admin, db, event):
-    from tracker import attendees
+    from tracker.people import attendees
 
     ev = events.get_event(db)
     person = attendees.create(db, ev["id"])
@@ -371,7 +368,7 @@ def test_erase_attendee_keeps_counts(admin, db, event):
 def test_report_renders_empty_and_busy(admin, app, db, event, tmp_path):
     empty = admin.get("/admin/report").get_data(as_text=True)
     assert "No engagements yet" in empty and "0</strong> of 20" in empty
-    from tracker import simulate
+    from tracker.ops import simulate
 
     tally = simulate.run(db, events.get_event(db), rate=5, minutes=0.2, wait=False, seed=7)
     busy = admin.get("/admin/report").get_data(as_text=True)
@@ -386,7 +383,7 @@ def test_report_renders_empty_and_busy(admin, app, db, event, tmp_path):
 
 
 def test_simulate_moves_the_numbers_and_everything_agrees(admin, app, db):
-    from tracker import scoreboard
+    from tracker.figures import scoreboard
 
     result = app.test_cli_runner().invoke(
         args=["simulate", "--rate", "5", "--minutes", "1", "--no-wait", "--seed", "3"]

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tracker import conversations, events, organizers, voids
-from tracker import db as dbm
-from tracker.schemas import ConversationIn
+from tracker.contract.requests import ConversationIn
+from tracker.corrections import voids
+from tracker.event import lookups as events
+from tracker.people import organizers
+from tracker.store import db as dbm
+from tracker.stories import record as conversations
 
 from .helpers import add_checkins
 

@@ -7,9 +7,14 @@ import uuid
 
 import pytest
 
-from tracker import audit, conversations, events, moderation, records, voids
-from tracker import db as dbm
-from tracker.schemas import ConversationIn
+from tracker.contract.requests import ConversationIn
+from tracker.corrections import voids
+from tracker.event import lookups as events
+from tracker.store import audit
+from tracker.store import db as dbm
+from tracker.stories import listing as records
+from tracker.stories import moderation
+from tracker.stories import record as conversations
 
 PASSWORD = "correct horse battery"
 

@@ -15,10 +15,13 @@ import pytest
 import requests
 from aiosmtpd.controller import Controller
 
-from tracker import conversations, events, notify, voids
-from tracker import db as dbm
-from tracker.schemas import ConversationIn
-from tracker.serve import free_port
+from tracker.contract.requests import ConversationIn
+from tracker.corrections import voids
+from tracker.event import lookups as events
+from tracker.followups import alerts as notify
+from tracker.ops.serve import free_port
+from tracker.store import db as dbm
+from tracker.stories import record as conversations
 
 from .conftest import LiveServer
 

@@ -6,7 +6,8 @@ import re
 
 import pytest
 
-from tracker import checkins, eventsetup
+from tracker.checkins import record as checkins
+from tracker.event import setup as eventsetup
 
 from .helpers import decode, rows
 
@@ -128,7 +129,7 @@ def test_me_shows_the_passport_and_a_scannable_badge(client, event, db):
     svg = client.get("/me/badge.svg")
     assert svg.status_code == 200 and svg.mimetype == "image/svg+xml" and b"<svg" in svg.data
     # The SVG's QR code encodes the badge: same matrix as a PNG that zxing reads back.
-    from tracker import qr
+    from tracker.event import qr
 
     assert svg.data == qr.badge_svg(badge) and decode(qr.png(badge)) == badge
 

@@ -9,8 +9,13 @@ from contextlib import contextmanager
 
 import pytest
 
-from tracker import audit, create_app, eventfile, events, eventsetup, organizers, staff
-from tracker import db as dbm
+from tracker import create_app
+from tracker.event import file as eventfile
+from tracker.event import lookups as events
+from tracker.event import setup as eventsetup
+from tracker.people import organizers, staff
+from tracker.store import audit
+from tracker.store import db as dbm
 
 from .conftest import PINS, LiveServer
 from .helpers import LISBON

@@ -9,7 +9,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tracker import eventsetup
+from tracker.event import setup as eventsetup
 
 from .conftest import LiveServer
 from .helpers import add_checkins, add_conversation, sid
@@ -181,7 +181,7 @@ def test_a_board_running_for_days_keeps_its_dom_and_chart_bounded(wall, live_ser
 def test_a_location_closed_while_its_screen_shows_says_so_within_seconds(
     wall, live_server, db, event
 ):
-    from tracker import events
+    from tracker.event import lookups as events
 
     checkin(live_server, event)  # cork's booth
     wall.goto(live_server.url + "/board/cork")

@@ -10,7 +10,7 @@ import pytest
 from babel.support import Translations
 from playwright.sync_api import expect
 
-from tracker import db as dbm
+from tracker.store import db as dbm
 
 from .conftest import DEMO_EVENT, ROOT, LiveServer
 from .helpers import add_conversation, database_with, wait_for_js

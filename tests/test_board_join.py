@@ -9,7 +9,8 @@ from types import SimpleNamespace
 import pytest
 from playwright.sync_api import expect
 
-from tracker import events, qr
+from tracker.event import lookups as events
+from tracker.event import qr
 
 from .conftest import SMALL_EVENT, LiveServer
 from .helpers import database_with, decode

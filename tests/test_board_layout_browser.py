@@ -16,7 +16,7 @@ from types import SimpleNamespace
 import pytest
 from playwright.sync_api import expect
 
-from tracker import db as dbm
+from tracker.store import db as dbm
 
 from .conftest import DEMO_EVENT, LiveServer
 from .helpers import add_conversation, database_with, wait_for_js

@@ -8,8 +8,12 @@ import uuid
 import pytest
 from pydantic import TypeAdapter
 
-from tracker import attendees, checkins, eventfile, events, eventsetup
-from tracker.shapes import CheckinOut
+from tracker.checkins import record as checkins
+from tracker.contract.responses import CheckinOut
+from tracker.event import file as eventfile
+from tracker.event import lookups as events
+from tracker.event import setup as eventsetup
+from tracker.people import attendees
 
 from .conftest import DEMO_EVENT
 from .helpers import rows

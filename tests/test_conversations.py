@@ -8,10 +8,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from itsdangerous import URLSafeSerializer
 
-from tracker import attendees, conversation_edits, conversations, followup_queue, followups
-from tracker import db as dbm
-from tracker.conversations import Author
-from tracker.schemas import ConversationIn
+from tracker.contract.requests import ConversationIn
+from tracker.followups import changes as followups
+from tracker.followups import queue as followup_queue
+from tracker.people import attendees
+from tracker.store import db as dbm
+from tracker.stories import edits as conversation_edits
+from tracker.stories import record as conversations
+from tracker.stories.record import Author
 from tracker.web.identity import ATTENDEE_COOKIE
 
 from .helpers import add_checkins, sign_in_session

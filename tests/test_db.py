@@ -10,8 +10,13 @@ from contextlib import closing
 
 import pytest
 
-from tracker import attendees, eventfile, events, eventsettings, eventsetup, security
-from tracker import db as dbm
+from tracker import security
+from tracker.event import file as eventfile
+from tracker.event import lookups as events
+from tracker.event import settings as eventsettings
+from tracker.event import setup as eventsetup
+from tracker.people import attendees
+from tracker.store import db as dbm
 
 from .conftest import SMALL_EVENT
 from .helpers import add_checkins
@@ -225,7 +230,7 @@ def old_database(path, version: int):
 
 def test_version_1_database_moves_to_partial_indexes_and_keeps_passports(tmp_path):
     """A database made by the first release migrates; repeats still show as visits."""
-    from tracker import checkins
+    from tracker.checkins import record as checkins
 
     old = old_database(tmp_path / "old.db", 1)
     add_checkins(old, 1, attendee_id=1, counted=True)
@@ -246,7 +251,8 @@ def test_version_2_database_counts_an_attendees_stories_once_and_keeps_its_organ
     """Stories stored before the counting rule: the first of each attendee and station counts,
     the totals are made again from the rows, attendees' public stories wait for approval, a
     hidden story stays off screens, and the stored organizer password becomes account "admin"."""
-    from tracker import organizers, scoreboard
+    from tracker.figures import scoreboard
+    from tracker.people import organizers
 
     old = old_database(tmp_path / "old.db", 2)
     now = dbm.utcnow()

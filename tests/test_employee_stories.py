@@ -10,9 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tracker import conversations, employee_stories, eventsetup, moderation, report, scoreboard
-from tracker import db as dbm
-from tracker.schemas import ConversationIn
+from tracker.contract.requests import ConversationIn
+from tracker.event import setup as eventsetup
+from tracker.figures import report, scoreboard
+from tracker.store import db as dbm
+from tracker.stories import employees as employee_stories
+from tracker.stories import moderation
+from tracker.stories import record as conversations
 
 from .helpers import csrf_token, wait_for_js
 
@@ -307,7 +311,8 @@ def test_the_moderation_page_lists_them_as_employees_and_approves_them(app, clie
 
 
 def test_an_employees_story_can_be_voided_and_is_in_the_conversations_export(db, event):
-    from tracker import exports, voids
+    from tracker.corrections import voids
+    from tracker.figures import exports
 
     client_id = str(uuidlib.uuid4())
     employee_stories.record(db, event["id"], "cork", client_id, "We fixed it", True)

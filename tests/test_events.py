@@ -7,7 +7,10 @@ import textwrap
 
 import pytest
 
-from tracker import attendees, eventfile, events, eventsetup
+from tracker.event import file as eventfile
+from tracker.event import lookups as events
+from tracker.event import setup as eventsetup
+from tracker.people import attendees
 from tracker.security import check_secret
 
 from .conftest import DEMO_EVENT, SMALL_EVENT

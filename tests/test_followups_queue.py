@@ -11,17 +11,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tracker import (
-    audit,
-    conversations,
-    events,
-    eventsettings,
-    followup_queue,
-    followups,
-    organizers,
-)
-from tracker import db as dbm
-from tracker.schemas import ConversationIn
+from tracker.contract.requests import ConversationIn
+from tracker.event import lookups as events
+from tracker.event import settings as eventsettings
+from tracker.followups import changes as followups
+from tracker.followups import queue as followup_queue
+from tracker.people import organizers
+from tracker.store import audit
+from tracker.store import db as dbm
+from tracker.stories import record as conversations
 
 from .conftest import LiveServer
 from .helpers import add_conversation, wait_for_js
@@ -442,7 +440,7 @@ def test_the_queue_works_on_a_390_px_phone_without_sideways_scrolling(
 
 
 def test_clearing_a_rehearsal_takes_its_follow_ups_notes_with_it(db, event):
-    from tracker import rehearsal
+    from tracker.corrections import rehearsal
 
     add_conversation(db, event["stations"]["booth"]["id"], story="rehearsal chat")
     with dbm.write(db):
@@ -455,7 +453,8 @@ def test_clearing_a_rehearsal_takes_its_follow_ups_notes_with_it(db, event):
 
 
 def test_erasing_an_attendee_erases_the_words_of_notes_on_their_follow_ups(db, event):
-    from tracker import attendees, privacy
+    from tracker.corrections import erasure as privacy
+    from tracker.people import attendees
 
     person = attendees.create(db, event["id"])
     f = owed(db, event, attendee_badge=person["badge"], contact="ann@example.com")

@@ -9,8 +9,9 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from tracker import db as dbm
-from tracker import events, qr
+from tracker.event import lookups as events
+from tracker.event import qr
+from tracker.store import db as dbm
 from tracker.web.context import get_db
 
 from .conftest import SMALL_EVENT

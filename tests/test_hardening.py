@@ -6,16 +6,14 @@ import uuid
 
 import pytest
 
-from tracker import (
-    conversation_edits,
-    conversations,
-    events,
-    eventsetup,
-    followup_queue,
-    followups,
-    scoreboard,
-)
-from tracker.schemas import ConversationIn
+from tracker.contract.requests import ConversationIn
+from tracker.event import lookups as events
+from tracker.event import setup as eventsetup
+from tracker.figures import scoreboard
+from tracker.followups import changes as followups
+from tracker.followups import queue as followup_queue
+from tracker.stories import edits as conversation_edits
+from tracker.stories import record as conversations
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from babel.messages.pofile import read_po
 
-from tracker import eventsetup
-from tracker.languages import LANGUAGES, babel_name
+from tracker.event import setup as eventsetup
+from tracker.event.languages import LANGUAGES, babel_name
 
 from .conftest import PINS, ROOT
 from .helpers import csrf_token, wait_for_js

@@ -12,8 +12,10 @@ import pytest
 import requests
 from limits import parse
 
-from tracker import config, events, scoreboard
-from tracker import db as dbm
+from tracker import config
+from tracker.event import lookups as events
+from tracker.figures import scoreboard
+from tracker.store import db as dbm
 
 from .conftest import LiveServer
 

@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
-from tracker import db as dbm
-from tracker import insights
+from tracker.figures import insights
+from tracker.store import db as dbm
 
 from .helpers import sid
 from .test_openapi import conforms

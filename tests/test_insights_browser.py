@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tracker import db as dbm
+from tracker.store import db as dbm
 
 from .helpers import sid, wait_for_js
 from .test_insights import talk

@@ -18,9 +18,10 @@ import pytest
 import requests
 import socketio
 
-from tracker import conversations, events
-from tracker import db as dbm
-from tracker.schemas import ConversationIn
+from tracker.contract.requests import ConversationIn
+from tracker.event import lookups as events
+from tracker.store import db as dbm
+from tracker.stories import record as conversations
 
 from .conftest import SMALL_EVENT, LiveServer
 from .helpers import add_checkins, database_with

@@ -7,8 +7,9 @@ import uuid
 
 import pytest
 
-from tracker import attendees, checkins
+from tracker.checkins import record as checkins
 from tracker.node import central, enrol
+from tracker.people import attendees
 
 
 def test_a_token_is_stored_only_as_its_hash_and_a_revoked_one_is_refused(db, event):

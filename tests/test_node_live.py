@@ -17,9 +17,9 @@ import pytest
 import requests
 from werkzeug.security import check_password_hash
 
-from tracker import db as dbm
-from tracker import eventsetup
+from tracker.event import setup as eventsetup
 from tracker.node import enrol
+from tracker.store import db as dbm
 
 from .conftest import LiveServer
 

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
 
-from tracker.schemas import CheckinIn, ConversationIn
-from tracker.shapes import ErrorCode
+from tracker.contract.errors import ErrorCode
+from tracker.contract.requests import CheckinIn, ConversationIn
 from tracker.web.openapi import document
 
 from .helpers import sign_in_session

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 from babel import Locale
 
-from tracker import events
-from tracker.web.forms import whole_number
+from tracker.event import lookups as events
+from tracker.web.admin.forms import whole_number
 
 
 @pytest.mark.parametrize(

@@ -9,18 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from tracker import (
-    conversation_edits,
-    conversations,
-    eventfile,
-    events,
-    eventsettings,
-    eventsetup,
-    scoreboard,
-)
-from tracker import db as dbm
-from tracker.conversations import Author
-from tracker.schemas import ConversationIn
+from tracker.contract.requests import ConversationIn
+from tracker.event import file as eventfile
+from tracker.event import lookups as events
+from tracker.event import settings as eventsettings
+from tracker.event import setup as eventsetup
+from tracker.figures import scoreboard
+from tracker.store import db as dbm
+from tracker.stories import edits as conversation_edits
+from tracker.stories import record as conversations
+from tracker.stories.record import Author
 
 from .conftest import PINS
 from .helpers import sign_in_session, wait_for_js

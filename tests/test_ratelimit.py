@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 
 from tracker import create_app
-from tracker import db as dbm
+from tracker.store import db as dbm
 from tracker.web import ratelimit
 
 

@@ -31,7 +31,7 @@ def test_every_setting_read_from_the_environment_is_in_the_configuration_table()
         for cell in first_cells(section("Configuration"))
         for name in re.findall(r"`(\w+)`", cell)
     }
-    sources = [config.__file__, TRACKER / "serve.py"]
+    sources = [config.__file__, *sorted((TRACKER / "ops").glob("*.py"))]
     read = {
         name
         for source in sources

@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from tracker import create_app, events, replica
-from tracker import db as dbm
-from tracker.serve import ServerProcess
+from tracker import create_app
+from tracker.event import lookups as events
+from tracker.ops import replication as replica
+from tracker.ops.serve import ServerProcess
+from tracker.store import db as dbm
 
 from .conftest import SMALL_EVENT
 from .helpers import database_with
@@ -55,7 +57,7 @@ def test_litestream_reads_the_generated_config(tmp_path):
 
 
 def test_the_server_command_runs_under_litestream_with_that_config(tmp_path):
-    server = ["/venv/bin/python", "-m", "tracker.serve", "a b"]
+    server = ["/venv/bin/python", "-m", "tracker.ops.serve", "a b"]
     argv = replica.replicate_argv(tmp_path / "t.db", "s3://bucket/tracker?region=eu", server)
     assert argv[0].endswith("litestream") and argv[1] == "replicate"
     assert argv[argv.index("-config") + 1] == str(tmp_path / "t.db.litestream.yml")

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from flask import render_template
 
-from tracker import events, report
+from tracker.event import lookups as events
+from tracker.figures import report
 
 from .helpers import sid
 from .test_insights import talk

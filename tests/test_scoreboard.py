@@ -8,8 +8,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tracker import conversations, events, eventsetup, scoreboard
-from tracker import db as dbm
+from tracker.event import lookups as events
+from tracker.event import setup as eventsetup
+from tracker.figures import scoreboard
+from tracker.store import db as dbm
+from tracker.stories import text
 from tracker.web.board import kiosk_options
 
 from .helpers import add_checkins, add_conversation, sid
@@ -160,7 +163,7 @@ def test_recent_stories_are_public_unhidden_newest_first_bounded_and_plain_text(
     recent = scoreboard.snapshot(db, event)["recent"]
     assert len(recent) == scoreboard.RECENT_LIMIT
     assert recent[0]["story"].startswith("<b>bold</b> word")  # text as told, one line
-    assert recent[0]["story"].endswith("…") and len(recent[0]["story"]) <= conversations.STORY_CHARS
+    assert recent[0]["story"].endswith("…") and len(recent[0]["story"]) <= text.STORY_CHARS
     assert recent[0]["location"] == "Austin" and recent[0]["station"] == "Story corner"
     assert [r["story"] for r in recent[1:4]] == ["story 12", "story 11", "story 10"]
     assert not {"private", "hidden by a moderator"} & {r["story"] for r in recent}

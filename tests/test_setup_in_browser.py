@@ -10,8 +10,13 @@ from datetime import date
 
 import pytest
 
-from tracker import audit, conversations, eventfile, events, eventsettings, scoreboard
-from tracker.schemas import ConversationIn
+from tracker.contract.requests import ConversationIn
+from tracker.event import file as eventfile
+from tracker.event import lookups as events
+from tracker.event import settings as eventsettings
+from tracker.figures import scoreboard
+from tracker.store import audit
+from tracker.stories import record as conversations
 
 from .helpers import add_checkins
 

@@ -7,7 +7,8 @@ import re
 
 import pytest
 
-from tracker import events, eventsetup
+from tracker.event import lookups as events
+from tracker.event import setup as eventsetup
 from tracker.security import BADGE_ALPHABET
 
 LONG = "Customer Experience Demonstration Corner for Enterprise Analytics Integrations X"

@@ -8,7 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tracker import eventsetup, staff
+from tracker.event import setup as eventsetup
+from tracker.people import staff
 
 from .conftest import PINS
 from .helpers import csrf_token
@@ -74,7 +75,7 @@ def test_failures_older_than_the_window_do_not_count(db, event):
 
 
 def test_inactive_station_cannot_sign_in(db, event):
-    from tracker import events
+    from tracker.event import lookups as events
 
     booth = event["stations"]["booth"]
     eventsetup.set_active(db, "stations", booth["id"], False)

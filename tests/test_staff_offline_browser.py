@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from tracker import db as dbm
-from tracker import qr
+from tracker.event import qr
+from tracker.store import db as dbm
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS
 from .helpers import wait_for_js

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from tracker import eventsetup, report, scoreboard
+from tracker.event import setup as eventsetup
+from tracker.figures import report, scoreboard
 
 from .helpers import add_checkins, add_conversation
 

@@ -7,24 +7,20 @@ import uuid
 
 import pytest
 
-from tracker import (
-    attendees,
-    audit,
-    bursts,
-    checkins,
-    conversation_edits,
-    conversations,
-    eventfile,
-    events,
-    eventsetup,
-    moderation,
-    rehearsal,
-    scoreboard,
-    simulate,
-    voids,
-)
-from tracker.conversations import Author
-from tracker.schemas import ConversationIn
+from tracker.checkins import record as checkins
+from tracker.contract.requests import ConversationIn
+from tracker.corrections import bursts, rehearsal, voids
+from tracker.event import file as eventfile
+from tracker.event import lookups as events
+from tracker.event import setup as eventsetup
+from tracker.figures import scoreboard
+from tracker.ops import simulate
+from tracker.people import attendees
+from tracker.store import audit
+from tracker.stories import edits as conversation_edits
+from tracker.stories import moderation
+from tracker.stories import record as conversations
+from tracker.stories.record import Author
 
 from .helpers import csrf_token
 
@@ -253,7 +249,7 @@ def test_rehearsal_clear_from_the_command_line(app, db, event):
 @pytest.fixture
 def organizer(app, client, db):
     """Ann, signed in with her own account (forms without CSRF tokens for brevity)."""
-    from tracker import organizers
+    from tracker.people import organizers
 
     organizers.create(db, "Ann", PASSWORD)
     app.config["WTF_CSRF_ENABLED"] = False
@@ -370,7 +366,7 @@ def test_a_staff_edit_is_audited_with_who_edited_whom(db, event, booth):
 
 
 def test_the_sign_in_page_asks_for_a_name(app, client, db):
-    from tracker import organizers
+    from tracker.people import organizers
 
     organizers.create(db, "Ann", PASSWORD)
     page = client.get("/admin/login").get_data(as_text=True)
@@ -450,7 +446,7 @@ def test_a_voided_attendee_adds_nothing_afterwards_and_a_restore_is_exact(
 
 
 def test_the_report_counts_by_the_boards_rules(db, event, booth, visitor):
-    from tracker import report
+    from tracker.figures import report
 
     for i in range(3):
         tell(db, visitor, booth, nps=10, story=f"again {i}")  # one counts
@@ -462,7 +458,7 @@ def test_the_report_counts_by_the_boards_rules(db, event, booth, visitor):
 
 
 def test_an_erased_attendees_contact_is_not_left_in_the_audit_trail(db, event, booth, visitor):
-    from tracker import privacy
+    from tracker.corrections import erasure as privacy
 
     author = Author("staff", booth["id"], staff_name="Ann")
     data = story(event, booth, attendee_badge=visitor["badge"], follow_up=True, contact="a@b.ie")
@@ -489,7 +485,7 @@ def test_rehearsal_clear_leaves_no_trace_in_hours_or_last_activity(db, event):
 
 
 def test_names_the_trail_gives_to_others_are_reserved(db):
-    from tracker import organizers
+    from tracker.people import organizers
 
     for name in ("command line", "Staff Ann at station #1", "unknown"):
         with pytest.raises(organizers.BadName):
@@ -510,7 +506,7 @@ def test_a_huge_page_number_is_the_first_page_not_an_error(organizer):
 
 
 def test_web_check_ins_keep_their_address_so_bursts_are_flagged(app, client, db, event):
-    from tracker import organizers
+    from tracker.people import organizers
 
     app.config.update(BURST_IDENTITIES=3, WTF_CSRF_ENABLED=False)
     code = event["stations"]["booth"]["code"]

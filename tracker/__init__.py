@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, config, live, notify, web
+from . import cli, config, web
 from .extensions import ASYNC_MODE, COMPRESSED_TYPES, babel, compress, csrf, socketio
+from .followups import alerts as notify
 from .node import link as node_link
-from .web import i18n
+from .web import i18n, live
 from .web.guard import ConnectionGuard
 
 __all__ = ["ASYNC_MODE", "create_app", "socketio"]

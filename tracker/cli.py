@@ -8,21 +8,18 @@ import click
 from flask import Flask, current_app, render_template
 from flask.cli import AppGroup, with_appcontext
 
-from . import db as dbm
-from . import (
-    eventfile,
-    events,
-    eventsetup,
-    exports,
-    organizers,
-    privacy,
-    qr,
-    rehearsal,
-    replica,
-    report,
-    simulate,
-)
+from .corrections import erasure as privacy
+from .corrections import rehearsal
+from .event import file as eventfile
+from .event import lookups as events
+from .event import qr
+from .event import setup as eventsetup
+from .figures import exports, report
 from .node.commands import node_cli
+from .ops import replication as replica
+from .ops import simulate
+from .people import organizers
+from .store import db as dbm
 from .web.context import get_db
 from .web.pages import sheet_context
 

@@ -7,7 +7,7 @@ from flask_compress import Compress
 from flask_socketio import SocketIO
 from flask_wtf import CSRFProtect
 
-# gevent, served by gunicorn's gevent worker (see tracker/serve.py and README, Performance): a
+# gevent, served by gunicorn's gevent worker (see tracker/ops/serve.py and README, Performance): a
 # board costs a greenlet rather than a thread.
 # Always explicit: auto-detection would prefer eventlet.
 ASYNC_MODE = "gevent"

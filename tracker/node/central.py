@@ -16,10 +16,11 @@ from typing import Any, cast
 
 from sqlite_utils import Database
 
-from .. import attendees, scoreboard
-from .. import db as dbm
-from ..conversations import first_approval
-from ..db import Row
+from ..figures import scoreboard
+from ..people import attendees
+from ..store import db as dbm
+from ..store.db import Row
+from ..stories.record import first_approval
 
 MAX_RECORDS = 500  # one batch at most; a node sends 200
 PULL_ROWS = 2000  # records of the location per pull, each table

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
-from .. import events
+from ..event import lookups as events
 from ..web.context import current_event, get_db
 from . import enrol
 

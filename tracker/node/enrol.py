@@ -8,9 +8,9 @@ import secrets
 
 from sqlite_utils import Database
 
-from .. import audit
-from .. import db as dbm
-from ..db import Row
+from ..store import audit
+from ..store import db as dbm
+from ..store.db import Row
 
 
 class UnknownLocation(LookupError):

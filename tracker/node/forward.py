@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
-from .. import db as dbm
-from ..db import Row
+from ..store import db as dbm
+from ..store.db import Row
 
 BATCH = 200
 MAX_BATCH_BYTES = 48_000

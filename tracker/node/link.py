@@ -16,9 +16,9 @@ from typing import Any
 
 from flask import Flask
 
-from .. import db as dbm
 from ..extensions import socketio
 from ..security import tls_context
+from ..store import db as dbm
 from . import forward, pull
 
 log = logging.getLogger(__name__)

@@ -16,8 +16,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from .. import db as dbm
-from ..db import Row
+from ..store import db as dbm
+from ..store.db import Row
 from .central import CONVERSATION_FIELDS, EVENT_COLUMNS, LOCATION_COLUMNS, STATION_COLUMNS
 
 

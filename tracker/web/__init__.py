@@ -7,16 +7,10 @@ import sqlite3
 from flask import Flask, current_app, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
-from .. import db as dbm
+from ..contract.errors import ErrorCode
 from ..extensions import csrf
-from ..shapes import ErrorCode
+from ..store import db as dbm
 from . import (
-    admin,
-    admin_conversations,
-    admin_data,
-    admin_followups,
-    admin_records,
-    admin_setup,
     api_checkins,
     api_conversations,
     attendee,
@@ -29,6 +23,12 @@ from . import (
     ratelimit,
     staff,
 )
+from .admin import conversations as admin_conversations
+from .admin import corrections as admin_records
+from .admin import downloads as admin_data
+from .admin import followups as admin_followups
+from .admin import home as admin
+from .admin import setup as admin_setup
 from .context import RETRY_AFTER_SECONDS, get_db
 from .jsonapi import UNSAFE, ApiError, code_for_status, is_api, json_error, refuse_cross_site
 

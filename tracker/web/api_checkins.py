@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from .. import checkins, events
-from ..schemas import CheckinIn
-from ..shapes import ErrorCode
+from ..checkins import record as checkins
+from ..contract.errors import ErrorCode
+from ..contract.requests import CheckinIn
+from ..event import lookups as events
 from .context import current_event, get_db
 from .identity import attendee_token, set_attendee_cookie
 from .jsonapi import json_error, read_json

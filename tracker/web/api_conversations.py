@@ -10,12 +10,16 @@ from uuid import UUID
 
 from flask import Blueprint, current_app, jsonify
 
-from .. import attendees, conversation_edits, conversations, events
-from .. import db as dbm
-from ..conversations import Author
-from ..schemas import ConversationIn
+from ..contract.errors import ErrorCode
+from ..contract.requests import ConversationIn
+from ..contract.responses import Badge
+from ..event import lookups as events
+from ..people import attendees
 from ..security import BADGE_ALPHABET, BADGE_LENGTH, normalize_badge
-from ..shapes import Badge, ErrorCode
+from ..store import db as dbm
+from ..stories import edits as conversation_edits
+from ..stories import record as conversations
+from ..stories.record import Author
 from .context import current_event, get_db
 from .identity import attendee_token, staff_name, staff_session_station
 from .jsonapi import ApiError, json_error, read_json

@@ -8,8 +8,12 @@ from flask import Blueprint, Response, abort, redirect, render_template, request
 from flask_babel import gettext as _
 from pydantic import ValidationError
 
-from .. import attendees, checkins, events, profile, qr, totals
-from ..schemas import CheckinIn
+from ..checkins import record as checkins
+from ..contract.requests import CheckinIn
+from ..event import lookups as events
+from ..event import qr
+from ..figures import totals
+from ..people import attendees, profile
 from .context import current_event, get_db
 from .i18n import use_location_language
 from .identity import attendee_token, set_attendee_cookie

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, abort, jsonify, render_template, request
 
-from .. import events, qr, scoreboard
-from ..languages import font_stylesheets
-from ..shapes import ErrorCode, Scoreboard
+from ..contract.errors import ErrorCode
+from ..contract.responses import Scoreboard
+from ..event import lookups as events
+from ..event import qr
+from ..event.languages import font_stylesheets
+from ..figures import scoreboard
 from .context import current_event, get_db, public_url
 from .i18n import current_tag, use_location_language
 from .jsonapi import json_error

@@ -9,9 +9,9 @@ from typing import TypeVar
 from flask import abort, current_app, g, request
 from sqlite_utils import Database
 
-from .. import db as dbm
-from .. import events
+from ..event import lookups as events
 from ..security import off_loop
+from ..store import db as dbm
 
 RETRY_AFTER_SECONDS = 10  # what a 503 for the database's sake asks clients to wait
 

@@ -23,7 +23,8 @@ from flask import (
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 
-from .. import employee_stories, events
+from ..event import lookups as events
+from ..stories import employees as employee_stories
 from .context import current_event, get_db
 from .i18n import use_location_language
 from .ratelimit import enforce

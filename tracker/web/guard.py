@@ -17,7 +17,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterable
 
-from ..shapes import ErrorCode
+from ..contract.errors import ErrorCode
 
 BODY_SECONDS = 10.0
 

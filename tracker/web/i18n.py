@@ -17,8 +17,8 @@ from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_babel import get_locale, get_translations, gettext, refresh
 from werkzeug.exceptions import HTTPException
 
-from .. import db as dbm
-from ..languages import DEFAULT, LANGUAGES, babel_name, direction, font_stylesheets, supported
+from ..event.languages import DEFAULT, LANGUAGES, babel_name, direction, font_stylesheets, supported
+from ..store import db as dbm
 from .context import current_event
 
 LANG_COOKIE = "lang"

@@ -9,7 +9,8 @@ from functools import lru_cache
 from flask import current_app, g, request, session
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from .. import events, organizers, staff
+from ..event import lookups as events
+from ..people import organizers, staff
 from .context import current_event, get_db
 
 ATTENDEE_COOKIE = "tracker_attendee"

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template, request
 
-from .. import insights
-from ..languages import font_stylesheets
-from ..shapes import ErrorCode
+from ..contract.errors import ErrorCode
+from ..event.languages import font_stylesheets
+from ..figures import insights
 from .context import current_event, get_db
 from .i18n import current_tag
 from .jsonapi import json_error

@@ -10,7 +10,7 @@ from uuid import UUID
 from flask import Response, jsonify, request
 from pydantic import BaseModel, ValidationError
 
-from ..shapes import ErrorCode
+from ..contract.errors import ErrorCode
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -8,8 +8,8 @@ import json
 
 from flask import Blueprint, current_app, jsonify, request
 
+from ..contract.errors import ErrorCode
 from ..node import central, enrol
-from ..shapes import ErrorCode
 from .context import get_db
 from .identity import attendee_cookie_key
 from .jsonapi import ApiError, json_error

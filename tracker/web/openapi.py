@@ -8,9 +8,9 @@ from typing import Any
 from flask import Blueprint, jsonify
 from pydantic import TypeAdapter
 
-from ..insights_shapes import Insights
-from ..schemas import CheckinIn, ConversationIn
-from ..shapes import Badge, CheckinOut, Conversation, Error, Health, Scoreboard
+from ..contract.errors import Error
+from ..contract.requests import CheckinIn, ConversationIn
+from ..contract.responses import Badge, CheckinOut, Conversation, Health, Insights, Scoreboard
 
 bp = Blueprint("openapi", __name__)
 

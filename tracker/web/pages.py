@@ -17,10 +17,12 @@ from flask import (
 )
 from flask_babel import gettext
 
-from .. import db as dbm
-from .. import events, organizers, qr
+from ..contract.responses import Health
+from ..event import lookups as events
+from ..event import qr
 from ..node import link as node_link
-from ..shapes import Health
+from ..people import organizers
+from ..store import db as dbm
 from .context import RETRY_AFTER_SECONDS, current_event, get_db, public_url
 from .i18n import use_location_language
 from .identity import is_admin

@@ -19,7 +19,7 @@ from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
-from ..db import os_thread_primitive
+from ..store.db import os_thread_primitive
 from .identity import attendee_token
 
 EXTENSION = "tracker.ratelimit"

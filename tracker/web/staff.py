@@ -21,9 +21,12 @@ from flask import (
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
-from .. import conversations, events, scoreboard, staff
-from .. import db as dbm
+from ..event import lookups as events
+from ..figures import scoreboard
+from ..people import staff
 from ..security import BADGE_ALPHABET, BADGE_LENGTH
+from ..store import db as dbm
+from ..stories import record as conversations
 from .context import current_event, get_db
 from .i18n import current_tag, hour_digits, local_time, region_locale, use_location_language
 from .identity import staff_name, staff_session_station, staff_station

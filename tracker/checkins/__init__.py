@@ -1,0 +1,1 @@
+"""Check-ins: a phone scanned a station; the first per attendee and station counts."""

@@ -1,0 +1,1 @@
+"""Corrections organizers make after the fact: void and restore, bursts, rehearsal rows, erasure."""

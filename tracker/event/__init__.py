@@ -1,0 +1,1 @@
+"""The event: its file, its setup and settings, the cached lookups servers read, languages, QR codes."""

@@ -1,0 +1,1 @@
+"""Follow-ups: who owes a customer an answer, worked as a queue, and the alerts that announce them."""

@@ -1,0 +1,382 @@
+"""Alerts: "acknowledge at once". A new detractor (score 0-6) or a new follow-up is announced
+by e-mail and/or a Slack-compatible webhook within a minute, from an outbox that retries.
+
+Nobody tells this module about a conversation (as with live.py): a background task in the
+server process looks every ALERT_POLL_SECONDS for conversations past a watermark (the highest
+conversations.id already looked at, kept in `settings`), and in one transaction queues one row
+per channel in `notifications` and moves the watermark. Then it sends the rows that are due,
+outside any transaction and never inside a request: each attempt is claimed first (so two server
+processes on one file never send one row twice), and a failure waits ALERT_RETRY_SECONDS,
+doubling up to an hour, until ALERT_MAX_ATTEMPTS have failed; then it is given up and shown on
+the follow-ups page with its last error. With neither SMTP_HOST nor ALERT_WEBHOOK_URL set,
+nothing is queued and the task never starts.
+
+Counted, not voided, not rehearsal: a detractor alert is for a score that counts in the NPS
+(an attendee's repeated story, an employee's story, `flask simulate`'s traffic never alert); a
+follow-up alerts unless voided or rehearsal. A later edit of a conversation alerts nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import smtplib
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import with_appcontext
+from sqlite_utils import Database
+
+from ..extensions import socketio
+from ..security import tls_context
+from ..store import db as dbm
+from ..store.db import Row
+from ..stories.text import reference
+
+log = logging.getLogger(__name__)
+EXTENSION = "tracker_notify"
+WATERMARK = "alerts_watermark"
+DETRACTOR_MAX = 6
+BATCH = 500  # conversations looked at in one transaction
+SEND_BATCH = 20  # notifications claimed at once
+LEASE_SECONDS = 120  # a claimed attempt that never finished (the process died) is retried then
+BACKOFF_MAX_SECONDS = 3600
+TIMEOUT_SECONDS = 10  # of one SMTP conversation or webhook POST
+STORY_CHARS = 500  # of the story quoted in an alert
+_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where alerts go and how they retry (the SMTP_* and ALERT_* settings, README)."""
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "tracker@localhost"
+    smtp_starttls: bool = True
+    emails: tuple[str, ...] = ()
+    webhook_url: str | None = None
+    max_attempts: int = 8
+    retry_seconds: float = 30.0
+    poll_seconds: float = 5.0
+    public_url: str = ""
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Settings:
+        return cls(
+            smtp_host=config.get("SMTP_HOST") or None,
+            smtp_port=int(config.get("SMTP_PORT") or 587),
+            smtp_user=config.get("SMTP_USER") or None,
+            smtp_password=config.get("SMTP_PASSWORD") or None,
+            smtp_from=config.get("SMTP_FROM") or "tracker@localhost",
+            smtp_starttls=bool(config.get("SMTP_STARTTLS", True)),
+            emails=tuple(config.get("ALERT_EMAILS") or ()),
+            webhook_url=config.get("ALERT_WEBHOOK_URL") or None,
+            max_attempts=max(1, int(config.get("ALERT_MAX_ATTEMPTS") or 8)),
+            retry_seconds=float(config.get("ALERT_RETRY_SECONDS") or 30),
+            poll_seconds=float(config.get("ALERT_POLL_SECONDS") or 5),
+            public_url=str(config.get("PUBLIC_URL") or "").rstrip("/"),
+        )
+
+    @property
+    def email_on(self) -> bool:
+        return self.smtp_host is not None
+
+    @property
+    def configured(self) -> bool:
+        """Whether any channel is set; without one nothing is queued or sent."""
+        return self.email_on or self.webhook_url is not None
+
+
+def is_email(text: str | None) -> bool:
+    return bool(text) and _EMAIL.match(str(text).strip()) is not None
+
+
+def watermark(db: Database) -> int | None:
+    """The highest conversations.id already looked at, or None before the first pass."""
+    row = db.execute("SELECT value FROM settings WHERE key = ?", [WATERMARK]).fetchone()
+    return int(row[0]) if row else None
+
+
+def _set_watermark(db: Database, value: int) -> None:
+    db.execute(
+        "INSERT INTO settings (key, value) VALUES (?, ?)"
+        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [WATERMARK, str(value)],
+    )
+
+
+def _message(row: Row, settings: Settings) -> tuple[str, str]:
+    """(subject, body) of the alert for one conversation."""
+    ref = reference(row["id"])
+    where = " · ".join(str(p) for p in (row["location_name"], row["station_name"]) if p)
+    detractor = _is_detractor(row)
+    what = f"Detractor ({row['nps']}/10)" if detractor else "Follow-up owed"
+    if detractor and row["follow_up"]:
+        what += ", follow-up owed"
+    subject = " ".join(f"{what} at {where}: {ref}".split())  # no line breaks in a header
+    story = str(row["story"] or "").strip()
+    if len(story) > STORY_CHARS:
+        story = story[: STORY_CHARS - 1] + "…"
+    lines = [f"{what} at {where} ({row['event_name']}), {ref}."]
+    if story:
+        lines += ["", f"“{story}”", ""]
+    if row["staff_name"]:
+        lines.append(f"Logged by: {row['staff_name']}")
+    if row["follow_up"]:
+        lines.append(f"Contact: {row['contact'] or row['attendee_email'] or 'none given'}")
+        lines.append(f"Owner: {row['owner'] or 'nobody yet'}")
+    if settings.public_url:
+        lines.append(f"Open it: {settings.public_url}/admin/follow-ups?status=all&q={ref}")
+    return subject, "\n".join(lines)
+
+
+def _is_detractor(row: Row) -> bool:
+    return (
+        row["nps"] is not None
+        and row["nps"] <= DETRACTOR_MAX
+        and bool(row["counted"])
+        and row["voided_at"] is None
+    )
+
+
+def enqueue_new(db: Database, settings: Settings, now: str | None = None) -> int:
+    """Queue alerts for the conversations past the watermark and move it, in one transaction;
+    how many notifications were queued. The first pass only sets the watermark (no alerts for
+    what was there before alerts were set up). Nothing at all when no channel is configured."""
+    if not settings.configured:
+        return 0
+    now = now or dbm.utcnow()
+    queued = 0
+    with dbm.write(db):
+        mark = watermark(db)
+        if mark is None:
+            top = db.execute("SELECT coalesce(max(id), 0) FROM conversations").fetchone()[0]
+            _set_watermark(db, top)
+            return 0
+        rows = dbm.rows(
+            db.execute(
+                "SELECT c.id, c.nps, c.counted, c.voided_at, c.rehearsal, c.follow_up,"
+                " c.contact, c.owner, c.story, c.staff_name, s.name AS station_name,"
+                " l.name AS location_name, e.name AS event_name, a.email AS attendee_email"
+                " FROM conversations c LEFT JOIN stations s ON s.id = c.station_id"
+                " LEFT JOIN locations l ON l.id = coalesce(s.location_id, c.location_id)"
+                " LEFT JOIN events e ON e.id = l.event_id"
+                " LEFT JOIN attendees a ON a.id = c.attendee_id"
+                f" WHERE c.id > ? ORDER BY c.id LIMIT {BATCH}",
+                [mark],
+            )
+        )
+        for row in rows:
+            if row["rehearsal"] or row["voided_at"] is not None:
+                continue
+            if not (_is_detractor(row) or row["follow_up"]):
+                continue
+            subject, body = _message(row, settings)
+            recipients: list[str] = []
+            if settings.email_on:
+                owner = str(row["owner"] or "").strip()
+                recipients = [owner] if is_email(owner) else list(settings.emails)
+            channels = [("email", ", ".join(recipients))] if recipients else []
+            if settings.webhook_url:
+                channels.append(("webhook", "webhook"))
+            for channel, recipient in channels:
+                db.execute(
+                    "INSERT INTO notifications (channel, recipient, subject, body, created_at,"
+                    " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
+                    [channel, recipient, subject, body, now, now],
+                )
+                queued += 1
+        if rows:
+            _set_watermark(db, rows[-1]["id"])
+    return queued
+
+
+def _later(now: str, seconds: float) -> str:
+    return dbm.iso(dbm.parse_iso(now) + timedelta(seconds=seconds))
+
+
+def backoff_seconds(settings: Settings, attempts: int) -> float:
+    """The wait after the `attempts`-th failure: ALERT_RETRY_SECONDS, doubling, at most an hour."""
+    return float(min(settings.retry_seconds * 2 ** max(0, attempts - 1), BACKOFF_MAX_SECONDS))
+
+
+def _claim(db: Database, settings: Settings, now: str) -> list[Row]:
+    """Take the due notifications for one attempt each (attempts + 1, leased for a while)."""
+    with dbm.write(db):
+        rows = dbm.rows(
+            db.execute(
+                "SELECT * FROM notifications WHERE sent_at IS NULL AND attempts < ?"
+                f" AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT {SEND_BATCH}",
+                [settings.max_attempts, now],
+            )
+        )
+        for row in rows:
+            db.execute(
+                "UPDATE notifications SET attempts = attempts + 1, next_attempt_at = ?"
+                " WHERE id = ?",
+                [_later(now, LEASE_SECONDS), row["id"]],
+            )
+            row["attempts"] += 1
+    return rows
+
+
+def send_email(settings: Settings, row: Row) -> None:
+    """One alert by SMTP (STARTTLS and a login when set); raises what smtplib raises."""
+    if not settings.smtp_host:
+        raise RuntimeError("SMTP_HOST is not set")
+    message = EmailMessage()
+    message["From"] = settings.smtp_from
+    message["To"] = row["recipient"]
+    message["Subject"] = row["subject"]
+    message.set_content(row["body"])
+    with smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=TIMEOUT_SECONDS) as smtp:
+        if settings.smtp_starttls:
+            smtp.starttls(context=tls_context())
+        if settings.smtp_user:
+            smtp.login(settings.smtp_user, settings.smtp_password or "")
+        smtp.send_message(message)
+
+
+def post_webhook(settings: Settings, row: Row) -> None:
+    """One alert as a Slack-compatible JSON POST {"text": ...}; raises for any answer but 2xx."""
+    if not settings.webhook_url:
+        raise RuntimeError("ALERT_WEBHOOK_URL is not set")
+    data = json.dumps({"text": f"{row['subject']}\n{row['body']}"}).encode()
+    request = urllib.request.Request(settings.webhook_url, data=data, method="POST")
+    request.add_header("Content-Type", "application/json")
+    with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS, context=tls_context()) as answer:
+        answer.read()
+
+
+def send_due(db: Database, settings: Settings, now: str | None = None) -> dict[str, int]:
+    """Send every notification that is due; {"sent": n, "failed": n}. A failure is tried again
+    after the backoff, until ALERT_MAX_ATTEMPTS; its last error is kept either way."""
+    now = now or dbm.utcnow()
+    done = {"sent": 0, "failed": 0}
+    for row in _claim(db, settings, now):
+        try:
+            if row["channel"] == "email":
+                send_email(settings, row)
+            else:
+                post_webhook(settings, row)
+        except Exception as exc:  # any refusal or network trouble: retry later
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            if settings.smtp_password:
+                error = error.replace(settings.smtp_password, "***")
+            log.warning("alert %s by %s failed: %s", row["id"], row["channel"], error)
+            at = dbm.utcnow()
+            with dbm.write(db):
+                db.execute(
+                    "UPDATE notifications SET next_attempt_at = ?, last_error = ? WHERE id = ?",
+                    [_later(at, backoff_seconds(settings, row["attempts"])), error, row["id"]],
+                )
+            done["failed"] += 1
+        else:
+            with dbm.write(db):
+                db.execute(
+                    "UPDATE notifications SET sent_at = ?, last_error = NULL WHERE id = ?",
+                    [dbm.utcnow(), row["id"]],
+                )
+            done["sent"] += 1
+    return done
+
+
+def one_pass(db: Database, settings: Settings, now: str | None = None) -> dict[str, int]:
+    """Queue what is new, then send what is due: {"queued", "sent", "failed"}."""
+    if not settings.configured:
+        return {"queued": 0, "sent": 0, "failed": 0}
+    queued = enqueue_new(db, settings, now)
+    return {"queued": queued, **send_due(db, settings, now)}
+
+
+def outbox(db: Database, settings: Settings, limit: int = 10) -> Row:
+    """What the follow-ups page shows of the outbox: {"waiting", "sent", "given_up": counts,
+    "problems": the latest notifications not sent that have an error (`given_up` marked)}."""
+    counts = db.execute(
+        "SELECT count(*) FILTER (WHERE sent_at IS NULL AND attempts < :max),"
+        " count(*) FILTER (WHERE sent_at IS NOT NULL),"
+        " count(*) FILTER (WHERE sent_at IS NULL AND attempts >= :max) FROM notifications",
+        {"max": settings.max_attempts},
+    ).fetchone()
+    problems = dbm.rows(
+        db.execute(
+            "SELECT id, channel, recipient, subject, created_at, attempts, next_attempt_at,"
+            " last_error, attempts >= :max AS given_up FROM notifications"
+            " WHERE sent_at IS NULL AND last_error IS NOT NULL ORDER BY id DESC LIMIT :limit",
+            {"max": settings.max_attempts, "limit": limit},
+        )
+    )
+    return {"waiting": counts[0], "sent": counts[1], "given_up": counts[2], "problems": problems}
+
+
+class Outbox:
+    """The background task of one server process (started once, like the node link)."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.settings = Settings.from_config(app.config)
+        self.started = False
+
+    def db(self) -> Database:
+        return dbm.thread_db(self.app.config["DATABASE"], self.app.config["SYNCHRONOUS"])
+
+    def run(self) -> None:
+        while True:
+            try:
+                one_pass(self.db(), self.settings)
+            except Exception:  # a locked database, a bad row: the next poll tries again
+                log.exception("alerts: a pass failed")
+            socketio.sleep(self.settings.poll_seconds)
+
+    def start(self) -> None:
+        if self.started or not self.settings.configured:
+            return
+        self.started = True
+        socketio.start_background_task(self.run)
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its outbox and the `alerts` command; in the serving process (gevent) with a
+    channel configured, start sending."""
+    outbox_task = app.extensions[EXTENSION] = Outbox(app)
+    app.cli.add_command(alerts_cli)
+    if dbm.gevent_monkey() and not app.testing:
+        outbox_task.start()
+
+
+def settings_of(app: Flask) -> Settings:
+    found = app.extensions.get(EXTENSION)
+    return found.settings if isinstance(found, Outbox) else Settings.from_config(app.config)
+
+
+@click.group("alerts")
+def alerts_cli() -> None:
+    """Alerts of new detractors and follow-ups (e-mail, webhook)."""
+
+
+@alerts_cli.command("send")
+@with_appcontext
+def send_command() -> None:
+    """Queue alerts for what is new and send what is due, once (the server does this itself)."""
+    settings = settings_of(current_app)
+    if not settings.configured:
+        raise click.ClickException(
+            "alerts are not configured: set SMTP_HOST (with ALERT_EMAILS) or ALERT_WEBHOOK_URL"
+        )
+    db = dbm.thread_db(current_app.config["DATABASE"], current_app.config["SYNCHRONOUS"])
+    done = one_pass(db, settings)
+    state = outbox(db, settings)
+    click.echo(
+        f"Queued {done['queued']}, sent {done['sent']}, failed {done['failed']};"
+        f" {state['waiting']} waiting, {state['given_up']} given up."
+    )

@@ -1,0 +1,1 @@
+"""Running tracker: serving with gunicorn, replication with Litestream, rehearsal traffic."""

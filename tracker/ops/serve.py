@@ -1,0 +1,117 @@
+"""Serve tracker with gunicorn: one gevent worker per process, websockets included.
+
+Flask-SocketIO needs one worker per process (`-w 1`). The gevent worker patches the standard
+library, so each request and each open board is a greenlet; SQLite calls never yield, so the
+greenlets of a process share one connection (tracker.db); README, Performance, has the figures.
+Settings that need code live in gunicorn_conf.py. Scale out with several processes on one
+database file.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+
+def gunicorn_argv(
+    host: str, port: int, app: str = "tracker:create_app()", pythonpath: Path | None = None
+) -> list[str]:
+    """The production command, gunicorn's own path first; the benchmark serves its own `app`."""
+    return [
+        os.path.join(os.path.dirname(sys.executable), "gunicorn"),
+        *(["--pythonpath", str(pythonpath)] if pythonpath else []),
+        "--workers",
+        "1",
+        "--worker-connections",
+        os.environ.get("WORKER_CONNECTIONS", "2000"),
+        "--bind",
+        f"{host}:{port}",
+        "--graceful-timeout",
+        "5",
+        # Several processes may serve one database; none needs a control socket.
+        "--no-control-socket",
+        # Websockets are long requests; the worker's heartbeat runs apart from them.
+        "--timeout",
+        "60",
+        # The worker class (gevent, with a share of connections per address) is set there.
+        "--config",
+        str(Path(__file__).with_name("gunicorn_conf.py")),
+        *(["--access-logfile", os.environ["ACCESS_LOG"]] if os.environ.get("ACCESS_LOG") else []),
+        "--error-logfile",
+        "-",
+        app,
+    ]
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 that nobody listens on right now (tests and benchmarks)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ServerProcess:
+    """A server on a free port of 127.0.0.1 for tests and benchmarks: `python -m tracker.ops.serve`
+    unless `argv` says otherwise (PORT and HOST are set for it). Its log goes to a temporary file,
+    which nobody has to drain and which a failed start quotes."""
+
+    def __init__(self, env: dict, argv: list[str] | None = None, port: int | None = None):
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.argv = argv or [sys.executable, "-m", "tracker.ops.serve"]
+        self.env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), **env}
+        self.proc: subprocess.Popen | None = None
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (lives until stop)
+
+    def start(self, timeout: float = 30) -> ServerProcess:
+        root = Path(__file__).resolve().parents[2]
+        if self.log.closed:  # started again after a stop
+            self.log = tempfile.TemporaryFile()  # noqa: SIM115
+        self.proc = subprocess.Popen(
+            self.argv, cwd=root, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                self.log.seek(0)
+                raise RuntimeError(f"server exited: {self.log.read().decode()[-2000:]}")
+            try:
+                with urllib.request.urlopen(self.url + "/healthz", timeout=1):
+                    return self
+            except OSError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not answer /healthz in time")
+
+    def worker_pid(self) -> int:
+        """gunicorn's one worker, where the app (and the scoreboard watcher) run."""
+        assert self.proc is not None
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        return int(children.split()[0])
+
+    def stop(self, kill: bool = False) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill() if kill else self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        self.log.close()
+
+
+def main() -> None:
+    host = os.environ.get("HOST", "127.0.0.1")
+    port = int(os.environ.get("PORT", "5000"))
+    argv = gunicorn_argv(host, port)
+    os.execv(argv[0], argv)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,58 @@
+"""An attendee's optional details (name, email, company), kept only with their consent."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, model_validator
+from sqlite_utils import Database
+
+from ..store import db as dbm
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)]
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def _email(value: str) -> str:
+    if value and not _EMAIL.fullmatch(value):
+        raise ValueError("this does not look like an email address (name@example.org)")
+    return value
+
+
+Email = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=200), AfterValidator(_email)
+]
+
+
+class ProfileIn(BaseModel):
+    """The /me form. Empty fields mean "not given"; all empty erases what was kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text = ""
+    email: Email = ""
+    company: Text = ""
+    consent: bool = False
+
+    @model_validator(mode="after")
+    def _consent_needed(self) -> ProfileIn:
+        if (self.name or self.email or self.company) and not self.consent:
+            raise ValueError("tick the box to let us keep your details, or leave them empty")
+        return self
+
+
+def save(db: Database, attendee_id: int, profile: ProfileIn) -> None:
+    """Store (or, when every field is empty, erase) the attendee's details."""
+    given = bool(profile.name or profile.email or profile.company)
+    with dbm.write(db):
+        db.execute(
+            "UPDATE attendees SET name = ?, email = ?, company = ?, consent = ? WHERE id = ?",
+            [
+                profile.name or None,
+                profile.email or None,
+                profile.company or None,
+                int(given and profile.consent),
+                attendee_id,
+            ],
+        )

@@ -1,0 +1,1 @@
+"""The organizer console at /admin: one blueprint per area of the console."""

@@ -1,0 +1,189 @@
+"""The organizer's corrections and their trail: void and restore, bursts, rehearsal rows, the
+audit log, and organizer accounts. Every change is made by a domain function that audits it."""
+
+from __future__ import annotations
+
+import json
+from typing import cast
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+
+from ...corrections import bursts, rehearsal, voids
+from ...people import attendees, organizers
+from ...store import audit
+from ...store.db import page_count
+from ..context import current_event, get_db
+from ..identity import organizer_name
+from .gate import back, page_number, require_organizer
+
+bp = Blueprint("admin_records", __name__, url_prefix="/admin")
+bp.before_request(require_organizer)
+
+TABLES = ("checkins", "conversations")
+
+
+@bp.app_template_filter("audit_values")
+def audit_values(text: str | None) -> str:
+    """An audit row's before or after as a person reads it: "goal: 800, name: Cork"."""
+    if not text:
+        return ""
+    value = json.loads(text)
+    if isinstance(value, dict):
+        return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in value.items())
+    return str(value)
+
+
+def _table(name: str) -> voids.Table:
+    if name not in TABLES:
+        abort(404)
+    return cast(voids.Table, name)
+
+
+@bp.post("/void/<table>/<uuid>")
+def void(table: str, uuid: str):
+    try:
+        voids.void(
+            get_db(),
+            current_event()["id"],
+            _table(table),
+            uuid,
+            organizer_name(),
+            request.form.get("reason", ""),
+        )
+    except voids.NotFound:
+        abort(404)
+    except voids.NeedsReason as exc:
+        flash(f"Not voided: {exc}.", "error")
+    else:
+        flash("Voided: it no longer counts or shows anywhere. Restore brings it back.", "ok")
+    return back(url_for("admin.stories"))
+
+
+@bp.post("/restore/<table>/<uuid>")
+def restore(table: str, uuid: str):
+    try:
+        voids.restore(get_db(), current_event()["id"], _table(table), uuid, organizer_name())
+    except voids.NotFound:
+        abort(404)
+    flash("Restored: it counts again.", "ok")
+    return back(url_for("admin.stories"))
+
+
+@bp.get("/attendees")
+def attendee():
+    """One attendee by badge: everything they recorded, each with void or restore."""
+    event = current_event()
+    badge = request.args.get("badge", "").strip()
+    found = None
+    if badge:
+        try:
+            found = voids.records_of(get_db(), event["id"], badge)
+        except attendees.UnknownAttendee:
+            flash(f"No attendee has the badge {badge!r}.", "error")
+    return render_template("admin/attendee.html", event=event, badge=badge, found=found)
+
+
+@bp.post("/attendees/<badge>")
+def attendee_all(badge: str):
+    """Void (with a reason) or restore everything one attendee recorded."""
+    event = current_event()
+    try:
+        if request.form.get("action") == "restore":
+            changed = voids.restore_attendee(get_db(), event["id"], badge, organizer_name())
+            flash(_changed("Restored", changed), "ok")
+        else:
+            changed = voids.void_attendee(
+                get_db(), event["id"], badge, organizer_name(), request.form.get("reason", "")
+            )
+            flash(_changed("Voided", changed), "ok")
+    except attendees.UnknownAttendee:
+        abort(404)
+    except voids.NeedsReason as exc:
+        flash(f"Not voided: {exc}.", "error")
+    return redirect(url_for("admin_records.attendee", badge=badge))
+
+
+def _changed(verb: str, changed: dict[str, int]) -> str:
+    return f"{verb} {changed['checkins']} check-ins and {changed['conversations']} stories."
+
+
+@bp.post("/bursts")
+def burst():
+    """Void or restore everything the identities of one flagged burst recorded."""
+    event = current_event()
+    ip, window = request.form.get("ip", ""), request.form.get("window", "")
+    try:
+        if request.form.get("action") == "restore":
+            changed = bursts.restore_burst(get_db(), event["id"], ip, window, organizer_name())
+            flash(_changed("Restored", changed), "ok")
+        else:
+            changed = bursts.void_burst(
+                get_db(),
+                event["id"],
+                ip,
+                window,
+                organizer_name(),
+                request.form.get("reason", ""),
+            )
+            flash(_changed("Voided", changed), "ok")
+    except ValueError as exc:  # a damaged window, or no reason
+        flash(f"Nothing changed: {exc}.", "error")
+    return redirect(url_for("admin.dashboard"))
+
+
+@bp.post("/rehearsal/clear")
+def rehearsal_clear():
+    removed = rehearsal.clear(get_db(), current_event()["id"], organizer_name())
+    flash(
+        f"Rehearsal cleared: {removed['checkins']} check-ins, {removed['conversations']}"
+        f" conversations and {removed['attendees']} attendees removed. Real records are untouched.",
+        "ok",
+    )
+    return redirect(url_for("admin.dashboard"))
+
+
+def audit_filters() -> dict:
+    return {k: request.args.get(k, "").strip() or None for k in ("action", "actor", "text")}
+
+
+@bp.get("/audit")
+def audit_log():
+    """Who changed what counts or shows, newest first, filterable."""
+    event = current_event()
+    db = get_db()
+    filters = audit_filters()
+    page = page_number()
+    total = audit.count(db, event["id"], **filters)
+    return render_template(
+        "admin/audit.html",
+        event=event,
+        filters=filters,
+        actions=audit.actions(db, event["id"]),
+        actors=organizers.names(db),
+        entries=audit.entries(db, event["id"], **filters, offset=(page - 1) * audit.PAGE_SIZE),
+        total=total,
+        page=page,
+        pages=page_count(total, audit.PAGE_SIZE),
+    )
+
+
+@bp.route("/organizers", methods=["GET", "POST"])
+def organizer_accounts():
+    """Every organizer signs in with their own name, so the trail says who did what."""
+    db = get_db()
+    if request.method == "POST":
+        name = request.form.get("name", "")
+        try:
+            organizers.create(db, name, request.form.get("password", ""), organizer_name())
+        except (organizers.BadName, organizers.WeakPassword, organizers.NameTaken) as exc:
+            flash(f"Not added: {exc}.", "error")
+        else:
+            flash(f"Organizer {' '.join(name.split())} added: they sign in at /admin.", "ok")
+        return redirect(url_for("admin_records.organizer_accounts"))
+    return render_template(
+        "admin/organizers.html",
+        event=current_event(),
+        organizers=organizers.all_organizers(db),
+        env_bootstrap=bool(current_app.config.get("ADMIN_PASSWORD")),
+        min_length=organizers.MIN_LENGTH,
+    )

@@ -1,0 +1,136 @@
+"""Setup in the browser: the event's topics, dates, time zone, what counts, moderation, staff's
+quick mode and languages, each through the same domain function and checks as the event file (audited there).
+
+One small form per setting, so a fault in one names it and changes nothing else.
+"""
+
+from __future__ import annotations
+
+import zoneinfo
+from collections.abc import Callable
+from datetime import date
+from functools import cache
+
+from flask import Blueprint, abort, request
+from werkzeug.wrappers import Response
+
+from ...event import lookups as events
+from ...event import settings as eventsettings
+from ..context import current_event, get_db
+from ..identity import organizer_name
+from .gate import require_organizer, told
+
+bp = Blueprint("admin_setup", __name__, url_prefix="/admin/setup")
+bp.before_request(require_organizer)
+
+TOPICS_MAX_CHARS = 4000  # 40 topics of 80 characters and their line breaks, with room to spare
+
+
+@cache
+def time_zones() -> list[str]:
+    """Every IANA time zone name, sorted, for the setup page's suggestions (read once)."""
+    return sorted(zoneinfo.available_timezones())
+
+
+def _back(message: str, category: str = "ok") -> Response:
+    return told(message, category, "admin.setup")
+
+
+def _refused(what: str, exc: ValueError) -> Response:
+    return _back(f"{what} not saved, nothing changed: {exc}.", "error")
+
+
+def _saved(what: str, changed: bool) -> Response:
+    return _back(f"{what} saved." if changed else f"{what}: nothing to change.")
+
+
+@bp.post("/topics")
+def topics():
+    """The topic list as typed, one a line (blank lines skipped): add, rename or remove."""
+    text = request.form.get("topics", "")
+    if len(text) > TOPICS_MAX_CHARS:
+        return _back(f"Topics not saved: more than {TOPICS_MAX_CHARS} characters.", "error")
+    listed = [line.strip() for line in text.splitlines() if line.strip()]
+    return _apply("Topics", eventsettings.set_topics, listed)
+
+
+def _day(field: str, label: str) -> date | None:
+    """A date from an <input type=date> (YYYY-MM-DD), None when left empty."""
+    text = request.form.get(field, "").strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"the {label} {text[:20]!r} is not a date (YYYY-MM-DD)") from None
+
+
+def _apply(what: str, setter: Callable[..., bool], *values: object) -> Response:
+    """Call eventsettings' `setter` for the current event with `values` and the organizer, and
+    go back to the setup page saying whether `what` was saved or why nothing changed."""
+    try:
+        changed = setter(get_db(), current_event()["id"], *values, organizer_name())
+    except ValueError as exc:
+        return _refused(what, exc)
+    return _saved(what, changed)
+
+
+@bp.post("/dates")
+def dates():
+    try:
+        starts, ends = _day("starts_at", "first day"), _day("ends_at", "last day")
+    except ValueError as exc:
+        return _refused("Dates", exc)
+    return _apply("Dates", eventsettings.set_dates, starts, ends)
+
+
+@bp.post("/timezone")
+def timezone():
+    return _apply("Time zone", eventsettings.set_timezone, request.form.get("timezone", ""))
+
+
+@bp.post("/counts")
+def counts():
+    return _apply("What counts", eventsettings.set_counts, request.form.getlist("counts"))
+
+
+@bp.post("/moderation")
+def moderation():
+    return _apply("Moderation", eventsettings.set_moderation, request.form.get("moderation", ""))
+
+
+@bp.post("/quick-mode")
+def quick_mode():
+    """Staff's quick mode (badge, score and one topic; the story optional): on or off."""
+    on = request.form.get("quick_mode") == "on"
+    return _apply("Quick mode", eventsettings.set_quick_mode, on)
+
+
+@bp.post("/language")
+def language():
+    return _apply(
+        "The event's language", eventsettings.set_event_language, request.form.get("language", "")
+    )
+
+
+@bp.post("/locations/<int:location_id>/language")
+def location_language(location_id: int):
+    """A location's own language, or "" for the event's."""
+    db = get_db()
+    location = next(
+        (
+            loc
+            for loc in events.locations(db, current_event()["id"], active_only=False)
+            if loc["id"] == location_id
+        ),
+        None,
+    )
+    if location is None:
+        abort(404)
+    try:
+        changed = eventsettings.set_location_language(
+            db, location_id, request.form.get("language", ""), organizer_name()
+        )
+    except ValueError as exc:
+        return _refused(f"{location['name']}'s language", exc)
+    return _saved(f"{location['name']}'s language", changed)

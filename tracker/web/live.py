@@ -1,0 +1,209 @@
+"""The only module that emits Socket.IO events: it watches the database and feeds the screens.
+
+Nobody tells this module about writes. A background task asks SQLite's `PRAGMA data_version` on
+a read-only connection of its own a few times a second; the number moves whenever any other
+connection (this process, another server process, a CLI command) has committed. When it moved,
+the task reads the snapshot for each room that has screens and emits it if it differs from the
+last one sent there. A burst of writes between two polls becomes one emit: coalescing is the poll.
+
+All emits leave from that one task, including the snapshot a screen gets when it connects or
+joins a location, so a screen never sees an older snapshot arrive after a newer one.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from flask import Flask, current_app, request
+from flask_socketio import join_room, leave_room
+from sqlite_utils import Database
+
+from ..contract.responses import Scoreboard
+from ..event import lookups as events
+from ..extensions import socketio
+from ..figures import scoreboard
+from ..store import db as dbm
+
+NAMESPACE = "/live"
+EVENT_ROOM = "event"
+log = logging.getLogger(__name__)
+
+
+def _sid() -> str:
+    """The Socket.IO session id of the screen in this handler (Flask-SocketIO sets it)."""
+    return request.sid  # type: ignore[attr-defined]
+
+
+def room_for(location: str | None) -> str:
+    return EVENT_ROOM if location is None else f"location:{location}"
+
+
+class Watcher:
+    """Per-process state: who watches which room, what each room was last sent, and the task."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.lock = threading.Lock()
+        self.wake = threading.Event()
+        self.screens: dict[str, str | None] = {}  # sid -> location slug (None: the whole event)
+        self.pending: set[str] = set()  # sids that need a full snapshot of their room
+        self.last_sent: dict[str | None, dict] = {}  # location -> comparable snapshot
+        self.started = False
+
+    # Called from Socket.IO handlers (any thread).
+    def add(self, sid: str, location: str | None) -> None:
+        with self.lock:
+            before = self.screens.get(sid, location)
+            self.screens[sid] = location
+            self.pending.add(sid)
+            if before not in self.screens.values():
+                self.last_sent.pop(before, None)
+            start = not self.started
+            self.started = True
+        if start:
+            socketio.start_background_task(self.run)
+        self.wake.set()
+
+    def remove(self, sid: str) -> None:
+        with self.lock:
+            location = self.screens.pop(sid, None)
+            self.pending.discard(sid)
+            if location not in self.screens.values():
+                self.last_sent.pop(location, None)
+
+    # The background task.
+    def run(self) -> None:
+        poll = float(self.app.config.get("LIVE_POLL_SECONDS", 0.25))
+        conn = self._connect()
+        version, waiting = None, False
+        while True:
+            # A screen still finishing its handshake is served on the next few milliseconds.
+            self.wake.wait(0.02 if waiting else poll)
+            self.wake.clear()
+            try:
+                now = conn.execute("PRAGMA data_version").fetchone()[0]
+                changed, version = now != version, now
+                waiting = self.tick(conn, changed)
+            except Exception:  # keep the screens fed whatever one poll ran into
+                log.exception("scoreboard watcher: poll failed")
+                socketio.sleep(1)
+
+    def _connect(self) -> Database:
+        path = self.app.config["DATABASE"]
+        if not str(path).startswith("file:"):
+            path = Path(path).resolve().as_uri() + "?mode=ro"
+        try:
+            return dbm.connect(path)
+        except Exception:  # e.g. a WAL file this user cannot map read-only: read with a normal one
+            log.warning("scoreboard watcher: read-only connection failed; using a normal one")
+            return dbm.connect(self.app.config["DATABASE"])
+
+    def tick(self, conn: Database, changed: bool) -> bool:
+        """Emit to rooms whose snapshot changed (when the data did) and to screens that are new.
+
+        Returns whether a screen is still waiting for its handshake to finish.
+        """
+        manager = socketio.server.manager
+        with self.lock:
+            # The connect handler runs before the handshake completes; a packet sent before that
+            # could reach the client ahead of its "connected" and be dropped.
+            ready = {sid for sid in self.pending if manager.is_connected(sid, NAMESPACE)}
+            pending = {sid: self.screens[sid] for sid in ready if sid in self.screens}
+            self.pending -= ready
+            waiting = bool(self.pending)
+            rooms = set(self.screens.values()) if changed else set(pending.values())
+        if not rooms:
+            return waiting
+        try:
+            event = events.get_event(conn, self.app.config.get("EVENT"))
+        except events.UnknownEvent:
+            with self.lock:  # try again once an event is loaded (that write moves data_version)
+                self.pending.update(pending)
+            return False
+        # A room for a location the board no longer shows gets nothing; the others go on.
+        snaps = scoreboard.snapshots(conn, event, list(rooms), skip_unknown=True)
+        sent_to_room = set()
+        for location, snap in snaps.items():
+            news = scoreboard.comparable(snap)
+            with self.lock:
+                if location not in self.screens.values():
+                    continue
+                if self.last_sent.get(location) == news:
+                    continue
+                self.last_sent[location] = news
+            self._emit(snap, room_for(location))
+            sent_to_room.add(location)
+        for sid, location in pending.items():
+            if location in snaps and location not in sent_to_room:
+                self._emit(snaps[location], sid)
+        return waiting
+
+    def _emit(self, snap: Scoreboard, to: str) -> None:
+        socketio.emit("scoreboard", snap, namespace=NAMESPACE, to=to)
+
+
+def watcher() -> Watcher:
+    return current_app.extensions["tracker_live"]
+
+
+def _location_of(data: object) -> str | None:
+    """The location slug a screen asked for, or None; ValueError names what is wrong."""
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise ValueError('send an object such as {"location": "cork"}')
+    slug = data.get("location")
+    if slug in (None, ""):
+        return None
+    if not isinstance(slug, str) or len(slug) > 40:
+        raise ValueError('location is a location slug such as "cork"')
+    db = dbm.thread_db(current_app.config["DATABASE"], current_app.config["SYNCHRONOUS"])
+    try:
+        event = events.get_event(db, current_app.config.get("EVENT"))
+    except events.UnknownEvent as exc:
+        raise ValueError("no event is loaded yet") from exc
+    if events.location_by_slug(db, event["id"], slug) is None:
+        raise LookupError(f"the event has no location {slug!r}")
+    return slug
+
+
+@socketio.on("connect", namespace=NAMESPACE)
+def on_connect(auth: dict | None = None):
+    """A screen connected: put it in its room; the watcher sends it the full snapshot at once."""
+    try:
+        location = _location_of(auth)
+    except (ValueError, LookupError) as exc:
+        raise ConnectionRefusedError({"error": "bad_location", "detail": str(exc)}) from None
+    join_room(room_for(location))
+    watcher().add(_sid(), location)
+
+
+@socketio.on("join", namespace=NAMESPACE)
+def on_join(data: object = None):
+    """Move this screen to a location's room ({"location": slug}) or the whole event's (null)."""
+    try:
+        location = _location_of(data)
+    except LookupError as exc:
+        return {"error": "unknown_location", "detail": str(exc)}
+    except ValueError as exc:
+        return {"error": "bad_request", "detail": str(exc)}
+    live = watcher()
+    with live.lock:
+        before = live.screens.get(_sid())
+    if before != location:
+        leave_room(room_for(before))
+        join_room(room_for(location))
+    live.add(_sid(), location)
+    return {"ok": True, "location": location}
+
+
+@socketio.on("disconnect", namespace=NAMESPACE)
+def on_disconnect(reason: object = None):
+    watcher().remove(_sid())
+
+
+def init_app(app: Flask) -> None:
+    """Give this app its watcher; the task itself starts with the first screen."""
+    app.extensions["tracker_live"] = Watcher(app)
