@@ -225,8 +225,8 @@ def test_the_follow_ups_page_shows_alerts_given_up(app, client, db, event):
         ALERT_WEBHOOK_URL="http://127.0.0.1:9/hook",
         ALERT_MAX_ATTEMPTS=1,
     )
-    app.extensions[notify.EXTENSION] = notify.Outbox(app)
-    s = notify.settings_of(app)
+    app.extensions[notify.EXTENSION] = notify.Outbox(app.config)
+    s = app.extensions[notify.EXTENSION].settings
     notify.enqueue_new(db, s)
     story(db, event, nps=0)
     notify.one_pass(db, s)
@@ -240,7 +240,6 @@ def test_alerts_send_command(app, db, event):
     result = runner.invoke(args=["alerts", "send"])
     assert result.exit_code != 0 and "not configured" in result.output
     app.config["ALERT_WEBHOOK_URL"] = "http://127.0.0.1:9/hook"
-    app.extensions[notify.EXTENSION] = notify.Outbox(app)
     result = runner.invoke(args=["alerts", "send"])
     assert result.exit_code == 0 and "Queued 0" in result.output
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import cli, config, web
+from . import commands, config, web
 from .extensions import ASYNC_MODE, COMPRESSED_TYPES, babel, compress, csrf, socketio
-from .followups import alerts as notify
+from .followups import alerts
 from .node import link as node_link
+from .store import db as dbm
 from .web import i18n, live
 from .web.guard import ConnectionGuard
 
@@ -42,9 +43,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         ping_timeout=20,
     )
     live.init_app(app)
-    node_link.init_app(app)
-    notify.init_app(app)
-    cli.init_app(app)
+    _background_tasks(app)
+    commands.init_app(app)
     # Outermost but for ProxyFix, so it counts Socket.IO's requests too, under each client's
     # own address (behind a proxy, ProxyFix has already put the forwarded one in REMOTE_ADDR).
     # WSGI middleware wraps app.wsgi_app, as Flask's docs show.
@@ -62,3 +62,15 @@ def create_app(test_config: dict | None = None) -> Flask:
             app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops
         )
     return app
+
+
+def _background_tasks(app: Flask) -> None:
+    """The node's link to central (on a node) and the alerts' outbox, kept in app.extensions
+    for /healthz and the console; their tasks start only in the serving process (gevent)."""
+    serving = dbm.gevent_monkey() is not None and not app.testing
+    link = node_link.start_node(app.config, serving)
+    if link is not None:
+        app.extensions[node_link.EXTENSION] = link
+    outbox = app.extensions[alerts.EXTENSION] = alerts.Outbox(app.config)
+    if serving:
+        outbox.start()

@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from sqlite_utils import Database
 
-from ..store import audit
+from ..store import audit, settings
 from ..store import db as dbm
 from ..store.db import Row
 
@@ -60,16 +60,11 @@ def get_event(db: Database, slug: str | None = None) -> Row:
 
 def served_slug(db: Database) -> str | None:
     """The slug of the event servers serve when TRACKER_EVENT does not name one."""
-    row = db.execute("SELECT value FROM settings WHERE key = 'current_event'").fetchone()
-    return row[0] if row else None
+    return settings.get(db, "current_event")
 
 
 def set_served(db: Database, slug: str) -> None:
-    db.execute(
-        "INSERT INTO settings (key, value) VALUES ('current_event', ?)"
-        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [slug],
-    )
+    settings.put(db, "current_event", slug)
 
 
 def use_event(db: Database, slug: str, actor: str = audit.COMMAND_LINE) -> Row:

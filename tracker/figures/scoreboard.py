@@ -7,8 +7,10 @@ never appear in a snapshot, because a code is what lets a phone check in.
 
 from __future__ import annotations
 
+import json
 import math
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
@@ -27,8 +29,8 @@ from ..contract.responses import (
     Story,
     pick,
 )
-from ..node.pull import central_snapshot
 from ..store import db as dbm
+from ..store import settings
 from ..store.db import Row
 from ..stories import employees as employee_stories
 from ..stories.text import short_story
@@ -45,6 +47,22 @@ VOLATILE_KEYS = ("updated_at",)
 
 class UnknownLocation(LookupError):
     """The event has no location with that slug."""
+
+
+def central_snapshot(db: Database) -> tuple[Row | None, str | None]:
+    """On a location node: the whole event's figures as central last sent them (stored by
+    node/pull.py under `node_snapshot`), and when central made them; (None, None) elsewhere."""
+    text = settings.get(db, "node_snapshot")
+    if not text:
+        return None, None
+    return _parsed_snapshot(text)
+
+
+@lru_cache(maxsize=1)
+def _parsed_snapshot(text: str) -> tuple[Row, str]:
+    """Parsed once per pull, not on every board update (callers only read it)."""
+    saved = json.loads(text)
+    return saved["snapshot"], saved["at"]
 
 
 def snapshot(

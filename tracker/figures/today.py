@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 from sqlite_utils import Database
 
 from ..corrections import bursts, rehearsal
-from ..node import enrol
 from ..store.db import Row
 from ..stories import moderation
 from .totals import LocationRow, StationRow, by_location, event_progress
@@ -38,7 +37,8 @@ def quiet_stations(rows: list[StationRow], now: datetime | None = None) -> list[
 
 def overview(db: Database, event: Row, burst_threshold: int = 30) -> Row:
     """The Today page: progress, locations, stations, quiet stations, the latest stories, the
-    moderation queue's length, flagged bursts of new identities and rehearsal rows."""
+    moderation queue's length, flagged bursts of new identities and rehearsal rows (the location
+    nodes are added by the console, from node/enrol.py)."""
     locations = open_locations(db, event)
     rows = station_table(locations)
     return {
@@ -51,5 +51,4 @@ def overview(db: Database, event: Row, burst_threshold: int = 30) -> Row:
         "bursts": bursts.flagged(db, event["id"], burst_threshold),
         "burst_threshold": burst_threshold,
         "rehearsal": rehearsal.counts(db, event["id"]),
-        "nodes": enrol.nodes(db, event["id"]),
     }

@@ -22,6 +22,8 @@ import json
 import logging
 import re
 import smtplib
+import threading
+import time
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,14 +31,11 @@ from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
 
-import click
-from flask import Flask, current_app
-from flask.cli import with_appcontext
 from sqlite_utils import Database
 
-from ..extensions import socketio
 from ..security import tls_context
 from ..store import db as dbm
+from ..store import settings as stored
 from ..store.db import Row
 from ..stories.text import reference
 
@@ -103,16 +102,12 @@ def is_email(text: str | None) -> bool:
 
 def watermark(db: Database) -> int | None:
     """The highest conversations.id already looked at, or None before the first pass."""
-    row = db.execute("SELECT value FROM settings WHERE key = ?", [WATERMARK]).fetchone()
-    return int(row[0]) if row else None
+    value = stored.get(db, WATERMARK)
+    return None if value is None else int(value)
 
 
 def _set_watermark(db: Database, value: int) -> None:
-    db.execute(
-        "INSERT INTO settings (key, value) VALUES (?, ?)"
-        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        [WATERMARK, str(value)],
-    )
+    stored.put(db, WATERMARK, value)
 
 
 def _message(row: Row, settings: Settings) -> tuple[str, str]:
@@ -322,13 +317,13 @@ def outbox(db: Database, settings: Settings, limit: int = 10) -> Row:
 class Outbox:
     """The background task of one server process (started once, like the node link)."""
 
-    def __init__(self, app: Flask):
-        self.app = app
-        self.settings = Settings.from_config(app.config)
+    def __init__(self, config: Mapping[str, Any]):
+        self.config = config
+        self.settings = Settings.from_config(config)
         self.started = False
 
     def db(self) -> Database:
-        return dbm.thread_db(self.app.config["DATABASE"], self.app.config["SYNCHRONOUS"])
+        return dbm.thread_db(self.config["DATABASE"], self.config["SYNCHRONOUS"])
 
     def run(self) -> None:
         while True:
@@ -336,47 +331,11 @@ class Outbox:
                 one_pass(self.db(), self.settings)
             except Exception:  # a locked database, a bad row: the next poll tries again
                 log.exception("alerts: a pass failed")
-            socketio.sleep(self.settings.poll_seconds)
+            time.sleep(self.settings.poll_seconds)
 
     def start(self) -> None:
         if self.started or not self.settings.configured:
             return
         self.started = True
-        socketio.start_background_task(self.run)
-
-
-def init_app(app: Flask) -> None:
-    """Give the app its outbox and the `alerts` command; in the serving process (gevent) with a
-    channel configured, start sending."""
-    outbox_task = app.extensions[EXTENSION] = Outbox(app)
-    app.cli.add_command(alerts_cli)
-    if dbm.gevent_monkey() and not app.testing:
-        outbox_task.start()
-
-
-def settings_of(app: Flask) -> Settings:
-    found = app.extensions.get(EXTENSION)
-    return found.settings if isinstance(found, Outbox) else Settings.from_config(app.config)
-
-
-@click.group("alerts")
-def alerts_cli() -> None:
-    """Alerts of new detractors and follow-ups (e-mail, webhook)."""
-
-
-@alerts_cli.command("send")
-@with_appcontext
-def send_command() -> None:
-    """Queue alerts for what is new and send what is due, once (the server does this itself)."""
-    settings = settings_of(current_app)
-    if not settings.configured:
-        raise click.ClickException(
-            "alerts are not configured: set SMTP_HOST (with ALERT_EMAILS) or ALERT_WEBHOOK_URL"
-        )
-    db = dbm.thread_db(current_app.config["DATABASE"], current_app.config["SYNCHRONOUS"])
-    done = one_pass(db, settings)
-    state = outbox(db, settings)
-    click.echo(
-        f"Queued {done['queued']}, sent {done['sent']}, failed {done['failed']};"
-        f" {state['waiting']} waiting, {state['given_up']} given up."
-    )
+        # In the serving process (gevent, monkey-patched) this thread is a greenlet.
+        threading.Thread(target=self.run, daemon=True).start()

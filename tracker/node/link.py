@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
+import time
 import urllib.error
 import urllib.request
+from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Flask
-
-from ..extensions import socketio
 from ..security import tls_context
 from ..store import db as dbm
+from ..store import settings
 from . import forward, pull
 
 log = logging.getLogger(__name__)
@@ -34,17 +35,18 @@ class Refused(Exception):
 class Link:
     """What the node knows of its link to central, for /healthz and the tasks."""
 
-    def __init__(self, app: Flask):
-        self.app = app
-        self.upstream = app.config["NODE_UPSTREAM"].rstrip("/")
-        self.token = app.config["NODE_TOKEN"] or ""
-        self.pull_seconds = float(app.config.get("NODE_PULL_SECONDS", 2.0))
+    def __init__(self, config: MutableMapping[str, Any]):
+        """`config` is the app's (a pull sets its ATTENDEE_COOKIE_KEY to central's)."""
+        self.config = config
+        self.upstream = config["NODE_UPSTREAM"].rstrip("/")
+        self.token = config["NODE_TOKEN"] or ""
+        self.pull_seconds = float(config.get("NODE_PULL_SECONDS", 2.0))
         self.state = "starting"  # "up", "down", "refused"
         self.error: str | None = None
         self.started = False
 
     def db(self) -> Any:
-        return dbm.thread_db(self.app.config["DATABASE"], self.app.config["SYNCHRONOUS"])
+        return dbm.thread_db(self.config["DATABASE"], self.config["SYNCHRONOUS"])
 
     def request(self, method: str, path: str, body: object = None, timeout: float = 10) -> Any:
         """One call to central's node API, with the token and this node's backlog."""
@@ -87,7 +89,7 @@ class Link:
             f"&conversations_after={conversations_after}",
         )
         pull.apply_setup(db, setup)
-        self.app.config["ATTENDEE_COOKIE_KEY"] = setup["cookie_key"]
+        self.config["ATTENDEE_COOKIE_KEY"] = setup["cookie_key"]
         pull.note_pulled(db, datetime.now(UTC))
 
     def pull_step(self) -> bool:
@@ -100,28 +102,28 @@ class Link:
         backoff = 0.5
         while True:
             try:
-                with self.app.app_context():
-                    did = step()
+                did = step()
                 backoff = 0.5
-                socketio.sleep(0 if did else pause)
+                time.sleep(0 if did else pause)
             except Exception as exc:  # unreachable, refused, or a bad answer: try again later
                 if not isinstance(exc, Refused):
                     self.state, self.error = "down", f"{type(exc).__name__}: {exc}"
                 log.warning("node link: %s", self.error)
-                socketio.sleep(backoff)
+                time.sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_MAX)
 
     def start(self) -> None:
         if self.started:
             return
         self.started = True
-        socketio.start_background_task(self.run, self.forward_once, IDLE_SECONDS)
-        socketio.start_background_task(self.run, self.pull_step, self.pull_seconds)
+        # In the serving process (gevent, monkey-patched) these threads are greenlets.
+        for step, pause in ((self.forward_once, IDLE_SECONDS), (self.pull_step, self.pull_seconds)):
+            threading.Thread(target=self.run, args=(step, pause), daemon=True).start()
 
     def health(self) -> dict[str, Any]:
         """What /healthz reports on a node."""
         db = self.db()
-        pulled = pull.setting(db, "node_pulled_at")
+        pulled = settings.get(db, "node_pulled_at")
         age = None
         if pulled:
             age = round((datetime.now(UTC) - dbm.parse_iso(pulled)).total_seconds(), 1)
@@ -131,22 +133,18 @@ class Link:
         }
 
 
-def init_app(app: Flask) -> None:
+def start_node(config: MutableMapping[str, Any], serving: bool) -> Link | None:
     """On a node (NODE_UPSTREAM set): mark the database, take the cookie key from the last
-    pull, and in the serving process start the link's tasks."""
-    if not app.config.get("NODE_UPSTREAM"):
-        return
-    link = app.extensions[EXTENSION] = Link(app)
+    pull, and in the serving process start the link's tasks. None on central."""
+    if not config.get("NODE_UPSTREAM"):
+        return None
+    link = Link(config)
     db = link.db()
     with dbm.write(db):
         pull.set_node_mode(db, True)
-    key = pull.setting(db, "node_cookie_key")
+    key = settings.get(db, "node_cookie_key")
     if key:
-        app.config["ATTENDEE_COOKIE_KEY"] = key
-    if dbm.gevent_monkey() and not app.testing:
+        config["ATTENDEE_COOKIE_KEY"] = key
+    if serving:
         link.start()
-
-
-def link_of(app: Flask) -> Link | None:
-    found = app.extensions.get(EXTENSION)
-    return found if isinstance(found, Link) else None
+    return link

@@ -11,59 +11,27 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-from functools import lru_cache
 from typing import Any
 
 from sqlite_utils import Database
 
 from ..store import db as dbm
+from ..store import settings
 from ..store.db import Row
 from .central import CONVERSATION_FIELDS, EVENT_COLUMNS, LOCATION_COLUMNS, STATION_COLUMNS
 
 
 def set_node_mode(db: Database, on: bool) -> None:
     """Mark this database as a node's (its writes are queued for central) or not."""
-    db.execute(
-        "INSERT INTO settings (key, value) VALUES ('node_mode', ?)"
-        " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-        ["1" if on else "0"],
-    )
-
-
-def setting(db: Database, key: str) -> str | None:
-    row = db.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
-    return None if row is None else str(row[0])
-
-
-def _set(db: Database, key: str, value: str) -> None:
-    db.execute(
-        "INSERT INTO settings (key, value) VALUES (?, ?)"
-        " ON CONFLICT (key) DO UPDATE SET value = excluded.value WHERE value IS NOT excluded.value",
-        [key, value],
-    )
+    settings.put(db, "node_mode", "1" if on else "0")
 
 
 def cursors(db: Database) -> tuple[int, int]:
     """How far this node has read central's check-ins and conversations of its location."""
     return (
-        int(setting(db, "node_checkins_after") or 0),
-        int(setting(db, "node_conversations_after") or 0),
+        int(settings.get(db, "node_checkins_after") or 0),
+        int(settings.get(db, "node_conversations_after") or 0),
     )
-
-
-def central_snapshot(db: Database) -> tuple[Row | None, str | None]:
-    """The whole event's figures as central last sent them, and when central made them."""
-    text = setting(db, "node_snapshot")
-    if not text:
-        return None, None
-    return _parsed(text)
-
-
-@lru_cache(maxsize=1)
-def _parsed(text: str) -> tuple[Row, str]:
-    """Parsed once per pull, not on every board update (callers only read it)."""
-    saved = json.loads(text)
-    return saved["snapshot"], saved["at"]
 
 
 def apply_setup(db: Database, setup: Row) -> None:
@@ -74,8 +42,8 @@ def apply_setup(db: Database, setup: Row) -> None:
         _upsert(db, "locations", LOCATION_COLUMNS, setup["location"])
         for station in setup["stations"]:
             _upsert(db, "stations", STATION_COLUMNS, station)
-        _set(db, "current_event", setup["event"]["slug"])
-        _set(db, "node_cookie_key", setup["cookie_key"])
+        settings.put(db, "current_event", setup["event"]["slug"])
+        settings.put(db, "node_cookie_key", setup["cookie_key"])
         for uuid, approval, voided_at in setup["approvals"]:
             db.execute(
                 "UPDATE conversations SET approval = ?, voided_at = ? WHERE uuid = ?"
@@ -89,9 +57,11 @@ def apply_setup(db: Database, setup: Row) -> None:
         for row in setup["conversations"]:
             _conversation(db, setup["event"]["id"], row)
             conversations_after = max(conversations_after, int(row["id"]))
-        _set(db, "node_checkins_after", str(checkins_after))
-        _set(db, "node_conversations_after", str(conversations_after))
-        _set(db, "node_snapshot", json.dumps({"snapshot": setup["snapshot"], "at": setup["at"]}))
+        settings.put(db, "node_checkins_after", str(checkins_after))
+        settings.put(db, "node_conversations_after", str(conversations_after))
+        settings.put(
+            db, "node_snapshot", json.dumps({"snapshot": setup["snapshot"], "at": setup["at"]})
+        )
         set_node_mode(db, True)
 
 
@@ -173,4 +143,4 @@ def _conversation(db: Database, event_id: int, row: Row) -> None:
 def note_pulled(db: Database, at: Any) -> None:
     """When this node last heard from central (its /healthz says how long ago)."""
     with dbm.write(db):
-        _set(db, "node_pulled_at", dbm.iso(at))
+        settings.put(db, "node_pulled_at", dbm.iso(at))

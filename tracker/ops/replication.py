@@ -16,7 +16,6 @@ S3-compatible store takes `?endpoint=...&region=...` in the URL.
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import shutil
 import sqlite3
@@ -26,12 +25,6 @@ from contextlib import closing
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import click
-from flask import current_app
-from flask.cli import AppGroup, with_appcontext
-
-from ..store import db as dbm
-
 # Short, so that a lost machine loses little: each second Litestream looks for new commits in
 # the WAL, and each second it ships what it found. Its defaults are the same; they are written
 # out so the promise in the README is in one place. Each sync is one request to S3 when there
@@ -40,7 +33,7 @@ MONITOR_INTERVAL = "1s"
 SYNC_INTERVAL = "1s"
 
 
-class ReplicaError(click.ClickException):
+class ReplicaError(Exception):
     """Replication or restore cannot go on; the message says why and what to do."""
 
 
@@ -210,29 +203,3 @@ def restore(db_path: str | Path, replica_url: str | None, force: bool = False) -
     shutil.rmtree(meta_dir(db), ignore_errors=True)
     staged.replace(db)
     return db
-
-
-replica_cli = AppGroup("replica", help="The Litestream replica of the database (TRACKER_REPLICA).")
-
-
-@replica_cli.command("serve")
-@with_appcontext
-def replica_serve() -> None:
-    """Serve under Litestream, replicating TRACKER_DB to TRACKER_REPLICA (what ./scripts/run
-    starts when TRACKER_REPLICA is set); Litestream takes this process's place."""
-    argv = replicate_argv(
-        current_app.config["DATABASE"], check_url(current_app.config.get("REPLICA")), server_argv()
-    )
-    dbm.close_thread_dbs()  # the app opened (and migrated) TRACKER_DB as it started
-    os.execv(argv[0], argv)
-
-
-@replica_cli.command("restore")
-@click.option("--force", is_flag=True, help="Replace a database file that is there.")
-@with_appcontext
-def replica_restore(force: bool) -> None:
-    """Restore TRACKER_DB from TRACKER_REPLICA (a fresh machine after losing the old one)."""
-    dbm.close_thread_dbs()  # the app opened (and migrated) TRACKER_DB as it started
-    db = restore(current_app.config["DATABASE"], current_app.config.get("REPLICA"), force=force)
-    url = shown(current_app.config["REPLICA"])
-    click.echo(f"Restored {db} from {url}; it passed integrity_check.")

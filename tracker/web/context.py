@@ -10,6 +10,9 @@ from flask import abort, current_app, g, request
 from sqlite_utils import Database
 
 from ..event import lookups as events
+from ..followups import alerts
+from ..node import link
+from ..node.link import Link
 from ..security import off_loop
 from ..store import db as dbm
 
@@ -56,3 +59,17 @@ def current_event() -> dict:
 def public_url() -> str:
     """The address QR codes point at: PUBLIC_URL when set, else where this request came in."""
     return current_app.config.get("PUBLIC_URL") or request.host_url.rstrip("/")
+
+
+def node_link() -> Link | None:
+    """On a location node, its link to central (for /healthz); None on central."""
+    found = current_app.extensions.get(link.EXTENSION)
+    return found if isinstance(found, Link) else None
+
+
+def alert_settings() -> alerts.Settings:
+    """The alerts' settings as the server's outbox reads them."""
+    found = current_app.extensions.get(alerts.EXTENSION)
+    if isinstance(found, alerts.Outbox):
+        return found.settings
+    return alerts.Settings.from_config(current_app.config)

@@ -20,10 +20,9 @@ from flask_babel import gettext
 from ..contract.responses import Health
 from ..event import lookups as events
 from ..event import qr
-from ..node import link as node_link
 from ..people import organizers
 from ..store import db as dbm
-from .context import RETRY_AFTER_SECONDS, current_event, get_db, public_url
+from .context import RETRY_AFTER_SECONDS, current_event, get_db, node_link, public_url
 from .i18n import use_location_language
 from .identity import is_admin
 from .ratelimit import enforce
@@ -44,7 +43,7 @@ def healthz():
     try:
         version = dbm.health(get_db())
         health = Health(status="ok", schema_version=version, database="ok")
-        link = node_link.link_of(current_app)
+        link = node_link()
         if link is not None:  # a location node: its backlog and its link to central
             node = link.health()
             health["forward"], health["link"] = node["forward"], node["link"]

@@ -21,7 +21,7 @@ from ...followups import alerts as notify
 from ...followups import changes as followups
 from ...followups import queue as followup_queue
 from ...stories import record as conversations
-from ..context import current_event, get_db, private_db, read_off_loop
+from ..context import alert_settings, current_event, get_db, private_db, read_off_loop
 from ..identity import organizer_name
 from .downloads import download
 from .gate import back, page_number, require_organizer
@@ -49,7 +49,7 @@ def follow_ups():
     filters = _filters()
     sla = sla_hours(event)
     page = page_number()
-    settings = notify.settings_of(current_app)
+    settings = alert_settings()
 
     def read(db):
         return {

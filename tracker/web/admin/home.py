@@ -26,6 +26,7 @@ from ...event import settings as eventsettings
 from ...event import setup as eventsetup
 from ...event.languages import LANGUAGES
 from ...figures import today
+from ...node import enrol
 from ...people import organizers, staff
 from ...store.db import page_count
 from ...stories import moderation
@@ -91,6 +92,7 @@ def dashboard():
         "admin/dashboard.html",
         event=event,
         **read_off_loop(today.overview, event, current_app.config["BURST_IDENTITIES"]),
+        nodes=enrol.nodes(get_db(), event["id"]),
     )
 
 

@@ -6,8 +6,8 @@ import click
 from flask.cli import AppGroup
 
 from ..event import lookups as events
+from ..node import enrol
 from ..web.context import current_event, get_db
-from . import enrol
 
 node_cli = AppGroup("node", help="Enrol location nodes (on central).")
 
