@@ -17,9 +17,9 @@ from ..contract.responses import (
     StationRef,
 )
 from ..event import lookups as events
-from ..figures import totals
 from ..people import attendees
 from ..store import db as dbm
+from ..store import totals
 from ..store.db import Row
 
 

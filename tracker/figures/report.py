@@ -12,11 +12,11 @@ from sqlite_utils import Database
 from ..followups.changes import STATUSES
 from ..store import db as dbm
 from ..store.db import Row
+from ..store.totals import engagements, event_progress
 from ..stories.text import reference
 from . import insights
 from .scoreboard import nps, nps_band, parse_quarter
 from .today import open_locations
-from .totals import engagements, event_progress
 
 
 def build(db: Database, event: Row) -> Row:

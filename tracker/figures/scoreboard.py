@@ -32,9 +32,9 @@ from ..contract.responses import (
 from ..store import db as dbm
 from ..store import settings
 from ..store.db import Row
+from ..store.totals import LocationRow, by_location, engagements, progress
 from ..stories import employees as employee_stories
 from ..stories.text import short_story
-from .totals import LocationRow, by_location, engagements, progress
 
 MILESTONE_PERCENTS = (25, 50, 75, 100)
 RECENT_LIMIT = 10  # stories in the ticker

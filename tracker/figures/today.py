@@ -8,8 +8,8 @@ from sqlite_utils import Database
 
 from ..corrections import bursts, rehearsal
 from ..store.db import Row
+from ..store.totals import LocationRow, StationRow, by_location, event_progress
 from ..stories import moderation
-from .totals import LocationRow, StationRow, by_location, event_progress
 
 QUIET_AFTER = timedelta(hours=1)
 

@@ -18,7 +18,7 @@ from sqlite_utils import Database
 from ..store import db as dbm
 from ..store import settings
 from ..store.db import Row
-from .central import CONVERSATION_FIELDS, EVENT_COLUMNS, LOCATION_COLUMNS, STATION_COLUMNS
+from .protocol import CONVERSATION_FIELDS, EVENT_COLUMNS, LOCATION_COLUMNS, STATION_COLUMNS
 
 
 def set_node_mode(db: Database, on: bool) -> None:

@@ -12,8 +12,8 @@ from ..checkins import record as checkins
 from ..contract.requests import CheckinIn
 from ..event import lookups as events
 from ..event import qr
-from ..figures import totals
 from ..people import attendees, profile
+from ..store import totals
 from .context import current_event, get_db
 from .i18n import use_location_language
 from .identity import attendee_token, set_attendee_cookie

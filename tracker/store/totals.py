@@ -11,8 +11,8 @@ from typing import TypedDict
 from sqlite_utils import Database
 
 from ..contract.responses import Progress, pick
-from ..store import db as dbm
-from ..store.db import Row
+from . import db as dbm
+from .db import Row
 
 
 class StationRow(TypedDict):
