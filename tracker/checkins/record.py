@@ -50,7 +50,7 @@ _INSERT = (
     " :attendee_id,"
     " NOT EXISTS (SELECT 1 FROM checkins"
     " WHERE attendee_id = :attendee_id AND station_id = :station_id AND counted = 1),"
-    " :now, :now, :rehearsal, :voided_at, :voided_by, :void_reason, :void_batch)"
+    " :scanned_at, :received_at, :rehearsal, :voided_at, :voided_by, :void_reason, :void_batch)"
     " ON CONFLICT (uuid) DO NOTHING RETURNING counted"
 )
 
@@ -119,25 +119,42 @@ def _store(
             return _repeat(db, station, None, checkin_id, row)
         owner = attendees.create(db, event["id"], client_ip, rehearsal)
     now = dbm.utcnow()
+    counted = insert(db, checkin_id, station["id"], owner, now, now, rehearsal)
+    if counted is None:
+        row = db.execute(_BY_UUID, [checkin_id]).fetchone()
+        return _repeat(db, station, owner, checkin_id, row)
+    return _record(checkin_id, station, counted, now, now), True, owner, new_identity
+
+
+def insert(
+    db: Database,
+    checkin_id: str,
+    station_id: int,
+    attendee: Row,
+    scanned_at: str,
+    received_at: str,
+    rehearsal: bool,
+) -> int | None:
+    """The one way a check-in row is written, by the counting rule (the first per attendee and
+    station counts): a phone's here, a node's forwarded one on central (node/central.py).
+    Returns `counted` (1 or 0), or None when the id is stored already (nothing written)."""
     returned = db.execute(
         _INSERT,
         {
             "uuid": checkin_id,
-            "station_id": station["id"],
-            "attendee_id": owner["id"],
-            "now": now,
+            "station_id": station_id,
+            "attendee_id": attendee["id"],
+            "scanned_at": scanned_at,
+            "received_at": received_at,
             "rehearsal": int(rehearsal),
             # an attendee voided as a whole: this check-in arrives voided, with the same mark
-            "voided_at": owner["voided_at"],
-            "voided_by": owner["voided_by"],
-            "void_reason": owner["void_reason"],
-            "void_batch": owner["void_batch"],
+            "voided_at": attendee["voided_at"],
+            "voided_by": attendee["voided_by"],
+            "void_reason": attendee["void_reason"],
+            "void_batch": attendee["void_batch"],
         },
     ).fetchall()  # stepped to the end: a RETURNING statement is done only then
-    if not returned:
-        row = db.execute(_BY_UUID, [checkin_id]).fetchone()
-        return _repeat(db, station, owner, checkin_id, row)
-    return _record(checkin_id, station, returned[0][0], now, now), True, owner, new_identity
+    return int(returned[0][0]) if returned else None
 
 
 def _repeat(

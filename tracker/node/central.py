@@ -16,11 +16,13 @@ from typing import Any, cast
 
 from sqlite_utils import Database
 
+from ..checkins import record as checkins
 from ..figures import scoreboard
 from ..people import attendees
+from ..security import new_badge
 from ..store import db as dbm
 from ..store.db import Row
-from ..stories.record import first_approval
+from ..stories import record as conversations
 from .protocol import (
     CONVERSATION_FIELDS,
     EVENT_COLUMNS,
@@ -165,7 +167,7 @@ def _attendee(db: Database, event_id: int, record: Row, badges: dict[str, str]) 
                     db.execute(
                         "INSERT INTO attendees (event_id, token, badge, created_at, rehearsal)"
                         " VALUES (?, ?, coalesce(?, ?), ?, ?) RETURNING *",
-                        [event_id, token, badge, _random_badge(), record["created_at"],
+                        [event_id, token, badge, new_badge(), record["created_at"],
                          int(record.get("rehearsal") or 0)],
                     )
                 )  # fmt: skip
@@ -178,12 +180,6 @@ def _attendee(db: Database, event_id: int, record: Row, badges: dict[str, str]) 
     if found["badge"] != record["badge"]:
         badges[token] = found["badge"]
     return found
-
-
-def _random_badge() -> str:
-    from ..security import new_badge
-
-    return new_badge()
 
 
 def _with_attendee(record: Row) -> Row | None:
@@ -201,24 +197,14 @@ def _checkin(db: Database, event_id: int, record: Row, badges: dict[str, str]) -
     ).fetchone()
     if stored is not None:  # sent again: the same record is fine, another one's id is not
         return bool(stored == (record["station_id"], owner["id"]))
-    db.execute(
-        "INSERT INTO checkins (uuid, station_id, attendee_id, counted, scanned_at, received_at,"
-        " rehearsal, voided_at, voided_by, void_reason, void_batch) VALUES (:uuid, :station_id,"
-        " :attendee_id, NOT EXISTS (SELECT 1 FROM checkins WHERE attendee_id = :attendee_id"
-        " AND station_id = :station_id AND counted = 1), :scanned_at, :received_at, :rehearsal,"
-        " :voided_at, :voided_by, :void_reason, :void_batch)",
-        {
-            "uuid": str(record["uuid"]),
-            "station_id": int(record["station_id"]),
-            "attendee_id": owner["id"],
-            "scanned_at": str(record["scanned_at"]),
-            "received_at": str(record["received_at"]),
-            "rehearsal": int(record.get("rehearsal") or 0),
-            "voided_at": owner["voided_at"],
-            "voided_by": owner["voided_by"],
-            "void_reason": owner["void_reason"],
-            "void_batch": owner["void_batch"],
-        },
+    checkins.insert(
+        db,
+        str(record["uuid"]),
+        int(record["station_id"]),
+        owner,
+        str(record["scanned_at"]),
+        str(record["received_at"]),
+        bool(record.get("rehearsal")),
     )
     return True
 
@@ -247,25 +233,15 @@ def _conversation(db: Database, event_id: int, record: Row, badges: dict[str, st
     )
     event = _one(db, "SELECT moderation FROM events WHERE id = ?", event_id)
     if stored is None:
-        values["approval"] = first_approval(event, values["source"])
-        db.execute(
-            "INSERT INTO conversations (uuid, station_id, attendee_id, rehearsal, approval,"
-            f" counted, {', '.join(CONVERSATION_FIELDS)}) VALUES (:uuid, :station_id,"
-            " :attendee_id, :rehearsal, :approval, :source = 'staff' OR NOT EXISTS (SELECT 1"
-            " FROM conversations WHERE source = 'attendee' AND attendee_id = :attendee_id AND"
-            f" station_id = :station_id AND counted = 1), {', '.join(':' + f for f in CONVERSATION_FIELDS)})",
-            values,
-        )
+        values["approval"] = conversations.first_approval(event, values["source"])
+        values["device_at"] = values.pop("device_captured_at")
+        conversations.insert(db, values)
         return True
     if stored["station_id"] != values["station_id"] or stored["source"] != values["source"]:
         return False
     if values["revision"] <= stored["revision"]:
         return True  # a version central holds already, or an older one: nothing changes
-    approval = stored["approval"]
-    if values["story"] != stored["story"] or int(values["public"]) != stored["public"]:
-        approval = first_approval(event, values["source"])
-        if approval == "approved" and stored["approval"] == "rejected":
-            approval = "rejected"
+    approval = conversations.approval_after_edit(event, stored, values["story"], values["public"])
     db.execute(
         "UPDATE conversations SET attendee_id = :attendee_id, story = :story, nps = :nps,"
         " topics = :topics, follow_up = :follow_up, contact = :contact, owner = :owner,"

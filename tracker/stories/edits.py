@@ -16,10 +16,10 @@ from .record import (
     IdConflict,
     NoLongerEditable,
     NotAuthor,
+    approval_after_edit,
     as_record,
     author_fields,
     existing,
-    first_approval,
     record,
     row_by_uuid,
 )
@@ -51,11 +51,7 @@ def edit(
         status = row["status"] or ("open" if fields["follow_up"] else None)
         # New words on screens need a new approval wherever the first one was needed, and an
         # organizer's rejection stands through a staff edit.
-        approval = row["approval"]
-        if fields["story"] != row["story"] or fields["public"] != row["public"]:
-            approval = first_approval(event, row["source"])
-            if approval == "approved" and row["approval"] == "rejected":
-                approval = "rejected"
+        approval = approval_after_edit(event, row, fields["story"], fields["public"])
         revision = max(row["revision"], data.revision or row["revision"] + 1)
         db.execute(
             "UPDATE conversations SET attendee_id = :attendee_id, story = :story, nps = :nps,"

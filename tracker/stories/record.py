@@ -240,6 +240,46 @@ def first_approval(event: Row, source: Source) -> str:
     return "approved" if source == "staff" and event.get("moderation") != "all" else "pending"
 
 
+# The counting rule of stories: every staff-logged one counts; an attendee's own story counts
+# once per attendee and station. An attendee voided as a whole: their own story arrives voided,
+# with the same mark.
+_INSERT = (
+    "INSERT INTO conversations (uuid, station_id, source, staff_name, attendee_id,"
+    " story, nps, topics, follow_up, contact, owner, status, public, approval,"
+    " captured_at, received_at, rehearsal, revision, device_captured_at, updated_at, counted,"
+    " voided_at, voided_by, void_reason, void_batch) VALUES (:uuid, :station_id, :source,"
+    " :staff_name, :attendee_id, :story, :nps, :topics, :follow_up, :contact,"
+    " :owner, :status, :public, :approval, :captured_at, :received_at, :rehearsal,"
+    " :revision, :device_at, :updated_at,"
+    " :source = 'staff' OR NOT EXISTS (SELECT 1 FROM conversations"
+    " WHERE source = 'attendee' AND attendee_id = :attendee_id"
+    " AND station_id = :station_id AND counted = 1),"
+    " (SELECT voided_at FROM attendees WHERE id = :attendee_id AND :source = 'attendee'),"
+    " (SELECT voided_by FROM attendees WHERE id = :attendee_id AND :source = 'attendee'),"
+    " (SELECT void_reason FROM attendees WHERE id = :attendee_id AND :source = 'attendee'),"
+    " (SELECT void_batch FROM attendees WHERE id = :attendee_id AND :source = 'attendee'))"
+)
+
+
+def insert(db: Database, values: Row) -> None:
+    """The one way a conversation row is written, by the counting rule above: a device's here,
+    a node's forwarded one on central (node/central.py). `values` holds every named parameter
+    of _INSERT (uuid, station_id, source, ..., device_at, updated_at); `approval` comes from
+    first_approval. Raises sqlite3.IntegrityError when the id is taken."""
+    db.execute(_INSERT, values)
+
+
+def approval_after_edit(event: Row, stored: Row, story: str, public: int | bool) -> str:
+    """A stored story's approval after an edit: new words on screens need a new approval
+    wherever the first one was needed, and an organizer's rejection stands through an edit."""
+    approval = str(stored["approval"])
+    if story != stored["story"] or int(public) != int(stored["public"]):
+        approval = first_approval(event, stored["source"])
+        if approval == "approved" and stored["approval"] == "rejected":
+            approval = "rejected"
+    return approval
+
+
 def record(
     db: Database,
     event: Row,
@@ -269,24 +309,8 @@ def record(
         device_at = dbm.iso(data.captured_at) if data.captured_at else None
         captured_at = plausible_capture(event, device_at, received_at)
         try:
-            db.execute(
-                "INSERT INTO conversations (uuid, station_id, source, staff_name, attendee_id,"
-                " story, nps, topics, follow_up, contact, owner, status, public, approval,"
-                " captured_at, received_at, rehearsal, revision, device_captured_at, counted,"
-                " voided_at, voided_by, void_reason, void_batch) VALUES (:uuid, :station_id, :source,"
-                " :staff_name, :attendee_id, :story, :nps, :topics, :follow_up, :contact,"
-                " :owner, :status, :public, :approval, :captured_at, :received_at, :rehearsal,"
-                " :revision, :device_at,"
-                " :source = 'staff' OR NOT EXISTS (SELECT 1 FROM conversations"
-                " WHERE source = 'attendee' AND attendee_id = :attendee_id"
-                " AND station_id = :station_id AND counted = 1),"
-                # an attendee voided as a whole: their own story arrives voided, same mark
-                " (SELECT voided_at FROM attendees WHERE id = :attendee_id AND :source = 'attendee'),"
-                " (SELECT voided_by FROM attendees WHERE id = :attendee_id AND :source = 'attendee'),"
-                " (SELECT void_reason FROM attendees WHERE id = :attendee_id"
-                "  AND :source = 'attendee'),"
-                " (SELECT void_batch FROM attendees WHERE id = :attendee_id"
-                "  AND :source = 'attendee'))",
+            insert(
+                db,
                 {
                     **fields,
                     "uuid": uuid,
@@ -300,6 +324,7 @@ def record(
                     "rehearsal": int(rehearsal),
                     "revision": data.revision or 1,
                     "device_at": device_at,
+                    "updated_at": None,
                 },
             )
         except sqlite3.IntegrityError as exc:  # pragma: no cover - the write lock makes this rare
