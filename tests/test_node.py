@@ -63,5 +63,6 @@ def test_a_node_may_send_only_its_own_locations_records(db, event):
     node = enrol.authenticate(db, token)
     elsewhere = event["stations"]["stories"]  # Austin's
     answer = central.apply_records(db, node, [_checkin(elsewhere, "t-9", "MMMMMM")])
-    assert answer == {"applied": 0, "refused": [0], "badges": {}}
+    assert answer["applied"] == 0 and answer["refused"] == [0]
+    assert answer["results"][0]["reason"] == "wrong_location"
     assert db.execute("SELECT count(*) FROM checkins").fetchone()[0] == 0

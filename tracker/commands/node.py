@@ -6,7 +6,8 @@ import click
 from flask.cli import AppGroup
 
 from ..event import lookups as events
-from ..node import enrol
+from ..node import central, enrol, forward
+from ..store import audit
 from ..web.context import current_event, get_db
 
 node_cli = AppGroup("node", help="Enrol location nodes (on central).")
@@ -30,14 +31,70 @@ def node_add(location: str) -> None:
 
 @node_cli.command("list")
 def node_list() -> None:
-    """List the nodes: location, last contact, backlog as reported, revoked."""
-    for node in enrol.nodes(get_db(), current_event()["id"]):
+    """On central: each node as of now (last contact, its backlog then, clock, refused records,
+    alarm), and the latest refusals of each."""
+    db = get_db()
+    for node in enrol.nodes(db, current_event()["id"]):
         state = f"revoked {node['revoked_at']}" if node["revoked_at"] else "active"
-        seen = node["last_seen_at"] or "never"
+        if node["silent_seconds"] is None:
+            seen = "never heard from"
+        else:
+            seen = f"last contact {node['silent_seconds']} s ago"
+            seen += f", then {node['reported_waiting'] or 0} waiting"
+            if node["reported_oldest_seconds"]:
+                seen += f" (oldest {node['reported_oldest_seconds']:.0f} s)"
+        clock = node["clock_offset_seconds"]
+        clock_text = "" if clock is None else f"  clock {clock:+.1f} s"
         click.echo(
-            f"#{node['id']}  {node['location']}  {state}  last contact {seen}"
-            f"  waiting {node['reported_waiting'] or 0}"
+            f"#{node['id']}  {node['location']}  {state}  {seen}{clock_text}"
+            f"  refused {node['refused']}"
         )
+        if node["alarm"]:
+            click.echo(f"  ALARM: {node['alarm']}")
+        for refusal in central.refusals(db, node["id"], limit=5):
+            click.echo(
+                f"  refused {refusal['kind']} {refusal['uuid']}: {refusal['reason']}"
+                f" ({refusal['detail']}) at {refusal['at']}"
+            )
+
+
+@node_cli.command("accept")
+@click.argument("node_id", type=int)
+def node_accept(node_id: int) -> None:
+    """On central: let NODE_ID go on after an alarm (it came back on another or older file)."""
+    if not central.accept(get_db(), current_event(), node_id, audit.COMMAND_LINE):
+        raise click.ClickException(f"no node #{node_id}")
+    click.echo(f"Node #{node_id} accepted: its next contact records the file it has now.")
+
+
+@node_cli.command("parked")
+def node_parked() -> None:
+    """On a node: the records central refused, with why (retry or discard each)."""
+    rows = forward.parked(get_db())
+    if not rows:
+        click.echo("No parked records.")
+    for row in rows:
+        click.echo(
+            f"#{row['id']}  {row['kind']} {row['uuid']}  {row['reason']}: {row['detail']}"
+            f"  (parked {row['parked_at']})"
+        )
+
+
+@node_cli.command("retry")
+@click.argument("parked_id", type=int, required=False)
+def node_retry(parked_id: int | None) -> None:
+    """On a node: send parked record PARKED_ID again (all of them without an id)."""
+    count = forward.retry(get_db(), parked_id)
+    click.echo(f"{count} record(s) queued for central again.")
+
+
+@node_cli.command("discard")
+@click.argument("parked_id", type=int)
+def node_discard(parked_id: int) -> None:
+    """On a node: give up on parked record PARKED_ID (central never gets it)."""
+    if not forward.discard(get_db(), parked_id):
+        raise click.ClickException(f"no parked record #{parked_id}")
+    click.echo(f"Parked record #{parked_id} discarded.")
 
 
 @node_cli.command("revoke")

@@ -32,6 +32,8 @@ class ErrorCode(StrEnum):
     request_timeout = "request_timeout"  # 408: the body did not arrive in time
     id_conflict = "id_conflict"  # 409 (conversations) or 422 (check-ins): the id is taken
     no_longer_editable = "no_longer_editable"  # 409: past the end of its local day
+    upgrade_required = "upgrade_required"  # 409: a node speaking another node protocol
+    node_alarm = "node_alarm"  # 409: a node back on another or older file, until accepted
     body_too_large = "body_too_large"  # 413
     unsupported_media_type = "unsupported_media_type"  # 415: not application/json
     unknown_topic = "unknown_topic"  # 422: not one of the event's topics

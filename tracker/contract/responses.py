@@ -289,6 +289,9 @@ class Backlog(TypedDict):
 
     waiting: int
     oldest_seconds: Annotated[float, Field(description="age of the oldest waiting record")]
+    parked: Annotated[
+        int, Field(description="records central refused, kept for an organizer to retry or discard")
+    ]
 
 
 @with_config(EXACT)
@@ -303,6 +306,10 @@ class NodeLink(TypedDict):
         float | None, Field(description="since the last pull from central (null: never)")
     ]
     error: str | None
+    clock_offset_seconds: Annotated[
+        float | None,
+        Field(description="central's clock minus this node's, measured at each call (null: never)"),
+    ]
 
 
 @with_config(EXACT)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from datetime import UTC, datetime
 
 from sqlite_utils import Database
 
@@ -56,17 +57,28 @@ def add(
     return node, token
 
 
-def nodes(db: Database, event_id: int) -> list[Row]:
-    """Every node of the event's locations, with its location's slug, oldest first."""
-    return dbm.rows(
+def nodes(db: Database, event_id: int, now: datetime | None = None) -> list[Row]:
+    """Every node of the event's locations, oldest first, as of now: its location, when it was
+    last heard from and how long ago (`silent_seconds`, None: never), the backlog it reported
+    then, its clock offset, the records central refused from it, and an alarm to decide on."""
+    found = dbm.rows(
         db.execute(
             "SELECT n.id, n.created_at, n.revoked_at, n.last_seen_at, n.reported_waiting,"
-            " n.reported_oldest_seconds, l.slug AS location, l.name AS location_name"
+            " n.reported_oldest_seconds, n.clock_offset_seconds, n.protocol, n.alarm,"
+            " (SELECT count(*) FROM node_refusals r WHERE r.node_id = n.id) AS refused,"
+            " l.slug AS location, l.name AS location_name"
             " FROM nodes n JOIN locations l ON l.id = n.location_id"
             " WHERE l.event_id = ? ORDER BY n.id",
             [event_id],
         )
     )
+    moment = now or datetime.now(UTC)
+    for node in found:
+        seen = node["last_seen_at"]
+        node["silent_seconds"] = (
+            None if seen is None else round((moment - dbm.parse_iso(seen)).total_seconds())
+        )
+    return found
 
 
 def revoke(db: Database, event: Row, node_id: int, actor: str = audit.COMMAND_LINE) -> Row:
@@ -85,27 +97,24 @@ def revoke(db: Database, event: Row, node_id: int, actor: str = audit.COMMAND_LI
     return node
 
 
+_NODE = (
+    "SELECT n.*, l.event_id, l.slug AS location_slug FROM nodes n"
+    " JOIN locations l ON l.id = n.location_id WHERE "
+)
+
+
 def authenticate(db: Database, token: str) -> Row:
     """The node holding `token`, with its location's event; NodeRefused for an unknown or
     revoked token."""
-    node = dbm.one(
-        db.execute(
-            "SELECT n.*, l.event_id, l.slug AS location_slug FROM nodes n"
-            " JOIN locations l ON l.id = n.location_id WHERE n.token_hash = ?",
-            [token_hash(token)],
-        )
-    )
+    node = dbm.one(db.execute(_NODE + "n.token_hash = ?", [token_hash(token)]))
     if node is None or node["revoked_at"] is not None:
         raise NodeRefused("unknown or revoked node token")
     return node
 
 
-def note_contact(db: Database, node_id: int, waiting: int | None, oldest: float | None) -> None:
-    """The node reached central just now, with the backlog it reported (organizers see it)."""
-    with dbm.write(db):
-        db.execute(
-            "UPDATE nodes SET last_seen_at = ?, reported_waiting = coalesce(?, reported_waiting),"
-            " reported_oldest_seconds = CASE WHEN ? IS NULL THEN reported_oldest_seconds"
-            " ELSE ? END WHERE id = ?",
-            [dbm.utcnow(), waiting, waiting, oldest, node_id],
-        )
+def get(db: Database, node_id: int) -> Row:
+    """A node by its number, as `authenticate` gives it; UnknownNode if there is none."""
+    node = dbm.one(db.execute(_NODE + "n.id = ?", [node_id]))
+    if node is None:
+        raise UnknownNode(node_id)
+    return node

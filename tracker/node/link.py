@@ -15,21 +15,24 @@ import urllib.error
 import urllib.request
 from collections.abc import MutableMapping
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 from ..security import tls_context
 from ..store import db as dbm
 from ..store import settings
-from . import forward, pull
+from . import forward, protocol, pull
 
 log = logging.getLogger(__name__)
 EXTENSION = "tracker_node"
 BACKOFF_MAX = 10.0
-IDLE_SECONDS = 0.05  # how often an empty outbox is looked at again
+IDLE_SECONDS = 0.2  # how often an empty outbox is looked at again
+CLOCK_TOLERANCE = 2.0  # seconds of offset left uncorrected (the Date header's resolution)
 
 
 class Refused(Exception):
-    """Central refused the node's token (revoked or unknown): 401 or 403."""
+    """Central refused this node: its token (revoked or unknown: 401, 403) or, until an
+    organizer decides, its file or its protocol (409)."""
 
 
 class Link:
@@ -43,51 +46,76 @@ class Link:
         self.pull_seconds = float(config.get("NODE_PULL_SECONDS", 2.0))
         self.state = "starting"  # "up", "down", "refused"
         self.error: str | None = None
+        self.clock_offset: float | None = None  # seconds to add to this clock to get central's
         self.started = False
 
     def db(self) -> Any:
         return dbm.thread_db(self.config["DATABASE"], self.config["SYNCHRONOUS"])
 
+    def offset(self) -> float:
+        """The correction applied to the times this node sends: none within CLOCK_TOLERANCE
+        (the Date header counts whole seconds), else the measured offset."""
+        measured = self.clock_offset or 0.0
+        return measured if abs(measured) > CLOCK_TOLERANCE else 0.0
+
     def request(self, method: str, path: str, body: object = None, timeout: float = 10) -> Any:
-        """One call to central's node API, with the token and this node's backlog."""
-        backlog = forward.backlog(self.db())
+        """One call to central's node API, with the token, the protocol version, this node's
+        file, backlog and clock; central's Date header measures the clock's offset."""
+        db = self.db()
+        backlog = forward.backlog(db)
         data = None if body is None else json.dumps(body).encode()
         req = urllib.request.Request(self.upstream + path, data=data, method=method)
         req.add_header("Authorization", f"Bearer {self.token}")
-        req.add_header("X-Node-Waiting", str(backlog["waiting"]))
-        req.add_header("X-Node-Oldest-Seconds", str(backlog["oldest_seconds"]))
+        req.add_header(protocol.PROTOCOL_HEADER, str(protocol.PROTOCOL))
+        req.add_header(protocol.FILE_HEADER, forward.file_id(db))
+        req.add_header(protocol.FORWARDED_HEADER, str(forward.forwarded(db)))
+        req.add_header(protocol.WAITING_HEADER, str(backlog["waiting"]))
+        req.add_header(protocol.OLDEST_HEADER, str(backlog["oldest_seconds"]))
+        req.add_header(protocol.PARKED_HEADER, str(backlog["parked"]))
+        if self.clock_offset is not None:
+            req.add_header(protocol.OFFSET_HEADER, f"{self.clock_offset:.1f}")
         if data is not None:
             req.add_header("Content-Type", "application/json")
+        sent = time.time()
         try:
             with urllib.request.urlopen(req, timeout=timeout, context=tls_context()) as answer:
                 result = json.loads(answer.read())
+                self._measure(answer.headers.get("Date"), sent, time.time())
         except urllib.error.HTTPError as exc:
-            if exc.code in (401, 403):
-                self.state, self.error = "refused", f"central refused this node ({exc.code})"
+            if exc.code in (401, 403, 409):
+                detail = _detail(exc)
+                self.state, self.error = "refused", f"central refused this node: {detail}"
                 raise Refused(self.error) from None
             raise
         self.state, self.error = "up", None
         return result
 
+    def _measure(self, date: str | None, sent: float, received: float) -> None:
+        """Central's clock against ours, from its Date header (whole seconds, so the middle of
+        the call is compared with the middle of central's second)."""
+        if not date:
+            return
+        try:
+            central = parsedate_to_datetime(date).timestamp() + 0.5
+        except (TypeError, ValueError):
+            return
+        self.clock_offset = round(central - (sent + received) / 2, 1)
+
     def forward_once(self) -> int:
-        """Send one batch from the outbox; how many records central took (0: nothing waiting)."""
+        """Send one batch from the outbox; how many records it covered (0: nothing waiting)."""
         db = self.db()
-        through, records = forward.next_batch(db)
-        if not through:
+        covered, records = forward.next_batch(db, offset_seconds=self.offset())
+        if not covered:
             return 0
         answer = self.request("POST", "/api/node/records", {"records": records}) if records else {}
-        forward.acknowledge(db, through, answer.get("badges", {}))
-        return len(records) or 1
+        forward.acknowledge(db, covered, records, answer)
+        return len(covered)
 
     def pull_once(self) -> None:
-        """Fetch and store the setup, central's records of the location, the event's figures."""
+        """Fetch and store the setup and the change feed of the location after this node's
+        position in it, and the event's figures."""
         db = self.db()
-        checkins_after, conversations_after = pull.cursors(db)
-        setup = self.request(
-            "GET",
-            f"/api/node/setup?checkins_after={checkins_after}"
-            f"&conversations_after={conversations_after}",
-        )
+        setup = self.request("GET", f"/api/node/setup?changes_after={pull.position(db)}")
         pull.apply_setup(db, setup)
         self.config["ATTENDEE_COOKIE_KEY"] = setup["cookie_key"]
         pull.note_pulled(db, datetime.now(UTC))
@@ -129,8 +157,22 @@ class Link:
             age = round((datetime.now(UTC) - dbm.parse_iso(pulled)).total_seconds(), 1)
         return {
             "forward": forward.backlog(db),
-            "link": {"state": self.state, "pulled_seconds_ago": age, "error": self.error},
+            "link": {
+                "state": self.state,
+                "pulled_seconds_ago": age,
+                "error": self.error,
+                "clock_offset_seconds": self.clock_offset,
+            },
         }
+
+
+def _detail(exc: urllib.error.HTTPError) -> str:
+    """Central's words from an error answer ({"error", "detail"}), else its status."""
+    try:
+        body = json.loads(exc.read())
+        return f"{body['error']}: {body['detail']}"
+    except (ValueError, KeyError, TypeError, OSError):
+        return f"HTTP {exc.code}"
 
 
 def start_node(config: MutableMapping[str, Any], serving: bool) -> Link | None:
@@ -142,6 +184,8 @@ def start_node(config: MutableMapping[str, Any], serving: bool) -> Link | None:
     db = link.db()
     with dbm.write(db):
         pull.set_node_mode(db, True)
+        settings.put(db, "node", "1")  # no change feed here: that is central's
+    forward.file_id(db)
     key = settings.get(db, "node_cookie_key")
     if key:
         config["ATTENDEE_COOKIE_KEY"] = key

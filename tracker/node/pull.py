@@ -18,7 +18,16 @@ from sqlite_utils import Database
 from ..store import db as dbm
 from ..store import settings
 from ..store.db import Row
-from .protocol import CONVERSATION_FIELDS, EVENT_COLUMNS, LOCATION_COLUMNS, STATION_COLUMNS
+from .protocol import (
+    CENTRAL_FIELDS,
+    CONVERSATION_FIELDS,
+    DEVICE_FIELDS,
+    EVENT_COLUMNS,
+    LOCATION_COLUMNS,
+    STATION_COLUMNS,
+)
+
+POSITION = "node_changes_after"
 
 
 def set_node_mode(db: Database, on: bool) -> None:
@@ -26,12 +35,9 @@ def set_node_mode(db: Database, on: bool) -> None:
     settings.put(db, "node_mode", "1" if on else "0")
 
 
-def cursors(db: Database) -> tuple[int, int]:
-    """How far this node has read central's check-ins and conversations of its location."""
-    return (
-        int(settings.get(db, "node_checkins_after") or 0),
-        int(settings.get(db, "node_conversations_after") or 0),
-    )
+def position(db: Database) -> int:
+    """Where this node is in central's change feed: the changes after it are still to apply."""
+    return int(settings.get(db, POSITION) or 0)
 
 
 def apply_setup(db: Database, setup: Row) -> None:
@@ -44,21 +50,10 @@ def apply_setup(db: Database, setup: Row) -> None:
             _upsert(db, "stations", STATION_COLUMNS, station)
         settings.put(db, "current_event", setup["event"]["slug"])
         settings.put(db, "node_cookie_key", setup["cookie_key"])
-        for uuid, approval, voided_at in setup["approvals"]:
-            db.execute(
-                "UPDATE conversations SET approval = ?, voided_at = ? WHERE uuid = ?"
-                " AND (approval IS NOT ? OR voided_at IS NOT ?)",
-                [approval, voided_at, uuid, approval, voided_at],
-            )
-        checkins_after, conversations_after = cursors(db)
-        for row in setup["checkins"]:
-            _checkin(db, setup["event"]["id"], row)
-            checkins_after = max(checkins_after, int(row["id"]))
-        for row in setup["conversations"]:
-            _conversation(db, setup["event"]["id"], row)
-            conversations_after = max(conversations_after, int(row["id"]))
-        settings.put(db, "node_checkins_after", str(checkins_after))
-        settings.put(db, "node_conversations_after", str(conversations_after))
+        event_id = setup["event"]["id"]
+        for change in setup["changes"]:
+            _apply_change(db, event_id, change)
+        settings.put(db, POSITION, max(position(db), int(setup["changes_through"])))
         settings.put(
             db, "node_snapshot", json.dumps({"snapshot": setup["snapshot"], "at": setup["at"]})
         )
@@ -96,6 +91,59 @@ def _attendee_id(db: Database, event_id: int, row: Row) -> int | None:
     return int(made[0])
 
 
+def _pending(db: Database, kind: str, key: str) -> bool:
+    """Whether this node holds a version of the record central has not acknowledged yet: its
+    device-owned fields are newer here, and stay."""
+    found = db.execute("SELECT 1 FROM outbox WHERE kind = ? AND uuid = ? LIMIT 1", [kind, key])
+    return found.fetchone() is not None
+
+
+def _apply_change(db: Database, event_id: int, change: Row) -> None:
+    """One change of central's feed: the record's current state, or None once deleted (a
+    rehearsal clear). Central-owned fields always follow central; device-owned ones only when
+    nothing of the record waits here to be forwarded (protocol.py says which are which)."""
+    kind, key, row = change["kind"], change["key"], change["row"]
+    table, column = {"checkin": ("checkins", "uuid"), "conversation": ("conversations", "uuid"),
+                     "attendee": ("attendees", "token")}[kind]  # fmt: skip
+    if row is None:
+        if not _pending(db, kind, key):
+            with contextlib.suppress(sqlite3.IntegrityError):  # an attendee still referenced
+                db.execute(f"DELETE FROM {table} WHERE {column} = ?", [key])
+        return
+    if kind == "checkin":
+        _checkin(db, event_id, row)
+    elif kind == "conversation":
+        _conversation(db, event_id, row, _pending(db, kind, key))
+    else:
+        _attendee(db, event_id, row, _pending(db, kind, key))
+
+
+def _attendee(db: Database, event_id: int, row: Row, pending: bool) -> None:
+    found = db.execute("SELECT id FROM attendees WHERE token = ?", [row["token"]]).fetchone()
+    if found is None:
+        with contextlib.suppress(sqlite3.IntegrityError):  # a local attendee holds the badge
+            db.execute(
+                "INSERT INTO attendees (event_id, token, badge, created_at, name, email, company,"
+                " consent, erased_at, voided_at, rehearsal) VALUES (:event_id, :token, :badge,"
+                " :created_at, :name, :email, :company, :consent, :erased_at, :voided_at,"
+                " :rehearsal)",
+                {**row, "event_id": event_id},
+            )
+        return
+    db.execute(
+        "UPDATE attendees SET erased_at = :erased_at, voided_at = :voided_at WHERE id = :id"
+        " AND (erased_at IS NOT :erased_at OR voided_at IS NOT :voided_at)",
+        {**row, "id": found[0]},
+    )
+    if not pending:
+        db.execute(
+            "UPDATE attendees SET name = :name, email = :email, company = :company,"
+            " consent = :consent WHERE id = :id AND (name IS NOT :name OR email IS NOT :email"
+            " OR company IS NOT :company OR consent IS NOT :consent)",
+            {**row, "id": found[0]},
+        )
+
+
 def _checkin(db: Database, event_id: int, row: Row) -> None:
     attendee_id = _attendee_id(db, event_id, row)
     if row["counted"]:  # central's first visit: any other local one is a repeat
@@ -114,7 +162,7 @@ def _checkin(db: Database, event_id: int, row: Row) -> None:
     )  # fmt: skip
 
 
-def _conversation(db: Database, event_id: int, row: Row) -> None:
+def _conversation(db: Database, event_id: int, row: Row, pending: bool) -> None:
     attendee_id = _attendee_id(db, event_id, row)
     if row["counted"] and row["source"] == "attendee":
         db.execute(
@@ -124,18 +172,20 @@ def _conversation(db: Database, event_id: int, row: Row) -> None:
         )
     values: dict[str, Any] = {f: row[f] for f in CONVERSATION_FIELDS}
     values.update(
-        uuid=row["uuid"], station_id=row["station_id"], attendee_id=attendee_id,
-        counted=row["counted"], approval=row["approval"], voided_at=row["voided_at"],
-        rehearsal=row["rehearsal"],
+        uuid=row["uuid"], station_id=row["station_id"], location_id=row["location_id"],
+        attendee_id=attendee_id, counted=row["counted"], approval=row["approval"],
+        voided_at=row["voided_at"], rehearsal=row["rehearsal"],
     )  # fmt: skip
-    columns = ["uuid", "station_id", "attendee_id", "counted", "approval", "voided_at",
-               "rehearsal", *CONVERSATION_FIELDS]  # fmt: skip
+    columns = ["uuid", "station_id", "location_id", "attendee_id", "counted", "approval",
+               "voided_at", "rehearsal", *CONVERSATION_FIELDS]  # fmt: skip
+    central = ", ".join(f"{c} = excluded.{c}" for c in CENTRAL_FIELDS)
+    device = ", ".join(f"{c} = excluded.{c}" for c in (*DEVICE_FIELDS, "revision", "updated_at"))
+    follows = (*CENTRAL_FIELDS, *(() if pending else (*DEVICE_FIELDS, "revision")))
     db.execute(
         f"INSERT INTO conversations ({', '.join(columns)})"
         f" VALUES ({', '.join(':' + c for c in columns)}) ON CONFLICT (uuid) DO UPDATE"
-        " SET counted = excluded.counted, approval = excluded.approval,"
-        " voided_at = excluded.voided_at WHERE counted IS NOT excluded.counted"
-        " OR approval IS NOT excluded.approval OR voided_at IS NOT excluded.voided_at",
+        f" SET {central}{'' if pending else ', ' + device}"
+        f" WHERE {' OR '.join(f'{c} IS NOT excluded.{c}' for c in follows)}",
         values,
     )
 

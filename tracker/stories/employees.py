@@ -105,15 +105,31 @@ def record(
                 public=bool(found["public"]),
             )
         try:
-            cur = db.execute(
-                "INSERT INTO conversations (uuid, station_id, location_id, source, story, topics,"
-                " public, approval, captured_at, received_at, counted)"
-                " VALUES (?, NULL, ?, 'employee', ?, '[]', ?, 'pending', ?, ?, 0)",
-                [uuid, place["id"], text, int(public), at, at],
-            )
+            row_id = insert(db, uuid, place["id"], text, public, at, at)
         except sqlite3.IntegrityError as exc:  # pragma: no cover - the write lock makes this rare
             raise IdConflict(f"the id {uuid} is already used") from exc
-    return Told(id=uuid, reference=reference(int(cur.lastrowid or 0)), created=True, public=public)
+    return Told(id=uuid, reference=reference(row_id), created=True, public=public)
+
+
+def insert(
+    db: Database,
+    uuid: str,
+    location_id: int,
+    story: str,
+    public: bool,
+    captured_at: str,
+    received_at: str,
+    rehearsal: bool = False,
+) -> int:
+    """The one way an employee's story is written (here, and on central for a node's): never
+    counted, waiting for approval. Returns its row id; sqlite3.IntegrityError if the id is taken."""
+    cur = db.execute(
+        "INSERT INTO conversations (uuid, station_id, location_id, source, story, topics,"
+        " public, approval, captured_at, received_at, counted, rehearsal)"
+        " VALUES (?, NULL, ?, 'employee', ?, '[]', ?, 'pending', ?, ?, 0, ?)",
+        [uuid, location_id, story, int(public), captured_at, received_at, int(rehearsal)],
+    )
+    return int(cur.lastrowid or 0)
 
 
 def count(db: Database, event_id: int, location_slug: str | None = None) -> int:

@@ -38,6 +38,12 @@ def _handle_api_error(exc: ApiError):
 
 
 def _before_request():
+    upstream = current_app.config.get("NODE_UPSTREAM")
+    if upstream and (request.path == "/admin" or request.path.startswith("/admin/")):
+        # A node has no second console: what an organizer does happens on central, once.
+        central = upstream.rstrip("/")
+        page = render_template("admin/on_node.html", central=central)
+        return make_response(page, 200 if request.method in ("GET", "HEAD") else 409)
     if is_api():
         return refuse_cross_site()
     if request.method in UNSAFE and current_app.config.get("WTF_CSRF_ENABLED", True):

@@ -33,43 +33,28 @@ def _node() -> dict:
         enforce(limit, f"node/ip/{request.remote_addr}", "Too many node requests.")
         raise ApiError(401, ErrorCode.not_signed_in, str(exc)) from None
     enforce(limit, f"node/{node['id']}", "Too many requests from this node.")
-    enrol.note_contact(
-        get_db(),
-        node["id"],
-        _int(request.headers.get("X-Node-Waiting")),
-        _float(request.headers.get("X-Node-Oldest-Seconds")),
-    )
+    try:
+        central.check_in_node(get_db(), node, request.headers)
+    except central.UpgradeRequired as exc:
+        raise ApiError(409, ErrorCode.upgrade_required, str(exc)) from None
+    except central.NodeAlarm as exc:
+        raise ApiError(409, ErrorCode.node_alarm, str(exc)) from None
     return node
 
 
-def _int(text: str | None) -> int | None:
-    try:
-        return int(text) if text is not None else None
-    except ValueError:
-        return None
-
-
-def _float(text: str | None) -> float | None:
-    try:
-        return float(text) if text is not None else None
-    except ValueError:
-        return None
-
-
 def _cursor(name: str) -> int:
-    try:
-        return max(0, int(request.args.get(name, 0)))
-    except ValueError:
-        raise ApiError(400, ErrorCode.bad_request, f"{name} is a whole number") from None
+    """A position in the change feed: a whole number from 0 to 2**63 - 1."""
+    text = request.args.get(name, "0")
+    if not text.isdigit() or len(text) > 18:
+        raise ApiError(400, ErrorCode.bad_request, f"{name} is a whole number below 10**18")
+    return int(text)
 
 
 @bp.get("/api/node/setup")
 def setup():
     node = _node()
     key = attendee_cookie_key(str(current_app.secret_key))
-    answer = central.setup_for(
-        get_db(), node, key, _cursor("checkins_after"), _cursor("conversations_after")
-    )
+    answer = central.setup_for(get_db(), node, key, _cursor("changes_after"))
     response = jsonify(answer)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -82,5 +67,6 @@ def records():
         body = json.loads(request.get_data(cache=False))
         result = central.apply_records(get_db(), node, body.get("records"))
     except (ValueError, AttributeError, central.BadRecords) as exc:
-        return json_error(400, ErrorCode.invalid_body, str(exc))
+        detail = str(exc) if isinstance(exc, central.BadRecords) else "the body is a JSON object"
+        return json_error(400, ErrorCode.invalid_body, detail)
     return jsonify(result)

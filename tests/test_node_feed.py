@@ -1,0 +1,302 @@
+"""Between a location node and central, in process, on two real database files: the change
+feed (voids, owners, erasures travel down), per-record outcomes and parked records, central's
+strict validation, field ownership, clocks, the node's file, and the protocol version."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from tracker.checkins import record as checkins
+from tracker.corrections import erasure, voids
+from tracker.figures import scoreboard
+from tracker.followups import changes as followups
+from tracker.node import central, enrol, forward, protocol, pull
+from tracker.store import db as dbm
+from tracker.store import settings
+
+AT = "2026-10-07T10:00:00.000Z"
+
+
+@pytest.fixture
+def node(db, event):
+    """Central's row for an enrolled Cork node (with its location and event)."""
+    _, token = enrol.add(db, event, "cork")
+    return enrol.authenticate(db, token)
+
+
+@pytest.fixture
+def node_db(tmp_path):
+    """A location node's own database file, set up as `start_node` does."""
+    database = dbm.connect(tmp_path / "node.db")
+    dbm.migrate(database)
+    with dbm.write(database):
+        pull.set_node_mode(database, True)
+        settings.put(database, "node", "1")
+    yield database
+    database.close()
+
+
+def pulled(db, node_db, node) -> dict:
+    """One pull: central's setup and feed after the node's position, stored on the node."""
+    setup = central.setup_for(db, node, "cookie-key", pull.position(node_db))
+    pull.apply_setup(node_db, json.loads(json.dumps(setup)))  # as it travels: JSON
+    return setup
+
+
+def forwarded(db, node_db, node) -> dict:
+    """One forward: the node's next batch applied on central and acknowledged on the node."""
+    covered, records = forward.next_batch(node_db)
+    answer = central.apply_records(db, node, json.loads(json.dumps(records)))
+    forward.acknowledge(node_db, covered, records, answer)
+    return answer
+
+
+def attendee(token="tok-1", badge="KKKKKK") -> dict:
+    return {"token": token, "badge": badge, "created_at": AT}
+
+
+def checkin(station_id: int, who: dict | None = None, **changes) -> dict:
+    return {
+        "kind": "checkin",
+        "uuid": str(uuid.uuid4()),
+        "station_id": station_id,
+        "scanned_at": AT,
+        "received_at": AT,
+        "attendee": who or attendee(),
+        **changes,
+    }
+
+
+def story(station_id: int | None, **changes) -> dict:
+    return {
+        "kind": "conversation",
+        "uuid": str(uuid.uuid4()),
+        "station_id": station_id,
+        "source": "staff",
+        "story": "The new dashboard saves me an hour a week.",
+        "nps": 9,
+        "topics": "[]",
+        "captured_at": AT,
+        "received_at": AT,
+        **changes,
+    }
+
+
+def test_one_bad_record_is_refused_with_its_reason_and_the_rest_of_the_batch_is_applied(
+    db, event, node
+):
+    booth = event["stations"]["booth"]["id"]
+    employee = story(None, source="employee", location_id=node["location_id"], nps=None)
+    batch = [
+        checkin(booth),
+        checkin(booth, received_at="garbage"),
+        employee,  # an employee's story told at the node's /tce page
+        {"kind": "checkin"},
+        "not a record",
+        checkin(booth, who=attendee("tok-2", "MMMMMM"), scanned_at="2099-01-01T00:00:00Z"),
+        story(booth, nps=11),
+        story(booth),
+    ]
+    answer = central.apply_records(db, node, batch)
+    reasons = [r.get("reason") for r in answer["results"]]
+    assert reasons == [
+        None, "invalid_record", None, "invalid_record", "invalid_record", "clock",
+        "invalid_record", None,
+    ]  # fmt: skip
+    assert answer["applied"] == 3 and answer["refused"] == [1, 3, 4, 5, 6]
+    assert "received_at" in answer["results"][1]["detail"]
+    assert "KeyError" not in json.dumps(answer) and "Error(" not in json.dumps(answer)
+    stored = db.execute("SELECT source, counted FROM conversations ORDER BY id").fetchall()
+    assert stored == [("employee", 0), ("staff", 1)]
+    # Nothing it refused is stored, and every page built from the figures still answers.
+    assert db.execute("SELECT count(*) FROM checkins").fetchone()[0] == 1
+    assert scoreboard.snapshot(db, event)["total"] == 2
+    refusals = central.refusals(db, node["id"])
+    assert len(refusals) == 5 and {r["reason"] for r in refusals} == {"invalid_record", "clock"}
+
+
+def test_central_alone_decides_counted_approval_and_voids(db, event, node):
+    booth = event["stations"]["booth"]["id"]
+    sneaky = story(booth, counted=1, approval="approved", voided_at=None, public=1,
+                   source="attendee", attendee=attendee())  # fmt: skip
+    central.apply_records(db, node, [sneaky])
+    row = db.execute("SELECT approval, counted FROM conversations").fetchone()
+    assert row == ("pending", 1)  # an attendee's public story waits for an organizer
+
+
+def test_the_feed_brings_central_voids_owners_and_erasures_to_the_node(db, event, node, node_db):
+    booth = event["stations"]["booth"]
+    pulled(db, node_db, node)
+    # Records made at the node reach central ...
+    done = checkins.check_in(node_db, event, booth["code"], None)
+    told = story(booth["id"], follow_up=1, contact="ann@example.org")
+    with dbm.write(node_db):
+        pull.set_node_mode(node_db, True)
+    answer = central.apply_records(db, node, [told])
+    assert answer["applied"] == 1
+    covered, records = forward.next_batch(node_db)
+    central.apply_records(db, node, records)
+    forward.acknowledge(node_db, covered, records, {"results": [{"status": "applied"}]})
+    pulled(db, node_db, node)
+    # ... then central voids the check-in, gives the follow-up an owner, erases the attendee.
+    voids.void(db, event["id"], "checkins", done.checkin["id"], "organizer", "a test scan")
+    followups.assign(db, event["id"], told["uuid"], "carla@example.org", "organizer")
+    token = done.attendee["token"]
+    with dbm.write(db):
+        db.execute(
+            "UPDATE attendees SET name = 'Ann', email = 'ann@x.org' WHERE token = ?", [token]
+        )
+    pulled(db, node_db, node)
+    assert node_db.execute("SELECT name FROM attendees WHERE token = ?", [token]).fetchone() == (
+        "Ann",
+    )
+    badge = db.execute("SELECT badge FROM attendees WHERE token = ?", [token]).fetchone()[0]
+    erasure.erase_attendee(db, event["id"], badge, "organizer")
+    pulled(db, node_db, node)
+    voided = node_db.execute(
+        "SELECT voided_at IS NOT NULL FROM checkins WHERE uuid = ?", [done.checkin["id"]]
+    ).fetchone()
+    assert voided == (1,)
+    owner = node_db.execute(
+        "SELECT owner FROM conversations WHERE uuid = ?", [told["uuid"]]
+    ).fetchone()
+    assert owner == ("carla@example.org",)
+    details = node_db.execute(
+        "SELECT name, email, erased_at IS NOT NULL FROM attendees WHERE token = ?", [token]
+    ).fetchone()
+    assert details == (None, None, 1)
+    # The node's board now counts what central counts for its location.
+    cork = [loc for loc in scoreboard.snapshot(db, event)["locations"] if loc["slug"] == "cork"]
+    (node_cork,) = [
+        loc for loc in scoreboard.snapshot(node_db, event)["locations"] if loc["slug"] == "cork"
+    ]
+    assert node_cork["total"] == cork[0]["total"]
+
+
+def test_a_staff_edit_at_the_node_keeps_the_owner_set_on_central(db, event, node):
+    booth = event["stations"]["booth"]["id"]
+    told = story(booth, follow_up=1, owner="ann")
+    central.apply_records(db, node, [told])
+    followups.assign(db, event["id"], told["uuid"], "carla@example.org", "organizer")
+    edited = {**told, "story": "Corrected words.", "owner": "ann", "revision": 2}
+    assert central.apply_records(db, node, [edited])["applied"] == 1
+    row = db.execute("SELECT story, owner FROM conversations").fetchone()
+    assert row == ("Corrected words.", "carla@example.org")
+
+
+def test_an_attendee_clearing_their_details_at_the_node_clears_them_on_central(db, event, node):
+    who = {**attendee(), "kind": "attendee", "name": "Ann", "email": "ann@example.org",
+           "consent": 1}  # fmt: skip
+    central.apply_records(db, node, [who])
+    central.apply_records(db, node, [{**who, "name": None, "email": None, "consent": 0}])
+    assert db.execute("SELECT name, email, consent FROM attendees").fetchone() == (None, None, 0)
+
+
+def test_a_deleted_record_leaves_the_node_and_the_feed_never_goes_back(db, event, node, node_db):
+    booth = event["stations"]["booth"]
+    done = checkins.check_in(db, event, booth["code"], None, rehearsal=True)
+    first = pulled(db, node_db, node)
+    assert node_db.execute("SELECT count(*) FROM checkins").fetchone() == (1,)
+    with dbm.write(db):
+        db.execute("DELETE FROM checkins WHERE uuid = ?", [done.checkin["id"]])
+    second = pulled(db, node_db, node)
+    assert second["changes_through"] > first["changes_through"]
+    assert node_db.execute("SELECT count(*) FROM checkins").fetchone() == (0,)
+    assert pull.position(node_db) == second["changes_through"]
+
+
+def test_refused_records_are_parked_on_the_node_until_retried_or_discarded(
+    db, event, node, node_db
+):
+    pulled(db, node_db, node)
+    booth = event["stations"]["booth"]
+    checkins.check_in(node_db, event, booth["code"], None)
+    with dbm.write(node_db):  # a record central will refuse: a station of no location of its
+        node_db.execute("UPDATE checkins SET scanned_at = 'yesterday'")
+    answer = forwarded(db, node_db, node)
+    assert answer["refused"] == [1]  # the attendee went, the check-in did not
+    (parked,) = forward.parked(node_db)
+    assert parked["kind"] == "checkin" and parked["reason"] == "invalid_record"
+    assert forward.backlog(node_db) == {"waiting": 0, "oldest_seconds": 0.0, "parked": 1}
+    with dbm.write(node_db):
+        node_db.execute(f"UPDATE checkins SET scanned_at = '{AT}'")
+    assert forward.retry(node_db) == 1
+    assert forwarded(db, node_db, node)["applied"] == 1
+    assert forward.parked(node_db) == []
+    assert db.execute("SELECT count(*) FROM checkins").fetchone() == (1,)
+
+
+def test_new_records_go_first_in_a_batch_behind_a_backlog(db, event, node, node_db):
+    pulled(db, node_db, node)
+    booth = event["stations"]["booth"]
+    for _ in range(30):
+        checkins.check_in(node_db, event, booth["code"], None)
+    newest = checkins.check_in(node_db, event, booth["code"], None)
+    covered, records = forward.next_batch(node_db, limit=10)
+    uuids = [r.get("uuid") for r in records]
+    assert newest.checkin["id"] in uuids[: forward.LIVE]
+    assert len(covered) >= len(records)
+
+
+def test_a_node_clock_ten_minutes_slow_is_corrected_before_its_times_are_sent():
+    record = checkin(1, who=attendee())
+    moved = protocol.shifted(record, 600.0)
+    assert moved["scanned_at"] == "2026-10-07T10:10:00.000Z"
+    assert moved["attendee"]["created_at"] == "2026-10-07T10:10:00.000Z"
+    assert record["scanned_at"] == AT  # the stored record is not changed
+
+
+def headers(**values) -> dict:
+    base = {protocol.PROTOCOL_HEADER: str(protocol.PROTOCOL), protocol.FILE_HEADER: "file-a",
+            protocol.FORWARDED_HEADER: "0"}  # fmt: skip
+    return {**base, **values}
+
+
+def test_a_node_back_on_another_or_older_file_is_refused_and_alarmed_until_accepted(
+    db, event, node
+):
+    central.check_in_node(db, node, headers(**{protocol.FORWARDED_HEADER: "500"}))
+    node = enrol.get(db, node["id"])
+    with pytest.raises(central.NodeAlarm, match="older copy"):
+        central.check_in_node(db, node, headers(**{protocol.FORWARDED_HEADER: "20"}))
+    node = enrol.get(db, node["id"])
+    with pytest.raises(central.NodeAlarm):  # alarmed: even the right file waits for a decision
+        central.check_in_node(db, node, headers(**{protocol.FORWARDED_HEADER: "500"}))
+    (listed,) = enrol.nodes(db, event["id"])
+    assert "older copy" in listed["alarm"]
+    assert central.accept(db, event, node["id"], "organizer")
+    node = enrol.get(db, node["id"])
+    central.check_in_node(db, node, headers(**{protocol.FILE_HEADER: "file-b"}))
+    node = enrol.get(db, node["id"])
+    with pytest.raises(central.NodeAlarm, match="another database file"):
+        central.check_in_node(db, node, headers(**{protocol.FILE_HEADER: "file-c"}))
+
+
+def test_another_protocol_is_refused_clearly(db, node):
+    with pytest.raises(central.UpgradeRequired, match="protocol"):
+        central.check_in_node(db, node, headers(**{protocol.PROTOCOL_HEADER: "1"}))
+
+
+def test_the_node_api_answers_409_upgrade_required_and_400_for_a_huge_cursor(client, db, event):
+    _, token = enrol.add(db, event, "cork")
+    auth = {"Authorization": f"Bearer {token}"}
+    old = client.get("/api/node/setup", headers=auth)
+    assert old.status_code == 409 and old.get_json()["error"] == "upgrade_required"
+    current = {**auth, **headers()}
+    huge = client.get("/api/node/setup?changes_after=" + "9" * 20, headers=current)
+    assert huge.status_code == 400 and huge.get_json()["error"] == "bad_request"
+    setup = client.get("/api/node/setup?changes_after=0", headers=current)
+    assert setup.status_code == 200 and setup.get_json()["protocol"] == protocol.PROTOCOL
+    bad = client.post("/api/node/records", headers=current, json={"records": [{"kind": 1}]})
+    assert bad.status_code == 200 and bad.get_json()["results"][0]["reason"] == "invalid_record"
+
+
+def test_a_node_has_no_second_console(make_app):
+    app = make_app(NODE_UPSTREAM="https://central.example.org/", NODE_TOKEN="t")
+    page = app.test_client().get("/admin/")
+    assert page.status_code == 200
+    assert "https://central.example.org/admin/" in page.get_data(as_text=True)
+    assert app.test_client().post("/admin/login").status_code == 409
