@@ -6,31 +6,42 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import socket
 import threading
 import time
 import urllib.request
 import uuid
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime, parsedate_to_datetime
 from pathlib import Path
 
 import pytest
 import requests
 from werkzeug.security import check_password_hash
 
+from tracker.corrections import erasure, voids
 from tracker.event import setup as eventsetup
 from tracker.node import enrol
 from tracker.store import db as dbm
 
 from .conftest import LiveServer
+from .helpers import csrf_token
+
+pytestmark = pytest.mark.live
 
 UNION_SECONDS = 30
+DATE = re.compile(rb"Date: ([A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT)")
 
 
 class Proxy:
-    """A TCP proxy to central; `cut()` drops every connection and refuses new ones."""
+    """A TCP proxy to central; `cut()` drops every connection and refuses new ones. With
+    `date_shift` (seconds) it moves the Date header of central's answers: a node whose clock is
+    off by the opposite amount."""
 
-    def __init__(self, target_port: int):
+    def __init__(self, target_port: int, date_shift: float = 0):
         self.target = ("127.0.0.1", target_port)
+        self.date_shift = date_shift
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
@@ -56,12 +67,14 @@ class Proxy:
                 continue
             with self.lock:
                 self.open.update((client, upstream))
-            for a, b in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+            for a, b, answers in ((client, upstream, False), (upstream, client, True)):
+                threading.Thread(target=self._pump, args=(a, b, answers), daemon=True).start()
 
-    def _pump(self, src: socket.socket, dst: socket.socket) -> None:
+    def _pump(self, src: socket.socket, dst: socket.socket, answers: bool) -> None:
         try:
             while data := src.recv(65536):
+                if answers and self.date_shift:
+                    data = DATE.sub(self._shifted, data)
                 dst.sendall(data)
         except OSError:
             pass
@@ -72,6 +85,10 @@ class Proxy:
                 s.close()
                 with self.lock:
                     self.open.discard(s)
+
+    def _shifted(self, found: re.Match) -> bytes:
+        moment = parsedate_to_datetime(found.group(1).decode()) + timedelta(seconds=self.date_shift)
+        return b"Date: " + format_datetime(moment, usegmt=True).encode()
 
     def cut(self) -> None:
         self.up = False
@@ -139,9 +156,10 @@ def expected_from_rows(db) -> dict:
     return stations
 
 
-@pytest.fixture
-def central_and_node(tmp_path: Path, db_path: Path, db, event):
-    """Central on the small event, one node for Cork behind a proxy; everything stopped after."""
+@contextlib.contextmanager
+def running_pair(tmp_path: Path, db_path: Path, db, event, date_shift: float = 0):
+    """Central on the small event, one node for Cork behind a proxy; everything stopped after
+    (killed: nothing to drain)."""
     node_record, token = enrol.add(db, event, "cork")
     central = LiveServer(db_path, env={"RATELIMIT_ENABLED": "0"})
     started: list = []
@@ -149,26 +167,33 @@ def central_and_node(tmp_path: Path, db_path: Path, db, event):
     try:
         central.start()
         started.append(central)
-        proxy = Proxy(central.port)
-        node = LiveServer(
-            tmp_path / "node.db",
-            env={
-                "TRACKER_UPSTREAM": proxy.url,
-                "TRACKER_NODE_TOKEN": token,
-                "NODE_PULL_SECONDS": "0.5",
-                "RATELIMIT_ENABLED": "0",
-                "SECRET_KEY": "another-secret-on-the-node",
-            },
-        )
+        proxy = Proxy(central.port, date_shift=date_shift)
+        node = LiveServer(tmp_path / "node.db", env=node_env(proxy, token))
         node.start()
         started.append(node)
         wait_for(lambda: health(node)["link"]["pulled_seconds_ago"] is not None, 20, "a pull")
         yield central, node, proxy, node_record
     finally:
         for server in reversed(started):
-            server.stop()
+            server.stop(kill=True)
         if proxy is not None:
             proxy.close()
+
+
+def node_env(proxy: Proxy, token: str) -> dict:
+    return {
+        "TRACKER_UPSTREAM": proxy.url,
+        "TRACKER_NODE_TOKEN": token,
+        "NODE_PULL_SECONDS": "0.5",
+        "RATELIMIT_ENABLED": "0",
+        "SECRET_KEY": "another-secret-on-the-node",
+    }
+
+
+@pytest.fixture
+def central_and_node(tmp_path: Path, db_path: Path, db, event):
+    with running_pair(tmp_path, db_path, db, event) as pair:
+        yield pair
 
 
 def test_records_through_the_node_reach_central_and_converge_after_a_cut(
@@ -317,6 +342,126 @@ def test_a_revoked_token_is_refused_at_once(central_and_node, db, event):
     wait_for(lambda: health(node)["link"]["state"] == "refused", 10, "the node to be refused")
     phone = requests.Session()
     check_in(phone, node, event["stations"]["booth"]["code"])  # the location goes on
-    time.sleep(1)
-    assert health(node)["forward"]["waiting"] >= 1
+    wait_for(lambda: health(node)["forward"]["waiting"] >= 1, 10, "the check-in to wait")
+    assert health(node)["link"]["state"] == "refused"
     assert board(central)["checkins"] == 0
+
+
+def node_rows(node, sql: str, params=()) -> list:
+    node_db = dbm.connect(node.db_path)
+    try:
+        return node_db.execute(sql, list(params)).fetchall()
+    finally:
+        node_db.close()
+
+
+def test_the_change_feed_clocks_bad_records_and_a_lost_file(tmp_path, db_path, db, event):
+    """Each case of Plan B's seams, in figures, on real processes: a node whose clock is ten
+    minutes fast, an employee's story with 100 check-ins behind it, corrections on central
+    travelling down, an erasure at the node travelling up, a bad record, an empty file."""
+    with running_pair(tmp_path, db_path, db, event, date_shift=-600) as pair:
+        central, node, proxy, node_record = pair
+        booth = event["stations"]["booth"]["code"]
+        # The node measures its clock against central's Date header: ten minutes fast.
+        offset = wait_for(lambda: health(node)["link"]["clock_offset_seconds"], 10, "an offset")
+        assert -602 <= offset <= -598
+
+        # An employee's story at the node's /tce/cork, then 100 check-ins: all reach central.
+        teller = requests.Session()
+        form = teller.get(node.url + "/tce/cork", timeout=10)
+        told = teller.post(
+            node.url + "/tce/cork",
+            data={"csrf_token": csrf_token(form.text), "id": str(uuid.uuid4()),
+                  "story": "I fixed a customer's invoice on the spot.", "public": "1"},
+            timeout=10,
+        )  # fmt: skip
+        assert told.status_code in (200, 303), told.text
+        phones = [requests.Session() for _ in range(100)]
+        for phone in phones:
+            check_in(phone, node, booth)
+        wait_for(lambda: board(central)["checkins"] == 100, 20, "100 check-ins on central")
+        stories = db.execute("SELECT source, counted FROM conversations").fetchall()
+        assert stories == [("employee", 0)]
+        assert health(node)["forward"] == {"waiting": 0, "oldest_seconds": 0.0, "parked": 0}
+
+        # Their times are central's: ten minutes earlier than the node's own clock said.
+        here = {u: t for u, t in node_rows(node, "SELECT uuid, scanned_at FROM checkins")}
+        there = dict(db.execute("SELECT uuid, scanned_at FROM checkins").fetchall())
+        shifts = {
+            round((dbm.parse_iso(there[u]) - dbm.parse_iso(t)).total_seconds())
+            for u, t in here.items()
+        }
+        assert shifts <= {-601, -600, -599}
+        assert max(there.values()) < dbm.iso(datetime.now(UTC) - timedelta(seconds=590))
+
+        # Corrections on central reach the node's file and board within two pulls.
+        voided = phones[0].cookies  # the first phone's check-in is voided on central
+        (first_uuid,) = db.execute("SELECT uuid FROM checkins ORDER BY id LIMIT 1").fetchone()
+        before = board(node, "cork")["location"]["total"]
+        voids.void(db, event["id"], "checkins", first_uuid, "organizer", "a test scan")
+        wait_for(lambda: board(node, "cork")["location"]["total"] == before - 1, 10, "the void")
+        assert node_rows(
+            node, "SELECT voided_at IS NOT NULL FROM checkins WHERE uuid = ?", [first_uuid]
+        ) == [(1,)]
+        assert voided is not None
+
+        # An attendee saves details at the node, central erases them, both files agree.
+        saver = phones[1]
+        page = saver.get(node.url + "/me", timeout=10)
+        saved = saver.post(
+            node.url + "/me",
+            data={"csrf_token": csrf_token(page.text), "name": "Ann Example",
+                  "email": "ann@example.org", "company": "", "consent": "yes"},
+            timeout=10,
+        )  # fmt: skip
+        assert saved.status_code in (200, 303)
+        wait_for(
+            lambda: db.execute("SELECT 1 FROM attendees WHERE name = 'Ann Example'").fetchone(),
+            10,
+            "the details on central",
+        )
+        (badge,) = db.execute("SELECT badge FROM attendees WHERE name = 'Ann Example'").fetchone()
+        erasure.erase_attendee(db, event["id"], badge, "organizer")
+        wait_for(
+            lambda: (
+                node_rows(node, "SELECT count(*) FROM attendees WHERE name IS NOT NULL") == [(0,)]
+            ),
+            10,
+            "the erasure on the node",
+        )
+
+        # A record with a bad time is refused with its reason, and every page stays up.
+        token = enrol.add(db, event, "cork")[1]
+        headers = {"Authorization": f"Bearer {token}", "X-Tracker-Protocol": "2",
+                   "X-Node-File": "a-script", "X-Node-Forwarded": "0"}  # fmt: skip
+        record = {"kind": "checkin", "uuid": str(uuid.uuid4()),
+                  "station_id": event["stations"]["booth"]["id"], "scanned_at": "garbage",
+                  "received_at": "garbage", "attendee": {"token": "t" * 32, "badge": "KKKKKK",
+                  "created_at": "2026-10-07T10:00:00Z"}}  # fmt: skip
+        answer = requests.post(
+            central.url + "/api/node/records", json={"records": [record]}, headers=headers,
+            timeout=10,
+        )  # fmt: skip
+        assert answer.json()["results"][0]["reason"] == "invalid_record"
+        for path in ("/board", "/api/scoreboard", "/healthz", "/insights"):
+            assert requests.get(central.url + path, timeout=10).status_code == 200, path
+
+        # The node restarted on an empty file is refused and alarmed on both sides.
+        node.stop(kill=True)
+        empty = LiveServer(tmp_path / "empty.db", env=node_env(proxy, node_token(node)))
+        empty.start()
+        try:
+            state = wait_for(
+                lambda: health(empty)["link"]["state"] == "refused" and health(empty)["link"],
+                10,
+                "the empty node to be refused",
+            )
+            assert "another database file" in state["error"]
+            (listed,) = [n for n in enrol.nodes(db, event["id"]) if n["id"] == node_record["id"]]
+            assert "another database file" in listed["alarm"]
+        finally:
+            empty.stop(kill=True)
+
+
+def node_token(node) -> str:
+    return node.env["TRACKER_NODE_TOKEN"]
