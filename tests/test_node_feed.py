@@ -300,3 +300,27 @@ def test_a_node_has_no_second_console(make_app):
     assert page.status_code == 200
     assert "https://central.example.org/admin/" in page.get_data(as_text=True)
     assert app.test_client().post("/admin/login").status_code == 409
+
+
+def test_an_organizer_voids_what_one_node_sent_in_a_window_in_one_audited_action(
+    db, event, node, app
+):
+    booth = event["stations"]["booth"]["id"]
+    sent = [checkin(booth, who=attendee(f"tok-{i}", f"KKKKK{i}")) for i in range(3)]
+    central.apply_records(db, node, [*sent, story(booth)])
+    mine = checkins.check_in(db, event, event["stations"]["booth"]["code"], None)
+    assert scoreboard.snapshot(db, event)["total"] == 5
+    runner = app.test_cli_runner()
+    result = runner.invoke(
+        args=["node", "void", str(node["id"]), "--since", "2000-01-01T00:00:00Z",
+              "--until", "2100-01-01T00:00:00Z", "--reason", "a stolen token"]
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "Voided 3 check-ins and 1 conversations" in result.output
+    assert scoreboard.snapshot(db, event)["total"] == 1  # central's own check-in stays
+    kept = db.execute(
+        "SELECT voided_at FROM checkins WHERE uuid = ?", [mine.checkin["id"]]
+    ).fetchone()
+    assert kept == (None,)
+    (action,) = db.execute("SELECT action FROM audit WHERE action = 'node.void'").fetchone()
+    assert action == "node.void"

@@ -5,9 +5,11 @@ from __future__ import annotations
 import click
 from flask.cli import AppGroup
 
+from ..corrections import voids
 from ..event import lookups as events
 from ..node import central, enrol, forward
 from ..store import audit
+from ..store import db as dbm
 from ..web.context import current_event, get_db
 
 node_cli = AppGroup("node", help="Enrol location nodes (on central).")
@@ -106,3 +108,32 @@ def node_revoke(node_id: int) -> None:
     except enrol.UnknownNode:
         raise click.ClickException(f"no node #{node_id}") from None
     click.echo(f"Node #{node_id} revoked: central refuses its token from now on.")
+
+
+@node_cli.command("void")
+@click.argument("node_id", type=int)
+@click.option("--since", required=True, help="UTC time, e.g. 2026-10-07T10:00:00Z.")
+@click.option("--until", required=True, help="UTC time, e.g. 2026-10-07T10:15:00Z.")
+@click.option("--reason", required=True, help="Why, for the audit trail.")
+def node_void(node_id: int, since: str, until: str, reason: str) -> None:
+    """On central: void everything NODE_ID sent that arrived between --since and --until."""
+    try:
+        window = [dbm.iso(dbm.parse_iso(since)), dbm.iso(dbm.parse_iso(until))]
+        enrol.get(get_db(), node_id)
+        changed = voids.void_from_node(
+            get_db(),
+            current_event()["id"],
+            node_id,
+            window[0],
+            window[1],
+            audit.COMMAND_LINE,
+            reason,
+        )
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    except enrol.UnknownNode:
+        raise click.ClickException(f"no node #{node_id}") from None
+    click.echo(
+        f"Voided {changed['checkins']} check-ins and {changed['conversations']} conversations"
+        f" from node #{node_id}."
+    )

@@ -222,3 +222,38 @@ def records_of(db: Database, event_id: int, badge: str) -> Row:
     for story in found_stories:
         story["reference"] = reference(story.pop("id"))
     return {"attendee": who, "checkins": found_checkins, "conversations": found_stories}
+
+
+def void_from_node(
+    db: Database,
+    event_id: int,
+    node_id: int,
+    since: str,
+    until: str,
+    actor: str,
+    reason: str,
+) -> dict[str, int]:
+    """Void every check-in and conversation that location node `node_id` sent, arriving on
+    central between `since` and `until` (UTC ISO-8601), with one mark, in one audited action
+    (a stolen node token, a node that ran a script): {"checkins": n, "conversations": m}."""
+    reason = checked_reason(reason)
+    mark = [dbm.utcnow(), actor, reason, uuidlib.uuid4().hex]
+    changed = {}
+    with dbm.write(db):
+        for table, kind in (("checkins", "checkin"), ("conversations", "conversation")):
+            changed[table] = db.execute(
+                f"UPDATE {table} SET voided_at = ?, voided_by = ?, void_reason = ?, void_batch = ?"
+                " WHERE voided_at IS NULL AND uuid IN (SELECT uuid FROM node_records"
+                " WHERE node_id = ? AND kind = ? AND at BETWEEN ? AND ?)",
+                [*mark, node_id, kind, since, until],
+            ).rowcount
+        audit.record(
+            db,
+            event_id,
+            actor,
+            "node.void",
+            f"node #{node_id}",
+            None,
+            {**changed, "since": since, "until": until, "reason": reason},
+        )
+    return changed

@@ -301,6 +301,12 @@ def apply_records(db: Database, node: Row, records: object) -> Row:
                 with dbm.write(db):  # a savepoint: a refused record leaves nothing behind
                     record = _parsed(raw, now)
                     _apply(db, event, node, station_ids, record, badges)
+                    if not isinstance(record, AttendeeRecord):
+                        db.execute(
+                            "INSERT OR IGNORE INTO node_records (kind, uuid, node_id, at)"
+                            " VALUES (?, ?, ?, ?)",
+                            [record.kind, str(record.uuid), node["id"], dbm.utcnow()],
+                        )
                 results.append({"status": "applied"})
             except Refused as refused:
                 results.append(

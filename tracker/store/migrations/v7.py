@@ -7,7 +7,8 @@
   by triggers in the write's own transaction, on central only (a node sets `node` in settings).
 - `parked`: on a node, the records central refused, each with its reason, kept until an
   organizer retries or discards them; the rest keep flowing.
-- `node_refusals`: on central, what each node sent that was refused, and why.
+- `node_refusals`: on central, what each node sent that was refused, and why; `node_records`:
+  which node sent each record, so one action can void what a node sent in a time window.
 - `nodes` learns each node's file (a random id the node's file is born with), how many records
   it has had acknowledged (a restarted node that reports fewer came back on an older file), its
   clock offset, its protocol and an alarm an organizer must clear.
@@ -66,6 +67,17 @@ SQL = (
         at TEXT NOT NULL
     );
     CREATE INDEX node_refusals_node ON node_refusals (node_id, id);
+
+    -- On central: which node sent each record first, and when it arrived (an organizer can void
+    -- everything one node sent in a time window).
+    CREATE TABLE node_records (
+        kind TEXT NOT NULL,
+        uuid TEXT NOT NULL,
+        node_id INTEGER NOT NULL REFERENCES nodes(id),
+        at TEXT NOT NULL,
+        PRIMARY KEY (kind, uuid)
+    ) WITHOUT ROWID;
+    CREATE INDEX node_records_window ON node_records (node_id, at);
 
     ALTER TABLE nodes ADD COLUMN file_id TEXT;
     ALTER TABLE nodes ADD COLUMN sequence INTEGER NOT NULL DEFAULT 0;
