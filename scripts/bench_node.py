@@ -5,6 +5,9 @@
    records/s from a backlog of 10,000.
 2. Delay with the link up: a check-in posted to the node, then central's /api/scoreboard polled
    every 10 ms until it counts it; p50 and p95 over --samples check-ins.
+3. Delay during a drain: central is stopped again while another backlog of --records queues,
+   then started; while the node drains it, a new check-in is posted to the node every 50 ms, and
+   each one's arrival in central's file (what central's boards read) is timed; p50, p95, max.
 
 The figures are for comparing runs on one machine (README, Performance), never a test.
 """
@@ -91,17 +94,19 @@ def main() -> None:
         node_db = dbm.connect(work / "node.db")
         node_event = events.get_event(node_db)
         codes = [s["code"] for s in events.stations(node_db, node_event["id"])]
-        per_phone = len(codes) + 1  # the attendee, then one check-in per station
-        phones = args.records // per_phone
-        for _ in range(phones):
-            token_ = None
-            for code in codes:
-                result = checkins.check_in(node_db, node_event, code, token_)
-                token_ = result.attendee["token"]
+
+        def backlog() -> None:
+            per_phone = len(codes) + 1  # the attendee, then one check-in per station
+            for _ in range(args.records // per_phone):
+                token_ = None
+                for code in codes:
+                    result = checkins.check_in(node_db, node_event, code, token_)
+                    token_ = result.attendee["token"]
 
         def waiting() -> int:
             return int(get(node.url + "/healthz")["forward"]["waiting"])
 
+        backlog()
         queued = waiting()
         central.start()
         # Timed from the first batch central takes (the node may still be backing off when
@@ -135,9 +140,48 @@ def main() -> None:
             f"node check-in to central's board: p50 {statistics.median(delays):.0f} ms,"
             f" p95 {cuts[18]:.0f} ms over {len(delays)} check-ins"
         )
-    finally:
-        node.stop()
+
+        # 3. New check-ins while a backlog drains.
         central.stop()
+        backlog()
+        queued = waiting()
+        central.start()
+        wait_for(lambda: waiting() < queued, 60, "the first batch", every=0.01)
+        pending: dict[str, float] = {}
+        arrived: list[float] = []
+        phone = requests.Session()
+        watch = dbm.connect(work / "central.db")
+        deadline = time.monotonic() + 600
+        while (pending or waiting() > 0) and time.monotonic() < deadline:
+            if waiting() > 0:
+                checkin_id = str(uuid.uuid4())
+                pending[checkin_id] = time.monotonic()
+                answer = phone.post(
+                    node.url + "/api/checkins",
+                    json={"station": codes[0], "id": checkin_id},
+                    timeout=10,
+                )
+                assert answer.status_code in (200, 201), answer.text
+            found = (
+                watch.execute(
+                    f"SELECT uuid FROM checkins WHERE uuid IN ({', '.join('?' * len(pending))})",
+                    list(pending),
+                ).fetchall()
+                if pending
+                else []
+            )
+            for (checkin_id,) in found:
+                arrived.append((time.monotonic() - pending.pop(checkin_id)) * 1000)
+            time.sleep(0.05)
+        cuts = statistics.quantiles(arrived, n=20) if len(arrived) > 1 else [0.0] * 19
+        print(
+            f"during a drain of {queued:,} records: a new check-in reached central in p50"
+            f" {statistics.median(arrived):.0f} ms, p95 {cuts[18]:.0f} ms, max {max(arrived):.0f}"
+            f" ms over {len(arrived)} check-ins ({len(pending)} never arrived)"
+        )
+    finally:
+        node.stop(kill=True)
+        central.stop(kill=True)
 
 
 if __name__ == "__main__":

@@ -47,6 +47,10 @@ SQL = (
     INSERT INTO changes (kind, key, at)
         SELECT 'conversation', uuid, received_at FROM conversations ORDER BY id;
 
+    -- On a node: a record's queued rows, found at once (a batch covers all of them; a pull
+    -- leaves the device's fields of a record that still waits here).
+    CREATE INDEX outbox_record ON outbox (kind, uuid);
+
     CREATE TABLE parked (
         id INTEGER PRIMARY KEY,
         kind TEXT NOT NULL,
