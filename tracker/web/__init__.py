@@ -9,6 +9,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..contract.errors import ErrorCode
 from ..extensions import csrf
+from ..node import forward
 from ..store import db as dbm
 from . import (
     api_checkins,
@@ -42,7 +43,9 @@ def _before_request():
     if upstream and (request.path == "/admin" or request.path.startswith("/admin/")):
         # A node has no second console: what an organizer does happens on central, once.
         central = upstream.rstrip("/")
-        page = render_template("admin/on_node.html", central=central)
+        page = render_template(
+            "admin/on_node.html", central=central, parked=forward.parked(get_db())
+        )
         return make_response(page, 200 if request.method in ("GET", "HEAD") else 409)
     if is_api():
         return refuse_cross_site()
