@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import smtplib
 import threading
 import time
@@ -33,6 +32,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from ..people.profile import is_email
 from ..security import tls_context
 from ..store import db as dbm
 from ..store import settings as stored
@@ -49,7 +49,6 @@ LEASE_SECONDS = 120  # a claimed attempt that never finished (the process died) 
 BACKOFF_MAX_SECONDS = 3600
 TIMEOUT_SECONDS = 10  # of one SMTP conversation or webhook POST
 STORY_CHARS = 500  # of the story quoted in an alert
-_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 
 
 @dataclass(frozen=True)
@@ -94,10 +93,6 @@ class Settings:
     def configured(self) -> bool:
         """Whether any channel is set; without one nothing is queued or sent."""
         return self.email_on or self.webhook_url is not None
-
-
-def is_email(text: str | None) -> bool:
-    return bool(text) and _EMAIL.match(str(text).strip()) is not None
 
 
 def watermark(db: Database) -> int | None:

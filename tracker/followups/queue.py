@@ -14,6 +14,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from ..people import organizers
+from ..people.profile import is_email
 from ..store import db as dbm
 from ..store.db import Row
 from ..stories.record import ConversationError, as_record
@@ -25,7 +26,6 @@ STATUS_FILTERS = ("", *STATUSES, "all")
 PAGE_SIZE = 50
 MAX_SEARCH = 100  # characters of a search; longer is refused
 MAX_OWNER = 120  # characters of an owner's name or address
-EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$")
 
 
 class InvalidTransition(ConversationError, ValueError):
@@ -153,7 +153,7 @@ def contact_href(text: str | None) -> str | None:
     """A mailto: or tel: link for a contact that is an e-mail address or a phone number, else
     None (free text such as "ask at the desk" stays text)."""
     value = (text or "").strip()
-    if EMAIL.match(value):
+    if is_email(value):
         return "mailto:" + value
     if _PHONE.match(value) and sum(ch.isdigit() for ch in value) >= 6:
         return "tel:" + re.sub(r"[^\d+]", "", value)

@@ -8,6 +8,7 @@ import sqlite3
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -33,6 +34,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 Row = dict[str, Any]
 
 _local: threading.local | None = None
+_connections: weakref.WeakKeyDictionary[Database, _Connection] = weakref.WeakKeyDictionary()
 _files: dict[str, _File] = {}
 _files_guard = threading.Lock()
 _memory_names = itertools.count(1)
@@ -174,7 +176,7 @@ def write(db: Database) -> Iterator[Database]:
     # processes still meet busy_timeout.
     with _file_of(db).lock:
         _begin_immediate(db)
-        db._tracker_owner = _current_task()  # type: ignore[attr-defined]
+        state_of(db).owner = _current_task()
         try:
             yield db
         except BaseException:
@@ -212,17 +214,37 @@ def _current_task() -> object:
 def _check_owner(db: Database) -> None:
     """A transaction must never span a yield to the gevent hub: another greenlet would join it
     on the shared connection, and its rollback would undo writes already answered."""
-    if getattr(db, "_tracker_owner", None) != _current_task():
+    if state_of(db).owner != _current_task():
         raise RuntimeError("a write joined a transaction that another task left open")
+
+
+class _Connection:
+    """What tracker keeps about one connection (sqlite-utils' Database carries none of it): its
+    file's name, what its process shares for that file, and who opened its write transaction."""
+
+    __slots__ = ("path", "file", "owner")
+
+    def __init__(self) -> None:
+        self.path: str | None = None
+        self.file: _File | None = None
+        self.owner: object = None
+
+
+def state_of(db: Database) -> _Connection:
+    """Tracker's own state for this connection, made on first use and gone with the Database."""
+    state = _connections.get(db)
+    if state is None:
+        state = _connections.setdefault(db, _Connection())
+    return state
 
 
 def path_of(db: Database) -> str:
     """The database file of this connection (a private name for an in-memory one)."""
-    path = getattr(db, "_tracker_path", None)
-    if path is None:
-        path = db.execute("PRAGMA database_list").fetchone()[2] or f"memory:{next(_memory_names)}"
-        db._tracker_path = path  # type: ignore[attr-defined]
-    return path
+    state = state_of(db)
+    if state.path is None:
+        found = db.execute("PRAGMA database_list").fetchone()[2]
+        state.path = found or f"memory:{next(_memory_names)}"
+    return state.path
 
 
 class _File:
@@ -235,12 +257,12 @@ class _File:
 
 
 def _file_of(db: Database) -> _File:
-    file = getattr(db, "_tracker_file", None)
-    if file is None:
+    state = state_of(db)
+    if state.file is None:
+        path = path_of(db)
         with _files_guard:
-            file = _files.setdefault(path_of(db), _File())
-        db._tracker_file = file  # type: ignore[attr-defined]
-    return file
+            state.file = _files.setdefault(path, _File())
+    return state.file
 
 
 class _Pending:

@@ -8,12 +8,16 @@ last one sent there. A burst of writes between two polls becomes one emit: coale
 
 All emits leave from that one task, including the snapshot a screen gets when it connects or
 joins a location, so a screen never sees an older snapshot arrive after a newer one.
+
+Which screens watch which room is this module's own bookkeeping, kept by the connect, join and
+disconnect handlers; it asks python-socketio nothing beyond its documented API.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from pathlib import Path
 
 from flask import Flask, current_app, request
@@ -48,18 +52,29 @@ class Watcher:
         self.lock = threading.Lock()
         self.wake = threading.Event()
         self.screens: dict[str, str | None] = {}  # sid -> location slug (None: the whole event)
+        self.watching: Counter[str | None] = Counter()  # location -> its screens, none at 0
         self.pending: set[str] = set()  # sids that need a full snapshot of their room
         self.last_sent: dict[str | None, dict] = {}  # location -> comparable snapshot
         self.started = False
 
-    # Called from Socket.IO handlers (any thread).
+    # Called from Socket.IO handlers, as their last step.
     def add(self, sid: str, location: str | None) -> None:
+        """The screen `sid` now shows `location`; the task sends it that room's snapshot.
+
+        A connect handler runs before python-socketio accepts the connection, and a packet sent
+        before the acceptance could reach the client ahead of its "connected" and be dropped. So
+        the handlers call this last, and nothing here yields: the task, a greenlet like the
+        handler (tracker serves with gevent), runs only when the handler's greenlet yields, and
+        by then python-socketio has queued the acceptance on the connection, ahead of anything
+        the task sends there."""
         with self.lock:
-            before = self.screens.get(sid, location)
+            moved = sid in self.screens
+            before = self.screens.get(sid)
             self.screens[sid] = location
+            self.watching[location] += 1
+            if moved:
+                self._unwatch(before)
             self.pending.add(sid)
-            if before not in self.screens.values():
-                self.last_sent.pop(before, None)
             start = not self.started
             self.started = True
         if start:
@@ -68,24 +83,29 @@ class Watcher:
 
     def remove(self, sid: str) -> None:
         with self.lock:
-            location = self.screens.pop(sid, None)
+            if sid in self.screens:
+                self._unwatch(self.screens.pop(sid))
             self.pending.discard(sid)
-            if location not in self.screens.values():
-                self.last_sent.pop(location, None)
+
+    def _unwatch(self, location: str | None) -> None:
+        """One screen fewer on `location` (the lock held); the last one forgets what was sent."""
+        self.watching[location] -= 1
+        if self.watching[location] <= 0:
+            del self.watching[location]
+            self.last_sent.pop(location, None)
 
     # The background task.
     def run(self) -> None:
         poll = float(self.app.config.get("LIVE_POLL_SECONDS", 0.25))
         conn = self._connect()
-        version, waiting = None, False
+        version = None
         while True:
-            # A screen still finishing its handshake is served on the next few milliseconds.
-            self.wake.wait(0.02 if waiting else poll)
+            self.wake.wait(poll)
             self.wake.clear()
             try:
                 now = conn.execute("PRAGMA data_version").fetchone()[0]
                 changed, version = now != version, now
-                waiting = self.tick(conn, changed)
+                self.tick(conn, changed)
             except Exception:  # keep the screens fed whatever one poll ran into
                 log.exception("scoreboard watcher: poll failed")
                 socketio.sleep(1)
@@ -100,35 +120,27 @@ class Watcher:
             log.warning("scoreboard watcher: read-only connection failed; using a normal one")
             return dbm.connect(self.app.config["DATABASE"])
 
-    def tick(self, conn: Database, changed: bool) -> bool:
-        """Emit to rooms whose snapshot changed (when the data did) and to screens that are new.
-
-        Returns whether a screen is still waiting for its handshake to finish.
-        """
-        manager = socketio.server.manager
+    def tick(self, conn: Database, changed: bool) -> None:
+        """Emit to rooms whose snapshot changed (when the data did) and to screens that are new."""
         with self.lock:
-            # The connect handler runs before the handshake completes; a packet sent before that
-            # could reach the client ahead of its "connected" and be dropped.
-            ready = {sid for sid in self.pending if manager.is_connected(sid, NAMESPACE)}
-            pending = {sid: self.screens[sid] for sid in ready if sid in self.screens}
-            self.pending -= ready
-            waiting = bool(self.pending)
-            rooms = set(self.screens.values()) if changed else set(pending.values())
+            pending = {sid: self.screens[sid] for sid in self.pending if sid in self.screens}
+            self.pending.clear()
+            rooms = set(self.watching) if changed else set(pending.values())
         if not rooms:
-            return waiting
+            return
         try:
             event = events.get_event(conn, self.app.config.get("EVENT"))
         except events.UnknownEvent:
             with self.lock:  # try again once an event is loaded (that write moves data_version)
                 self.pending.update(pending)
-            return False
+            return
         # A room for a location the board no longer shows gets nothing; the others go on.
         snaps = scoreboard.snapshots(conn, event, list(rooms), skip_unknown=True)
         sent_to_room = set()
         for location, snap in snaps.items():
             news = scoreboard.comparable(snap)
             with self.lock:
-                if location not in self.screens.values():
+                if location not in self.watching:
                     continue
                 if self.last_sent.get(location) == news:
                     continue
@@ -138,7 +150,6 @@ class Watcher:
         for sid, location in pending.items():
             if location in snaps and location not in sent_to_room:
                 self._emit(snaps[location], sid)
-        return waiting
 
     def _emit(self, snap: Scoreboard, to: str) -> None:
         socketio.emit("scoreboard", snap, namespace=NAMESPACE, to=to)
