@@ -30,7 +30,7 @@ from .admin import downloads as admin_data
 from .admin import followups as admin_followups
 from .admin import home as admin
 from .admin import setup as admin_setup
-from .context import RETRY_AFTER_SECONDS, get_db
+from .context import RETRY_AFTER_SECONDS, database_unavailable, get_db
 from .jsonapi import UNSAFE, ApiError, code_for_status, is_api, json_error, refuse_cross_site
 
 
@@ -39,6 +39,10 @@ def _handle_api_error(exc: ApiError):
 
 
 def _before_request():
+    if request.routing_exception is not None:
+        # No route (404) or not this method (405): say so, with its Allow header, before any
+        # guard answers for a request that could never have been served.
+        return None
     upstream = current_app.config.get("NODE_UPSTREAM")
     if upstream and (request.path == "/admin" or request.path.startswith("/admin/")):
         # A node has no second console: what an organizer does happens on central, once.
@@ -65,16 +69,20 @@ def _handle_http_error(exc: HTTPException):
         response = make_response(
             render_template("error.html", error=exc, own_description=own), exc.code
         )
-    # A 429 says when to come back (RFC 6585, RFC 9110 Retry-After); a 503 may too.
-    retry_after = dict(exc.get_headers()).get("Retry-After")
-    if retry_after:
-        response.headers["Retry-After"] = retry_after
+    # A 429 says when to come back (RFC 6585, RFC 9110 Retry-After), a 503 may too, and a 405
+    # says which methods the resource has (RFC 9110, 15.5.6: Allow).
+    for name, value in exc.get_headers():
+        if name in ("Retry-After", "Allow"):
+            response.headers[name] = value
     return response
 
 
-def _handle_database_unavailable(exc: sqlite3.OperationalError):
-    """A write the database could not take (disk full, read-only file, locked past the busy
-    timeout): 503 with Retry-After, so phones and tablets retry; nothing was stored."""
+def _handle_database_error(exc: sqlite3.Error):
+    """A database that cannot answer now (busy or locked past the timeout, read-only, full,
+    an I/O error, a file that cannot be opened): 503 with Retry-After, so phones and tablets
+    retry; nothing was stored. Any other SQLite error is a fault of ours: a logged 500."""
+    if not database_unavailable(exc):
+        return _handle_unexpected(exc)
     current_app.logger.error("database unavailable: %s", exc)
     message = "the database cannot take writes right now; try again in a moment"
     if is_api():
@@ -131,7 +139,7 @@ def init_app(app: Flask) -> None:
     app.after_request(_security_headers)
     app.register_error_handler(ApiError, _handle_api_error)
     app.register_error_handler(HTTPException, _handle_http_error)
-    app.register_error_handler(sqlite3.OperationalError, _handle_database_unavailable)
+    app.register_error_handler(sqlite3.Error, _handle_database_error)
     app.register_error_handler(Exception, _handle_unexpected)
     for blueprint in blueprints():
         app.register_blueprint(blueprint)

@@ -73,3 +73,15 @@ def alert_settings() -> alerts.Settings:
     if isinstance(found, alerts.Outbox):
         return found.settings
     return alerts.Settings.from_config(current_app.config)
+
+
+# SQLite's primary result codes that mean "not now" rather than "wrong": busy, locked,
+# read-only, I/O error, full, cannot open (https://www.sqlite.org/rescode.html).
+UNAVAILABLE_CODES = frozenset({5, 6, 8, 10, 13, 14})
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether a SQLite error means the database cannot answer now (503, retry later), as
+    opposed to a fault in a statement (500). Errors without a code (rare) count as outages."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is None or (code & 0xFF) in UNAVAILABLE_CODES

@@ -92,7 +92,7 @@ def follow_ups_csv():
             buffer.seek(0)
             buffer.truncate()
 
-    response = download(text(), "text/csv; charset=utf-8", f"{event['slug']}-follow-ups.csv")
+    response = download(text(), "text/csv", f"{event['slug']}-follow-ups.csv")
     response.call_on_close(db.close)
     return response
 
