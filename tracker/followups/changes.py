@@ -1,4 +1,5 @@
-"""Follow-ups: the conversations where someone owes the customer an answer, worked as a queue.
+"""The changes to a follow-up (a conversation where someone owes the customer an answer): its
+owner, its notes and its status, each with its history.
 
 Each follow-up has an owner (anyone may take it, or be given it), notes, and a status that only
 moves forward (open -> acknowledged -> done). Every change is one row of `follow_up_events`
@@ -17,7 +18,8 @@ from ..store import db as dbm
 from ..store.db import Row
 from ..stories.record import as_record, existing, row_by_uuid
 from ..stories.text import reference
-from .queue import MAX_OWNER, SELECT, STATUSES, InvalidFollowUp, InvalidTransition, histories
+from .queue import SELECT, histories
+from .rules import MAX_OWNER, STATUSES, InvalidFollowUp, InvalidTransition
 
 __all__ = [
     "STATUSES",

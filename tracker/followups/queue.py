@@ -1,7 +1,7 @@
 """The follow-up queue as organizers work it: overdue first (still open past the event's SLA, in
 hours), then the oldest, fifty a page, narrowed by status, owner, location, overdue and a bounded
 text search; each follow-up's history; the owners one may choose; and the queue as CSV rows.
-The changes themselves (owner, notes, status) are in followups.py."""
+The changes themselves (owner, notes, status) are in changes.py, the rules in rules.py."""
 
 from __future__ import annotations
 
@@ -17,23 +17,14 @@ from ..people import organizers
 from ..people.profile import is_email
 from ..store import db as dbm
 from ..store.db import Row
-from ..stories.record import ConversationError, as_record
+from ..stories.record import as_record
 from ..stories.text import REFERENCE_BASE
+from .rules import MAX_OWNER, STATUSES, InvalidFollowUp, InvalidTransition
 
-STATUSES = ("open", "acknowledged", "done")
 # The status filter: "" is what is still owed (open and acknowledged); "all" is everything.
 STATUS_FILTERS = ("", *STATUSES, "all")
 PAGE_SIZE = 50
 MAX_SEARCH = 100  # characters of a search; longer is refused
-MAX_OWNER = 120  # characters of an owner's name or address
-
-
-class InvalidTransition(ConversationError, ValueError):
-    """Follow-ups only move forward: open -> acknowledged -> done."""
-
-
-class InvalidFollowUp(ConversationError, ValueError):
-    """A note, owner or filter that cannot be used; the message says what is wrong."""
 
 
 @dataclass(frozen=True)
