@@ -2,16 +2,52 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
+# C0 and C1 control characters (NUL, escape, ...) but tab and line breaks: they have no place in
+# a story or a name, and some break CSV, terminals or screens. Tabs become spaces.
+_CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def without_controls(text: str) -> str:
+    """`text` without control characters (line breaks kept, \r\n as \n, tabs as spaces)."""
+    return _CONTROLS.sub("", text.replace("\r\n", "\n").replace("\t", " "))
+
+
+def _cleaned(text: object) -> object:
+    return without_controls(text) if isinstance(text, str) else text
+
+
+Clean = BeforeValidator(_cleaned)
 StationCode = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Story = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
-Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200)]
-Topic = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Story = Annotated[
+    str, Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)
+]
+Short = Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=200)]
+Topic = Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+def _whole(value: object) -> object:
+    """A JSON number that is a whole number (5 or 5.0: JSON Schema's integer) is that integer;
+    booleans, text and fractions stay as they are and are refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Score = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=10, strict=True)]
 
 
 EARLIEST, LATEST = datetime(2000, 1, 2), datetime(2099, 12, 30)
@@ -44,7 +80,7 @@ class ConversationIn(_Body):
         " staff while the event runs in quick mode (badge, score and a topic are enough): the"
         " server refuses a story-less conversation otherwise (422 not_allowed)",
     )
-    nps: Annotated[int, Field(ge=0, le=10, strict=True)] | None = None
+    nps: Score | None = None
     topics: list[Topic] = Field(default_factory=list, max_length=12)
     follow_up: bool = False
     contact: Short | None = None

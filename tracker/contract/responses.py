@@ -230,7 +230,9 @@ class EmployeeStory(TypedDict):
 class Employees(TypedDict):
     """Employees' stories on a screen (?employees=1): never part of the customers' figures."""
 
-    count: Annotated[int, Field(description="employees' stories told, voided ones left out")]
+    count: Annotated[
+        int, Field(description="employees' stories approved for screens, voided ones left out")
+    ]
     recent: list[EmployeeStory]
 
 

@@ -9,9 +9,10 @@ from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, model_validator
 from sqlite_utils import Database
 
+from ..contract.requests import Clean
 from ..store import db as dbm
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=80)]
+Text = Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=80)]
 
 
 @lru_cache(maxsize=1024)

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from sqlite_utils import Database
 
+from ..contract.requests import without_controls
 from ..contract.responses import EmployeeStory
 from ..store import db as dbm
 from .text import reference, short_story
@@ -61,7 +62,7 @@ def _location(db: Database, event_id: int, slug: str) -> dict[str, Any]:
 
 def clean_story(story: str) -> str:
     """The story as stored: stripped, 1 to STORY_MAX characters; BadStory otherwise."""
-    story = (story or "").strip()
+    story = without_controls(story or "").strip()
     if not story:
         raise BadStory("tell us your story: it is empty")
     if len(story) > STORY_MAX:
@@ -133,8 +134,8 @@ def insert(
 
 
 def count(db: Database, event_id: int, location_slug: str | None = None) -> int:
-    """How many employees' stories the event (or one location) holds, whatever their approval,
-    voided ones left out: how many employees spoke up. Read from the employees' index."""
+    """How many employees' stories of the event (or one location) a public screen may count:
+    approved and public, voided ones left out (what the wall shows). Read from their index."""
     where, params = "l.event_id = ?", list[Any]([event_id])
     if location_slug is not None:
         where += " AND l.slug = ?"
@@ -142,7 +143,8 @@ def count(db: Database, event_id: int, location_slug: str | None = None) -> int:
     (n,) = db.execute(
         "SELECT count(*) FROM conversations c INDEXED BY conversations_employees"
         " JOIN locations l ON l.id = c.location_id"
-        f" WHERE c.source = 'employee' AND c.voided_at IS NULL AND {where}",
+        f" WHERE c.source = 'employee' AND c.voided_at IS NULL AND c.public = 1"
+        f" AND c.approval = 'approved' AND {where}",
         params,
     ).fetchone()
     return int(n)
