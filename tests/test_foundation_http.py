@@ -63,9 +63,9 @@ def test_sheet_has_one_page_per_station_with_url_and_call_to_action(client, even
 
 
 def test_api_refuses_non_json_and_foreign_origin(client):
-    r = client.post("/api/anything", data="x=1", content_type="application/x-www-form-urlencoded")
+    r = client.post("/api/checkins", data="x=1", content_type="application/x-www-form-urlencoded")
     assert r.status_code == 415 and r.json["error"] == "unsupported_media_type"
-    r = client.post("/api/anything", json={}, headers={"Origin": "https://evil.example"})
+    r = client.post("/api/checkins", json={}, headers={"Origin": "https://evil.example"})
     assert r.status_code == 403 and r.json["error"] == "forbidden_origin"
 
 

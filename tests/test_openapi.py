@@ -10,7 +10,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from schemathesis.checks import not_a_server_error
+from schemathesis.config import SchemathesisConfig
 
 from tracker.contract.errors import ErrorCode
 from tracker.contract.requests import CheckinIn, ConversationIn
@@ -120,6 +120,20 @@ OPERATIONS = [
 ]
 
 
+# Every check schemathesis has (`--checks all`). A request valid by the schema may still be
+# refused for what the event is (an unknown topic, a story-less conversation outside quick
+# mode, an attendee's story without its station): 422, documented, never 400.
+CONFIG = SchemathesisConfig.from_dict(
+    {
+        "checks": {
+            "positive_data_acceptance": {
+                "expected-statuses": ["2xx", "3xx", "401", "403", "404", "409", "422", "429"]
+            }
+        }
+    }
+)
+
+
 @pytest.mark.parametrize("label", OPERATIONS)
 def test_no_input_makes_a_server_error(app, client, event, label):
     """Schemathesis generates valid and invalid requests from the document, in-process (WSGI).
@@ -130,7 +144,7 @@ def test_no_input_makes_a_server_error(app, client, event, label):
     code = event["stations"]["booth"]["code"]
     assert client.post("/api/checkins", json={"station": code}).status_code == 201
     cookie = {"tracker_attendee": client.get_cookie("tracker_attendee").value}
-    schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
+    schema = schemathesis.openapi.from_wsgi("/openapi.json", app, config=CONFIG)
     operation = schema.find_operation_by_label(label)
     assert operation is not None, label
 
@@ -149,6 +163,6 @@ def test_no_input_makes_a_server_error(app, client, event, label):
             and isinstance(case.body.get("station"), str)
         ):
             case.body["station"] = code
-        case.call_and_validate(checks=[not_a_server_error], cookies=cookie)
+        case.call_and_validate(cookies=cookie)
 
     run()

@@ -20,15 +20,27 @@ def test_control_characters_are_removed_and_line_breaks_kept():
     assert without_controls("a\x00b\x1b[31mc\x7f\x9bd\r\ne\tf") == "ab[31mcd\ne f"
 
 
-def test_a_story_with_control_characters_is_stored_without_them(client, db, event):
+def test_the_api_refuses_control_characters_clearly_and_stores_nothing(client, db, event):
     with client.session_transaction() as session:
         sign_in_session(session, db, event["stations"]["booth"]["id"])
-    body = {"id": str(uuid.uuid4()), "story": "Great\x00 demo\x1b!\r\nThanks", "nps": 9,
-            "topics": ["\x07Support"], "follow_up": True, "contact": "ann\x00@example.org"}  # fmt: skip
+    body = {"id": str(uuid.uuid4()), "story": "Great\x00 demo\x1b!", "nps": 9}
     answer = client.post("/api/conversations", json=body)
-    assert answer.status_code == 201, answer.get_json()
-    story, contact = db.execute("SELECT story, contact FROM conversations").fetchone()
-    assert story == "Great demo!\nThanks" and contact == "ann@example.org"
+    assert answer.status_code == 400
+    assert answer.get_json()["detail"] == [
+        {"field": "story", "problem": "control characters (other than line breaks) are not allowed"}
+    ]
+    assert db.execute("SELECT count(*) FROM conversations").fetchone() == (0,)
+    body = {**body, "story": "Great demo!\r\nThanks\tall"}
+    assert client.post("/api/conversations", json=body).status_code == 201
+    assert db.execute("SELECT story FROM conversations").fetchone() == ("Great demo!\nThanks all",)
+
+
+def test_a_form_drops_control_characters(client, db, event):
+    from tracker.stories import employees
+
+    told = employees.record(db, event["id"], "cork", uuid.uuid4(), "Fixed\x00 it\x1b", True)
+    story = db.execute("SELECT story FROM conversations WHERE uuid = ?", [told["id"]]).fetchone()
+    assert story == ("Fixed it",)
 
 
 @pytest.mark.parametrize(("nps", "ok"), [(5, True), (5.0, True), (5.5, False), (True, False),

@@ -14,7 +14,7 @@ class ErrorCode(StrEnum):
 
     invalid_body = "invalid_body"  # 400: not JSON, or breaks a rule; detail lists each field
     invalid_id = "invalid_id"  # 400: the id in the URL is not a UUID
-    id_mismatch = "id_mismatch"  # 400: the body's id is not the URL's
+    id_mismatch = "id_mismatch"  # 422: the body's id is not the URL's
     not_a_badge = "not_a_badge"  # 400: not shaped like a badge code
     bad_request = "bad_request"  # 400: any other malformed request
     not_signed_in = "not_signed_in"  # 401

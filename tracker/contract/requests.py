@@ -8,6 +8,7 @@ from typing import Annotated
 from uuid import UUID
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -17,26 +18,46 @@ from pydantic import (
 )
 
 # C0 and C1 control characters (NUL, escape, ...) but tab and line breaks: they have no place in
-# a story or a name, and some break CSV, terminals or screens. Tabs become spaces.
+# a story or a name, and some break CSV, terminals or screens.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+NO_CONTROLS = "^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
 
 
 def without_controls(text: str) -> str:
-    """`text` without control characters (line breaks kept, \r\n as \n, tabs as spaces)."""
-    return _CONTROLS.sub("", text.replace("\r\n", "\n").replace("\t", " "))
+    """`text` without control characters (line breaks kept, \r\n as \n, tabs as spaces): for
+    forms, where a stray character pasted from elsewhere is simply dropped."""
+    return _CONTROLS.sub("", _normalized(text))
+
+
+def _normalized(text: object) -> str:
+    return text.replace("\r\n", "\n").replace("\t", " ") if isinstance(text, str) else text  # type: ignore[return-value]
+
+
+def _refuse_controls(text: str) -> str:
+    if _CONTROLS.search(text):
+        raise ValueError("control characters (other than line breaks) are not allowed")
+    return text
 
 
 def _cleaned(text: object) -> object:
     return without_controls(text) if isinstance(text, str) else text
 
 
+# Forms drop control characters; the JSON API refuses them (its schema says so: NO_CONTROLS).
 Clean = BeforeValidator(_cleaned)
+Plain = (
+    BeforeValidator(_normalized),
+    AfterValidator(_refuse_controls),
+    Field(json_schema_extra={"pattern": NO_CONTROLS}),
+)
 StationCode = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Story = Annotated[
-    str, Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000), *Plain
 ]
-Short = Annotated[str, Clean, StringConstraints(strip_whitespace=True, max_length=200)]
-Topic = Annotated[str, Clean, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, max_length=200), *Plain]
+Topic = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40), *Plain
+]
 
 
 def _whole(value: object) -> object:
@@ -47,7 +68,7 @@ def _whole(value: object) -> object:
     return value
 
 
-Score = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=10, strict=True)]
+Score = Annotated[int, Field(ge=0, le=10, strict=True), BeforeValidator(_whole)]
 
 
 EARLIEST, LATEST = datetime(2000, 1, 2), datetime(2099, 12, 30)
@@ -95,7 +116,9 @@ class ConversationIn(_Body):
         " header where it can); the server keeps it beside received_at, and uses received_at"
         " instead when it is before the event or ahead of the server",
     )
-    revision: Annotated[int, Field(ge=1, le=1_000_000, strict=True)] | None = Field(
+    revision: (
+        Annotated[int, Field(ge=1, le=1_000_000, strict=True), BeforeValidator(_whole)] | None
+    ) = Field(
         default=None,
         description="the device's version of this record, one more on each edit: PUT never"
         " lets an older version overwrite a newer one (absent: this version wins)",

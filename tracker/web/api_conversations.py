@@ -76,9 +76,8 @@ def _author(event: dict, station_code: str | None) -> Author:
             "you are signed in to another station; sign in to this one",
         )
     if attendee is not None and not station_code:
-        raise ApiError(
-            400, ErrorCode.invalid_body, [{"field": "station", "problem": "Field required"}]
-        )
+        # Valid JSON by the schema (staff may leave the station out), not for an attendee.
+        raise ApiError(422, ErrorCode.not_allowed, "an attendee's story names its station")
     raise ApiError(
         401,
         ErrorCode.not_signed_in,

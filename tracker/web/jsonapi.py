@@ -70,7 +70,7 @@ def read_json(model: type[M], max_bytes: int, url_id: UUID | None = None) -> M:
 
     A body over `max_bytes` is refused (413 body_too_large) before it is parsed; a broken or
     invalid one is 400 invalid_body with the problems field by field. `url_id` is the id in a
-    PUT's URL: the body may leave its `id` out, and one that differs is 400 id_mismatch.
+    PUT's URL: the body may leave its `id` out, and one that differs is 422 id_mismatch (valid JSON, the wrong record).
     """
     length = request.content_length
     if length is not None and length > max_bytes:
@@ -97,7 +97,7 @@ def read_json(model: type[M], max_bytes: int, url_id: UUID | None = None) -> M:
         raise ApiError(400, ErrorCode.invalid_body, f"the body is not JSON: {exc}") from None
     if getattr(body, "id", None) != url_id:
         raise ApiError(
-            400, ErrorCode.id_mismatch, "the id in the body differs from the id in the URL"
+            422, ErrorCode.id_mismatch, "the id in the body differs from the id in the URL"
         )
     return body
 
