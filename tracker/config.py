@@ -70,6 +70,10 @@ def from_env(env: os._Environ | dict | None = None) -> dict:
         "ALERT_RETRY_SECONDS": float(env.get("ALERT_RETRY_SECONDS") or 30),
         "ALERT_MAX_ATTEMPTS": int(env.get("ALERT_MAX_ATTEMPTS") or 8),
         "LIVE_POLL_SECONDS": float(env.get("LIVE_POLL_SECONDS", 0.25)),
+        # Socket.IO messages a client may send in 10 s, per connection and per address (a venue's
+        # screens share one); past either it is disconnected (tracker/web/live.py).
+        "SOCKET_MESSAGES_PER_CONNECTION": int(env.get("SOCKET_MESSAGES_PER_CONNECTION", 30)),
+        "SOCKET_MESSAGES_PER_ADDRESS": int(env.get("SOCKET_MESSAGES_PER_ADDRESS", 600)),
         # A location node: central's URL and the token `flask node add` printed there.
         "NODE_UPSTREAM": env.get("TRACKER_UPSTREAM", "").rstrip("/") or None,
         "NODE_TOKEN": env.get("TRACKER_NODE_TOKEN") or None,

@@ -11,17 +11,23 @@ joins a location, so a screen never sees an older snapshot arrive after a newer 
 
 Which screens watch which room is this module's own bookkeeping, kept by the connect, join and
 disconnect handlers; it asks python-socketio nothing beyond its documented API.
+
+Sockets have budgets: every message a client sends on /live, of any event (handled or not),
+is counted against its connection and its address in a fixed window; a client past
+either budget is disconnected and logged. A screen sends a `join` now and then; a script that
+floods costs the worker a dict update per message until it is cut off, never a database read.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections import Counter
 from pathlib import Path
 
 from flask import Flask, current_app, request
-from flask_socketio import join_room, leave_room
+from flask_socketio import disconnect, join_room, leave_room
 from sqlite_utils import Database
 
 from ..contract.responses import Scoreboard
@@ -159,6 +165,58 @@ def watcher() -> Watcher:
     return current_app.extensions["tracker_live"]
 
 
+class Budgets:
+    """Messages per connection and per address in fixed windows of WINDOW seconds (README,
+    Configuration: SOCKET_MESSAGES_PER_CONNECTION, SOCKET_MESSAGES_PER_ADDRESS)."""
+
+    WINDOW = 10.0
+
+    def __init__(self, per_connection: int, per_address: int):
+        self.per_connection = per_connection
+        self.per_address = per_address
+        self.lock = threading.Lock()
+        self.counts: dict[str, list[float]] = {}  # key -> [window start, messages]
+
+    def charge(self, sid: str, address: str, now: float | None = None) -> str | None:
+        """Count one message; the budget it exceeds ("connection", "address"), or None."""
+        moment = time.monotonic() if now is None else now
+        with self.lock:
+            if len(self.counts) > 50_000:  # forget closed windows now and then
+                self.counts = {k: v for k, v in self.counts.items() if moment - v[0] < self.WINDOW}
+            for key, limit, name in (
+                (f"sid:{sid}", self.per_connection, "connection"),
+                (f"ip:{address}", self.per_address, "address"),
+            ):
+                window = self.counts.get(key)
+                if window is None or moment - window[0] >= self.WINDOW:
+                    window = self.counts[key] = [moment, 0.0]
+                window[1] += 1
+                if window[1] > limit:
+                    return name
+        return None
+
+
+def _within_budget() -> bool:
+    """Charge this message; past a budget, disconnect the client (and say so in the log)."""
+    budgets: Budgets = current_app.extensions["tracker_socket_budgets"]
+    address = request.remote_addr or "unknown"
+    over = budgets.charge(_sid(), address)
+    if over is None:
+        return True
+    log.warning(
+        "live: a socket from %s went past its %s message budget; disconnected", address, over
+    )
+    disconnect()
+    return False
+
+
+@socketio.on("*", namespace=NAMESPACE)
+def on_anything(event: str, data: object = None):
+    """Any event nobody handles: counted, then ignored. (/live is the only namespace: a
+    connection to any other is refused, as no handler serves it.)"""
+    _within_budget()
+
+
 def _location_of(data: object) -> str | None:
     """The location slug a screen asked for, or None; ValueError names what is wrong."""
     if data is None:
@@ -194,6 +252,8 @@ def on_connect(auth: dict | None = None):
 @socketio.on("join", namespace=NAMESPACE)
 def on_join(data: object = None):
     """Move this screen to a location's room ({"location": slug}) or the whole event's (null)."""
+    if not _within_budget():
+        return {"error": "too_many_requests", "detail": "this screen sent too many messages"}
     try:
         location = _location_of(data)
     except LookupError as exc:
@@ -218,3 +278,6 @@ def on_disconnect(reason: object = None):
 def init_app(app: Flask) -> None:
     """Give this app its watcher; the task itself starts with the first screen."""
     app.extensions["tracker_live"] = Watcher(app)
+    app.extensions["tracker_socket_budgets"] = Budgets(
+        app.config["SOCKET_MESSAGES_PER_CONNECTION"], app.config["SOCKET_MESSAGES_PER_ADDRESS"]
+    )
