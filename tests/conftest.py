@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,68 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+
+
+# ---------------------------------------------------------------- markers: what a test starts
+#
+# A test that starts a process carries `live` (a server, gunicorn, Litestream, any subprocess) or
+# `browser` (Chromium through Playwright); `./scripts/test --fast` leaves both out. The markers
+# follow from the fixtures a test uses, and files that start processes themselves say so with
+# `pytestmark`. A test without either marker that starts a process anyway fails at once.
+
+PROCESS_MARKERS = ("browser", "live")
+# Fixtures that start processes, with the marker each gives every test that uses it (directly
+# or through another fixture). Module fixtures that start servers sit in files marked `live`.
+PROCESS_FIXTURES = {
+    "browser": "browser",
+    "live_server": "live",
+    "central_and_node": "live",  # tests/test_node_live.py
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        used = set(getattr(item, "fixturenames", ()))
+        for fixture, marker in PROCESS_FIXTURES.items():
+            if fixture in used and item.get_closest_marker(marker) is None:
+                item.add_marker(marker)
+
+
+PROCESS_EVENTS = frozenset(
+    {"subprocess.Popen", "os.system", "os.posix_spawn", "os.spawn", "os.exec", "os.fork"}
+)
+_unmarked: list[str] = []  # the id of the running test while it may start no process
+
+
+def _refuse_processes(event: str, args: tuple) -> None:
+    """An audit hook (it sees every process this Python starts, Playwright's driver included)."""
+    if _unmarked and event in PROCESS_EVENTS:
+        what = args[1] if event == "subprocess.Popen" else args[:1]
+        raise RuntimeError(
+            f"{_unmarked[0]} starts a process ({event} {what!r}) but is marked neither browser"
+            " nor live: mark it (pytestmark = pytest.mark.live) so `./scripts/test --fast`"
+            " leaves it out"
+        )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    sys.addaudithook(_refuse_processes)  # for the whole run; it acts only within a test
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None):
+    """Setup, call and teardown of a test, its fixtures' included (a module's server starts in
+    the setup of its first test)."""
+    if not any(item.get_closest_marker(m) for m in PROCESS_MARKERS):
+        _unmarked[:] = [item.nodeid]
+    try:
+        yield
+    finally:
+        _unmarked.clear()
+
+
+# ---------------------------------------------------------------- a database, an app, a client
 
 
 @pytest.fixture
@@ -105,7 +168,7 @@ def live_server(db_path: Path, event):
     """A started server on the small test event; `live_server.url` is its base URL."""
     server = LiveServer(db_path).start()
     yield server
-    server.stop()
+    server.stop(kill=True)  # nothing to drain: the test is over
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,8 @@ import io
 import re
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import zxingcpp
 from PIL import Image
@@ -126,12 +128,38 @@ def sign_in_session(session, db, station_id: int, name: str = "Ann") -> None:
     session["staff_name"] = name
 
 
+def wait_until(
+    condition: Callable[[], Any],
+    timeout: float = 10.0,
+    what: str | None = None,
+    *,
+    poll: float = 0.02,
+    pause: Callable[[float], Any] = time.sleep,
+) -> Any:
+    """Poll `condition` until it returns something true, and return that. Past `timeout`
+    seconds it is a failure that says what was awaited, never a retry: a test waits for what
+    it needs, not for a fixed time. `pause` lets a Playwright test keep its page's event loop
+    running between polls (`lambda s: page.wait_for_timeout(s * 1000)`)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            name = what or getattr(condition, "__name__", repr(condition))
+            raise AssertionError(f"still not true after {timeout:g} s: {name}")
+        pause(poll)
+
+
 def wait_for_js(page, expression: str, timeout: float = 5000) -> None:
     """Wait until a JavaScript expression is true in the page. Playwright's wait_for_function
     evaluates its string inside the page, which our Content-Security-Policy (no eval) refuses;
-    page.evaluate goes through the browser's debugging protocol, which the policy allows."""
-    deadline = time.monotonic() + timeout / 1000
-    while not page.evaluate(expression):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"still false after {timeout:.0f} ms: {expression}")
-        page.wait_for_timeout(25)
+    page.evaluate goes through the browser's debugging protocol, which the policy allows.
+    `timeout` is in milliseconds, as Playwright's are."""
+    wait_until(
+        lambda: page.evaluate(expression),
+        timeout / 1000,
+        expression,
+        poll=0.025,
+        pause=lambda seconds: page.wait_for_timeout(seconds * 1000),
+    )

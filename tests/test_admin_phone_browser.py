@@ -16,7 +16,10 @@ from tracker.people import organizers
 from tracker.store import db as dbm
 from tracker.stories import record as conversations
 
-from .helpers import add_checkins
+from .conftest import SMALL_EVENT, LiveServer
+from .helpers import add_checkins, database_with
+
+pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 PASSWORD = "correct horse battery"
 LONG_WORDS = (
@@ -91,10 +94,17 @@ def sign_in(page, url: str) -> None:
     page.wait_for_url(f"{url}/admin/")
 
 
-@pytest.fixture
-def filled_server(db, event, live_server):
+@pytest.fixture(scope="module")
+def filled_server(tmp_path_factory):
+    """One server for the module, on the small event filled with `fill`: the pages only read."""
+    path = tmp_path_factory.mktemp("admin-phone") / "tracker.db"
+    db, event = database_with(path, SMALL_EVENT)
+    event["stations"] = {s["slug"]: s for s in events.stations(db, event["id"])}
     fill(db, event)
-    return live_server
+    server = LiveServer(path).start()
+    yield server
+    server.stop(kill=True)
+    db.close()
 
 
 @pytest.mark.parametrize("width,height", [(390, 844), (1920, 1080)])

@@ -18,7 +18,7 @@ from tracker.store import audit
 from tracker.store import db as dbm
 
 from .conftest import PINS, LiveServer
-from .helpers import LISBON
+from .helpers import LISBON, wait_until
 
 PASSWORD = "correct horse battery"
 
@@ -77,7 +77,7 @@ def test_an_organizer_unlock_or_a_pin_reset_opens_sign_in_again(db, event, how):
 
 def test_many_failures_at_a_station_slow_every_attempt_there(db, event, monkeypatch):
     waits = []
-    monkeypatch.setattr(staff.time, "sleep", waits.append)
+    monkeypatch.setattr(staff, "sleep", waits.append)
     booth = event["stations"]["booth"]["id"]
     for i in range(staff.SLOW_AFTER):  # one guess each from many addresses: none is locked
         with pytest.raises(staff.WrongPin):
@@ -278,7 +278,7 @@ def test_a_database_that_cannot_be_written_answers_503_and_recovers(db_path, eve
         r = requests.post(f"{server.url}/api/checkins", json={"station": code}, timeout=5)
         assert r.status_code == 201
     finally:
-        server.stop()
+        server.stop(kill=True)
     with dbm.connect(db_path).conn as conn:
         assert conn.execute("SELECT count(*) FROM checkins").fetchone() == (2,)
 
@@ -344,7 +344,50 @@ def holding_connections(db_path, env: dict):
     finally:
         for s in held:
             s.close()
-        server.stop()
+        server.stop(kill=True)
+
+
+def unanswered(s: socket.socket) -> bool:
+    """Whether the server has neither answered nor closed this connection yet (a look that
+    takes nothing from it and does not wait)."""
+    timeout = s.gettimeout()
+    s.setblocking(False)
+    try:
+        s.recv(1, socket.MSG_PEEK)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        s.settimeout(timeout)
+    return False
+
+
+def closed_by_server(s: socket.socket) -> bool:
+    """Whether the server has closed this connection without a word (a look that does not
+    wait: a connection still held has nothing to read)."""
+    timeout = s.gettimeout()
+    s.setblocking(False)
+    try:
+        return s.recv(10, socket.MSG_PEEK) == b""
+    except BlockingIOError:
+        return False  # still held
+    except OSError:
+        return True  # reset
+    finally:
+        s.settimeout(timeout)
+
+
+def served_from(server, address: str) -> bool:
+    """Whether a request from loopback `address` is answered 200 now."""
+    again = socket.create_connection(("127.0.0.1", server.port), source_address=(address, 0))
+    try:
+        again.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        return again.recv(200).startswith(b"HTTP/1.1 200")
+    except OSError:
+        return False
+    finally:
+        again.close()
 
 
 def held_connection(server, address: str, sent: bytes, timeout: float = 5) -> socket.socket:
@@ -363,8 +406,6 @@ def test_one_address_holding_connections_with_no_body_cannot_take_the_server(db_
     """Complete headers, a Content-Length and no body, from one address, many times over: the
     server answers everyone else at once, closes that address's connections past its share, and
     drops the stalled requests after the body deadline (408)."""
-    import time
-
     import requests
 
     env = {"RATELIMIT_ENABLED": "0", "WORKER_CONNECTIONS": "200", "BODY_SECONDS": "2"}
@@ -380,11 +421,11 @@ def test_one_address_holding_connections_with_no_body_cannot_take_the_server(db_
                     timeout=10,
                 )
             )
-        started = time.monotonic()
         assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
         r = requests.post(f"{server.url}/api/checkins", json={"station": code}, timeout=5)
         assert r.status_code == 201
-        assert time.monotonic() - started < 1.5  # not after the stalled ones' deadline
+        # Not after the stalled ones' deadline: some of them are still waiting for their answer.
+        assert any(unanswered(s) for s in stalled)
         answers = []
         for s in stalled:
             try:
@@ -400,22 +441,7 @@ def test_one_address_holding_connections_with_no_body_cannot_take_the_server(db_
         # limit), the address is served again.
         for s in stalled:
             s.close()
-        deadline = time.monotonic() + 6
-        while True:
-            again = socket.create_connection(
-                ("127.0.0.1", server.port), source_address=("127.0.0.2", 0)
-            )
-            try:
-                again.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                answer = again.recv(200)
-            except OSError:
-                answer = b""
-            finally:
-                again.close()
-            if answer.startswith(b"HTTP/1.1 200") or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        assert answer.startswith(b"HTTP/1.1 200"), answer
+        wait_until(lambda: served_from(server, "127.0.0.2"), 15, "127.0.0.2 served again")
 
 
 # ------------------------------------------------------------------ changes while in use
@@ -508,8 +534,6 @@ def test_strangers_exhausting_the_overall_sign_in_limit_do_not_lock_out_a_known_
 def test_one_address_holding_idle_connections_gets_its_share_and_no_more(db_path, event):
     """Sockets that never send a request (or stop half-way): one address holds at most its
     share of the worker's connections, and everyone else is served at once."""
-    import time
-
     import requests
 
     env = {"RATELIMIT_ENABLED": "0", "WORKER_CONNECTIONS": "200"}
@@ -517,20 +541,14 @@ def test_one_address_holding_idle_connections_gets_its_share_and_no_more(db_path
         for _ in range(260):  # more than the worker accepts in all
             # A request line and half a header, and never the rest.
             idle.append(held_connection(server, "127.0.0.3", b"GET /healthz HTTP/1.1\r\nHost: "))
-        started = time.monotonic()
-        for _ in range(5):
+        for _ in range(5):  # answered: the worker still has connections for others
             assert requests.get(f"{server.url}/healthz", timeout=5).status_code == 200
-        assert time.monotonic() - started < 1.0
-        closed = 0
-        for s in idle:
-            s.settimeout(0.5)
-            try:
-                closed += s.recv(10) == b""
-            except TimeoutError:
-                pass  # still held: within its share
-            except OSError:
-                closed += 1
-        assert closed >= 260 - 50  # a quarter of 200 held at most
+        # A quarter of 200 held at most: the server closes the rest.
+        wait_until(
+            lambda: sum(map(closed_by_server, idle)) >= 260 - 50,
+            10,
+            "all but 50 of the address's idle connections closed",
+        )
 
 
 def test_locations_and_stations_added_in_the_console_are_audited(limited, db, event):

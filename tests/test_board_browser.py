@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 import requests
@@ -12,11 +11,14 @@ from playwright.sync_api import expect
 from tracker.event import setup as eventsetup
 
 from .conftest import LiveServer
-from .helpers import add_checkins, add_conversation, sid
+from .helpers import add_checkins, add_conversation, sid, wait_for_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
 HD = {"width": 1920, "height": 1080}
+# How long a test waits for the screen to follow a change: generous, for a loaded machine (how
+# fast it follows is measured by `scripts/bench board`, not asserted here).
+SOON = 10_000
 
 
 @pytest.fixture
@@ -49,13 +51,13 @@ def test_the_board_follows_checkins_and_celebrates_each_milestone_once(
     expect(wall.locator("#celebrate")).to_be_hidden()
 
     checkin(live_server, event)
-    expect(wall.locator("#total")).to_have_text("1", timeout=2000)
+    expect(wall.locator("#total")).to_have_text("1", timeout=SOON)
     expect(wall.locator("#updated")).to_contain_text("Updated")
 
     for _ in range(4):
         checkin(live_server, event, "stories")
-    expect(wall.locator("#total")).to_have_text("5", timeout=2000)
-    expect(wall.locator("#celebrate")).to_be_visible(timeout=2000)
+    expect(wall.locator("#total")).to_have_text("5", timeout=SOON)
+    expect(wall.locator("#celebrate")).to_be_visible(timeout=SOON)
     expect(wall.locator("#celebrate-big")).to_have_text("25%")
     expect(wall.locator("#marks .mark.reached")).to_have_count(1)
     expect(wall.locator("#percent")).to_have_text("25%")
@@ -63,15 +65,21 @@ def test_the_board_follows_checkins_and_celebrates_each_milestone_once(
     expect(leader).to_contain_text("Story corner")
     expect(leader).to_contain_text("4")
 
-    # The same screen reloaded (a scheduled reload, a power cut) does not celebrate it again.
+    # The same screen reloaded (a scheduled reload, a power cut) does not celebrate it again:
+    # neither with the snapshot in the page nor with the one the link sends on connect (shown
+    # once the board's snapshot is no longer the page's: each is stamped when it was made).
     wall.reload()
     expect(wall.locator("#total")).to_have_text("5")
-    time.sleep(1.0)
-    expect(wall.locator("#celebrate")).to_be_hidden()
+    wait_for_js(
+        wall,
+        "window.trackerBoard !== undefined && trackerBoard.snapshot().updated_at !=="
+        " JSON.parse(document.getElementById('snapshot').textContent).updated_at",
+    )
+    assert wall.locator("#celebrate").is_hidden()
 
     add_checkins(db, sid(event, "demo"), 15)  # straight to the goal, from another process
-    expect(wall.locator("#total")).to_have_text("20", timeout=2000)
-    expect(wall.locator("#celebrate-big")).to_have_text("Goal reached!", timeout=2000)
+    expect(wall.locator("#total")).to_have_text("20", timeout=SOON)
+    expect(wall.locator("#celebrate-big")).to_have_text("Goal reached!", timeout=SOON)
     expect(wall.locator("#goal-state")).to_have_text("Goal reached!")
     expect(wall.locator("#board")).to_have_class(re.compile(r"\breached\b"))
     expect(wall.locator("#marks .mark.reached")).to_have_count(4)
@@ -127,7 +135,7 @@ def test_a_location_board_shows_its_own_count_and_the_event_total(wall, live_ser
     expect(wall.locator("#location-name")).to_have_text("Austin")
     expect(wall.locator("#locations li.here")).to_contain_text("Austin")
     add_checkins(db, sid(event, "stories"), 1)
-    expect(wall.locator("#location-total")).to_have_text("4", timeout=2000)
+    expect(wall.locator("#location-total")).to_have_text("4", timeout=SOON)
     expect(wall.locator("#total")).to_have_text("9")
 
 
@@ -138,17 +146,17 @@ def test_when_the_link_drops_the_numbers_stay_and_the_board_resyncs(wall, db_pat
         wall.goto(server.url + "/board")
         expect(wall.locator("#total")).to_have_text("2")
         expect(wall.locator("#conn")).to_have_attribute("data-state", "live")
-        server.stop()
+        server.stop(kill=True)  # the link drops
         expect(wall.locator("#conn")).to_have_attribute("data-state", "reconnecting", timeout=5000)
         expect(wall.locator("#total")).to_have_text("2")  # the last good numbers stay
 
         add_checkins(db, sid(event, "booth"), 3)  # written while the screen is cut off
         server = LiveServer(db_path, port=server.port).start()
         expect(wall.locator("#conn")).to_have_attribute("data-state", "live", timeout=15000)
-        expect(wall.locator("#total")).to_have_text("5", timeout=2000)
+        expect(wall.locator("#total")).to_have_text("5", timeout=SOON)
     finally:
-        wall.context.close()  # let the server's graceful stop not wait on the websocket
-        server.stop()
+        wall.context.close()
+        server.stop(kill=True)
 
 
 def test_a_board_running_for_days_keeps_its_dom_and_chart_bounded(wall, live_server):
@@ -189,6 +197,6 @@ def test_a_location_closed_while_its_screen_shows_says_so_within_seconds(
     expect(wall.locator("#closed-note")).to_be_hidden()
     cork = events.location_by_slug(db, event["id"], "cork")
     eventsetup.set_active(db, "locations", cork["id"], False, "Ann")
-    expect(wall.locator("#closed-note")).to_be_visible(timeout=3000)
+    expect(wall.locator("#closed-note")).to_be_visible(timeout=SOON)
     expect(wall.locator("#closed-note")).to_contain_text("Cork is closed")
     expect(wall.locator("#total")).to_have_text("1")  # the event's figures stay on screen

@@ -41,7 +41,7 @@ def demo(tmp_path_factory):
     add_conversation(db, stations[2], JAPANESE, public=True)
     server = LiveServer(path).start()
     yield SimpleNamespace(url=server.url)
-    server.stop()
+    server.stop(kill=True)  # nothing to drain: the module is over
     db.close()
 
 

@@ -57,7 +57,7 @@ def server(tmp_path_factory):
     stations = {s["slug"]: s for s in events.stations(db, event["id"])}
     live = LiveServer(path).start()
     yield SimpleNamespace(url=live.url, stations=stations)
-    live.stop()
+    live.stop(kill=True)  # nothing to drain: the module is over
     db.close()
 
 

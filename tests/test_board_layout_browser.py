@@ -130,7 +130,7 @@ def demo(tmp_path_factory):
     )
     server = LiveServer(path).start()
     yield SimpleNamespace(db=db, event=event, stations=stations, url=server.url)
-    server.stop()
+    server.stop(kill=True)  # nothing to drain: the module is over
     db.close()
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
-import time
 from contextlib import closing
 
 import pytest
@@ -19,7 +18,7 @@ from tracker.people import attendees
 from tracker.store import db as dbm
 
 from .conftest import SMALL_EVENT
-from .helpers import add_checkins
+from .helpers import add_checkins, wait_until
 
 
 def test_migrating_an_empty_database(tmp_path):
@@ -132,16 +131,16 @@ def test_group_write_gives_each_writer_its_own_result_or_error(db_path):
     setup.execute("CREATE TABLE notes (n INTEGER PRIMARY KEY)")
     setup.close()
     results: dict[int, object] = {}
+    leading = threading.Event()
 
     def writer(n: int) -> None:
         db = dbm.thread_db(db_path)
 
         def work(db):
             if n == 1:  # the first leader holds on until all others queue: they share one commit
+                leading.set()
                 group = dbm._file_of(db).group
-                deadline = time.monotonic() + 10
-                while len(group.waiting) < 59 and time.monotonic() < deadline:
-                    time.sleep(0.005)
+                wait_until(lambda: len(group.waiting) >= 59, 10, "59 writers queued behind one")
                 assert len(group.waiting) == 59
             db.execute("INSERT INTO notes (n) VALUES (?)", [n])
             if n % 7 == 0:
@@ -157,7 +156,7 @@ def test_group_write_gives_each_writer_its_own_result_or_error(db_path):
 
     threads = [threading.Thread(target=writer, args=(n,)) for n in range(1, 61)]
     threads[0].start()
-    time.sleep(0.2)  # writer 1 leads
+    wait_until(leading.is_set, 10, "writer 1 to lead")
     for t in threads[1:]:
         t.start()
     for t in threads:

@@ -377,7 +377,7 @@ def test_csv_route_follows_the_filters(admin, db, event):
 def organizer_server(db_path, event):
     server = LiveServer(db_path, env={"ADMIN_PASSWORD": PASSWORD}).start()
     yield server
-    server.stop()
+    server.stop(kill=True)  # nothing to drain: the test is over
 
 
 def sign_in(page, url: str) -> None:
@@ -388,6 +388,8 @@ def sign_in(page, url: str) -> None:
     page.wait_for_url("**/admin/follow-ups")
 
 
+@pytest.mark.browser
+@pytest.mark.live
 def test_the_queue_works_on_a_390_px_phone_without_sideways_scrolling(
     browser, organizer_server, db, event
 ):

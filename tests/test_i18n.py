@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from babel.messages.frontend import CommandLineInterface
 from babel.messages.pofile import read_po
 
 from tracker.event import setup as eventsetup
@@ -23,11 +23,10 @@ GERMAN_NPS = "Wie wahrscheinlich ist es, dass Sie uns einem Freund oder Kollegen
 
 
 def pybabel(*args: str) -> None:
-    subprocess.run(
-        [sys.executable, "-c", "from babel.messages.frontend import main; main()", "-q", *args],
-        cwd=ROOT,
-        check=True,
-    )
+    """`pybabel -q <args>` run from the project's folder, in this process (no subprocess)."""
+    with contextlib.chdir(ROOT):
+        status = CommandLineInterface().run(["pybabel", "-q", *args])
+    assert not status, f"pybabel {args[0]} failed ({status})"
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -14,6 +14,8 @@ from tracker.store import db as dbm
 from .helpers import sid, wait_for_js
 from .test_insights import talk
 
+pytestmark = [pytest.mark.browser, pytest.mark.live]
+
 
 @pytest.fixture
 def stories(live_server, event):
@@ -93,7 +95,9 @@ def test_it_fits_the_screen(browser, live_server, stories, width, height):
         assert page.evaluate("document.documentElement.scrollWidth") <= width
         assert page.evaluate("document.documentElement.scrollHeight") <= height
         if os.environ.get("INSIGHTS_SHOTS"):
-            page.wait_for_timeout(500)
-            page.screenshot(path=str(Path(os.environ["INSIGHTS_SHOTS"], f"insights-{width}.png")))
+            page.screenshot(
+                path=str(Path(os.environ["INSIGHTS_SHOTS"], f"insights-{width}.png")),
+                animations="disabled",  # finished, not caught half-way
+            )
     finally:
         context.close()

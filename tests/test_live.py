@@ -50,7 +50,7 @@ class Screen:
             self.snaps.append(snap)
             self.cond.notify_all()
 
-    def wait_for(self, check: Callable[[dict], bool], timeout: float = 5.0) -> dict:
+    def wait_for(self, check: Callable[[dict], bool], timeout: float = 10.0) -> dict:
         """The first snapshot (old or new) that passes `check`, or fail after `timeout`."""
         deadline = time.monotonic() + timeout
         with self.cond:
@@ -66,7 +66,7 @@ class Screen:
 
     def first(self) -> dict:
         """The snapshot sent on connect."""
-        return self.wait_for(lambda s: True, timeout=3)
+        return self.wait_for(lambda s: True)
 
     def count(self) -> int:
         with self.cond:
@@ -84,7 +84,7 @@ def site(tmp_path_factory):
     event["stations"] = {s["slug"]: s for s in events.stations(db, event["id"])}
     server = LiveServer(path, {"RATELIMIT_ENABLED": "0"}).start()
     yield {"server": server, "db": db, "event": event, "path": path}
-    server.stop()
+    server.stop(kill=True)  # nothing to drain: the module is over
     db.close()
 
 
@@ -108,7 +108,7 @@ def station(site, slug: str) -> dict:
 
 def test_a_screen_gets_the_full_snapshot_on_connect(site, screen):
     board = screen()
-    snap = board.wait_for(lambda s: True, timeout=3)
+    snap = board.wait_for(lambda s: True)
     api = requests.get(site["server"].url + "/api/scoreboard", timeout=5).json()
     assert snap["total"] == api["total"] and snap["locations"] == api["locations"]
     assert snap["event"]["slug"] == "test-day" and snap["location"] is None
@@ -123,7 +123,7 @@ def test_a_checkin_over_http_reaches_the_screen(site, screen):
         timeout=5,
     )
     assert r.status_code == 201
-    snap = board.wait_for(lambda s: s["total"] == before + 1, timeout=2)
+    snap = board.wait_for(lambda s: s["total"] == before + 1)
     cork = next(loc for loc in snap["locations"] if loc["slug"] == "cork")
     assert any(st["slug"] == "booth" and st["total"] >= 1 for st in cork["stations"])
 
@@ -144,7 +144,7 @@ def test_a_conversation_reaches_the_screen_with_its_public_story(site, screen):
         ),
         conversations.Author(source="staff", station_id=station(site, "stories")["id"]),
     )
-    snap = board.wait_for(lambda s: s["conversations"] == before["conversations"] + 1, timeout=2)
+    snap = board.wait_for(lambda s: s["conversations"] == before["conversations"] + 1)
     assert snap["recent"][0]["story"] == story
     assert snap["nps"]["promoters"] == before["nps"]["promoters"] + 1
 
@@ -153,31 +153,29 @@ def test_a_burst_of_1000_checkins_becomes_a_handful_of_emits(site, screen):
     board = screen()
     before = board.first()["total"]
     seen = board.count()
-    started = time.monotonic()
     for _ in range(1000):  # 1,000 separate commits, as 1,000 phones would make
         add_checkins(site["db"], station(site, "demo")["id"])
-    burst = time.monotonic() - started
-    board.wait_for(lambda s: s["total"] == before + 1000, timeout=5)
-    time.sleep(0.6)  # anything still in flight
-    emits = board.count() - seen
-    # One emit per poll at most (0.25 s), plus the one that catches the tail of the burst.
-    assert 1 <= emits <= burst / 0.25 + 3, (emits, burst)
-    assert emits < 30
+    last = board.wait_for(lambda s: s["total"] == before + 1000)
+    # The burst's last change is in `last`: every emit it caused came before it, on one socket.
+    emits = board.snaps.index(last) + 1 - seen
+    assert 1 <= emits < 30, emits
 
 
 def test_a_commit_that_changes_nothing_on_the_board_sends_nothing(site, screen):
     board = screen()
     board.first()
-    time.sleep(0.4)
     seen = board.count()
+    total = board.snaps[seen - 1]["total"]
     with dbm.write(site["db"]):
         site["db"].execute(
             "INSERT OR REPLACE INTO settings (key, value) VALUES ('unrelated', ?)", [time.time()]
         )
-    time.sleep(1.0)
-    assert board.count() == seen
+    # A screen that connects now is served by a poll that has seen that commit: once it has
+    # its snapshot, whatever that poll sent the board's room is on its way, ahead of the next.
+    screen().first()
     add_checkins(site["db"], station(site, "booth")["id"])
-    board.wait_for(lambda s: s["total"] == board.snaps[seen - 1]["total"] + 1, timeout=2)
+    after = board.wait_for(lambda s: s["total"] == total + 1)
+    assert board.snaps[seen:] == [after]  # the check-in's snapshot, and nothing before it
 
 
 def test_screens_join_a_location_room(site, screen):
@@ -185,7 +183,7 @@ def test_screens_join_a_location_room(site, screen):
     board.first()
     ack = board.client.call("join", {"location": "austin"}, namespace="/live", timeout=5)
     assert ack == {"ok": True, "location": "austin"}
-    austin = board.wait_for(lambda s: (s["location"] or {}).get("slug") == "austin", timeout=2)
+    austin = board.wait_for(lambda s: (s["location"] or {}).get("slug") == "austin")
     assert [st["slug"] for st in austin["location"]["stations"]] == ["stories"]
     add_checkins(site["db"], station(site, "stories")["id"])
     board.wait_for(
@@ -193,8 +191,7 @@ def test_screens_join_a_location_room(site, screen):
             s["location"]
             and s["location"]["slug"] == "austin"
             and s["location"]["total"] == austin["location"]["total"] + 1
-        ),
-        timeout=2,
+        )
     )
     bad = board.client.call("join", {"location": "atlantis"}, namespace="/live", timeout=5)
     assert bad["error"] == "unknown_location" and "atlantis" in bad["detail"]
@@ -206,7 +203,7 @@ def test_screens_join_a_location_room(site, screen):
 
 def test_a_screen_may_ask_for_its_location_when_it_connects(site, screen):
     cork = screen(location="cork")
-    assert cork.wait_for(lambda s: True, timeout=3)["location"]["slug"] == "cork"
+    assert cork.wait_for(lambda s: True)["location"]["slug"] == "cork"
     with pytest.raises(socketio.exceptions.ConnectionError):
         screen(location="atlantis")
 
@@ -222,10 +219,10 @@ def test_two_server_processes_on_one_file_feed_each_others_screens(site, screen)
             timeout=5,
         )
         assert r.status_code == 201
-        board.wait_for(lambda s: s["total"] == before + 1, timeout=2)
-        board.close()  # an open websocket would hold the server's graceful stop
+        board.wait_for(lambda s: s["total"] == before + 1)
+        board.close()
     finally:
-        second.stop()
+        second.stop(kill=True)  # nothing to drain: the test is over
 
 
 PLAIN_WRITER = """
@@ -261,7 +258,7 @@ def test_a_write_from_a_plain_python_process_moves_the_board(site, screen):
         timeout=20,
         cwd=Path(__file__).parent,
     )
-    board.wait_for(lambda s: s["total"] == before + 1, timeout=2)
+    board.wait_for(lambda s: s["total"] == before + 1)
 
 
 def test_many_screens_in_two_rooms_all_get_the_update(site, screen):
@@ -269,4 +266,4 @@ def test_many_screens_in_two_rooms_all_get_the_update(site, screen):
     befores = [b.first()["total"] for b in boards]
     add_checkins(site["db"], station(site, "demo")["id"])
     for b, before in zip(boards, befores, strict=True):
-        b.wait_for(lambda s, before=before: s["total"] == before + 1, timeout=2)
+        b.wait_for(lambda s, before=before: s["total"] == before + 1)

@@ -153,6 +153,8 @@ def test_the_capture_page_says_quick_mode(client, db, event, booth):
 # ---------------------------------------------------------------- on a phone
 
 
+@pytest.mark.browser
+@pytest.mark.live
 def test_three_taps_on_a_phone_save_a_quick_conversation(live_server, browser, db, event):
     eventsettings.set_quick_mode(db, event["id"], True, "Ann Murphy")
     context = browser.new_context(
@@ -179,7 +181,9 @@ def test_three_taps_on_a_phone_save_a_quick_conversation(live_server, browser, d
         # The next person: a double tap on the topic still saves once.
         page.tap(".nps-scale input[value='4'] + span")
         page.dblclick(".topics .chip:has-text('Pricing')")
-        page.wait_for_timeout(1000)
+        # Both taps are handled when dblclick returns; the save they made is over when the
+        # button is back (a second save would have started before that, and holds it).
+        wait_for_js(page, "!document.getElementById('save').disabled", 10000)
         wait_for_js(
             page, "/All synced/.test(document.getElementById('waiting').textContent)", 10000
         )

@@ -62,7 +62,7 @@ def test_the_in_process_store_is_the_default_and_windows_restart(db_path, event,
     assert isinstance(strategy.storage, ratelimit.FixedWindowMemory)
     item = ratelimit._item("2 per second")
     assert strategy.hit(item, "k") and strategy.hit(item, "k") and not strategy.hit(item, "k")
-    later = ratelimit.time.time() + 2
-    monkeypatch.setattr(ratelimit.time, "time", lambda: later)
+    later = ratelimit.clock() + 2
+    monkeypatch.setattr(ratelimit, "clock", lambda: later)
     assert strategy.hit(item, "k")  # a new window
     dbm.close_thread_dbs()

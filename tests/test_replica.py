@@ -40,6 +40,7 @@ def test_the_intervals_are_the_ones_the_readme_promises():
     assert replica.MONITOR_INTERVAL == replica.SYNC_INTERVAL == f"{SYNC_SECONDS:g}s"
 
 
+@pytest.mark.live  # runs the litestream binary
 def test_litestream_reads_the_generated_config(tmp_path):
     db_path = tmp_path / "tracker.db"
     url = f"file://{tmp_path / 'replica folder'}"
@@ -98,6 +99,7 @@ def test_restore_refuses_to_overwrite_a_database_with_records_without_force(tmp_
     assert db_path.read_bytes() == before
 
 
+@pytest.mark.live  # `replica restore` runs the litestream binary
 def test_an_empty_replica_is_said_so_and_the_file_there_stays_even_with_force(tmp_path):
     db_path = tmp_path / "tracker.db"
     before = day_database(db_path)
@@ -174,6 +176,8 @@ def serve_write_and_lose(env: dict, code: str, writes: int) -> tuple[dict[str, f
             check_in(server.url, code, checkin_id)
             acknowledged[checkin_id] = time.monotonic()
             if n >= writes // 2:
+                # Real time passing is what is tested: Litestream's own clock decides what is
+                # replicated by the loss, and no clock of its can be injected.
                 time.sleep(4.5 / (writes - writes // 2))
         assert server.proc is not None
         everything = [server.proc.pid, *descendants(server.proc.pid)]

@@ -136,6 +136,7 @@ def test_an_empty_event_still_renders(app, db, event):
 PRINTABLE_PX = {"A4": round((210 - 28) / 25.4 * 96), "Letter": round(8.5 * 96 - 28 / 25.4 * 96)}
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("paper", ["A4", "Letter"])
 def test_it_prints_on_a_few_pages_and_nothing_is_wider_than_the_page(
     app, db, day, browser, paper, tmp_path

@@ -51,6 +51,7 @@ def test_the_sheet_shows_the_short_address_under_the_qr_code(client, event, db):
     assert f"/j/{booth['short_code']}" in page
 
 
+@pytest.mark.browser
 @pytest.mark.parametrize("paper", ["A4", "Letter"])
 def test_a_sheet_with_80_character_names_prints_one_page_per_station(
     browser, client, db, event, paper

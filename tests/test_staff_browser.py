@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS, PINS
-from .helpers import csrf_token, wait_for_js
+from .helpers import csrf_token, wait_for_js, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -69,13 +69,10 @@ def wait_waiting(page, n: int) -> None:
     wait_for_js(page, f"document.getElementById('waiting').dataset.count === '{n}'", timeout=10000)
 
 
-def until(page, check, what: str, tries: int = 100) -> None:
-    """Poll the database (bounded) while the page syncs in the background."""
-    for _ in range(tries):
-        if check():
-            return
-        page.wait_for_timeout(100)
-    raise AssertionError(f"timed out waiting for {what}")
+def until(page, check, what: str, timeout: float = 10) -> None:
+    """Poll the database while the page syncs in the background; between polls the page's
+    events (and the test's routes) are served."""
+    wait_until(check, timeout, what, poll=0.1, pause=lambda s: page.wait_for_timeout(s * 1000))
 
 
 def wait_synced(page, timeout: float = 10000) -> None:

@@ -122,7 +122,9 @@ def test_lost_answer_then_offline_edit_ends_with_the_edit_on_the_server(browser,
         until(page, lambda: len(stale_answers) == 1, "the edit to be sent")
         assert stale_answers[0]["revision"] == 2 and stale_answers[0]["nps"] == 9
         wait_for_js(page, "document.getElementById('net').dataset.state === 'online'")
-        page.wait_for_timeout(300)
+        # The pass that got that answer paints the badge when it ends (the first paint since
+        # the log was emptied: a pass running takes in every other flush).
+        wait_for_js(page, "JSON.parse(sessionStorage.getItem('waiting-log')).length > 0")
         assert page.text_content("#waiting") == "1 waiting to sync"
         assert stored(db)[0]["nps"] == 6
 
@@ -323,7 +325,7 @@ def test_typed_badges_are_checked_at_once_and_against_the_server(browser, live_s
             page,
             "document.getElementById('form-error').textContent.includes('No attendee has badge CCCC33')",
         )
-        page.wait_for_timeout(200)
+        wait_for_js(page, "!document.getElementById('save').disabled")  # that save is over
         assert stored(db) == [] and page.text_content("#waiting") == "All synced"
         assert page.is_hidden("#toast")
 

@@ -67,6 +67,7 @@ class Settings:
     retry_seconds: float = 30.0
     poll_seconds: float = 5.0
     public_url: str = ""
+    per_source_minute: int = 3
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -83,6 +84,7 @@ class Settings:
             retry_seconds=float(config.get("ALERT_RETRY_SECONDS") or 30),
             poll_seconds=float(config.get("ALERT_POLL_SECONDS") or 5),
             public_url=str(config.get("PUBLIC_URL") or "").rstrip("/"),
+            per_source_minute=max(1, int(config.get("ALERTS_PER_SOURCE_MINUTE") or 3)),
         )
 
     @property
@@ -139,13 +141,98 @@ def _is_detractor(row: Row) -> bool:
     )
 
 
-def enqueue_new(db: Database, settings: Settings, now: str | None = None) -> int:
+class Digests:
+    """Attendee-triggered alerts (an attendee's own story: anyone with a phone can make one)
+    are limited per address and per attendee: ALERTS_PER_SOURCE_MINUTE each a minute go out
+    one by one; past that, what is left waits and leaves as one digest a minute per source.
+    Staff-logged conversations are never limited. Kept per process, like the rate limits."""
+
+    WINDOW = 60.0
+
+    def __init__(self) -> None:
+        self.sent: dict[str, list[float]] = {}  # source -> times of single alerts this window
+        self.digest_at: dict[str, float] = {}  # source -> when its last digest left
+        self.waiting: dict[str, list[Row]] = {}  # source -> rows for its next digest
+
+    def admit(self, sources: list[str], moment: float, limit: int) -> str | None:
+        """None if a single alert may go now (and count it), else the source it waits under."""
+        for source in sources:
+            recent = [t for t in self.sent.get(source, []) if moment - t < self.WINDOW]
+            self.sent[source] = recent
+            if len(recent) >= limit:
+                return source
+        for source in sources:
+            self.sent[source].append(moment)
+        return None
+
+    def due(self, moment: float) -> list[tuple[str, list[Row]]]:
+        """The digests that may leave now (a minute after the source's last one), taken out."""
+        ready = [
+            source
+            for source, rows in self.waiting.items()
+            if rows and moment - self.digest_at.get(source, -self.WINDOW) >= self.WINDOW
+        ]
+        out = []
+        for source in ready:
+            out.append((source, self.waiting.pop(source)))
+            self.digest_at[source] = moment
+        return out
+
+
+def _sources(row: Row) -> list[str]:
+    """What an attendee-triggered alert is limited by: its attendee and their address."""
+    if row["source"] != "attendee":
+        return []
+    found = [f"attendee {row['attendee_badge'] or row['attendee_id']}"]
+    if row["attendee_ip"]:
+        found.append(f"address {row['attendee_ip']}")
+    return found
+
+
+def _queue(db: Database, settings: Settings, subject: str, body: str, owner: str, now: str) -> int:
+    """One notification per configured channel; how many."""
+    recipients: list[str] = []
+    if settings.email_on:
+        recipients = [owner] if is_email(owner) else list(settings.emails)
+    channels = [("email", ", ".join(recipients))] if recipients else []
+    if settings.webhook_url:
+        channels.append(("webhook", "webhook"))
+    for channel, recipient in channels:
+        db.execute(
+            "INSERT INTO notifications (channel, recipient, subject, body, created_at,"
+            " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
+            [channel, recipient, subject, body, now, now],
+        )
+    return len(channels)
+
+
+def _digest(source: str, rows: list[Row], settings: Settings) -> tuple[str, str]:
+    """(subject, body) of one digest: the references of the alerts that waited."""
+    refs = [reference(r["id"]) for r in rows]
+    subject = f"{len(rows)} more alerts from one {source.split()[0]} in the last minute"
+    lines = [
+        f"{len(rows)} detractors or follow-ups came from {source} within a minute; they are"
+        " summed up here rather than sent one by one.",
+        "",
+        ", ".join(refs),
+    ]
+    if settings.public_url:
+        lines += ["", f"Open the queue: {settings.public_url}/admin/follow-ups?status=all"]
+    return subject, "\n".join(lines)
+
+
+def enqueue_new(
+    db: Database, settings: Settings, now: str | None = None, digests: Digests | None = None
+) -> int:
     """Queue alerts for the conversations past the watermark and move it, in one transaction;
     how many notifications were queued. The first pass only sets the watermark (no alerts for
-    what was there before alerts were set up). Nothing at all when no channel is configured."""
+    what was there before alerts were set up). Nothing at all when no channel is configured.
+    With `digests` (the server's), attendee-triggered alerts past their budget wait for a
+    digest (Digests)."""
     if not settings.configured:
         return 0
     now = now or dbm.utcnow()
+    moment = dbm.parse_iso(now).timestamp()
     queued = 0
     with dbm.write(db):
         mark = watermark(db)
@@ -156,8 +243,10 @@ def enqueue_new(db: Database, settings: Settings, now: str | None = None) -> int
         rows = dbm.rows(
             db.execute(
                 "SELECT c.id, c.nps, c.counted, c.voided_at, c.rehearsal, c.follow_up,"
-                " c.contact, c.owner, c.story, c.staff_name, s.name AS station_name,"
-                " l.name AS location_name, e.name AS event_name, a.email AS attendee_email"
+                " c.contact, c.owner, c.story, c.staff_name, c.source, c.attendee_id,"
+                " s.name AS station_name, l.name AS location_name, e.name AS event_name,"
+                " a.email AS attendee_email, a.badge AS attendee_badge,"
+                " a.created_ip AS attendee_ip"
                 " FROM conversations c LEFT JOIN stations s ON s.id = c.station_id"
                 " LEFT JOIN locations l ON l.id = coalesce(s.location_id, c.location_id)"
                 " LEFT JOIN events e ON e.id = l.event_id"
@@ -171,21 +260,16 @@ def enqueue_new(db: Database, settings: Settings, now: str | None = None) -> int
                 continue
             if not (_is_detractor(row) or row["follow_up"]):
                 continue
+            if digests is not None:
+                waits = digests.admit(_sources(row), moment, settings.per_source_minute)
+                if waits is not None:
+                    digests.waiting.setdefault(waits, []).append(row)
+                    continue
             subject, body = _message(row, settings)
-            recipients: list[str] = []
-            if settings.email_on:
-                owner = str(row["owner"] or "").strip()
-                recipients = [owner] if is_email(owner) else list(settings.emails)
-            channels = [("email", ", ".join(recipients))] if recipients else []
-            if settings.webhook_url:
-                channels.append(("webhook", "webhook"))
-            for channel, recipient in channels:
-                db.execute(
-                    "INSERT INTO notifications (channel, recipient, subject, body, created_at,"
-                    " next_attempt_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    [channel, recipient, subject, body, now, now],
-                )
-                queued += 1
+            queued += _queue(db, settings, subject, body, str(row["owner"] or "").strip(), now)
+        for source, waited in digests.due(moment) if digests is not None else []:
+            subject, body = _digest(source, waited, settings)
+            queued += _queue(db, settings, subject, body, "", now)
         if rows:
             _set_watermark(db, rows[-1]["id"])
     return queued
@@ -200,14 +284,16 @@ def backoff_seconds(settings: Settings, attempts: int) -> float:
     return float(min(settings.retry_seconds * 2 ** max(0, attempts - 1), BACKOFF_MAX_SECONDS))
 
 
-def _claim(db: Database, settings: Settings, now: str) -> list[Row]:
-    """Take the due notifications for one attempt each (attempts + 1, leased for a while)."""
+def _claim(db: Database, settings: Settings, now: str, channel: str | None) -> list[Row]:
+    """Take the due notifications (of `channel`, or all) for one attempt each (attempts + 1,
+    leased for a while)."""
     with dbm.write(db):
         rows = dbm.rows(
             db.execute(
                 "SELECT * FROM notifications WHERE sent_at IS NULL AND attempts < ?"
-                f" AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT {SEND_BATCH}",
-                [settings.max_attempts, now],
+                " AND next_attempt_at <= ? AND (? IS NULL OR channel = ?)"
+                f" ORDER BY next_attempt_at, id LIMIT {SEND_BATCH}",
+                [settings.max_attempts, now, channel, channel],
             )
         )
         for row in rows:
@@ -237,23 +323,33 @@ def send_email(settings: Settings, row: Row) -> None:
         smtp.send_message(message)
 
 
+def slack_text(text: str) -> str:
+    """Text as Slack's (and Teams' Slack-compatible) incoming webhooks read it literally: &, <
+    and > escaped as their documentation asks, so an attendee's `<!channel>` or
+    `<https://evil.example|a link>` is shown, never acted on."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def post_webhook(settings: Settings, row: Row) -> None:
     """One alert as a Slack-compatible JSON POST {"text": ...}; raises for any answer but 2xx."""
     if not settings.webhook_url:
         raise RuntimeError("ALERT_WEBHOOK_URL is not set")
-    data = json.dumps({"text": f"{row['subject']}\n{row['body']}"}).encode()
+    data = json.dumps({"text": slack_text(f"{row['subject']}\n{row['body']}")}).encode()
     request = urllib.request.Request(settings.webhook_url, data=data, method="POST")
     request.add_header("Content-Type", "application/json")
     with urllib.request.urlopen(request, timeout=TIMEOUT_SECONDS, context=tls_context()) as answer:
         answer.read()
 
 
-def send_due(db: Database, settings: Settings, now: str | None = None) -> dict[str, int]:
-    """Send every notification that is due; {"sent": n, "failed": n}. A failure is tried again
-    after the backoff, until ALERT_MAX_ATTEMPTS; its last error is kept either way."""
+def send_due(
+    db: Database, settings: Settings, now: str | None = None, channel: str | None = None
+) -> dict[str, int]:
+    """Send every notification that is due (of `channel`, or all); {"sent": n, "failed": n}.
+    A failure is tried again after the backoff, until ALERT_MAX_ATTEMPTS; its last error is
+    kept either way."""
     now = now or dbm.utcnow()
     done = {"sent": 0, "failed": 0}
-    for row in _claim(db, settings, now):
+    for row in _claim(db, settings, now, channel):
         try:
             if row["channel"] == "email":
                 send_email(settings, row)
@@ -315,22 +411,32 @@ class Outbox:
     def __init__(self, config: Mapping[str, Any]):
         self.config = config
         self.settings = Settings.from_config(config)
+        self.digests = Digests()
         self.started = False
 
     def db(self) -> Database:
         return dbm.thread_db(self.config["DATABASE"], self.config["SYNCHRONOUS"])
 
-    def run(self) -> None:
+    def run(self, work: Any) -> None:
         while True:
             try:
-                one_pass(self.db(), self.settings)
+                work(self.db())
             except Exception:  # a locked database, a bad row: the next poll tries again
                 log.exception("alerts: a pass failed")
             time.sleep(self.settings.poll_seconds)
 
     def start(self) -> None:
+        """Three tasks: one queues alerts, one sends e-mail, one posts to the webhook, so a
+        hanging mail relay never holds the webhook back (nor the other way round). In the
+        serving process (gevent, monkey-patched) these threads are greenlets."""
         if self.started or not self.settings.configured:
             return
         self.started = True
-        # In the serving process (gevent, monkey-patched) this thread is a greenlet.
-        threading.Thread(target=self.run, daemon=True).start()
+        settings = self.settings
+        tasks: list[Any] = [lambda db: enqueue_new(db, settings, digests=self.digests)]
+        if settings.email_on:
+            tasks.append(lambda db: send_due(db, settings, channel="email"))
+        if settings.webhook_url:
+            tasks.append(lambda db: send_due(db, settings, channel="webhook"))
+        for work in tasks:
+            threading.Thread(target=self.run, args=(work,), daemon=True).start()

@@ -9,7 +9,9 @@ database file.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -95,9 +97,34 @@ class ServerProcess:
         children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
         return int(children.split()[0])
 
+    def processes(self) -> list[int]:
+        """The server's process and every process under it (gunicorn's worker, Litestream's
+        children), parents first, from /proc (only the server's own where /proc has no list)."""
+        assert self.proc is not None
+        found, todo = [], [self.proc.pid]
+        while todo:
+            pid = todo.pop(0)
+            found.append(pid)
+            try:
+                for task in Path(f"/proc/{pid}/task").iterdir():
+                    todo += [int(child) for child in (task / "children").read_text().split()]
+            except OSError:  # gone meanwhile, or no such list here
+                pass
+        return found
+
     def stop(self, kill: bool = False) -> None:
+        """Drain the server (SIGTERM: gunicorn's graceful stop), or with `kill` SIGKILL it and
+        every process under it at one moment: a crash, or a test's teardown with nothing to
+        drain (a killed master alone would leave its worker serving until it noticed)."""
         if self.proc and self.proc.poll() is None:
-            self.proc.kill() if kill else self.proc.terminate()
+            if kill:
+                everything = self.processes()
+                for sig in (signal.SIGSTOP, signal.SIGKILL):  # none runs on once one is killed
+                    for pid in everything:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(pid, sig)
+            else:
+                self.proc.terminate()
             try:
                 self.proc.wait(15)
             except subprocess.TimeoutExpired:

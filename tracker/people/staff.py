@@ -30,6 +30,12 @@ SLOW_AFTER = 20  # failures at one station within WINDOW, from any address
 SLOW_SECONDS = 2.0  # then every attempt there waits this long before its PIN is checked
 
 
+def sleep(seconds: float) -> None:
+    """The slowed attempt's wait: a cooperative sleep under gevent (time.sleep is patched there,
+    so it is looked up at each call), only this attempt waits. Tests replace this function."""
+    time.sleep(seconds)
+
+
 class SignInError(Exception):
     """Base of the sign-in refusals."""
 
@@ -133,8 +139,8 @@ def sign_in(
             "INSERT INTO sign_in_failures (station_id, source, failed_at) VALUES (?, ?, ?)",
             [station_id, source, dbm.iso(now)],
         ).lastrowid
-    if slow:  # a cooperative sleep under gevent: only this attempt waits
-        time.sleep(SLOW_SECONDS)
+    if slow:
+        sleep(SLOW_SECONDS)
     if check_secret(pin_hash[0], pin or ""):
         with dbm.write(db):
             db.execute("DELETE FROM sign_in_failures WHERE id = ?", [attempt])

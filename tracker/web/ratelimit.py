@@ -25,6 +25,11 @@ from .identity import attendee_token
 EXTENSION = "tracker.ratelimit"
 
 
+def clock() -> float:
+    """The wall clock the windows are counted on (seconds since the epoch); tests replace it."""
+    return time.time()
+
+
 class FixedWindowMemory(Storage):
     """In-process fixed-window counts for `limits`, through its documented storage interface
     (a `Storage` subclass registered by its STORAGE_SCHEME): RATELIMIT_STORAGE_URI=memory-fixed://.
@@ -50,7 +55,7 @@ class FixedWindowMemory(Storage):
         return RuntimeError
 
     def incr(self, key: str, expiry: float, amount: int = 1) -> int:
-        now = time.time()
+        now = clock()
         with self.lock:
             self._sweep(now)
             count, ends = self.counts.get(key, (0, 0.0))
@@ -61,11 +66,12 @@ class FixedWindowMemory(Storage):
 
     def get(self, key: str) -> int:
         count, ends = self.counts.get(key, (0, 0.0))
-        return count if ends > time.time() else 0
+        return count if ends > clock() else 0
 
     def get_expiry(self, key: str) -> float:
         count, ends = self.counts.get(key, (0, 0.0))
-        return ends if ends > time.time() else time.time()
+        now = clock()
+        return ends if ends > now else now
 
     def check(self) -> bool:
         return True
@@ -111,7 +117,7 @@ def enforce(limit: str, key: str, message: str) -> None:
     item = _item(limit)
     if not limiter().hit(item, key):
         reset_at, _ = limiter().get_window_stats(item, key)
-        raise TooManyRequests(message, retry_after=max(1, int(reset_at - time.time()) + 1))
+        raise TooManyRequests(message, retry_after=max(1, int(reset_at - clock()) + 1))
 
 
 def checkin_limits(view: Callable) -> Callable:
