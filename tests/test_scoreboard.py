@@ -8,7 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from tracker.corrections import rehearsal
 from tracker.event import lookups as events
+from tracker.event import settings as eventsettings
 from tracker.event import setup as eventsetup
 from tracker.figures import scoreboard
 from tracker.store import db as dbm
@@ -294,3 +296,13 @@ def test_the_leaderboard_lists_only_stations_with_engagements(db, event):
     add_checkins(db, event["stations"]["demo"]["id"], n=2)
     leaders = scoreboard.snapshot(db, event)["leaderboard"]
     assert [(s["name"], s["total"]) for s in leaders] == [("Demo corner", 2)]
+
+
+def test_the_milestone_epoch_moves_with_a_rehearsal_clear_and_a_new_goal(db, event):
+    first = scoreboard.snapshot(db, event)["milestone_epoch"]
+    assert scoreboard.snapshot(db, event)["milestone_epoch"] == first  # stable between reads
+    rehearsal.clear(db, event["id"])
+    cleared = scoreboard.snapshot(db, event)["milestone_epoch"]
+    assert cleared != first
+    eventsettings.set_goal(db, event["id"], 500, "organizer")
+    assert scoreboard.snapshot(db, events.get_event(db))["milestone_epoch"] not in (first, cleared)

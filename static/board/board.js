@@ -488,7 +488,11 @@
   // ---- milestones: a celebration once per milestone per screen ---------------------------
 
   var memory = {};
-  function seenKey(s) { return "tracker-board:" + s.event.slug + ":celebrated"; }
+  // Kept per run of the day (the server's milestone_epoch moves when rehearsal data is cleared
+  // or the goal changes): a screen that watched the rehearsal celebrates the real day.
+  function seenKey(s) {
+    return "tracker-board:" + s.event.slug + ":" + s.milestone_epoch + ":celebrated";
+  }
   function loadSeen(s) {
     try { var raw = localStorage.getItem(seenKey(s)); return raw === null ? null : JSON.parse(raw); }
     catch (e) { return memory[seenKey(s)] || null; }

@@ -260,6 +260,13 @@ class EventFigures(TypedDict):
     nps: Nps
     milestones: list[int]
     milestone_marks: list[Milestone]
+    milestone_epoch: Annotated[
+        str,
+        Field(
+            description="which run of the day the milestones belong to: it moves when rehearsal"
+            " data is cleared or the goal changes, and screens celebrate afresh under a new one"
+        ),
+    ]
     locations: list[LocationTotals]
     leaderboard: list[Leader]
     last_activity_at: str | None

@@ -88,7 +88,7 @@ def snapshots(
     node, `as_of` is when central made the event-wide figures (None on central).
     """
     rolled = by_location(db, event)
-    local = _event_part(event, rolled)
+    local = _event_part(event, rolled, milestone_epoch(db, event["id"], int(event["goal"])))
     # On a location node the whole event's figures are central's, as of its last pull; the
     # node's own location comes from its own file, live (README, Plan B).
     central, as_of = central_snapshot(db)
@@ -165,7 +165,7 @@ def nps(promoters: int, passives: int, detractors: int) -> Nps:
     )
 
 
-def _event_part(event: Row, rolled: list[LocationRow]) -> EventFigures:
+def _event_part(event: Row, rolled: list[LocationRow], epoch: str) -> EventFigures:
     """Totals, NPS, milestones, locations and stations from the roll-up of the stations' totals."""
     shown: list[LocationTotals] = []
     for loc in rolled:
@@ -215,10 +215,22 @@ def _event_part(event: Row, rolled: list[LocationRow]) -> EventFigures:
         nps=nps(summed("promoters"), summed("passives"), summed("detractors")),
         milestones=[m["value"] for m in marks if m["reached"]],
         milestone_marks=marks,
+        milestone_epoch=epoch,
         locations=shown,
         leaderboard=leaderboard,
         last_activity_at=max(activity, default=None),
     )
+
+
+def milestone_epoch(db: Database, event_id: int, goal: int) -> str:
+    """Which run of the day a screen celebrates: the goal and the last rehearsal clear. Screens
+    remember the milestones they celebrated under this epoch, so a clear or a new goal starts
+    their celebrations afresh (the milestones of the real day), whenever a screen was opened."""
+    (cleared,) = db.execute(
+        "SELECT coalesce(max(id), 0) FROM audit WHERE event_id = ? AND action = 'rehearsal.clear'",
+        [event_id],
+    ).fetchone()
+    return f"{goal}.{cleared}"
 
 
 def _location_totals(loc: LocationRow, stations: list[StationTotals]) -> LocationTotals:
