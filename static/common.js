@@ -60,6 +60,7 @@
     if (Array.isArray(d)) {
       return d.map(function (e) { return (e.field ? e.field + ": " : "") + e.problem; }).join("; ");
     }
+    if (d && typeof d === "object" && d.problem) return d.problem + "";
     return (d || fallback || t("error")) + "";
   }
 

@@ -455,3 +455,19 @@ def test_a_badge_is_checked_for_staff_devices(staff_client, app, attendee):
     assert staff_client.get(f"/api/badges/{unknown}").status_code == 404
     assert staff_client.get("/api/badges/WIFI:S:venue;;").status_code == 400
     assert app.test_client().get(f"/api/badges/{attendee['badge']}").status_code == 401
+
+
+def test_two_tablets_editing_one_conversation_conflict_and_nothing_is_lost(staff_client, db):
+    made = body(story="NPS eight", nps=8, revision=1)
+    assert put(staff_client, made).status_code == 201
+    tablet_a = {**made, "story": "NPS eight, and they loved the demo", "revision": 2}
+    tablet_b = {**made, "nps": 6, "revision": 2}  # from the same version, on another tablet
+    assert put(staff_client, tablet_a).status_code == 200
+    r = put(staff_client, tablet_b)
+    assert r.status_code == 409 and r.json["error"] == "edit_conflict"
+    stored = r.json["detail"]["stored"]
+    assert (stored["story"], stored["nps"], stored["revision"]) == (tablet_a["story"], 8, 2)
+    assert put(staff_client, tablet_a).status_code == 200  # an identical replay stays quiet
+    # The second tablet keeps its version above the stored one: it replaces it.
+    r = put(staff_client, {**tablet_b, "revision": 3})
+    assert r.status_code == 200 and (r.json["nps"], r.json["revision"]) == (6, 3)

@@ -379,6 +379,9 @@
   function refused(item, response, json) {
     var code = json && json.error;
     item.error = describe(response.status, json) + (HINTS[code] ? " " + t(HINTS[code]) : "");
+    // Two devices, one conversation: the server's version comes back, and both are shown.
+    item.stored = code === "edit_conflict" && json.detail && json.detail.stored ? json.detail.stored : null;
+    if (item.stored) item.error = t("hint_conflict");
     item.code = code || null;
     item.status = response.status;
     return toAttention(item).then(function (moved) {
@@ -427,7 +430,25 @@
     li.append(
       el("p", "meta muted", localTime(captureTime(item) || item.body.captured_at)),
       el("p", "text", storyLine(item)),
-      el("p", "error", item.error || t("refused")),
+      el("p", "error", item.error || t("refused"))
+    );
+    if (item.stored) {
+      var theirs = Number(item.stored.revision) || 0;
+      li.append(
+        el("p", "text theirs", t("theirs", { story: storyLine({ body: item.stored }) })),
+        button(t("keep_mine"), "secondary", function () {
+          // Mine again, above the stored version: it replaces theirs on the server.
+          var mine = Object.assign({}, item, { stored: null, error: null, code: null });
+          saveVersion(mine, theirs).then(function () { render(); flush(); });
+        }),
+        " ",
+        button(t("keep_theirs"), "secondary", function () {
+          removeItem("attention", item.id).then(render);
+        }),
+        " "
+      );
+    }
+    li.append(
       button(t("fix"), "secondary", function () { loadIntoForm(item, "attention"); }),
       " ",
       button(t("discard"), "secondary danger", function () {
@@ -654,7 +675,7 @@
     editing = {
       id: item.id,
       from: from,
-      base: saveAsNew ? 0 : item.revision || 0,
+      base: saveAsNew ? 0 : Math.max(item.revision || 0, item.stored ? Number(item.stored.revision) || 0 : 0),
       seq: item.seq,
       captured_at: item.body.captured_at,
       capturedDevice: item.capturedDevice,

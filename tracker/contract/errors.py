@@ -32,6 +32,9 @@ class ErrorCode(StrEnum):
     request_timeout = "request_timeout"  # 408: the body did not arrive in time
     id_conflict = "id_conflict"  # 409 (conversations) or 422 (check-ins): the id is taken
     no_longer_editable = "no_longer_editable"  # 409: past the end of its local day
+    edit_conflict = (
+        "edit_conflict"  # 409: made from an older version; detail.stored is the server's
+    )
     upgrade_required = "upgrade_required"  # 409: a node speaking another node protocol
     node_alarm = "node_alarm"  # 409: a node back on another or older file, until accepted
     body_too_large = "body_too_large"  # 413

@@ -13,6 +13,7 @@ from ..store.db import Row
 from .capture_time import editable
 from .record import (
     Author,
+    ConversationError,
     IdConflict,
     NoLongerEditable,
     NotAuthor,
@@ -114,9 +115,10 @@ def put(
     "kept", record).
 
     New id: stored as `record` would. Known id: only its author may replace it, while it is
-    editable (IdConflict, NoLongerEditable otherwise); a version whose `revision` is not newer
-    than the stored one changes nothing ("kept": the stored record comes back), so a retry is
-    harmless even after the day ends and a late one never undoes an edit.
+    editable (IdConflict, NoLongerEditable otherwise); a version whose `revision` is older than
+    the stored one changes nothing ("kept": the stored record comes back), so a retry is
+    harmless even after the day ends and a late one never undoes an edit; the stored revision
+    again is a retry when it says the same, and an EditConflict (409) when it does not.
     """
     with dbm.write(db):
         existing = row_by_uuid(db, str(data.id))
@@ -125,7 +127,30 @@ def put(
             return record_, "created"
         if not author.owns(existing):
             raise IdConflict(f"the id {data.id} already belongs to another conversation")
-        # A version the server already holds (a retry), or an older one: nothing changes.
+        # A version not newer than the stored one changes nothing: an older one is a late
+        # retry (an edit never comes undone), the same one again a retry; but the stored
+        # revision with other words was made from the same version on another device (two
+        # tablets, one conversation): a conflict, never silently dropped.
         if data.revision is not None and data.revision <= existing["revision"]:
+            same = _same(author_fields(db, event, data, author), existing)
+            if data.revision == existing["revision"] and not same:
+                raise EditConflict(as_record(existing))
             return as_record(existing), "kept"
         return edit(db, event, data, author, now), "replaced"
+
+
+class EditConflict(ConversationError):
+    """A version made from an older one than the stored: `stored` is what the server holds, so
+    the device can show both and let a person keep one or merge (never silently dropped)."""
+
+    def __init__(self, stored: Conversation):
+        super().__init__(
+            f"this conversation was changed elsewhere (revision {stored['revision']}) since this"
+            " version was made: keep one or merge them"
+        )
+        self.stored = stored
+
+
+def _same(fields: Row, row: Row) -> bool:
+    """Whether a version says what the stored row says (what its author sets)."""
+    return all(fields[k] == row[k] for k in fields)

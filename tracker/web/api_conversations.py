@@ -41,6 +41,9 @@ _ERRORS: list[tuple[type[Exception], int, ErrorCode]] = [
 
 @bp.errorhandler(conversations.ConversationError)
 def _domain_error(exc: conversations.ConversationError):
+    if isinstance(exc, conversation_edits.EditConflict):
+        detail = {"problem": str(exc), "stored": exc.stored}
+        return json_error(409, ErrorCode.edit_conflict, detail)
     for kind, status, code in _ERRORS:
         if isinstance(exc, kind):
             return json_error(status, code, str(exc))

@@ -219,6 +219,12 @@ def _staff() -> dict:
             "Save it again to keep it as a new conversation, or discard this change."
         ),
         "refused": gettext("Refused by the server."),
+        "hint_conflict": gettext(
+            "Changed on another device meanwhile: keep yours, keep theirs, or fix it to merge them."
+        ),
+        "theirs": gettext("The other version: %(story)s"),
+        "keep_mine": gettext("Keep mine"),
+        "keep_theirs": gettext("Keep theirs"),
         "fix": gettext("Fix"),
         "discard": gettext("Discard"),
         "discard_confirm": gettext("Discard this conversation for good?"),
