@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tracker.contract.requests import ConversationIn
+from tracker.corrections import voids
 from tracker.event import lookups as events
 from tracker.event import settings as eventsettings
 from tracker.followups import changes as followups
@@ -158,6 +159,7 @@ def test_overdue_first_then_oldest_against_the_sla(db, event):
         "open": 3,
         "acknowledged": 1,
         "done": 1,
+        "void": 0,
         "overdue": 2,
         "all": 5,
     }
@@ -464,3 +466,20 @@ def test_erasing_an_attendee_erases_the_words_of_notes_on_their_follow_ups(db, e
     privacy.erase_attendee(db, event["id"], person["badge"])
     (note,) = followups.history(db, event["id"], f["id"])
     assert (note["actor"], note["text"]) == ("Bo", "(erased)")
+
+
+def test_a_voided_follow_up_is_void_everywhere_never_owed(db, event):
+    late = [owed(db, event, hours_ago=72) for _ in range(4)]
+    voids.void(db, event["id"], "conversations", late[0]["id"], "organizer", "a test entry")
+    page = queue(db, event)
+    assert page["total"] == 3 and late[0]["id"] not in ids(page)
+    assert page["counts"]["open"] == 3 and page["counts"]["void"] == 1
+    assert page["counts"]["overdue"] == 3 and page["counts"]["all"] == 4
+    assert queue(db, event, overdue=True)["total"] == 3
+    void = queue(db, event, status="void")
+    assert ids(void) == [late[0]["id"]] and void["items"][0]["voided"]
+    everything = followup_queue.Filters(status="all")
+    rows = list(followup_queue.csv_rows(db, event["id"], everything, 48, now=NOW))
+    statuses = {r[0]: r[4] for r in rows[1:]}
+    assert statuses[late[0]["reference"]] == "void"
+    assert sorted(statuses.values()) == ["open", "open", "open", "void"]

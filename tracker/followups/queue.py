@@ -21,8 +21,9 @@ from ..stories.record import as_record
 from ..stories.text import REFERENCE_BASE
 from .rules import MAX_OWNER, STATUSES, InvalidFollowUp, InvalidTransition
 
-# The status filter: "" is what is still owed (open and acknowledged); "all" is everything.
-STATUS_FILTERS = ("", *STATUSES, "all")
+# The status filter: "" is what is still owed (open and acknowledged); "void" the voided ones
+# (an organizer took the conversation out of every figure: nothing is owed); "all" is everything.
+STATUS_FILTERS = ("", *STATUSES, "void", "all")
 PAGE_SIZE = 50
 MAX_SEARCH = 100  # characters of a search; longer is refused
 
@@ -75,7 +76,7 @@ class Filters:
 
 
 _HAPPENED = "min(c.captured_at, c.received_at)"
-_OVERDUE = f"(c.status = 'open' AND {_HAPPENED} < :cutoff)"
+_OVERDUE = f"(c.status = 'open' AND c.voided_at IS NULL AND {_HAPPENED} < :cutoff)"
 FROM_ = """
       FROM conversations c
       LEFT JOIN stations s ON s.id = c.station_id
@@ -111,10 +112,12 @@ def _where(
     params: Row = {"event_id": event_id, "cutoff": cutoff}
     if with_status:
         if filters.status == "":
-            where.append("c.status IN ('open', 'acknowledged')")
+            where.append("c.status IN ('open', 'acknowledged') AND c.voided_at IS NULL")
         elif filters.status in STATUSES:
-            where.append("c.status = :status")
+            where.append("c.status = :status AND c.voided_at IS NULL")
             params["status"] = filters.status
+        elif filters.status == "void":
+            where.append("c.voided_at IS NOT NULL")
         if filters.overdue:
             where.append(_OVERDUE)
     if filters.location:
@@ -162,6 +165,7 @@ def _item(row: Row, now: str, sla_hours: float | None) -> Row:
         "attendee_company": row["attendee_company"],
         "happened_at": row["happened_at"],
         "age_hours": round(age, 1),
+        "voided": row["voided_at"] is not None,
     }
     for status in ("acknowledged", "done"):
         at, _, actor = (row[status] or "").partition(" ")
@@ -208,7 +212,8 @@ def queue(
 
     Returns {"items": [follow-up with "history": [{"at", "actor", "kind", "text"}]],
     "total": matches, "pages": at least 1, "page", "counts": {"open", "acknowledged", "done",
-    "overdue", "all"}} where the counts follow every filter but status and overdue.
+    "void", "overdue", "all"}} where the counts follow every filter but status and overdue; a
+    voided follow-up counts as "void" only, never as owed or overdue.
     """
     now = now or dbm.utcnow()
     cutoff = _cutoff(now, sla_hours)
@@ -227,9 +232,10 @@ def queue(
     for row, item in zip(rows, items, strict=True):
         item["history"] = trail.get(row["id"], [])
     every, every_params = _where(event_id, filters, cutoff, with_status=False)
-    counts = dict.fromkeys((*STATUSES, "overdue", "all"), 0)
+    counts = dict.fromkeys((*STATUSES, "void", "overdue", "all"), 0)
     for status, n, late in db.execute(
-        f"SELECT c.status, count(*), sum({_OVERDUE}) {FROM_} {every} GROUP BY c.status",
+        f"SELECT CASE WHEN c.voided_at IS NULL THEN c.status ELSE 'void' END AS shown,"
+        f" count(*), sum({_OVERDUE}) {FROM_} {every} GROUP BY shown",
         every_params,
     ):
         if status in counts:
@@ -339,7 +345,7 @@ def csv_rows(
                 item["happened_at"],
                 item["age_hours"],
                 "yes" if item.get("overdue") else "",
-                item["status"],
+                "void" if item["voided"] else item["status"],
                 item["owner"],
                 item["contact"],
                 item["attendee_name"],
