@@ -326,7 +326,8 @@ def test_a_failing_receiver_is_retried_and_no_request_waits_for_it(db_path, even
         assert requests.get(f"{server.url}/healthz", timeout=10).status_code == 200
         assert hook.calls == 1 and webhook_row(db_path)["last_error"] is None
         hook.release.set()
-        wait_until(lambda: hook.bodies, 60, "the webhook to take the alert")
+        # Taken, and the outbox has recorded so (the receiver has the body before its answer).
+        wait_until(lambda: webhook_row(db_path)["sent_at"], 60, "the webhook to take the alert")
     finally:
         hook.release.set()
         server.stop(kill=True)
