@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -87,16 +88,48 @@ def print_pins(pins: list[tuple[str, str, str]]) -> None:
         click.echo(f"  {location + '/' + station:<32} {pin}")
 
 
+def server_database() -> str:
+    """The path of the database this command acts on. One that was not there before this
+    command is removed again, and the command refused: the server never looks at a file it did
+    not make (an organizer account made there could never sign in)."""
+    path = str(current_app.config["DATABASE"])
+    if not current_app.config.get("DATABASE_EXISTED", True):
+        dbm.close_thread_dbs()
+        for suffix in ("", "-wal", "-shm"):
+            Path(path + suffix).unlink(missing_ok=True)
+        raise click.ClickException(
+            f"there is no database at {path}: run ./scripts/run once (it writes .flaskenv, which"
+            " tells this command where the server's database is), or set TRACKER_DB"
+        )
+    return path
+
+
 def served_event() -> dict:
-    """The event this app serves (TRACKER_EVENT, else the latest loaded)."""
-    return events.get_event(get_db(), current_app.config.get("EVENT"))
+    """The event this app serves (TRACKER_EVENT, else the one chosen in the database), said on
+    standard error with its database; refused where server_database refuses."""
+    path = server_database()
+    try:
+        event = events.get_event(get_db(), current_app.config.get("EVENT"))
+    except events.UnknownEvent:
+        raise click.ClickException(
+            f"no event is loaded in {path}: `flask --app tracker event load FILE` loads one"
+        ) from None
+    click.echo(f"Database {path}, event {event['slug']}", err=True)
+    return event
+
+
+def base_url() -> str:
+    """Where the server answers: PUBLIC_URL, else the HOST and PORT it serves on."""
+    return current_app.config.get("PUBLIC_URL") or (
+        f"http://{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '5000')}"
+    )
 
 
 @event_cli.command("show")
 def event_show() -> None:
     """List the locations and stations of the current event with their check-in URLs."""
     event = served_event()
-    base = current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000"
+    base = base_url()
     click.echo(f"{event['name']} ({event['slug']}), goal {event['goal']}")
     for station in events.stations(get_db(), event["id"]):
         click.echo(
@@ -112,7 +145,7 @@ def qr_command(out: Path) -> None:
     """Write an SVG and a PNG for every station, and a printable sheet per location."""
 
     event = served_event()
-    base = current_app.config.get("PUBLIC_URL") or "http://127.0.0.1:5000"
+    base = base_url()
     stations = events.stations(get_db(), event["id"])
     out.mkdir(parents=True, exist_ok=True)
     with click.progressbar(stations, label="QR codes", show_pos=True) as bar:

@@ -10,7 +10,8 @@ from ..event import lookups as events
 from ..node import central, enrol, forward
 from ..store import audit
 from ..store import db as dbm
-from ..web.context import current_event, get_db
+from ..web.context import get_db
+from .event import served_event
 
 node_cli = AppGroup("node", help="Enrol location nodes (on central).")
 
@@ -20,7 +21,7 @@ node_cli = AppGroup("node", help="Enrol location nodes (on central).")
 def node_add(location: str) -> None:
     """Enrol a node for LOCATION (a slug); its token is printed once, on the last line."""
     try:
-        node, token = enrol.add(get_db(), current_event(), location)
+        node, token = enrol.add(get_db(), served_event(), location)
     except enrol.UnknownLocation:
         raise click.ClickException(f"the served event has no location {location!r}") from None
     except events.UnknownEvent:
@@ -36,7 +37,7 @@ def node_list() -> None:
     """On central: each node as of now (last contact, its backlog then, clock, refused records,
     alarm), and the latest refusals of each."""
     db = get_db()
-    for node in enrol.nodes(db, current_event()["id"]):
+    for node in enrol.nodes(db, served_event()["id"]):
         state = f"revoked {node['revoked_at']}" if node["revoked_at"] else "active"
         if node["silent_seconds"] is None:
             seen = "never heard from"
@@ -64,7 +65,7 @@ def node_list() -> None:
 @click.argument("node_id", type=int)
 def node_accept(node_id: int) -> None:
     """On central: let NODE_ID go on after an alarm (it came back on another or older file)."""
-    if not central.accept(get_db(), current_event(), node_id, audit.COMMAND_LINE):
+    if not central.accept(get_db(), served_event(), node_id, audit.COMMAND_LINE):
         raise click.ClickException(f"no node #{node_id}")
     click.echo(f"Node #{node_id} accepted: its next contact records the file it has now.")
 
@@ -104,7 +105,7 @@ def node_discard(parked_id: int) -> None:
 def node_revoke(node_id: int) -> None:
     """Refuse NODE_ID's token from now on."""
     try:
-        enrol.revoke(get_db(), current_event(), node_id)
+        enrol.revoke(get_db(), served_event(), node_id)
     except enrol.UnknownNode:
         raise click.ClickException(f"no node #{node_id}") from None
     click.echo(f"Node #{node_id} revoked: central refuses its token from now on.")
@@ -122,7 +123,7 @@ def node_void(node_id: int, since: str, until: str, reason: str) -> None:
         enrol.get(get_db(), node_id)
         changed = voids.void_from_node(
             get_db(),
-            current_event()["id"],
+            served_event()["id"],
             node_id,
             window[0],
             window[1],

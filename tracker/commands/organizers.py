@@ -9,6 +9,7 @@ from flask.cli import with_appcontext
 from ..ops import replication as replica
 from ..people import organizers
 from ..web.context import get_db
+from .event import server_database
 
 
 @click.group("admin")
@@ -22,13 +23,13 @@ def admin_cli() -> None:
 @with_appcontext
 def admin_create(name: str, password: str) -> None:
     """Add an organizer, or set a new password for one (which signs them out everywhere)."""
-
+    path = server_database()
     try:
         created = organizers.set_password(get_db(), name, password)
     except (organizers.WeakPassword, organizers.BadName) as exc:
         raise click.ClickException(str(exc)) from None
     verb = "added" if created else "has a new password"
-    click.echo(f"Organizer {' '.join(name.split())} {verb}. Sign in at /admin.")
+    click.echo(f"Organizer {' '.join(name.split())} {verb} in {path}. Sign in at /admin.")
 
 
 @admin_cli.command("list")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 from flask import Flask, current_app, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
@@ -143,6 +144,9 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, _handle_unexpected)
     for blueprint in blueprints():
         app.register_blueprint(blueprint)
+    # Whether the database file was there before this app made it: the commands that need an
+    # event refuse to leave a new, empty one behind (tracker/commands/event.py).
+    app.config.setdefault("DATABASE_EXISTED", Path(str(app.config["DATABASE"])).exists())
     with app.app_context():
         dbm.migrate(get_db())
 
