@@ -208,6 +208,20 @@ def test_telling_a_story_redirects_to_a_thank_you_and_a_double_tap_stores_once(c
     assert row == {"story": "<script>alert(1)</script> I called back", "public": 1}
 
 
+def test_back_then_send_again_stores_the_story_once(client, db, event):
+    """Back brings a fresh form (a new id) with the words still in it: the same story again."""
+    first = send(
+        client, "I stayed late to fix their order", client.get("/tce/cork").get_data(as_text=True)
+    )
+    again = send(
+        client, "I stayed late to fix their order", client.get("/tce/cork").get_data(as_text=True)
+    )
+    assert first.headers["Location"] == again.headers["Location"]
+    assert stored(db) == 1
+    other = send(client, "Another story entirely", client.get("/tce/cork").get_data(as_text=True))
+    assert other.headers["Location"] != first.headers["Location"] and stored(db) == 2
+
+
 def test_a_private_story_says_it_stays_with_the_organizers(client, db, event):
     r = send(client, "Just for the organizers", public=False)
     assert "will not show" in client.get(r.headers["Location"]).get_data(as_text=True)

@@ -8,6 +8,7 @@ nothing again. Rate-limited per address like attendees' stories (STORY_IP_LIMIT)
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from flask import (
@@ -18,6 +19,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_babel import format_decimal
@@ -78,12 +80,17 @@ def told(location: str):
         f"stories/employees/ip/{request.remote_addr}",
         _("Too many stories from this network right now. Wait a minute, then try again."),
     )
+    # Back, then Send again, brings a fresh form id with the same words: this browser's last
+    # story for this location, sent again, is the same story (stored once).
+    told_key = hashlib.sha256(f"{place['slug']}\n{story.strip()}".encode()).hexdigest()[:24]
+    last = session.get("tce_told") or {}
+    form_id = last["id"] if last.get("key") == told_key else request.form.get("id", "")
     try:
         result = employee_stories.record(
             get_db(),
             current_event()["id"],
             place["slug"],
-            request.form.get("id", ""),
+            form_id,
             story,
             public,
         )
@@ -102,6 +109,7 @@ def told(location: str):
     except (employee_stories.IdConflict, ValueError):
         # A damaged or reused form id: the text is kept and a fresh form sends it.
         return _page(place, 400, _("The form was damaged on the way. Please send it again."), form)
+    session["tce_told"] = {"key": told_key, "id": result["id"]}
     return redirect(
         url_for(
             "employees.thanks",
