@@ -4,12 +4,22 @@ Gunicorn's gevent worker serves a kept-alive connection in a loop: when the clie
 is already waiting, it is read without ever yielding to the hub, so a quick client keeps the
 worker while the others wait. Measured with 16 keep-alive clients on a bare WSGI app: p50 0.3 ms
 but p99 85 ms; with the yield below, p99 6 ms at the same throughput.
+
+It waits `keepalive` seconds for a kept-alive connection's next request, then closes it. On a
+busy worker that close runs late, when the hub gets its turn after the other ready greenlets, and
+a request that had arrived by then was closed on unread, which the kernel answers with a reset:
+a phone that had reused the connection in time got `ConnectionResetError` for its check-in
+(tests/test_checkins_live.py, half its runs on a loaded machine). Now the request is read
+(_NextRequest). One still on its way when the close runs is lost as on any HTTP/1.1 server:
+browsers send it again on a new connection, and the pages resend with the same id.
 """
 
 import os
 import sys
 from collections import Counter
 
+import gevent
+from gevent import monkey
 from gunicorn.workers.ggevent import GeventWorker
 
 
@@ -28,6 +38,52 @@ def _share() -> int:
     )
 
 
+class _Idle(BaseException):
+    """Thrown into a connection's greenlet when its keep-alive limit has passed."""
+
+
+def _readable(sock) -> bool:
+    """Whether bytes (or the client's close) wait on `sock`, without waiting; poll, not select,
+    as a worker's file descriptors go past 1024."""
+    poll, pollin = monkey.get_original("select", ["poll", "POLLIN"])
+    waiting = poll()
+    waiting.register(sock.fileno(), pollin)
+    return bool(waiting.poll(0))
+
+
+class _NextRequest:
+    """The keep-alive limit on reading a connection's next request, as gunicorn's
+    `gevent.Timeout(keepalive, False)` but for a request that has arrived when the limit is
+    looked at: that one is read, with one more `seconds` for its head to come in whole (a client
+    trickling a request head still cannot hold the connection)."""
+
+    def __init__(self, sock, seconds: float, log):
+        self.sock, self.seconds, self.log = sock, seconds, log
+        self.extended = False
+
+    def __enter__(self) -> None:
+        self.greenlet = gevent.getcurrent()
+        self._start()
+
+    def _start(self) -> None:
+        # A new timer each time: a libev timer started again after it fired fires at once.
+        self.timer = gevent.get_hub().loop.timer(self.seconds)
+        self.timer.start(self._passed, update=True)
+
+    def _passed(self) -> None:  # in the hub
+        self.timer.close()
+        if not self.extended and _readable(self.sock):
+            self.extended = True
+            self.log.debug("Keep-alive limit passed with the next request waiting: reading it")
+            self._start()
+        else:
+            self.greenlet.throw(_Idle())
+
+    def __exit__(self, kind, value, traceback) -> bool:
+        self.timer.close()
+        return isinstance(value, _Idle)  # then the loop reads no request and closes
+
+
 class ShareGeventWorker(GeventWorker):
     """gunicorn's gevent worker, holding at most CONNECTIONS_PER_ADDRESS connections from one
     client address at once: past that a new connection is closed as soon as it is accepted, so
@@ -36,6 +92,7 @@ class ShareGeventWorker(GeventWorker):
 
     per_address = 0 if int(os.environ.get("TRUSTED_PROXIES", 0) or 0) else _share()
     held: Counter = Counter()
+    clients: dict = {}  # each connection is served by a greenlet of its own
 
     def handle(self, listener, client, addr):
         address = addr[0] if isinstance(addr, tuple) else str(addr)
@@ -43,12 +100,25 @@ class ShareGeventWorker(GeventWorker):
             client.close()
             return
         self.held[address] += 1
+        self.clients[gevent.getcurrent()] = client
         try:
             super().handle(listener, client, addr)
         finally:
+            del self.clients[gevent.getcurrent()]
             self.held[address] -= 1
             if not self.held[address]:
                 del self.held[address]
 
+    def timeout_ctx(self):
+        """The keep-alive limit around reading each request of a connection (gunicorn's loop)."""
+        sock = self.clients.get(gevent.getcurrent())
+        if sock is None:
+            return super().timeout_ctx()
+        return _NextRequest(sock, self.cfg.keepalive, self.log)
+
 
 worker_class = ShareGeventWorker
+# How long a kept-alive connection may wait for its next request (gunicorn's default, written out
+# as tests/test_checkins_live.py relies on it): short, as each idle connection holds one of the
+# worker's WORKER_CONNECTIONS and of its address's share.
+keepalive = 2
