@@ -37,6 +37,7 @@ def test_an_empty_event_has_every_location_and_station_at_zero(db, event):
         "name": "Test Day",
         "goal": 20,
         "timezone": "Europe/Dublin",
+        "country": "IE",
         "counts": ["checkins", "conversations"],
     }
     assert (snap["total"], snap["checkins"], snap["conversations"]) == (0, 0, 0)

@@ -54,6 +54,8 @@
   function percent(n) { return percents.format(n / 100); }
 
   function scopeZone(s) { return (s.location && s.location.timezone) || s.event.timezone; }
+  // Whose clock format: the location's country, else the country of the event's time zone.
+  function scopeCountry(s) { return (s.location && s.location.country) || s.event.country; }
 
   function cssVar(name) {
     return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
@@ -109,8 +111,8 @@
     // A location node shows the whole event's figures as central last sent them: say how old.
     var stale = s.as_of && new Date(s.updated_at) - new Date(s.as_of) > STALE_AFTER_MS;
     $("updated").textContent = stale
-      ? t("as_of", { time: clock(scopeZone(s), false, here && here.country).format(new Date(s.as_of)) })
-      : t("updated", { time: clock(scopeZone(s), true, here && here.country).format(new Date()) });
+      ? t("as_of", { time: clock(scopeZone(s), false, scopeCountry(s)).format(new Date(s.as_of)) })
+      : t("updated", { time: clock(scopeZone(s), true, scopeCountry(s)).format(new Date()) });
   }
 
   function renderMarks(marks) {
@@ -362,7 +364,7 @@
   function renderChart(hours, timeZone) {
     if (typeof Chart === "undefined") return;
     var here = snap.location;
-    var labels = hours.map(function (h) { return clock(timeZone, false, here && here.country).format(new Date(h.hour)); });
+    var labels = hours.map(function (h) { return clock(timeZone, false, scopeCountry(snap)).format(new Date(h.hour)); });
     var counts = snap.event.counts;
     var series = [
       { key: "checkins", label: t("checkins"), color: cssVar("--accent") },

@@ -242,6 +242,10 @@ class EventRef(TypedDict):
     name: str
     goal: int
     timezone: str
+    country: Annotated[
+        str | None,
+        Field(description="the country of the event's time zone: how its clocks are written"),
+    ]
     counts: Annotated[
         list[str], Field(description='what adds to the total: "checkins", "conversations"')
     ]

@@ -1,4 +1,10 @@
-"""ISO 3166-1 alpha-2 country codes, for checking event files."""
+"""ISO 3166-1 alpha-2 country codes, for checking event files, and the country a time zone
+belongs to (the IANA database's zone.tab, shipped by the tzdata package)."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib.resources import files
 
 CODES = frozenset(
     """
@@ -14,3 +20,20 @@ CODES = frozenset(
     TT TV TW TZ UA UG UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW
     """.split()  # noqa: SIM905
 )
+
+
+@cache
+def _zone_countries() -> dict[str, str]:
+    text = files("tzdata").joinpath("zoneinfo", "zone.tab").read_text(encoding="utf-8")
+    found = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            code, _, zone = line.split("\t")[:3]
+            found[zone] = code
+    return found
+
+
+def of_timezone(timezone: str) -> str | None:
+    """The country of an IANA time zone ("Europe/Dublin" -> "IE"), or None (UTC, Etc/...):
+    where a clock without a location of its own (the whole event's board) takes its format."""
+    return _zone_countries().get(timezone)

@@ -29,6 +29,7 @@ from ..contract.responses import (
     Story,
     pick,
 )
+from ..event import countries
 from ..store import db as dbm
 from ..store import settings
 from ..store.db import Row
@@ -205,6 +206,7 @@ def _event_part(event: Row, rolled: list[LocationRow], epoch: str) -> EventFigur
             name=event["name"],
             goal=goal,
             timezone=event["timezone"],
+            country=countries.of_timezone(event["timezone"]),
             counts=list(event["counts"]),
         ),
         total=total,
@@ -307,7 +309,8 @@ def parse_quarter(at: str) -> datetime:
 
 def recent_stories(db: Database, event: Row, location: str | None = None) -> list[Story]:
     """The newest stories on public screens, as plain text: marked public by their teller,
-    approved (staff stories at once unless the event moderates all), and not voided."""
+    approved (staff stories at once unless the event moderates all), not voided, and not held
+    (an organizer's approval does not put a held story on screens: trusting its network does)."""
     where, params = "l.event_id = ?", [event["id"]]
     if location is not None:
         where += " AND l.slug = ?"
@@ -321,7 +324,7 @@ def recent_stories(db: Database, event: Row, location: str | None = None) -> lis
           JOIN stations s ON s.id = c.station_id
           JOIN locations l ON l.id = s.location_id
          WHERE c.public = 1 AND c.approval = 'approved' AND c.voided_at IS NULL
-           AND c.story != '' AND {where}
+           AND c.held_from IS NULL AND c.story != '' AND {where}
          ORDER BY c.received_at DESC
          LIMIT ?
         """,
