@@ -31,7 +31,7 @@ from .admin import downloads as admin_data
 from .admin import followups as admin_followups
 from .admin import home as admin
 from .admin import setup as admin_setup
-from .context import RETRY_AFTER_SECONDS, database_unavailable, get_db
+from .context import RETRY_AFTER_SECONDS, database_unavailable, get_db, when
 from .jsonapi import UNSAFE, ApiError, code_for_status, is_api, json_error, refuse_cross_site
 
 
@@ -137,6 +137,7 @@ def init_app(app: Flask) -> None:
     ratelimit.init_app(app)
     app.config["WTF_CSRF_CHECK_DEFAULT"] = False  # checked in _before_request, forms only
     app.before_request(_before_request)
+    app.add_template_filter(when)
     app.after_request(_security_headers)
     app.register_error_handler(ApiError, _handle_api_error)
     app.register_error_handler(HTTPException, _handle_http_error)

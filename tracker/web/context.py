@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from contextlib import closing
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, g, request
 from sqlite_utils import Database
@@ -85,3 +86,13 @@ def database_unavailable(exc: BaseException) -> bool:
     opposed to a fault in a statement (500). Errors without a code (rare) count as outages."""
     code = getattr(exc, "sqlite_errorcode", None)
     return code is None or (code & 0xFF) in UNAVAILABLE_CODES
+
+
+def when(iso: str | None, zone: str | None = None, seconds: bool = False) -> str:
+    """A stored UTC time as people there read it (a template filter): in `zone` (a location's
+    own, for its records) or the event's, with the offset, e.g. "2026-10-07 14:05 +01:00"."""
+    if not iso:
+        return "—"
+    moment = dbm.parse_iso(iso).astimezone(ZoneInfo(zone or current_event()["timezone"]))
+    text = moment.strftime("%Y-%m-%d %H:%M:%S" if seconds else "%Y-%m-%d %H:%M")
+    return f"{text} {moment.isoformat()[-6:]}"
