@@ -35,6 +35,7 @@ class CheckinResult:
     new_identity: bool  # the caller must be given (or given back) this attendee's cookie
     passport: Passport  # the attendee's passport, this check-in included
     progress: Progress  # the event's progress, this check-in included
+    held: bool = False  # stored held (by the caller's decision or its attendee's): not counted
 
 
 # Prepared statements of the hot path: one round of SQL each, no table introspection.
@@ -46,13 +47,16 @@ _BY_UUID = (
 # A known id inserts nothing and returns no row; the caller then reads what was stored.
 _INSERT = (
     "INSERT INTO checkins (uuid, station_id, attendee_id, counted, scanned_at, received_at,"
-    " rehearsal, voided_at, voided_by, void_reason, void_batch) VALUES (:uuid, :station_id,"
-    " :attendee_id,"
+    " rehearsal, voided_at, voided_by, void_reason, void_batch, held_from) VALUES (:uuid,"
+    " :station_id, :attendee_id,"
     " NOT EXISTS (SELECT 1 FROM checkins"
     " WHERE attendee_id = :attendee_id AND station_id = :station_id AND counted = 1),"
-    " :scanned_at, :received_at, :rehearsal, :voided_at, :voided_by, :void_reason, :void_batch)"
-    " ON CONFLICT (uuid) DO NOTHING RETURNING counted"
+    " :scanned_at, :received_at, :rehearsal, :voided_at, :voided_by, :void_reason, :void_batch,"
+    " :held_from) ON CONFLICT (uuid) DO NOTHING RETURNING counted"
 )
+# A phone first seen past its address's allowance is held as a whole: what it records later
+# arrives held with the same mark (trusting its network or voiding it settles them all).
+_HOLD_ATTENDEE = "UPDATE attendees SET held_from = ? WHERE id = ?"
 
 
 def check_in(
@@ -63,6 +67,7 @@ def check_in(
     checkin_id: str | uuidlib.UUID | None = None,
     client_ip: str | None = None,
     rehearsal: bool = False,
+    held_from: str | None = None,
 ) -> CheckinResult:
     """Record that the attendee with `token` (a new one when None or unknown) scanned `code`.
 
@@ -72,7 +77,10 @@ def check_in(
     same id for another station or another person raises IdConflict. An unknown or inactive
     station raises events.UnknownStation and stores nothing (no attendee either). `client_ip` is
     kept on a new attendee (bursts of new identities are flagged); `rehearsal` marks the rows as
-    `flask simulate` traffic, which `rehearsal clear` removes.
+    `flask simulate` traffic, which `rehearsal clear` removes. `held_from` (the address, or
+    IPv6 /64, the caller decided past its allowance) stores the check-in held: answered as
+    usual, counted nowhere until an organizer trusts that network; a new attendee made by a
+    held check-in is held as a whole. The caller decides; nothing here looks at addresses.
     """
     checkin_id = str(uuidlib.UUID(str(checkin_id))) if checkin_id else str(uuidlib.uuid4())
 
@@ -80,7 +88,7 @@ def check_in(
         # Read in the transaction: a station switched off a moment ago takes no more check-ins.
         station = events.station_by_code(db, code, event["id"])
         record, created, owner, new_identity = _store(
-            db, event, station, token, checkin_id, client_ip, rehearsal
+            db, event, station, token, checkin_id, client_ip, rehearsal, held_from
         )
         return CheckinResult(
             record,
@@ -89,6 +97,7 @@ def check_in(
             new_identity,
             passport(db, owner),
             totals.event_progress(db, event),
+            held=created and (held_from or owner.get("held_from")) is not None,
         )
 
     return dbm.group_write(db, store)
@@ -102,6 +111,7 @@ def _store(
     checkin_id: str,
     client_ip: str | None,
     rehearsal: bool,
+    held_from: str | None = None,
 ) -> tuple[Checkin, bool, Row, bool]:
     """The write itself: (record, created, attendee, new identity)."""
     owner = attendees.by_token(db, token, event["id"])
@@ -118,8 +128,11 @@ def _store(
         if row is not None:
             return _repeat(db, station, None, checkin_id, row)
         owner = attendees.create(db, event["id"], client_ip, rehearsal)
+        if held_from is not None:
+            db.execute(_HOLD_ATTENDEE, [held_from, owner["id"]])
+            owner = {**owner, "held_from": held_from}
     now = dbm.utcnow()
-    counted = insert(db, checkin_id, station["id"], owner, now, now, rehearsal)
+    counted = insert(db, checkin_id, station["id"], owner, now, now, rehearsal, held_from)
     if counted is None:
         row = db.execute(_BY_UUID, [checkin_id]).fetchone()
         return _repeat(db, station, owner, checkin_id, row)
@@ -134,10 +147,13 @@ def insert(
     scanned_at: str,
     received_at: str,
     rehearsal: bool,
+    held_from: str | None = None,
 ) -> int | None:
     """The one way a check-in row is written, by the counting rule (the first per attendee and
     station counts): a phone's here, a node's forwarded one on central (node/central.py).
-    Returns `counted` (1 or 0), or None when the id is stored already (nothing written)."""
+    `held_from` stores it held for that address; an attendee held as a whole passes on its own
+    mark (a node's records are never held by address, only by whom). Returns `counted` (1 or
+    0), or None when the id is stored already (nothing written)."""
     returned = db.execute(
         _INSERT,
         {
@@ -152,6 +168,7 @@ def insert(
             "voided_by": attendee["voided_by"],
             "void_reason": attendee["void_reason"],
             "void_batch": attendee["void_batch"],
+            "held_from": held_from or attendee.get("held_from"),
         },
     ).fetchall()  # stepped to the end: a RETURNING statement is done only then
     return int(returned[0][0]) if returned else None

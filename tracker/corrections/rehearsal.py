@@ -30,8 +30,9 @@ def counts(db: Database, event_id: int) -> dict[str, int]:
 
 
 def clear(db: Database, event_id: int, actor: str = audit.COMMAND_LINE) -> dict[str, int]:
-    """Delete every rehearsal row of the event (the delete triggers take each out of the totals);
-    real rows stay as they are. Returns how many of each were removed; audited."""
+    """Delete every rehearsal row of the event (the delete triggers take each out of the totals,
+    a held one having never been in them); real rows stay as they are, held ones held. Returns
+    how many of each were removed; audited."""
     removed = {"checkins": 0, "conversations": 0, "attendees": 0}
     for table in ("conversations", "checkins"):
         while True:
@@ -81,6 +82,10 @@ def clear(db: Database, event_id: int, actor: str = audit.COMMAND_LINE) -> dict[
             " WHERE checkins = 0 AND repeat_checkins = 0 AND conversations = 0"
             " AND NOT EXISTS (SELECT 1 FROM conversations c WHERE c.station_id ="
             "                 station_totals.station_id)"
+            # real check-ins held there (counted nowhere yet) are activity too
+            " AND NOT EXISTS (SELECT 1 FROM checkins h INDEXED BY checkins_held"
+            "                 WHERE h.held_from IS NOT NULL"
+            "                 AND h.station_id = station_totals.station_id)"
             " AND station_id IN (SELECT s.id FROM stations s JOIN locations l"
             "                    ON l.id = s.location_id WHERE l.event_id = ?)",
             [event_id],

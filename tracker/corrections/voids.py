@@ -2,7 +2,8 @@
 
 A voided check-in or conversation stays in the database and the exports (with when, who and
 why) and leaves the totals, the NPS, the ticker and every board (the triggers in db.py keep the
-totals; live.py notices the commit). Restore puts it back exactly. Every change is audited in
+totals; live.py notices the commit). Restore puts it back exactly: a held record (holds.py)
+comes back held, still not counted until its network is trusted. Every change is audited in
 the transaction that makes it.
 """
 
@@ -203,7 +204,7 @@ def records_of(db: Database, event_id: int, badge: str) -> Row:
     found_checkins = dbm.rows(
         db.execute(
             "SELECT c.uuid, c.counted, c.received_at, c.voided_at, c.voided_by, c.void_reason,"
-            " c.rehearsal, s.name AS station, l.name AS location FROM checkins c"
+            " c.rehearsal, c.held_from, s.name AS station, l.name AS location FROM checkins c"
             " JOIN stations s ON s.id = c.station_id JOIN locations l ON l.id = s.location_id"
             " WHERE (c.attendee_id = :a AND c.counted = 1) OR (c.attendee_id = :a AND c.counted = 0)"
             " ORDER BY c.id",
@@ -213,7 +214,8 @@ def records_of(db: Database, event_id: int, badge: str) -> Row:
     found_stories = dbm.rows(
         db.execute(
             "SELECT v.id, v.uuid, v.source, v.staff_name, v.story, v.nps, v.counted,"
-            " v.received_at, v.voided_at, v.voided_by, v.void_reason, s.name AS station,"
+            " v.received_at, v.voided_at, v.voided_by, v.void_reason, v.held_from,"
+            " s.name AS station,"
             " l.name AS location FROM conversations v JOIN stations s ON s.id = v.station_id"
             " JOIN locations l ON l.id = s.location_id WHERE v.attendee_id = ? ORDER BY v.id",
             [who["id"]],

@@ -3,6 +3,7 @@ before anything is stored (pydantic), with errors that name the file, the entry 
 
 from __future__ import annotations
 
+import ipaddress
 import tomllib
 import zoneinfo
 from collections.abc import Mapping
@@ -55,6 +56,33 @@ def check_timezone(value: str) -> str:
     if value not in _time_zones():
         raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Dublin')")
     return value
+
+
+NETWORKS_MAX = 100  # a venue has a handful; a list this long is a mistake
+# The widest network one entry may name: wider would trust nearly every address there is.
+WIDEST_PREFIX = {4: 8, 6: 32}
+
+
+def check_network(value: str) -> str:
+    """An address or a CIDR network of the venue ('203.0.113.7', '203.0.113.0/24',
+    '2001:db8:5::/48') in its normal form (a single address without its /32 or /128), or
+    ValueError, also for one wider than /8 (IPv4) or /32 (IPv6)."""
+    text = value.strip()
+    try:
+        network = ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise ValueError(
+            f"{text!r} is not an address or a network (e.g. '203.0.113.7' or '203.0.113.0/24')"
+        ) from None
+    widest = WIDEST_PREFIX[network.version]
+    if network.prefixlen < widest:
+        raise ValueError(f"{text!r} is wider than /{widest}: it would trust nearly everyone")
+    return str(network.network_address) if network.num_addresses == 1 else str(network)
+
+
+def check_networks(values: list[str]) -> list[str]:
+    """Each entry checked (check_network), in order, each once."""
+    return list(dict.fromkeys(check_network(v) for v in values))
 
 
 class _Strict(BaseModel):
@@ -112,10 +140,18 @@ class EventSpec(_Strict):
     # Staff's quick mode: badge, score and one topic save a conversation, the story optional.
     # Left out, a reload keeps what the event has (an organizer may have switched it).
     quick_mode: bool | None = None
+    # The venue's networks (addresses and CIDR networks, e.g. the guest wifi's public address):
+    # records from them are never held. A reload adds the file's to those the event has
+    # (an organizer may have trusted more on the day); the console removes them.
+    networks: list[str] | None = Field(default=None, max_length=NETWORKS_MAX)
 
     _language = field_validator("language")(classmethod(lambda cls, v: check_language(v)))
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
+
+    _networks = field_validator("networks")(
+        classmethod(lambda cls, v: None if v is None else check_networks(v))
+    )
 
 
 class EventFile(_Strict):

@@ -1,6 +1,6 @@
 """The event's settings as organizers change them in the console (and `flask` commands): the
-goal, topics, dates, time zone, what counts, moderation, languages, quick mode and the follow-up
-SLA. Each is checked by the event file's own rules, so what the console accepts a file would
+goal, topics, dates, time zone, what counts, moderation, languages, quick mode, the follow-up
+SLA and the venue's networks. Each is checked by the event file's own rules, so what the console accepts a file would
 accept too; each change is audited with before and after, in its transaction."""
 
 from __future__ import annotations
@@ -79,7 +79,7 @@ def _set_event(
             """As the event file writes it: lists for counts and topics, true/false for flags."""
             return {
                 c: json.loads(str(v))
-                if c in ("counts", "topics") and v is not None
+                if c in ("counts", "topics", "networks") and v is not None
                 else bool(v)
                 if c == "quick_mode"
                 else v
@@ -218,3 +218,21 @@ def set_quick_mode(db: Database, event_id: int, on: bool, actor: str = audit.COM
     Conversations already saved without a story stay as they are when it goes off; only new
     ones (and edits) need a story again. Audited."""
     return _set_event(db, event_id, "event.quick_mode", {"quick_mode": int(on)}, actor)
+
+
+def set_networks(
+    db: Database, event_id: int, networks: list[str], actor: str = audit.COMMAND_LINE
+) -> bool:
+    """The venue's networks as a whole list (addresses and CIDR networks, at most 100, none
+    wider than /8 or /32 for IPv6): new records from them are never held. ValueError, changing
+    nothing, for an entry that is not one; audited. Releasing what is already held from them is
+    corrections.holds' (which calls this)."""
+    spec = _event_spec(db, event_id, networks=list(networks))
+    stored = json.dumps(spec.networks or [])
+    return _set_event(db, event_id, "event.networks", {"networks": stored}, actor)
+
+
+def networks_of(db: Database, event_id: int) -> list[str]:
+    """The venue's networks as stored (declared or trusted), in order."""
+    row = db.execute("SELECT networks FROM events WHERE id = ?", [event_id]).fetchone()
+    return json.loads(row[0]) if row else []

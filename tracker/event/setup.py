@@ -69,7 +69,10 @@ def load_event(db: Database, spec: EventFile, actor: str = audit.COMMAND_LINE) -
         for st in loc.stations
     }
     with dbm.write(db):
-        row = db.execute("SELECT id FROM events WHERE slug = ?", [e.slug]).fetchone()
+        row = db.execute("SELECT id, networks FROM events WHERE slug = ?", [e.slug]).fetchone()
+        if e.networks is not None:  # added to the event's: a reload never drops a trusted one
+            stored = json.loads(row[1]) if row else []
+            values["networks"] = json.dumps(list(dict.fromkeys([*stored, *e.networks])))
         if row:
             event_id = row[0]
             sets = ", ".join(f"{k} = :{k}" for k in values)

@@ -27,7 +27,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 QUERIES = {
     "checkins": """
         SELECT c.uuid AS id, c.scanned_at, c.received_at, c.counted, c.voided_at, c.voided_by,
-               c.void_reason, c.rehearsal, l.slug AS location, s.slug AS station, s.name AS station_name,
+               c.void_reason, c.rehearsal, c.held_from IS NOT NULL AS held, c.held_from,
+               l.slug AS location, s.slug AS station, s.name AS station_name,
                a.badge AS attendee_badge, a.name AS attendee_name, a.company AS attendee_company
           FROM checkins c JOIN stations s ON s.id = c.station_id
           JOIN locations l ON l.id = s.location_id JOIN attendees a ON a.id = c.attendee_id
@@ -37,7 +38,8 @@ QUERIES = {
                l.slug AS location, s.slug AS station, s.name AS station_name, v.source,
                v.staff_name, v.story, v.nps, v.topics, v.follow_up, v.contact, v.owner, v.status,
                v.public, v.approval, v.counted, v.voided_at, v.voided_by, v.void_reason,
-               v.rehearsal, a.badge AS attendee_badge, a.name AS attendee_name,
+               v.rehearsal, v.held_from IS NOT NULL AS held, v.held_from,
+               a.badge AS attendee_badge, a.name AS attendee_name,
                a.email AS attendee_email, a.company AS attendee_company
           FROM conversations v LEFT JOIN stations s ON s.id = v.station_id
           -- an employee's story has no station: its location is its own

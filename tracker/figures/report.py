@@ -27,8 +27,8 @@ def build(db: Database, event: Row) -> Row:
     for score, n in db.execute(
         "SELECT v.nps, count(*) FROM conversations v JOIN stations s ON s.id = v.station_id"
         " JOIN locations l ON l.id = s.location_id WHERE l.event_id = ? AND v.nps IS NOT NULL"
-        # the counting rules of the board: counted and not voided
-        " AND v.counted = 1 AND v.voided_at IS NULL GROUP BY v.nps",
+        # the counting rules of the board: counted, not voided, not held
+        " AND v.counted = 1 AND v.voided_at IS NULL AND v.held_from IS NULL GROUP BY v.nps",
         [eid],
     ):
         distribution[score] = n
@@ -40,7 +40,7 @@ def build(db: Database, event: Row) -> Row:
             "SELECT t.value AS topic, count(*) AS n FROM conversations v, json_each(v.topics) t"
             " JOIN stations s ON s.id = v.station_id JOIN locations l ON l.id = s.location_id"
             " WHERE l.event_id = ? AND v.counted = 1 AND v.voided_at IS NULL"
-            " GROUP BY t.value ORDER BY n DESC, topic LIMIT 10",
+            " AND v.held_from IS NULL GROUP BY t.value ORDER BY n DESC, topic LIMIT 10",
             [eid],
         )
     )
@@ -90,8 +90,8 @@ def leadership(db: Database, event: Row, now: datetime | None = None) -> Row:
             " FROM conversations c INDEXED BY conversations_highlights"
             " JOIN stations s ON s.id = c.station_id JOIN locations l ON l.id = s.location_id"
             " WHERE c.highlight = 1 AND l.event_id = ? AND c.approval = 'approved'"
-            " AND c.voided_at IS NULL AND c.rehearsal = 0 AND c.source != 'employee'"
-            " ORDER BY l.name, c.received_at LIMIT ?",
+            " AND c.voided_at IS NULL AND c.held_from IS NULL AND c.rehearsal = 0"
+            " AND c.source != 'employee' ORDER BY l.name, c.received_at LIMIT ?",
             [eid, HIGHLIGHTS_SHOWN],
         )
     )

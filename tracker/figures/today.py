@@ -1,12 +1,14 @@
-"""What the organizer watches during the day: figures, quiet stations, the latest conversations."""
+"""What the organizer watches during the day: figures, quiet stations, the latest conversations,
+and what needs a decision (held records by address, bursts, rehearsal rows)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from sqlite_utils import Database
 
-from ..corrections import bursts, rehearsal
+from ..corrections import bursts, holds, rehearsal
 from ..store.db import Row
 from ..store.totals import LocationRow, StationRow, by_location, event_progress
 from ..stories import moderation
@@ -37,8 +39,9 @@ def quiet_stations(rows: list[StationRow], now: datetime | None = None) -> list[
 
 def overview(db: Database, event: Row, burst_threshold: int = 30) -> Row:
     """The Today page: progress, locations, stations, quiet stations, the latest stories, the
-    moderation queue's length, flagged bursts of new identities and rehearsal rows (the location
-    nodes are added by the console, from node/enrol.py)."""
+    moderation queue's length, held records by address (not counted in any figure here until
+    trusted) with the venue's networks, flagged bursts of new identities and rehearsal rows
+    (the location nodes are added by the console, from node/enrol.py)."""
     locations = open_locations(db, event)
     rows = station_table(locations)
     return {
@@ -48,6 +51,8 @@ def overview(db: Database, event: Row, burst_threshold: int = 30) -> Row:
         "quiet": quiet_stations(rows),
         "latest": moderation.stories(db, event["id"], limit=15),
         "waiting": moderation.count(db, event["id"], "waiting"),
+        "held": holds.held(db, event["id"]),
+        "networks": json.loads(event.get("networks") or "[]"),
         "bursts": bursts.flagged(db, event["id"], burst_threshold),
         "burst_threshold": burst_threshold,
         "rehearsal": rehearsal.counts(db, event["id"]),
