@@ -39,9 +39,12 @@ def from_env(env: os._Environ | dict | None = None) -> dict:
         "RATELIMIT_STORAGE_URI": env.get("RATELIMIT_STORAGE_URI", "memory-fixed://"),
         "RATELIMIT_ENABLED": _bool(env.get("RATELIMIT_ENABLED"), True),
         "CHECKIN_LIMIT": env.get("CHECKIN_LIMIT", "10 per minute"),
-        "IP_LIMIT": env.get("IP_LIMIT", "3000 per minute"),
-        # New attendee identities (first check-ins without a cookie) one address may create.
-        "NEW_IDENTITY_LIMIT": env.get("NEW_IDENTITY_LIMIT", "60 per minute"),
+        # Past these a check-in is held (stored, not counted until an organizer trusts its
+        # network), never refused (tracker/web/api_checkins.py): new attendee identities and
+        # counted check-ins per address, counted stations per attendee.
+        "HOLD_NEW_IDENTITIES": env.get("HOLD_NEW_IDENTITIES", "60 per minute"),
+        "HOLD_CHECKINS": env.get("HOLD_CHECKINS", "60 per minute"),
+        "HOLD_STATIONS": env.get("HOLD_STATIONS", "3 per minute"),
         "STORY_LIMIT": env.get("STORY_LIMIT", "5 per minute"),
         "STORY_IP_LIMIT": env.get("STORY_IP_LIMIT", "120 per minute"),
         "BURST_IDENTITIES": int(env.get("BURST_IDENTITIES", 30)),

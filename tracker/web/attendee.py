@@ -14,6 +14,7 @@ from ..event import lookups as events
 from ..event import qr
 from ..people import attendees, profile
 from ..store import totals
+from .api_checkins import check_in_here
 from .context import current_event, get_db
 from .i18n import use_location_language
 from .identity import attendee_token, set_attendee_cookie
@@ -77,9 +78,7 @@ def station_form(code: str):
         abort(400, _("The check-in form was damaged on the way. Open the station's link again."))
     db = get_db()
     try:
-        result = checkins.check_in(
-            db, event, code, attendee_token(), body.id, client_ip=request.remote_addr
-        )
+        result = check_in_here(db, event, code, attendee_token(), body.id)
     except events.UnknownStation:  # switched off while this check-in waited for its turn
         abort(404, _not_a_station())
     except checkins.IdConflict:

@@ -1,5 +1,5 @@
-"""The organizer's corrections and their trail: void and restore, bursts, rehearsal rows, the
-audit log, and organizer accounts. Every change is made by a domain function that audits it."""
+"""The organizer's corrections and their trail: void and restore, held records (trust their
+network or void them), bursts, rehearsal rows, the audit log, and organizer accounts. Every change is made by a domain function that audits it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import cast
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 
-from ...corrections import bursts, rehearsal, voids
+from ...corrections import bursts, holds, rehearsal, voids
 from ...people import attendees, organizers
 from ...store import audit
 from ...store.db import page_count
@@ -105,6 +105,34 @@ def attendee_all(badge: str):
 
 def _changed(verb: str, changed: dict[str, int]) -> str:
     return f"{verb} {changed['checkins']} check-ins and {changed['conversations']} stories."
+
+
+@bp.post("/held")
+def held():
+    """Held records from one address: trust its network (they count, and new ones from it are
+    not held), void them (with a reason), or restore what a void here took out."""
+    event = current_event()
+    address, action = request.form.get("address", "").strip(), request.form.get("action")
+    try:
+        if action == "trust":
+            changed = holds.trust(get_db(), event["id"], address, organizer_name())
+            flash(
+                f"Trusted {address}: {changed['checkins']} check-ins and"
+                f" {changed['conversations']} stories held from it count now, and new ones from"
+                " it are not held.",
+                "ok",
+            )
+        elif action == "restore":
+            changed = holds.restore_held(get_db(), event["id"], address, organizer_name())
+            flash(_changed("Restored (held again)", changed), "ok")
+        else:
+            changed = holds.void_held(
+                get_db(), event["id"], address, organizer_name(), request.form.get("reason", "")
+            )
+            flash(_changed("Voided", changed), "ok")
+    except ValueError as exc:  # no reason, or not an address
+        flash(f"Nothing changed: {exc}.", "error")
+    return redirect(url_for("admin.dashboard"))
 
 
 @bp.post("/bursts")

@@ -1,11 +1,13 @@
 """Setup in the browser: the event's topics, dates, time zone, what counts, moderation, staff's
-quick mode and languages, each through the same domain function and checks as the event file (audited there).
+quick mode, languages and the venue's networks, each through the same domain function and checks
+as the event file (audited there).
 
 One small form per setting, so a fault in one names it and changes nothing else.
 """
 
 from __future__ import annotations
 
+import json
 import zoneinfo
 from collections.abc import Callable
 from datetime import date
@@ -14,6 +16,7 @@ from functools import cache
 from flask import Blueprint, abort, request
 from werkzeug.wrappers import Response
 
+from ...corrections import holds
 from ...event import lookups as events
 from ...event import settings as eventsettings
 from ..context import current_event, get_db
@@ -24,6 +27,13 @@ bp = Blueprint("admin_setup", __name__, url_prefix="/admin/setup")
 bp.before_request(require_organizer)
 
 TOPICS_MAX_CHARS = 4000  # 40 topics of 80 characters and their line breaks, with room to spare
+NETWORKS_MAX_CHARS = 8000  # 100 IPv6 networks of 43 characters and their line breaks, and more
+
+
+@bp.app_template_filter("networks_list")
+def networks_list(stored: str | None) -> list[str]:
+    """The event's `networks` column (JSON) as the list the setup page shows, one a line."""
+    return json.loads(stored or "[]")
 
 
 @cache
@@ -104,6 +114,29 @@ def quick_mode():
     """Staff's quick mode (badge, score and one topic; the story optional): on or off."""
     on = request.form.get("quick_mode") == "on"
     return _apply("Quick mode", eventsettings.set_quick_mode, on)
+
+
+@bp.post("/networks")
+def networks():
+    """The venue's networks as typed, one address or CIDR network a line (blank lines and
+    anything after a # skipped): records from them are never held, and what is held from them
+    already counts at once."""
+    text = request.form.get("networks", "")
+    if len(text) > NETWORKS_MAX_CHARS:
+        return _back(f"Networks not saved: more than {NETWORKS_MAX_CHARS} characters.", "error")
+    listed = [line.split("#", 1)[0].strip() for line in text.splitlines()]
+    try:
+        changed, released = holds.set_networks(
+            get_db(), current_event()["id"], [n for n in listed if n], organizer_name()
+        )
+    except ValueError as exc:
+        return _refused("Networks", exc)
+    if released["checkins"] or released["conversations"]:
+        return _back(
+            f"Networks saved: {released['checkins']} check-ins and {released['conversations']}"
+            " stories held from them count now."
+        )
+    return _saved("Networks", changed)
 
 
 @bp.post("/language")
