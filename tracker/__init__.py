@@ -10,7 +10,7 @@ from .extensions import ASYNC_MODE, COMPRESSED_TYPES, babel, compress, csrf, soc
 from .followups import alerts
 from .node import link as node_link
 from .store import db as dbm
-from .web import i18n, live
+from .web import i18n, live, metrics
 from .web.guard import ConnectionGuard
 
 __all__ = ["ASYNC_MODE", "create_app", "socketio"]
@@ -43,6 +43,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         ping_timeout=20,
     )
     live.init_app(app)
+    metrics.init_app(app)
     _background_tasks(app)
     commands.init_app(app)
     # Outermost but for ProxyFix, so it counts Socket.IO's requests too, under each client's

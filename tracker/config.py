@@ -72,6 +72,8 @@ def from_env(env: os._Environ | dict | None = None) -> dict:
         "ALERT_POLL_SECONDS": float(env.get("ALERT_POLL_SECONDS") or 5),
         "ALERT_RETRY_SECONDS": float(env.get("ALERT_RETRY_SECONDS") or 30),
         "ALERT_MAX_ATTEMPTS": int(env.get("ALERT_MAX_ATTEMPTS") or 8),
+        # GET /metrics answers loopback addresses, and others sending this as a bearer token.
+        "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
         "ALERTS_PER_SOURCE_MINUTE": int(env.get("ALERTS_PER_SOURCE_MINUTE") or 3),
         "LIVE_POLL_SECONDS": float(env.get("LIVE_POLL_SECONDS", 0.25)),
         # Socket.IO messages a client may send in 10 s, per connection and per address (a venue's

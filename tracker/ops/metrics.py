@@ -1,0 +1,124 @@
+"""What a Prometheus scrapes from each server process (`GET /metrics`), through the
+prometheus-client library: counters and a latency histogram that the web layer moves as requests
+are answered, and gauges read from the database at each scrape (nodes, the alert outbox, the
+WAL), so a figure is as of the scrape, never as of a report someone made long ago.
+
+One registry per app (tests make many apps in one process); several server processes on one
+file each answer for their own requests, and the database's figures are the same from each.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from contextlib import closing
+from datetime import UTC, datetime
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from ..store import db as dbm
+
+# Request latency buckets, in seconds: a check-in answers in milliseconds; an export may take
+# seconds.
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+class Metrics:
+    """The app's registry and the instruments the web layer moves."""
+
+    def __init__(self, database: str, screens: Callable[[], int], max_attempts: int = 8):
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Histogram(
+            "tracker_request_seconds",
+            "Time to answer a request, by route and method.",
+            ["route", "method"],
+            buckets=BUCKETS,
+            registry=self.registry,
+        )
+        self.checkins = Counter(
+            "tracker_checkins",
+            "Check-in requests by result: new (201), repeat (200) or refused (any 4xx).",
+            ["result"],
+            registry=self.registry,
+        )
+        self.conversations = Counter(
+            "tracker_conversations",
+            "Conversation writes by result: created, replaced (edits, retries) or refused.",
+            ["result"],
+            registry=self.registry,
+        )
+        self.refusals = Counter(
+            "tracker_refusals",
+            "Requests refused by a rate limit (429) or as unavailable (503), by route.",
+            ["route", "status"],
+            registry=self.registry,
+        )
+        self.registry.register(_DatabaseCollector(database, screens, max_attempts))
+
+    def text(self) -> bytes:
+        """The Prometheus text exposition of everything above."""
+        return generate_latest(self.registry)
+
+
+class _DatabaseCollector(Collector):
+    """Gauges read at scrape time: screens connected, each node's backlog and silence, the
+    alert outbox, the WAL's size."""
+
+    def __init__(self, database: str, screens: Callable[[], int], max_attempts: int):
+        self.database = database
+        self.screens = screens
+        self.max_attempts = max_attempts
+
+    def collect(self) -> Iterator[Metric]:
+        yield GaugeMetricFamily(
+            "tracker_screens_connected", "Big screens connected to this process.", self.screens()
+        )
+        wal = GaugeMetricFamily("tracker_wal_bytes", "Size of the database's write-ahead log.")
+        try:
+            wal.add_metric([], os.path.getsize(f"{self.database}-wal"))
+        except OSError:
+            wal.add_metric([], 0)
+        yield wal
+        with closing(dbm.connect(self.database)) as db:
+            waiting = GaugeMetricFamily(
+                "tracker_node_waiting",
+                "Records a location node reported waiting to forward, at its last contact.",
+                labels=["node", "location"],
+            )
+            silent = GaugeMetricFamily(
+                "tracker_node_silent_seconds",
+                "Seconds since central last heard from a location node.",
+                labels=["node", "location"],
+            )
+            refused = GaugeMetricFamily(
+                "tracker_node_refused", "Records central refused from a node.", labels=["node"]
+            )
+            now = datetime.now(UTC)
+            for node_id, location, seen, backlog, count in db.execute(
+                "SELECT n.id, l.slug, n.last_seen_at, coalesce(n.reported_waiting, 0),"
+                " (SELECT count(*) FROM node_refusals r WHERE r.node_id = n.id)"
+                " FROM nodes n JOIN locations l ON l.id = n.location_id"
+                " WHERE n.revoked_at IS NULL"
+            ):
+                labels = [str(node_id), location]
+                waiting.add_metric(labels, backlog)
+                age = (now - dbm.parse_iso(seen)).total_seconds() if seen else float("inf")
+                silent.add_metric(labels, age)
+                refused.add_metric([str(node_id)], count)
+            yield waiting
+            yield silent
+            yield refused
+            outbox = GaugeMetricFamily(
+                "tracker_alerts", "Alert notifications by state.", labels=["state"]
+            )
+            pending, given_up = db.execute(
+                "SELECT count(*) FILTER (WHERE attempts < :max),"
+                " count(*) FILTER (WHERE attempts >= :max) FROM notifications"
+                " WHERE sent_at IS NULL",
+                {"max": self.max_attempts},
+            ).fetchone()
+            outbox.add_metric(["waiting"], pending)
+            outbox.add_metric(["given_up"], given_up)
+            yield outbox
