@@ -1,19 +1,21 @@
-"""Alerts: "acknowledge at once". A new detractor (score 0-6) or a new follow-up is announced
-by e-mail and/or a Slack-compatible webhook within a minute, from an outbox that retries.
+"""Alerts: "acknowledge at once". A conversation that becomes a detractor's (score 0-6) or gains
+a follow-up is announced by e-mail and/or a Slack-compatible webhook within a minute, from an
+outbox that retries; a follow-up given to an owner who is an e-mail address tells that owner.
 
-Nobody tells this module about a conversation (as with live.py): a background task in the
-server process looks every ALERT_POLL_SECONDS for conversations past a watermark (the highest
-conversations.id already looked at, kept in `settings`), and in one transaction queues one row
-per channel in `notifications` and moves the watermark. Then it sends the rows that are due,
-outside any transaction and never inside a request: each attempt is claimed first (so two server
-processes on one file never send one row twice), and a failure waits ALERT_RETRY_SECONDS,
+Nobody tells this module about a conversation: triggers (schema 9) queue a row in `alert_queue`
+in the write's own transaction, on the transition itself, once per conversation and kind, however
+the conversation got there (logged so, corrected, synced late, forwarded by a node). A background
+task in the server process turns the queued rows whose conversation still qualifies into one
+row per channel in `notifications`, every ALERT_POLL_SECONDS; then it sends the rows that are
+due, outside any transaction and never inside a request: each attempt is claimed first (so two
+server processes on one file never send one row twice), and a failure waits ALERT_RETRY_SECONDS,
 doubling up to an hour, until ALERT_MAX_ATTEMPTS have failed; then it is given up and shown on
 the follow-ups page with its last error. With neither SMTP_HOST nor ALERT_WEBHOOK_URL set,
-nothing is queued and the task never starts.
+nothing is sent and the task never starts.
 
-Counted, not voided, not rehearsal: a detractor alert is for a score that counts in the NPS
-(an attendee's repeated story, an employee's story, `flask simulate`'s traffic never alert); a
-follow-up alerts unless voided or rehearsal. A later edit of a conversation alerts nothing.
+Counted, not voided, not held, not rehearsal: a detractor alert is for a score that counts in
+the NPS (an attendee's repeated story, an employee's story, `flask simulate`'s traffic never
+alert); a follow-up alerts unless voided, held or rehearsal. A held story alerts once trusted.
 """
 
 from __future__ import annotations
@@ -98,7 +100,7 @@ class Settings:
 
 
 def watermark(db: Database) -> int | None:
-    """The highest conversations.id already looked at, or None before the first pass."""
+    """Set (1) once alerts have been set up and a first pass has run, else None."""
     value = stored.get(db, WATERMARK)
     return None if value is None else int(value)
 
@@ -224,42 +226,55 @@ def _digest(source: str, rows: list[Row], settings: Settings) -> tuple[str, str]
 def enqueue_new(
     db: Database, settings: Settings, now: str | None = None, digests: Digests | None = None
 ) -> int:
-    """Queue alerts for the conversations past the watermark and move it, in one transaction;
-    how many notifications were queued. The first pass only sets the watermark (no alerts for
-    what was there before alerts were set up). Nothing at all when no channel is configured.
-    With `digests` (the server's), attendee-triggered alerts past their budget wait for a
-    digest (Digests)."""
+    """Turn the alert queue (rows the triggers of schema 9 wrote in each write's transaction)
+    into notifications, in one transaction; how many notifications were queued.
+
+    A row is sent once its conversation qualifies (counted, not voided, held or rehearsal; a
+    detractor's score 0-6, a follow-up still flagged); until then it waits. A detractor's and a
+    follow-up's rows of one conversation leave as one alert. The first pass with a channel set
+    marks what was queued before as handled (no alerts for what happened before alerts were
+    set up). With `digests` (the server's), attendee-triggered alerts past their budget wait for
+    a digest (Digests). Nothing at all when no channel is configured."""
     if not settings.configured:
         return 0
     now = now or dbm.utcnow()
     moment = dbm.parse_iso(now).timestamp()
     queued = 0
     with dbm.write(db):
-        mark = watermark(db)
-        if mark is None:
-            top = db.execute("SELECT coalesce(max(id), 0) FROM conversations").fetchone()[0]
-            _set_watermark(db, top)
+        if watermark(db) is None:  # alerts just set up: what was queued before is history
+            db.execute("UPDATE alert_queue SET handled_at = ? WHERE handled_at IS NULL", [now])
+            _set_watermark(db, 1)
             return 0
-        rows = dbm.rows(
+        pending = dbm.rows(
             db.execute(
-                "SELECT c.id, c.nps, c.counted, c.voided_at, c.rehearsal, c.follow_up,"
-                " c.contact, c.owner, c.story, c.staff_name, c.source, c.attendee_id,"
-                " s.name AS station_name, l.name AS location_name, e.name AS event_name,"
-                " a.email AS attendee_email, a.badge AS attendee_badge,"
-                " a.created_ip AS attendee_ip"
-                " FROM conversations c LEFT JOIN stations s ON s.id = c.station_id"
+                "SELECT q.id AS queue_id, q.kind, q.recipient, c.id, c.nps, c.counted,"
+                " c.voided_at, c.rehearsal, c.follow_up, c.contact, c.owner, c.story,"
+                " c.staff_name, c.source, c.attendee_id, s.name AS station_name,"
+                " l.name AS location_name, e.name AS event_name, a.email AS attendee_email,"
+                " a.badge AS attendee_badge, a.created_ip AS attendee_ip"
+                " FROM alert_queue q INDEXED BY alert_queue_pending"
+                " JOIN conversations c ON c.id = q.conversation_id"
+                " LEFT JOIN stations s ON s.id = c.station_id"
                 " LEFT JOIN locations l ON l.id = coalesce(s.location_id, c.location_id)"
                 " LEFT JOIN events e ON e.id = l.event_id"
                 " LEFT JOIN attendees a ON a.id = c.attendee_id"
-                f" WHERE c.id > ? ORDER BY c.id LIMIT {BATCH}",
-                [mark],
+                " WHERE q.handled_at IS NULL AND c.voided_at IS NULL AND c.held_from IS NULL"
+                " AND c.rehearsal = 0"
+                " AND (q.kind != 'detractor' OR (c.nps <= :detractor AND c.counted = 1))"
+                " AND (q.kind = 'detractor' OR c.follow_up = 1)"
+                f" ORDER BY q.id LIMIT {BATCH}",
+                {"detractor": DETRACTOR_MAX},
             )
         )
-        for row in rows:
-            if row["rehearsal"] or row["voided_at"] is not None:
+        seen: set[int] = set()
+        for row in pending:
+            db.execute("UPDATE alert_queue SET handled_at = ? WHERE id = ?", [now, row["queue_id"]])
+            if row["kind"] == "assigned":
+                queued += _assigned(db, settings, row, now)
                 continue
-            if not (_is_detractor(row) or row["follow_up"]):
+            if row["id"] in seen:  # the same conversation's other kind: one alert for both
                 continue
+            seen.add(row["id"])
             if digests is not None:
                 waits = digests.admit(_sources(row), moment, settings.per_source_minute)
                 if waits is not None:
@@ -270,9 +285,24 @@ def enqueue_new(
         for source, waited in digests.due(moment) if digests is not None else []:
             subject, body = _digest(source, waited, settings)
             queued += _queue(db, settings, subject, body, "", now)
-        if rows:
-            _set_watermark(db, rows[-1]["id"])
     return queued
+
+
+def _assigned(db: Database, settings: Settings, row: Row, now: str) -> int:
+    """An owner who is an e-mail address is told the follow-up is theirs (e-mail only)."""
+    owner = str(row["recipient"] or "")
+    if not (settings.email_on and is_email(owner)):
+        return 0
+    subject, body = _message(row, settings)
+    ref = reference(row["id"])
+    subject = f"{ref} is yours: {subject}"
+    body = f"You were given the follow-up {ref}.\n\n{body}"
+    db.execute(
+        "INSERT INTO notifications (channel, recipient, subject, body, created_at,"
+        " next_attempt_at) VALUES ('email', ?, ?, ?, ?, ?)",
+        [owner, subject, body, now, now],
+    )
+    return 1
 
 
 def _later(now: str, seconds: float) -> str:

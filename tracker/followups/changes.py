@@ -13,6 +13,7 @@ from __future__ import annotations
 from sqlite_utils import Database
 
 from ..contract.responses import Conversation
+from ..people.profile import is_email
 from ..store import audit
 from ..store import db as dbm
 from ..store.db import Row
@@ -125,8 +126,9 @@ def assign(
     now: str | None = None,
 ) -> Conversation:
     """Give a follow-up to `owner` (a name or an e-mail address; "" leaves it to nobody).
-    Written to its history and audited; the same owner again changes nothing. InvalidFollowUp
-    for a name too long or with line breaks."""
+    Written to its history and audited; an owner who is an e-mail address is queued an alert
+    (in this transaction). The same owner again changes nothing. InvalidFollowUp for a name too
+    long or with line breaks."""
     owner = " ".join(owner.split())
     if len(owner) > MAX_OWNER:
         raise InvalidFollowUp(f"an owner has at most {MAX_OWNER} characters")
@@ -139,6 +141,12 @@ def assign(
                 [owner or None, at, row["id"]],
             )
             _event(db, row["id"], at, actor, "owner", owner)
+            if is_email(owner):  # the new owner hears of it (alerts.py sends it), once per change
+                db.execute(
+                    "INSERT INTO alert_queue (conversation_id, kind, recipient, at)"
+                    " VALUES (?, 'assigned', ?, ?)",
+                    [row["id"], owner, at],
+                )
             audit.record(
                 db,
                 event_id,
