@@ -505,3 +505,27 @@ def test_a_script_on_one_address_gains_a_bounded_number(venue, db, event):
     assert held["checkins"] > 0
     assert after["recent"] == []
     assert maintained(db) == totals_from_rows(db)
+
+
+# ------------------------------------------------------------------ schema 8 on a day's data
+
+
+def test_a_schema_7_database_keeps_its_totals_and_holds_from_then_on(tmp_path):
+    from .test_db import old_database
+
+    old = old_database(tmp_path / "old.db", 7)
+    with dbm.write(old):
+        old.execute(
+            "INSERT INTO checkins (uuid, station_id, attendee_id, counted, scanned_at,"
+            " received_at) VALUES ('c-1', 1, 1, 1, ?, ?)",
+            [dbm.utcnow(), dbm.utcnow()],
+        )
+    before = maintained(old)
+    assert dbm.migrate(old) == dbm.SCHEMA_VERSION
+    assert maintained(old) == before == totals_from_rows(old) == {"checkins": 1, "conversations": 0}
+    event = events.get_event(old, "day")
+    assert events.get_event(old, "day")["networks"] == "[]"
+    code = old.execute("SELECT code FROM stations WHERE id = 1").fetchone()[0]
+    assert checkins.check_in(old, event, code, None, held_from=NAT).held
+    assert maintained(old) == totals_from_rows(old) == {"checkins": 1, "conversations": 0}
+    old.close()
