@@ -115,9 +115,12 @@ def start_server(db_path: Path) -> ServerProcess:
     env = {
         "TRACKER_DB": str(db_path),
         "SECRET_KEY": SECRET,
-        # One client IP here, and a few thousand phones each scanning many times a minute: both
-        # limits are still counted on every request, with ceilings this load does not reach.
-        "IP_LIMIT": "100000000 per minute",
+        # One client IP here, and a few thousand phones each scanning many times a minute: the
+        # phone's limit and the allowances past which check-ins are held are still counted on
+        # every request, with ceilings this load does not reach (nothing is held).
+        "HOLD_NEW_IDENTITIES": "100000000 per minute",
+        "HOLD_CHECKINS": "100000000 per minute",
+        "HOLD_STATIONS": "100000 per minute",
         "CHECKIN_LIMIT": "100000 per minute",
     }
     try:
