@@ -61,7 +61,6 @@ def busy(db, event):
     )
     # None of these may reach a customer figure or the wall:
     talk(db, booth, "VOIDED story", 0, ("Pricing",), voided_at="2026-10-07T10:00:00.000Z")
-    talk(db, booth, "REHEARSAL story", 0, ("Pricing",), rehearsal=1)
     talk(db, booth, "PENDING story", 0, ("Pricing",), approval="pending", counted=0)
     cork = db.execute("SELECT id FROM locations WHERE slug = 'cork'").fetchone()[0]
     talk(

@@ -341,8 +341,10 @@ def test_today_flags_a_burst_and_offers_rehearsal_clear(organizer, app, db, even
     simulate.run(db, event, rate=1, minutes=1, wait=False, seed=1)
     page = organizer.get("/admin/").get_data(as_text=True)
     assert "203.0.113.5" in page and "Bursts of new identities" in page
-    assert "Clear rehearsal data" in page
-    organizer.post("/admin/rehearsal/clear")
+    assert "Clear rehearsal data" in page and "Remove these" in page
+    organizer.post("/admin/rehearsal/clear")  # not confirmed: nothing is removed
+    assert organizer.get("/api/scoreboard").get_json()["checkins"] > 3
+    organizer.post("/admin/rehearsal/clear", data={"confirm": "yes"})
     assert organizer.get("/api/scoreboard").get_json()["checkins"] == 3
     window = bursts.flagged(db, event["id"], 3)[0]["window"]
     organizer.post(

@@ -50,13 +50,12 @@ BAND_RANGES: dict[str, tuple[int, int]] = {
 }
 # A customer's conversation, as the boards count it (not held either), minus rehearsal rows.
 CUSTOMER = (
-    "c.counted = 1 AND c.voided_at IS NULL AND c.held_from IS NULL AND c.rehearsal = 0"
-    " AND c.station_id IS NOT NULL"
+    "c.counted = 1 AND c.voided_at IS NULL AND c.held_from IS NULL AND c.station_id IS NOT NULL"
 )
 # A story on the wall: its teller let it be shown, it is approved, and it is not held.
 ON_WALL = (
     "c.public = 1 AND c.approval = 'approved' AND c.voided_at IS NULL AND c.held_from IS NULL"
-    " AND c.rehearsal = 0 AND c.station_id IS NOT NULL"
+    " AND c.station_id IS NOT NULL"
 )
 
 

@@ -9,20 +9,22 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from ..corrections import rehearsal
 from ..followups.changes import STATUSES
 from ..store import db as dbm
 from ..store.db import Row
-from ..store.totals import engagements, event_progress
+from ..store.totals import by_location, engagements, event_progress
 from ..stories.text import reference
 from . import insights
 from .scoreboard import nps, nps_band, parse_quarter
-from .today import open_locations
 
 
 def build(db: Database, event: Row) -> Row:
     """Everything the report shows, computed once; an empty event gives zeros, not errors."""
     eid = event["id"]
-    locations = [loc for loc in open_locations(db, event) if loc["stations"]]
+    # Every location that has stations, closed ones too (marked): the breakdown adds up to the
+    # headline, which counts what closed places recorded before they closed.
+    locations = [loc for loc in by_location(db, event) if loc["stations"]]
     distribution = dict.fromkeys(range(11), 0)
     for score, n in db.execute(
         "SELECT v.nps, count(*) FROM conversations v JOIN stations s ON s.id = v.station_id"
@@ -67,6 +69,7 @@ def build(db: Database, event: Row) -> Row:
         "topics": topics,
         "follow_ups": follow_ups,
         **leadership(db, event),
+        "rehearsal": rehearsal.counts(db, eid),
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
 
@@ -79,7 +82,7 @@ DEFAULT_SLA_HOURS = 48  # FOLLOW_UP_SLA_HOURS' default, for an event that sets n
 
 def leadership(db: Database, event: Row, now: datetime | None = None) -> Row:
     """The parts for leadership: customers' NPS per location and per topic (tracker.figures.insights:
-    never voided, rehearsal or employees' rows), the highlighted stories, per-staff figures and
+    never voided, held or employees' rows; rehearsal rows while they exist, as everywhere), the highlighted stories, per-staff figures and
     the follow-ups still owed with owner and age (hours). Bounded: each list has a LIMIT, and
     `owed_total` / `staff_total` say how many there are in all."""
     eid = event["id"]
@@ -90,7 +93,7 @@ def leadership(db: Database, event: Row, now: datetime | None = None) -> Row:
             " FROM conversations c INDEXED BY conversations_highlights"
             " JOIN stations s ON s.id = c.station_id JOIN locations l ON l.id = s.location_id"
             " WHERE c.highlight = 1 AND l.event_id = ? AND c.approval = 'approved'"
-            " AND c.voided_at IS NULL AND c.held_from IS NULL AND c.rehearsal = 0"
+            " AND c.voided_at IS NULL AND c.held_from IS NULL"
             " AND c.source != 'employee' ORDER BY l.name, c.received_at LIMIT ?",
             [eid, HIGHLIGHTS_SHOWN],
         )
@@ -122,7 +125,7 @@ def leadership(db: Database, event: Row, now: datetime | None = None) -> Row:
     owed_total = db.execute(
         "SELECT count(*) FROM conversations c JOIN stations s ON s.id = c.station_id"
         " JOIN locations l ON l.id = s.location_id WHERE l.event_id = ? AND c.follow_up = 1"
-        " AND c.status IN ('open', 'acknowledged') AND c.voided_at IS NULL AND c.rehearsal = 0",
+        " AND c.status IN ('open', 'acknowledged') AND c.voided_at IS NULL",
         [eid],
     ).fetchone()[0]
     owed = []
@@ -133,7 +136,7 @@ def leadership(db: Database, event: Row, now: datetime | None = None) -> Row:
             " FROM conversations c JOIN stations s ON s.id = c.station_id"
             " JOIN locations l ON l.id = s.location_id WHERE l.event_id = ? AND c.follow_up = 1"
             " AND c.status IN ('open', 'acknowledged') AND c.voided_at IS NULL"
-            " AND c.rehearsal = 0 ORDER BY at, c.id LIMIT ?",
+            " ORDER BY at, c.id LIMIT ?",
             [eid, OWED_SHOWN],
         )
     ):

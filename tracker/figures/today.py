@@ -42,13 +42,15 @@ def overview(db: Database, event: Row, burst_threshold: int = 30) -> Row:
     moderation queue's length, held records by address (not counted in any figure here until
     trusted) with the venue's networks, flagged bursts of new identities and rehearsal rows
     (the location nodes are added by the console, from node/enrol.py)."""
-    locations = open_locations(db, event)
-    rows = station_table(locations)
+    # Every location and station, closed ones marked: the tables add up to the headline, which
+    # counts what a closed place recorded before it closed. Only open stations can be quiet.
+    everything = by_location(db, event)
+    rows = station_table(everything)
     return {
         "progress": event_progress(db, event),
         "stations": rows,
-        "locations": [loc for loc in locations if loc["stations"]],
-        "quiet": quiet_stations(rows),
+        "locations": [loc for loc in everything if loc["stations"]],
+        "quiet": quiet_stations(station_table(open_locations(db, event))),
         "latest": moderation.stories(db, event["id"], limit=15),
         "waiting": moderation.count(db, event["id"], "waiting"),
         "held": holds.held(db, event["id"]),

@@ -161,6 +161,9 @@ def burst():
 
 @bp.post("/rehearsal/clear")
 def rehearsal_clear():
+    if request.form.get("confirm") != "yes":
+        flash("Tick the box to confirm: clearing removes the rehearsal rows for good.", "error")
+        return redirect(url_for("admin.dashboard"))
     removed = rehearsal.clear(get_db(), current_event()["id"], organizer_name())
     flash(
         f"Rehearsal cleared: {removed['checkins']} check-ins, {removed['conversations']}"
