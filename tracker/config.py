@@ -25,6 +25,8 @@ def from_env(env: os._Environ | dict | None = None) -> dict:
         "SYNCHRONOUS": env.get("TRACKER_SYNCHRONOUS", "NORMAL"),
         # Litestream's replica of the database (tracker/replica.py), e.g. s3://bucket/tracker.
         "REPLICA": env.get("TRACKER_REPLICA") or None,
+        # Past this the replica is "degraded" on /healthz (tracker/ops/litestream.py).
+        "REPLICA_MAX_LAG_SECONDS": float(env.get("REPLICA_MAX_LAG_SECONDS") or 30),
         "EVENT": env.get("TRACKER_EVENT") or None,
         "PUBLIC_URL": public_url,
         # Without SECRET_KEY a random key is kept in instance/secret_key so cookies survive restarts.
@@ -72,6 +74,10 @@ def from_env(env: os._Environ | dict | None = None) -> dict:
         "ALERT_POLL_SECONDS": float(env.get("ALERT_POLL_SECONDS") or 5),
         "ALERT_RETRY_SECONDS": float(env.get("ALERT_RETRY_SECONDS") or 30),
         "ALERT_MAX_ATTEMPTS": int(env.get("ALERT_MAX_ATTEMPTS") or 8),
+        # The status page's thresholds (tracker/ops/status.py): a node not heard from for longer is
+        # red; less free disk than this beside the database is amber (a fifth of it, red).
+        "NODE_SILENT_SECONDS": float(env.get("NODE_SILENT_SECONDS") or 300),
+        "DISK_FREE_MB": float(env.get("DISK_FREE_MB") or 500),
         # GET /metrics answers loopback addresses, and others sending this as a bearer token.
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
         "ALERTS_PER_SOURCE_MINUTE": int(env.get("ALERTS_PER_SOURCE_MINUTE") or 3),

@@ -208,6 +208,16 @@ def _queue(db: Database, settings: Settings, subject: str, body: str, owner: str
     return len(channels)
 
 
+def queue_notification(
+    db: Database, settings: Settings, subject: str, body: str, now: str | None = None
+) -> int:
+    """Queue one alert of tracker's own (the status page's alarms) on every channel set, to
+    ALERT_EMAILS; how many notifications. Sent by the same tasks, with the same retries."""
+    if not settings.configured:
+        return 0
+    return _queue(db, settings, subject, body, "", now or dbm.utcnow())
+
+
 def _digest(source: str, rows: list[Row], settings: Settings) -> tuple[str, str]:
     """(subject, body) of one digest: the references of the alerts that waited."""
     refs = [reference(r["id"]) for r in rows]

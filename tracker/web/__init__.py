@@ -31,6 +31,7 @@ from .admin import downloads as admin_data
 from .admin import followups as admin_followups
 from .admin import home as admin
 from .admin import setup as admin_setup
+from .admin import status as admin_status
 from .context import RETRY_AFTER_SECONDS, database_unavailable, get_db, when
 from .jsonapi import UNSAFE, ApiError, code_for_status, is_api, json_error, refuse_cross_site
 
@@ -169,6 +170,7 @@ def blueprints() -> list:
         admin_data,
         admin_setup,
         admin_conversations,
+        admin_status,
         openapi,
         node_api,
     )

@@ -1,0 +1,178 @@
+"""The day's status at a glance, green, amber or red: database writes, disk space, each location
+node's contact, backlog, clock and alarm, the alert outbox, held records, screens connected,
+and replication where it runs. One list of checks for the console's status page and for the
+alarms: every check that turns amber or red goes out once as an alert (through the alerts'
+outbox), and once more when it is green again.
+
+Thresholds are settings (README, Configuration): NODE_SILENT_SECONDS for a node not heard
+from, with its oldest waiting record older than that too; DISK_FREE_MB for the database's disk.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from sqlite_utils import Database
+
+from ..corrections import holds
+from ..followups import alerts
+from ..node import enrol
+from ..store import db as dbm
+from ..store import settings
+from ..store.db import Row
+
+State = Literal["green", "amber", "red"]
+STATES_KEY = "status_states"  # settings: the last state of each check, for the alarms
+CLOCK_AMBER_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Check:
+    """One line of the status page: `key` names it for the alarms, `detail` says what is seen."""
+
+    key: str
+    label: str
+    state: State
+    detail: str
+
+
+@dataclass(frozen=True)
+class Limits:
+    node_silent_seconds: float = 300.0
+    disk_free_mb: float = 500.0
+    max_attempts: int = 8
+
+
+def checks(
+    db: Database,
+    event: Row,
+    limits: Limits,
+    database: str,
+    screens: int | None = None,
+    replication: Callable[[], Check | None] | None = None,
+    now: datetime | None = None,
+) -> list[Check]:
+    """Every check, worst first within the page's order; nothing here writes but the health
+    probe's one small row."""
+    moment = now or datetime.now(UTC)
+    found = [_database(db), _disk(database, limits)]
+    if replication is not None:
+        replicated = replication()
+        if replicated is not None:
+            found.append(replicated)
+    found += _nodes(db, event["id"], limits, moment)
+    found.append(_outbox(db, limits))
+    found.append(_held(db, event["id"]))
+    if screens is not None:
+        found.append(Check("screens", "Screens connected", "green", f"{screens} to this server"))
+    return found
+
+
+def _database(db: Database) -> Check:
+    try:
+        dbm.health(db)
+    except sqlite3.Error as exc:
+        return Check("database", "Database writes", "red", f"a write failed: {exc}")
+    return Check("database", "Database writes", "green", "a write committed just now")
+
+
+def _disk(database: str, limits: Limits) -> Check:
+    try:
+        free = shutil.disk_usage(Path(database).resolve().parent).free / 1_000_000
+    except OSError as exc:
+        return Check("disk", "Disk space", "red", f"cannot tell: {exc}")
+    state: State = "green"
+    if free < limits.disk_free_mb:
+        state = "red" if free < limits.disk_free_mb / 5 else "amber"
+    return Check("disk", "Disk space", state, f"{free:,.0f} MB free beside the database")
+
+
+def _nodes(db: Database, event_id: int, limits: Limits, now: datetime) -> list[Check]:
+    found = []
+    for node in enrol.nodes(db, event_id, now):
+        if node["revoked_at"]:
+            continue
+        key, label = f"node:{node['id']}", f"Node #{node['id']} ({node['location_name']})"
+        silent = node["silent_seconds"]
+        oldest = node["reported_oldest_seconds"] or 0.0
+        waiting = node["reported_waiting"] or 0
+        clock = node["clock_offset_seconds"]
+        if node["alarm"]:
+            found.append(Check(key, label, "red", f"alarm: {node['alarm']}"))
+        elif silent is None:
+            found.append(Check(key, label, "amber", "never heard from"))
+        elif silent > limits.node_silent_seconds:
+            found.append(
+                Check(
+                    key,
+                    label,
+                    "red",
+                    f"not heard from for {silent // 60:.0f} min (then {waiting} waiting)",
+                )  # fmt: skip
+            )
+        elif oldest > limits.node_silent_seconds:
+            found.append(
+                Check(key, label, "amber", f"{waiting} waiting, the oldest {oldest / 60:.0f} min")
+            )
+        elif clock is not None and abs(clock) > CLOCK_AMBER_SECONDS:
+            found.append(Check(key, label, "amber", f"its clock is {clock:+.0f} s off (corrected)"))
+        else:
+            found.append(
+                Check(key, label, "green", f"heard from {silent} s ago, {waiting} waiting")
+            )
+    return found
+
+
+def _outbox(db: Database, limits: Limits) -> Check:
+    waiting, given_up = db.execute(
+        "SELECT count(*) FILTER (WHERE attempts < :max), count(*) FILTER (WHERE attempts >= :max)"
+        " FROM notifications WHERE sent_at IS NULL",
+        {"max": limits.max_attempts},
+    ).fetchone()
+    state: State = "red" if given_up else "amber" if waiting > 50 else "green"
+    return Check("alerts", "Alert outbox", state, f"{waiting} waiting, {given_up} given up")
+
+
+def _held(db: Database, event_id: int) -> Check:
+    rows = holds.held(db, event_id)
+    count = sum(int(r["held"]) for r in rows)
+    if not count:
+        return Check("held", "Held records", "green", "none")
+    return Check(
+        "held", "Held records", "amber", f"{count} held from {len(rows)} address(es): see Today"
+    )
+
+
+def alarm(
+    db: Database, found: list[Check], settings_: alerts.Settings, now: str | None = None
+) -> int:
+    """Queue one alert for each check that turned amber or red since the last pass, and one when
+    it is green again; how many alerts were queued. The states are kept in `settings`."""
+    now = now or dbm.utcnow()
+    with dbm.write(db):
+        before = json.loads(settings.get(db, STATES_KEY) or "{}")
+        current = {c.key: c.state for c in found}
+        queued = 0
+        for check in found:
+            was = before.get(check.key, "green")
+            if check.state == was:
+                continue
+            if check.state == "green":
+                subject = f"Recovered: {check.label}"
+            else:
+                subject = f"{check.state.upper()}: {check.label}"
+            body = f"{subject}\n{check.detail}\n(tracker's status page: /admin/status)"
+            queued += alerts.queue_notification(db, settings_, subject, body, now)
+        settings.put(db, STATES_KEY, json.dumps(current, sort_keys=True))
+    return queued
+
+
+def as_rows(found: list[Check]) -> list[Row]:
+    return [asdict(c) for c in found]

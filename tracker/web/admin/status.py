@@ -1,0 +1,41 @@
+"""The status page of the console (/admin/status): every check of the day, green, amber or red,
+as tracker/ops/status.py reads them now."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, render_template
+
+from ...ops import status
+from ..context import current_event, get_db
+from .gate import require_organizer
+
+bp = Blueprint("admin_status", __name__, url_prefix="/admin")
+bp.before_request(require_organizer)
+
+
+def limits() -> status.Limits:
+    config = current_app.config
+    return status.Limits(
+        node_silent_seconds=float(config["NODE_SILENT_SECONDS"]),
+        disk_free_mb=float(config["DISK_FREE_MB"]),
+        max_attempts=int(config.get("ALERT_MAX_ATTEMPTS") or 8),
+    )
+
+
+@bp.get("/status")
+def status_page():
+    live = current_app.extensions["tracker_live"]
+    found = status.checks(
+        get_db(),
+        current_event(),
+        limits(),
+        str(current_app.config["DATABASE"]),
+        screens=len(live.screens),
+        replication=current_app.extensions.get("tracker_replication_check"),
+    )
+    worst = (
+        "red"
+        if any(c.state == "red" for c in found)
+        else ("amber" if any(c.state == "amber" for c in found) else "green")
+    )
+    return render_template("admin/status.html", checks=status.as_rows(found), worst=worst)
