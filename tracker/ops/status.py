@@ -11,23 +11,28 @@ from, with its oldest waiting record older than that too; DISK_FREE_MB for the d
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 import sqlite3
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from sqlite_utils import Database
 
 from ..corrections import holds
+from ..event import lookups
 from ..followups import alerts
 from ..node import enrol
 from ..store import db as dbm
 from ..store import settings
 from ..store.db import Row
 
+log = logging.getLogger(__name__)
 State = Literal["green", "amber", "red"]
 STATES_KEY = "status_states"  # settings: the last state of each check, for the alarms
 CLOCK_AMBER_SECONDS = 5.0
@@ -176,3 +181,50 @@ def alarm(
 
 def as_rows(found: list[Check]) -> list[Row]:
     return [asdict(c) for c in found]
+
+
+class Watch:
+    """The server's task: every WATCH_SECONDS, the checks and their alarms. Several server
+    processes on one file may all run it: the states are read and written in one write
+    transaction, so a change alarms once."""
+
+    WATCH_SECONDS = 15.0
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        screens: Callable[[], int],
+        replication: Callable[[], Check | None] | None = None,
+    ):
+        self.config = config
+        self.screens = screens
+        self.replication = replication
+        self.started = False
+
+    def once(self) -> list[Check]:
+        db = dbm.thread_db(self.config["DATABASE"], self.config["SYNCHRONOUS"])
+        event = lookups.get_event(db, self.config.get("EVENT"))
+        limits = Limits(
+            node_silent_seconds=float(self.config["NODE_SILENT_SECONDS"]),
+            disk_free_mb=float(self.config["DISK_FREE_MB"]),
+            max_attempts=int(self.config.get("ALERT_MAX_ATTEMPTS") or 8),
+        )
+        found = checks(
+            db, event, limits, str(self.config["DATABASE"]), self.screens(), self.replication
+        )
+        alarm(db, found, alerts.Settings.from_config(self.config))
+        return found
+
+    def run(self) -> None:
+        while True:
+            try:
+                self.once()
+            except Exception:  # no event yet, a locked database: the next round tries again
+                log.exception("status: a round failed")
+            time.sleep(self.WATCH_SECONDS)
+
+    def start(self) -> None:
+        """In the serving process (gevent, monkey-patched) this thread is a greenlet."""
+        if not self.started:
+            self.started = True
+            threading.Thread(target=self.run, daemon=True).start()
