@@ -158,7 +158,7 @@ def settle(hold: Hold, result: checkins.CheckinResult) -> None:
     if not (result.created and result.checkin["counted"]) or result.held:
         hold.give_back()  # a repeat, an id sent again, or held by its attendee's own mark
         return
-    if result.new_identity:  # a new phone: its first station is one of its allowance
+    if result.new_identity and hold.taken:  # a new phone, metered: its first station counts
         limit = _limit(current_app.config["HOLD_STATIONS"])
         allowances().take(f"stations/{result.attendee['token']}", limit)
 
