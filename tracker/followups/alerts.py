@@ -37,6 +37,7 @@ from sqlite_utils import Database
 from ..people.profile import is_email
 from ..security import tls_context
 from ..store import db as dbm
+from ..store import logs
 from ..store import settings as stored
 from ..store.db import Row
 from ..stories.text import reference
@@ -399,7 +400,10 @@ def send_due(
             error = f"{type(exc).__name__}: {exc}"[:500]
             if settings.smtp_password:
                 error = error.replace(settings.smtp_password, "***")
-            log.warning("alert %s by %s failed: %s", row["id"], row["channel"], error)
+            given_up = row["attempts"] >= settings.max_attempts
+            logs.event(log, "alert.given_up" if given_up else "alert.failed", logging.WARNING,
+                       alert=row["id"], channel=row["channel"], attempts=row["attempts"],
+                       error=error)  # fmt: skip
             at = dbm.utcnow()
             with dbm.write(db):
                 db.execute(
@@ -413,6 +417,7 @@ def send_due(
                     "UPDATE notifications SET sent_at = ?, last_error = NULL WHERE id = ?",
                     [dbm.utcnow(), row["id"]],
                 )
+            logs.event(log, "alert.sent", alert=row["id"], channel=row["channel"])
             done["sent"] += 1
     return done
 

@@ -19,6 +19,7 @@ an organizer accepts it (`flask node accept`).
 from __future__ import annotations
 
 import json
+import logging
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
@@ -29,7 +30,7 @@ from ..checkins import record as checkins
 from ..figures import scoreboard
 from ..people import attendees
 from ..security import new_badge
-from ..store import audit
+from ..store import audit, logs
 from ..store import db as dbm
 from ..store.db import Row
 from ..stories import employees
@@ -58,6 +59,8 @@ from .protocol import (
     parse_record,
     problems,
 )
+
+log = logging.getLogger(__name__)
 
 
 class Headers(Protocol):
@@ -319,6 +322,9 @@ def apply_records(db: Database, node: Row, records: object) -> Row:
                      refused.reason, str(refused)[:500], dbm.utcnow()],
                 )  # fmt: skip
     refused_at = [i for i, r in enumerate(results) if r["status"] == "refused"]
+    reasons = sorted({str(r["reason"]) for r in results if r["status"] == "refused"})
+    logs.event(log, "node.batch", node=node["id"], applied=len(results) - len(refused_at),
+               refused=len(refused_at), reasons=",".join(reasons) or None)  # fmt: skip
     return {
         "results": results,
         "applied": len(results) - len(refused_at),

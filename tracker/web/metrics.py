@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
+import logging
 import time
 
 from flask import Blueprint, Flask, Response, current_app, g, request
@@ -13,9 +14,11 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from ..contract.errors import ErrorCode
 from ..ops.metrics import Metrics
+from ..store import logs
 from .jsonapi import json_error
 
 bp = Blueprint("metrics", __name__)
+log = logging.getLogger(__name__)
 EXTENSION = "tracker_metrics"
 CHECKINS = {("/api/checkins", "POST"), ("/s/<code>", "POST")}
 CONVERSATIONS = {("/api/conversations", "POST"), ("/api/conversations/<conversation_id>", "PUT")}
@@ -48,6 +51,10 @@ def _observed(response: Response) -> Response:
         metrics.conversations.labels(result).inc()
     if status in (429, 503):
         metrics.refusals.labels(route, str(status)).inc()
+        logs.event(log, "request.refused", logging.WARNING, route=route, status=status,
+                   address=request.remote_addr)  # fmt: skip
+    elif status >= 500:
+        logs.event(log, "request.failed", logging.ERROR, route=route, status=status)
     return response
 
 
