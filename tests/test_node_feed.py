@@ -324,3 +324,20 @@ def test_an_organizer_voids_what_one_node_sent_in_a_window_in_one_audited_action
     assert kept == (None,)
     (action,) = db.execute("SELECT action FROM audit WHERE action = 'node.void'").fetchone()
     assert action == "node.void"
+
+
+def test_a_record_held_on_central_is_held_on_the_node_too(db, event, node, node_db):
+    booth = event["stations"]["booth"]
+    held = checkins.check_in(db, event, booth["code"], None, held_from="203.0.113.9")
+    pulled(db, node_db, node)
+    (node_cork,) = [
+        loc for loc in scoreboard.snapshot(node_db, event)["locations"] if loc["slug"] == "cork"
+    ]
+    assert node_cork["total"] == 0  # held: counted nowhere, on the node either
+    with dbm.write(db):
+        db.execute("UPDATE checkins SET held_from = NULL WHERE uuid = ?", [held.checkin["id"]])
+    pulled(db, node_db, node)
+    (node_cork,) = [
+        loc for loc in scoreboard.snapshot(node_db, event)["locations"] if loc["slug"] == "cork"
+    ]
+    assert node_cork["total"] == 1  # trusted on central: it counts on the node

@@ -209,13 +209,13 @@ def setup_for(db: Database, node: Row, cookie_key: str, changes_after: int) -> R
 _CURRENT = {
     "checkin": (
         "SELECT c.uuid AS key, c.uuid, c.station_id, c.counted, c.scanned_at, c.received_at,"
-        " c.voided_at, c.rehearsal, a.token, a.badge, a.created_at AS attendee_created_at,"
+        " c.voided_at, c.held_from, c.rehearsal, a.token, a.badge, a.created_at AS attendee_created_at,"
         " s.location_id = :location AS here FROM checkins c JOIN stations s ON s.id = c.station_id"
         " JOIN attendees a ON a.id = c.attendee_id WHERE c.uuid IN ({keys})"
     ),
     "conversation": (
         "SELECT c.uuid AS key, c.uuid, c.station_id, c.location_id, c.counted, c.approval,"
-        " c.voided_at, c.rehearsal, {fields}, a.token, a.badge,"
+        " c.voided_at, c.held_from, c.rehearsal, {fields}, a.token, a.badge,"
         " a.created_at AS attendee_created_at,"
         " coalesce(s.location_id, c.location_id) = :location AS here FROM conversations c"
         " LEFT JOIN stations s ON s.id = c.station_id LEFT JOIN attendees a ON a.id = c.attendee_id"

@@ -74,7 +74,7 @@ DEVICE_FIELDS = (
     "device_captured_at",
 )  # fmt: skip
 # Central-owned fields the change feed brings to a node.
-CENTRAL_FIELDS = ("counted", "approval", "voided_at", "owner", "status")
+CENTRAL_FIELDS = ("counted", "approval", "voided_at", "held_from", "owner", "status")
 # A node's clock is corrected in these fields before they are sent.
 TIME_FIELDS = ("created_at", "scanned_at", "received_at", "captured_at", "updated_at")
 

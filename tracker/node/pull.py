@@ -154,11 +154,13 @@ def _checkin(db: Database, event_id: int, row: Row) -> None:
         )
     db.execute(
         "INSERT INTO checkins (uuid, station_id, attendee_id, counted, scanned_at, received_at,"
-        " voided_at, rehearsal) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (uuid) DO UPDATE"
-        " SET counted = excluded.counted, voided_at = excluded.voided_at"
-        " WHERE counted IS NOT excluded.counted OR voided_at IS NOT excluded.voided_at",
+        " voided_at, held_from, rehearsal) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (uuid) DO UPDATE SET counted = excluded.counted,"
+        " voided_at = excluded.voided_at, held_from = excluded.held_from"
+        " WHERE counted IS NOT excluded.counted OR voided_at IS NOT excluded.voided_at"
+        " OR held_from IS NOT excluded.held_from",
         [row["uuid"], row["station_id"], attendee_id, row["counted"], row["scanned_at"],
-         row["received_at"], row["voided_at"], row["rehearsal"]],
+         row["received_at"], row["voided_at"], row.get("held_from"), row["rehearsal"]],
     )  # fmt: skip
 
 
@@ -174,10 +176,10 @@ def _conversation(db: Database, event_id: int, row: Row, pending: bool) -> None:
     values.update(
         uuid=row["uuid"], station_id=row["station_id"], location_id=row["location_id"],
         attendee_id=attendee_id, counted=row["counted"], approval=row["approval"],
-        voided_at=row["voided_at"], rehearsal=row["rehearsal"],
+        voided_at=row["voided_at"], held_from=row.get("held_from"), rehearsal=row["rehearsal"],
     )  # fmt: skip
     columns = ["uuid", "station_id", "location_id", "attendee_id", "counted", "approval",
-               "voided_at", "rehearsal", *CONVERSATION_FIELDS]  # fmt: skip
+               "voided_at", "held_from", "rehearsal", *CONVERSATION_FIELDS]  # fmt: skip
     central = ", ".join(f"{c} = excluded.{c}" for c in CENTRAL_FIELDS)
     device = ", ".join(f"{c} = excluded.{c}" for c in (*DEVICE_FIELDS, "revision", "updated_at"))
     follows = (*CENTRAL_FIELDS, *(() if pending else (*DEVICE_FIELDS, "revision")))
