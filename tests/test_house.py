@@ -4,6 +4,7 @@ the folders import only downward (import-linter's contracts in pyproject.toml)."
 from __future__ import annotations
 
 import ast
+import logging
 import re
 import tomllib
 from pathlib import Path
@@ -52,5 +53,17 @@ def test_every_folder_of_the_package_is_on_a_floor_of_the_layer_contract():
 
 def test_folders_import_only_downward_and_the_domain_never_imports_flask(monkeypatch):
     monkeypatch.chdir(ROOT)
-    status = lint_imports(config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True)
+    # import-linter configures logging as a command does, which disables every logger that
+    # exists already (logging.config's default): give the later tests theirs back.
+    loggers = [
+        lg for lg in logging.Logger.manager.loggerDict.values() if isinstance(lg, logging.Logger)
+    ]
+    enabled = [lg for lg in loggers if not lg.disabled]
+    try:
+        status = lint_imports(
+            config_filename=str(ROOT / "pyproject.toml"), no_cache=True, no_logo=True
+        )
+    finally:
+        for logger in enabled:
+            logger.disabled = False
     assert status == EXIT_STATUS_SUCCESS, "import-linter found a broken contract (run lint-imports)"
