@@ -37,41 +37,55 @@ def test_another_stations_pin_is_wrong(db, event):
     assert exc.value.remaining == 4
 
 
-def test_sixth_wrong_pin_is_locked_even_with_the_right_pin_then_opens_after_ten_minutes(db, event):
-    booth = event["stations"]["booth"]
+def test_five_wrong_pins_are_free_then_the_device_waits_longer_after_each(db, event):
+    booth, demo = event["stations"]["booth"], event["stations"]["demo"]
     start = datetime.now(UTC)
     remaining = []
     for i in range(5):
         with pytest.raises(staff.WrongPin) as exc:
-            staff.sign_in(db, booth["id"], "0000", now=start + timedelta(seconds=i))
+            staff.sign_in(db, booth["id"], "0000", "tablet-1", now=start + timedelta(seconds=i))
         remaining.append(exc.value.remaining)
-    assert remaining == [4, 3, 2, 1, 0]
-    with pytest.raises(staff.LockedOut) as locked:
-        staff.sign_in(db, booth["id"], "0000", now=start + timedelta(seconds=10))
-    expected = start + timedelta(seconds=4, minutes=10)
-    assert abs(locked.value.until - expected) < timedelta(milliseconds=2)  # stored to the ms
-    with pytest.raises(staff.LockedOut):
-        staff.sign_in(db, booth["id"], PINS["booth"], now=start + timedelta(minutes=9))
-    assert failures(db, booth["id"]) == 5  # attempts while locked are not even checked
-    # Other stations are not affected.
-    staff.sign_in(db, event["stations"]["demo"]["id"], PINS["demo"], now=start)
-    opened = staff.sign_in(
-        db, booth["id"], PINS["booth"], now=start + timedelta(minutes=10, seconds=5)
-    )
+    assert remaining == [4, 3, 2, 1, 0] and exc.value.wait == timedelta(minutes=1)
+    latest = start + timedelta(seconds=4)
+    with pytest.raises(staff.LockedOut) as locked:  # even with the right PIN, not checked
+        staff.sign_in(
+            db, booth["id"], PINS["booth"], "tablet-1", now=latest + timedelta(seconds=30)
+        )
+    assert abs(locked.value.until - (latest + timedelta(minutes=1))) < timedelta(milliseconds=2)
+    assert not locked.value.station_wide
+    with pytest.raises(staff.LockedOut):  # the device waits at every station
+        staff.sign_in(db, demo["id"], PINS["demo"], "tablet-1", now=latest + timedelta(seconds=30))
+    assert failures(db, booth["id"]) == 5 and failures(db, demo["id"]) == 0
+    # Other devices are not affected.
+    staff.sign_in(db, booth["id"], PINS["booth"], "tablet-2", now=latest)
+    # Each wrong PIN past the free ones doubles the wait: 1, 2, 4 minutes.
+    waits, now = [], latest
+    for _ in range(3):
+        now = staff.locked_until(db, booth["id"], "tablet-1", now) or now
+        with pytest.raises(staff.WrongPin) as exc:
+            staff.sign_in(db, booth["id"], "0000", "tablet-1", now=now)
+        waits.append(exc.value.wait)
+    assert waits == [timedelta(minutes=m) for m in (2, 4, 8)]
+    now += timedelta(minutes=8)
+    opened = staff.sign_in(db, booth["id"], PINS["booth"], "tablet-1", now=now)
     assert opened["id"] == booth["id"]
+    assert failures(db, booth["id"]) == 0  # a right PIN forgets the device's wrong ones here
 
 
-def test_failures_older_than_the_window_do_not_count(db, event):
-    booth = event["stations"]["booth"]
-    start = datetime.now(UTC) - timedelta(hours=1)
-    for i in range(4):
-        with pytest.raises(staff.WrongPin):
-            staff.sign_in(db, booth["id"], "0000", now=start + timedelta(minutes=i))
-    later = start + timedelta(minutes=20)
+def test_waits_stop_growing_at_fifteen_minutes_and_wrong_pins_are_forgotten_after_a_day(db, event):
+    booth = event["stations"]["booth"]["id"]
+    start = datetime.now(UTC) - timedelta(days=2)
+    now = start
+    for _ in range(12):
+        now = staff.locked_until(db, booth, "tablet-1", now) or now
+        with pytest.raises(staff.WrongPin) as exc:
+            staff.sign_in(db, booth, "0000", "tablet-1", now=now)
+    assert exc.value.wait == staff.DEVICE.cap == timedelta(minutes=15)
+    later = now + timedelta(days=1, seconds=1)
+    assert staff.locked_until(db, booth, "tablet-1", later) is None
     with pytest.raises(staff.WrongPin) as exc:
-        staff.sign_in(db, booth["id"], "0000", now=later)
+        staff.sign_in(db, booth, "0000", "tablet-1", now=later)
     assert exc.value.remaining == 4
-    assert staff.locked_until(db, booth["id"], later) is None
 
 
 def test_inactive_station_cannot_sign_in(db, event):
@@ -145,17 +159,20 @@ def test_sign_in_form_errors_are_explained(client, event, form, message):
     assert r.status_code == 400 and message in r.get_data(as_text=True)
 
 
-def test_sixth_wrong_pin_over_http_is_locked(client, app, event):
+def test_the_device_that_typed_wrong_pins_waits_over_http_and_others_do_not(client, app, event):
     booth = event["stations"]["booth"]
     for _ in range(5):
         r = sign_in(client, booth["id"], "9999")
         assert r.status_code == 401 and "Wrong PIN" in r.get_data(as_text=True)
-    # A different browser (another IP, another cookie) is locked too.
-    other = app.test_client()
-    r = sign_in(other, booth["id"], PINS["booth"])
+    assert 55 <= int(r.headers["Retry-After"]) <= 60  # the fifth: one minute
+    r = sign_in(client, booth["id"], PINS["booth"])
     assert r.status_code == 429 and "locked until" in r.get_data(as_text=True)
-    with other.session_transaction() as session:
+    assert 1 <= int(r.headers["Retry-After"]) <= 60
+    with client.session_transaction() as session:
         assert "staff_station_id" not in session
+    # Another browser on the same address (every test client is 127.0.0.1) signs in.
+    other = app.test_client()
+    assert sign_in(other, booth["id"], PINS["booth"]).status_code == 302
 
 
 def test_pages_need_the_session_and_sign_out_ends_it(client, event):

@@ -57,7 +57,7 @@ def from_env(env: os._Environ | dict | None = None) -> dict:
             or max(20, int(env.get("WORKER_CONNECTIONS", 2000)) // 4)
         ),
         "BODY_SECONDS": float(env.get("BODY_SECONDS", 10)),
-        "STAFF_SIGNIN_LIMIT": env.get("STAFF_SIGNIN_LIMIT", "20 per minute"),
+        "STAFF_SIGNIN_LIMIT": env.get("STAFF_SIGNIN_LIMIT", "60 per minute"),
         "ADMIN_SIGNIN_LIMIT": env.get("ADMIN_SIGNIN_LIMIT", "10 per minute"),
         "ADMIN_SIGNIN_TOTAL": env.get("ADMIN_SIGNIN_TOTAL", "60 per minute"),
         "TRUSTED_PROXIES": int(env.get("TRUSTED_PROXIES", 0)),

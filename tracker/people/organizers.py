@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import sqlite3
+from datetime import timedelta
 
 from sqlite_utils import Database
 
@@ -16,12 +17,31 @@ from ..security import check_secret, hash_secret
 from ..store import audit
 from ..store import db as dbm
 from ..store.db import Row
+from .staff import DEVICE, Backoff
 
 MIN_LENGTH = 10
 NAME_LENGTH = 60
 BOOTSTRAP_NAME = "admin"  # the name that goes with the ADMIN_PASSWORD variable
 # Names the audit trail gives to others: no organizer may take one.
 RESERVED_NAMES = frozenset({audit.COMMAND_LINE, "unknown"})
+
+
+# Wrong passwords slow the device that sends them (the same waits as a wrong PIN's: 5 free a
+# day, then 1, 2, 4, 8 and at most 15 minutes) and the name they are sent for: past 20 within a
+# day, a device where that organizer has not signed in before waits 1, 2, 4, 8, then 15 minutes
+# after the name's latest wrong password (one try per wait for all such devices together: 26 in
+# the first hour, then 4 an hour, about 118 a day, against a password of 10 characters or more).
+# A device where that organizer signed in before is never held back by others' guesses. The
+# counts live in the rate-limit store (tracker/web/ratelimit.py); no address is ever blocked by them.
+DEVICE_WAITS = DEVICE
+NAME_WAITS = Backoff(20, timedelta(minutes=1), timedelta(minutes=15), timedelta(days=1))
+
+
+def name_tag(name: str) -> str:
+    """A short fingerprint of an organizer's name as typed (spaces and case do not matter): what
+    the rate limits count wrong passwords under and a device's cookie remembers, not the name."""
+    folded = " ".join((name or "").split()).casefold()
+    return hashlib.sha256(folded.encode()).hexdigest()[:16]
 
 
 class WeakPassword(ValueError):

@@ -1,18 +1,33 @@
-"""Staff sign-in with the station PIN, the lockout that makes guessing a PIN hopeless, and the
-staff sessions that sign-out ends.
+"""Staff sign-in with the station PIN, the growing waits that make guessing a PIN hopeless, and
+the staff sessions that sign-out ends.
 
-Five failures from one address within 15 minutes lock that address out of the station's sign-in
-for 10 minutes: the address that guessed, not every device at the station (a stranger must not
-be able to lock staff out). Many failures at one station from anywhere slow its sign-in down,
-so spreading guesses over many addresses gains little. An organizer can unlock a station, and a
-PIN reset unlocks it too.
+A venue's guest wifi puts thousands of phones, the staff tablets and any prankster behind one
+address, so wrong PINs never hold back an address. They slow down two things:
+
+- the DEVICE that typed them (`source`: the device's own id, from a signed cookie of its own,
+  tracker/web/identity.py): its first MAX_FAILURES wrong PINs within a day cost nothing, then
+  each one makes its next try wait twice as long as the last (1, 2, 4, 8 minutes, then 15 at
+  most), at every station;
+- the STATION they target: past SLOW_AFTER wrong PINs there within a day, from any devices, a
+  device that has not signed in there before waits 1, 2, 4, 8, then 15 minutes after the
+  station's latest wrong PIN: one try per wait for all such devices together. A device that has
+  (`known`) is never held back by other devices' guesses, only by its own.
+
+Tries at one station for a guesser with any number of fresh devices on any number of addresses:
+20 free, 6 more within the first 45 minutes (waits 1 + 2 + 4 + 8 + 15 + 15), then 4 an hour
+(15-minute waits) while the guessing goes on: 26 in the first hour, about 118 in a day. Against
+a 6-digit PIN (what tracker makes) that is 1 chance in about 8,500 a day; 8 digits, 1 in 850,000;
+4 digits (the shortest an event file takes), about 1 in 85 a day, so give stations 6 or more.
+
+A right PIN forgets that device's wrong PINs at that station. An organizer's unlock, or a PIN
+reset, forgets the station's (every device may try again at once).
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlite_utils import Database
@@ -23,17 +38,30 @@ from ..store import audit
 from ..store import db as dbm
 from ..store.db import Row
 
-MAX_FAILURES = 5  # per address and station, within WINDOW
-WINDOW = timedelta(minutes=15)
-LOCK = timedelta(minutes=10)
-SLOW_AFTER = 20  # failures at one station within WINDOW, from any address
-SLOW_SECONDS = 2.0  # then every attempt there waits this long before its PIN is checked
+
+@dataclass(frozen=True)
+class Backoff:
+    """Growing waits after failures: the first `free` cost nothing, then each failure makes the
+    next try wait `first`, doubled for every failure past the free ones, at most `cap`.
+    Failures older than `memory` are forgotten. Organizers' sign-in uses the same shape
+    (people/organizers.py, web/ratelimit.py)."""
+
+    free: int
+    first: timedelta
+    cap: timedelta
+    memory: timedelta
+
+    def wait(self, failures: int) -> timedelta:
+        """The wait after the latest of `failures` failures (zero while they are free)."""
+        if failures < self.free:
+            return timedelta(0)
+        return min(self.first * (1 << min(failures - self.free, 32)), self.cap)
 
 
-def sleep(seconds: float) -> None:
-    """The slowed attempt's wait: a cooperative sleep under gevent (time.sleep is patched there,
-    so it is looked up at each call), only this attempt waits. Tests replace this function."""
-    time.sleep(seconds)
+MAX_FAILURES = 5  # wrong PINs one device may type within a day before it waits
+SLOW_AFTER = 20  # wrong PINs at one station within a day before new devices wait there
+DEVICE = Backoff(MAX_FAILURES, timedelta(minutes=1), timedelta(minutes=15), timedelta(days=1))
+STATION = Backoff(SLOW_AFTER, timedelta(minutes=1), timedelta(minutes=15), timedelta(days=1))
 
 
 class SignInError(Exception):
@@ -41,27 +69,32 @@ class SignInError(Exception):
 
 
 class WrongPin(SignInError):
-    """The PIN does not match; `remaining` attempts are left before this address is locked."""
+    """The PIN does not match. `remaining` wrong PINs are left before this device waits, and
+    `wait` is how long it waits now (zero while it has tries left)."""
 
-    def __init__(self, remaining: int):
+    def __init__(self, remaining: int, wait: timedelta = timedelta(0)):
         if remaining:
-            message = f"Wrong PIN. {remaining} more tries before sign-in is locked."
+            message = f"Wrong PIN. {remaining} more tries before this device must wait."
         else:
-            minutes = int(LOCK.total_seconds() // 60)
+            minutes = max(1, round(wait.total_seconds() / 60))
             message = (
                 f"Wrong PIN. Sign-in from this device is now locked for {minutes} minutes;"
                 " an organizer can unlock it."
             )
         super().__init__(message)
         self.remaining = remaining
+        self.wait = wait
 
 
 class LockedOut(SignInError):
-    """Too many wrong PINs from this address recently; sign-in opens again at `until`."""
+    """Not now: sign-in from this device opens again at `until`. `station_wide` when it is the
+    station's wait (for devices that never signed in there), not the device's own."""
 
-    def __init__(self, until: datetime):
-        super().__init__(f"too many wrong PINs; sign-in is locked until {dbm.iso(until)}")
+    def __init__(self, until: datetime, station_wide: bool = False):
+        whose = "at this station for new devices" if station_wide else "from this device"
+        super().__init__(f"too many wrong PINs {whose}; sign-in is locked until {dbm.iso(until)}")
         self.until = until
+        self.station_wide = station_wide
 
 
 class SessionEnded(LookupError):
@@ -86,91 +119,127 @@ def _tag(pin_hash: str) -> str:
     return hashlib.sha256(pin_hash.encode()).hexdigest()[:16]
 
 
-def locked_until(
-    db: Database, station_id: int, source: str = "", now: datetime | None = None
-) -> datetime | None:
-    """When this address's lockout at the station ends, or None if it may sign in.
+def _now() -> datetime:
+    return dbm.parse_iso(dbm.utcnow())
 
-    Locked while its last MAX_FAILURES failures all fall within WINDOW and the newest is less
-    than LOCK old.
-    """
-    now = now or dbm.parse_iso(dbm.utcnow())
-    rows = db.execute(
-        "SELECT failed_at FROM sign_in_failures WHERE station_id = ? AND source = ?"
-        " AND failed_at > ? ORDER BY failed_at DESC LIMIT ?",
-        [station_id, source, dbm.iso(now - WINDOW), MAX_FAILURES],
-    ).fetchall()
-    if len(rows) < MAX_FAILURES:
+
+def _failures(
+    db: Database, where: str, args: list[object], since: datetime
+) -> tuple[int, datetime | None]:
+    """(wrong PINs, the latest one's time) among sign_in_failures matching `where`."""
+    count, newest = db.execute(
+        f"SELECT count(*), max(failed_at) FROM sign_in_failures WHERE {where} AND failed_at > ?",
+        [*args, dbm.iso(since)],
+    ).fetchone()
+    return int(count), dbm.parse_iso(newest) if newest else None
+
+
+def _until(backoff: Backoff, count: int, newest: datetime | None, now: datetime) -> datetime | None:
+    if newest is None or count < backoff.free:
         return None
-    until = dbm.parse_iso(rows[0][0]) + LOCK
+    until = newest + backoff.wait(count)
     return until if until > now else None
 
 
-def recent_failures(db: Database, station_id: int, now: datetime | None = None) -> int:
-    """Failed sign-ins at the station within WINDOW, from every address."""
-    now = now or dbm.parse_iso(dbm.utcnow())
-    (failures,) = db.execute(
-        "SELECT count(*) FROM sign_in_failures WHERE station_id = ? AND failed_at > ?",
-        [station_id, dbm.iso(now - WINDOW)],
-    ).fetchone()
-    return int(failures)
+def held_back(
+    db: Database,
+    station_id: int,
+    source: str = "",
+    known: bool = False,
+    now: datetime | None = None,
+) -> LockedOut | None:
+    """Why the device `source` may not try a PIN at the station now (LockedOut, not raised), or
+    None. Its own wrong PINs (anywhere) first; then, unless it has signed in at this station
+    before (`known`), the station's. A read only: sign_in asks again under the write lock."""
+    now = now or _now()
+    count, newest = _failures(db, "source = ?", [source], now - DEVICE.memory)
+    until = _until(DEVICE, count, newest, now)
+    if until is not None:
+        return LockedOut(until)
+    if known:
+        return None
+    count, newest = _failures(db, "station_id = ?", [station_id], now - STATION.memory)
+    until = _until(STATION, count, newest, now)
+    return LockedOut(until, station_wide=True) if until is not None else None
+
+
+def locked_until(
+    db: Database, station_id: int, source: str = "", now: datetime | None = None
+) -> datetime | None:
+    """When this device may try again at the station (as a device that never signed in there),
+    or None if it may now."""
+    refusal = held_back(db, station_id, source, False, now)
+    return refusal.until if refusal else None
 
 
 def sign_in(
-    db: Database, station_id: int, pin: str, source: str = "", now: datetime | None = None
+    db: Database,
+    station_id: int,
+    pin: str,
+    source: str = "",
+    now: datetime | None = None,
+    known: bool = False,
 ) -> Row:
-    """Check the PIN typed at `source` (the device's address) for a station; returns the station,
+    """Check the PIN typed on the device `source` (its id) for a station; returns the station,
     with the `pin_tag` of the PIN it checked (a reset a moment later must still end this
-    session), or raises LockedOut / WrongPin.
+    session), or raises LockedOut / WrongPin. `known`: this device has signed in at this station
+    before, so other devices' wrong PINs there do not hold it back.
 
     Each attempt is first written down as a failure (under the write lock) and struck out only
-    when the PIN matches, so parallel guesses cannot get past the limit while the slow hash runs
-    outside the lock.
+    when the PIN matches, so parallel guesses cannot get past the waits while the slow hash runs
+    outside the lock: the next one already sees this one as the latest wrong PIN.
     """
-    now = now or dbm.parse_iso(dbm.utcnow())
+    now = now or _now()
     found = station(db, station_id)
     with dbm.write(db):
-        until = locked_until(db, station_id, source, now)
-        if until is not None:
-            raise LockedOut(until)
-        slow = recent_failures(db, station_id, now) >= SLOW_AFTER
+        refusal = held_back(db, station_id, source, known, now)
+        if refusal is not None:
+            raise refusal
         pin_hash = db.execute("SELECT pin_hash FROM stations WHERE id = ?", [station_id]).fetchone()
-        attempt = db.execute(
+        db.execute(
             "INSERT INTO sign_in_failures (station_id, source, failed_at) VALUES (?, ?, ?)",
             [station_id, source, dbm.iso(now)],
-        ).lastrowid
-    if slow:
-        sleep(SLOW_SECONDS)
+        )
     if check_secret(pin_hash[0], pin or ""):
-        with dbm.write(db):
-            db.execute("DELETE FROM sign_in_failures WHERE id = ?", [attempt])
+        with dbm.write(db):  # this attempt and the device's earlier wrong PINs here
+            db.execute(
+                "DELETE FROM sign_in_failures WHERE station_id = ? AND source = ?",
+                [station_id, source],
+            )
         return {**found, "pin_tag": _tag(pin_hash[0])}
-    recent = db.execute(
-        "SELECT count(*) FROM sign_in_failures WHERE station_id = ? AND source = ?"
-        " AND failed_at > ?",
-        [station_id, source, dbm.iso(now - WINDOW)],
-    ).fetchone()[0]
-    raise WrongPin(max(0, MAX_FAILURES - recent))
+    count, _ = _failures(db, "source = ?", [source], now - DEVICE.memory)
+    raise WrongPin(max(0, MAX_FAILURES - count), DEVICE.wait(count))
 
 
 def locked_stations(db: Database, event_id: int, now: datetime | None = None) -> dict[int, int]:
-    """{station id: addresses locked out now} for the organizer's setup page."""
-    now = now or dbm.parse_iso(dbm.utcnow())
+    """{station id: devices held back there now} for the organizer's setup page: the devices
+    waiting after their own wrong PINs, or, while the station makes new devices wait, every
+    device whose wrong PINs are behind it."""
+    now = now or _now()
+    since = dbm.iso(now - max(DEVICE.memory, STATION.memory))
     rows = db.execute(
-        "SELECT f.station_id, f.source, count(*), max(f.failed_at) FROM sign_in_failures f"
+        "SELECT f.station_id, f.source FROM sign_in_failures f"
         " JOIN stations s ON s.id = f.station_id JOIN locations l ON l.id = s.location_id"
         " WHERE l.event_id = ? AND f.failed_at > ? GROUP BY f.station_id, f.source",
-        [event_id, dbm.iso(now - WINDOW)],
+        [event_id, since],
     ).fetchall()
-    locked: dict[int, int] = {}
-    for station_id, _source, failures, newest in rows:
-        if failures >= MAX_FAILURES and dbm.parse_iso(newest) + LOCK > now:
-            locked[station_id] = locked.get(station_id, 0) + 1
-    return locked
+    waiting: dict[str, bool] = {}  # device -> waiting after its own wrong PINs
+    slowed: dict[int, bool] = {}  # station -> making new devices wait
+    held: dict[int, int] = {}
+    for station_id, source in rows:
+        if source not in waiting:
+            mine = _failures(db, "source = ?", [source], now - DEVICE.memory)
+            waiting[source] = _until(DEVICE, *mine, now) is not None
+        if station_id not in slowed:
+            theirs = _failures(db, "station_id = ?", [station_id], now - STATION.memory)
+            slowed[station_id] = _until(STATION, *theirs, now) is not None
+        if waiting[source] or slowed[station_id]:
+            held[station_id] = held.get(station_id, 0) + 1
+    return held
 
 
 def unlock(db: Database, station_id: int, actor: str = audit.COMMAND_LINE) -> int:
-    """Forget the station's failed sign-ins (every address may try again); audited."""
+    """Forget the station's wrong PINs (every device may try again at once); audited."""
     with dbm.write(db):
         forgotten = db.execute(
             "DELETE FROM sign_in_failures WHERE station_id = ?", [station_id]

@@ -1,13 +1,16 @@
-"""Who is asking: the attendee's signed cookie and the staff session."""
+"""Who is asking: the attendee's signed cookie, the device's, the staff and organizer sessions."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
+from dataclasses import dataclass, field
 from functools import lru_cache
 
-from flask import current_app, g, request, session
+from flask import after_this_request, current_app, g, request, session
 from itsdangerous import BadSignature, URLSafeSerializer
+from werkzeug.wrappers import Response
 
 from ..event import lookups as events
 from ..people import organizers, staff
@@ -165,16 +168,74 @@ def organizer_name() -> str:
     return who["name"] if who else "unknown"
 
 
-ORGANIZER_DEVICE_COOKIE = "tracker_organizer_device"
+# --- the device ----------------------------------------------------------------------------------
+# Wrong PINs and passwords slow down the device that sends them, never its address (a venue's
+# guest wifi puts thousands of phones, the staff tablets and any prankster behind one): a device
+# is known by a random id in a signed cookie of its own, made on its first visit to a sign-in
+# page. The same cookie remembers where the device has signed in (stations, and organizers by a
+# fingerprint of their name), so other devices' guesses never hold it back there. A guesser who
+# clears its cookies is a new device each time, with no such marks.
+
+DEVICE_COOKIE = "tracker_device"
+LEGACY_ORGANIZER_DEVICE_COOKIE = "tracker_organizer_device"  # before device ids; still read
+DEVICE_STATIONS_KEPT = 20  # the stations a device remembers, the latest ones
+DEVICE_ORGANIZERS_KEPT = 5
 
 
-def remember_organizer_device(response, name: str):
-    """After a good sign-in: this device is known for this organizer (signed, HttpOnly)."""
+@dataclass
+class Device:
+    """This request's device: its id, where it has signed in, and whether the cookie came with
+    the request (`fresh`: it did not, or was tampered with, so it is new now)."""
+
+    id: str
+    stations: list[int] = field(default_factory=list)
+    organizers: list[str] = field(default_factory=list)  # organizers.name_tag of each
+    fresh: bool = False
+
+    def knows_station(self, station_id: int) -> bool:
+        return station_id in self.stations
+
+    @property
+    def signed_in_before(self) -> bool:
+        """Whether anyone ever signed in on this device (staff or organizer)."""
+        return bool(self.stations or self.organizers)
+
+
+def _device_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(str(current_app.secret_key), salt="device")
+
+
+def device() -> Device:
+    """The device sending this request, from its signed cookie; a new one when there is none.
+    The cookie goes out with this request's answer when it is new or changed."""
+    if "device" not in g:
+        g.device = _read_device() or Device(id=secrets.token_urlsafe(16), fresh=True)
+        if g.device.fresh:
+            _save_with_answer()
+    return g.device
+
+
+def _read_device() -> Device | None:
+    raw = request.cookies.get(DEVICE_COOKIE)
+    if not raw or len(raw) > 2000:
+        return None
+    try:
+        data = _device_serializer().loads(raw)
+    except BadSignature:
+        return None
+    if not isinstance(data, dict) or not isinstance(data.get("d"), str):
+        return None
+    stations = [s for s in data.get("s") or [] if isinstance(s, int)]
+    names = [o for o in data.get("o") or [] if isinstance(o, str)]
+    return Device(id=data["d"], stations=stations, organizers=names)
+
+
+def _save_device(response: Response) -> Response:
+    found = g.device
+    value = {"d": found.id, "s": found.stations, "o": found.organizers}
     response.set_cookie(
-        ORGANIZER_DEVICE_COOKIE,
-        URLSafeSerializer(str(current_app.secret_key), salt="organizer-device").dumps(
-            name.casefold()
-        ),
+        DEVICE_COOKIE,
+        _device_serializer().dumps(value),
         max_age=ATTENDEE_COOKIE_DAYS * 86400,
         httponly=True,
         samesite="Lax",
@@ -183,9 +244,37 @@ def remember_organizer_device(response, name: str):
     return response
 
 
+def _save_with_answer() -> None:
+    if not g.get("device_saved"):
+        g.device_saved = True
+        after_this_request(_save_device)
+
+
+def remember_station_device(station_id: int) -> None:
+    """After a right PIN: this device is known at that station (its cookie says so)."""
+    found = device()
+    if found.stations[-1:] != [station_id]:
+        kept = [s for s in found.stations if s != station_id] + [station_id]
+        found.stations = kept[-DEVICE_STATIONS_KEPT:]
+        _save_with_answer()
+
+
+def remember_organizer_device(response, name: str):
+    """After a good sign-in: this device is known for this organizer (its cookie says so)."""
+    found, tag = device(), organizers.name_tag(name)
+    if found.organizers[-1:] != [tag]:
+        kept = [o for o in found.organizers if o != tag] + [tag]
+        found.organizers = kept[-DEVICE_ORGANIZERS_KEPT:]
+        _save_with_answer()
+    return response
+
+
 def known_organizer_device(name: str) -> bool:
-    """Whether this device signed in before as the organizer now named."""
-    raw = request.cookies.get(ORGANIZER_DEVICE_COOKIE)
+    """Whether this device signed in before as the organizer now named (this cookie, or the
+    one devices were given before they had ids)."""
+    if organizers.name_tag(name) in device().organizers:
+        return True
+    raw = request.cookies.get(LEGACY_ORGANIZER_DEVICE_COOKIE)
     if not raw or len(raw) > 300:
         return False
     try:

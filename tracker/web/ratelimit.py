@@ -8,9 +8,11 @@ strategy); each route names its limits in code, so nothing runs before requests 
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from functools import cache, wraps
 
 from flask import Flask, current_app, request
@@ -19,6 +21,8 @@ from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 from werkzeug.exceptions import TooManyRequests
 
+from ..people import organizers
+from ..people.staff import Backoff
 from ..store.db import os_thread_primitive
 from .identity import attendee_token
 
@@ -155,31 +159,123 @@ def story_limits() -> None:
     )
 
 
-def sign_in_limits(known_device: bool = False) -> None:
-    """Organizer sign-in attempts: ADMIN_SIGNIN_LIMIT per address, whatever cookie it sends,
-    and ADMIN_SIGNIN_TOTAL from everywhere, so many addresses cannot guess faster either. A
-    device where that organizer signed in before skips the overall limit (a device cookie, as
-    OWASP suggests against lockout attacks): strangers exhausting it cannot lock them out."""
+# --- sign-in: growing waits per device and per target, a loose backstop per address -------------
+# Wrong PINs and passwords slow the device that sends them (a signed cookie of its own,
+# web/identity.py) and the station or name they are for, never an address: a venue's guest wifi
+# puts the staff, the organizers and any prankster behind one. Staff PINs count in the database
+# (people/staff.py: the Setup page shows and unlocks them); organizers' wrong passwords count
+# here, in the rate-limit store, with the same shape of waits (people/organizers.py).
+
+
+def _seconds(wait: timedelta) -> int:
+    return max(1, math.ceil(wait.total_seconds()))
+
+
+def _waits(backoff: Backoff) -> list[RateLimitItem]:
+    """The one-try-per-wait items of every wait `backoff` can ask for."""
+    waits = {_seconds(backoff.wait(backoff.free + k)) for k in range(64)}
+    return [_item(f"1 per {seconds} second") for seconds in sorted(waits)]
+
+
+def _failures_item(backoff: Backoff) -> RateLimitItem:
+    return _item(f"1000000000 per {_seconds(backoff.memory)} second")
+
+
+def _failures(backoff: Backoff, key: str) -> int:
+    item = _failures_item(backoff)
+    return item.amount - limiter().get_window_stats(item, key).remaining
+
+
+def _take_turn(backoff: Backoff, key: str, message: str) -> None:
+    """May one more try go ahead for `key` now? While its failures are free, yes; past them,
+    one try per wait: this one takes the turn (so a crowd of parallel tries gets one through),
+    the others get 429 with Retry-After saying when the wait ends."""
+    wait = backoff.wait(_failures(backoff, key))
+    if not wait:
+        return
+    turn = _item(f"1 per {_seconds(wait)} second")
+    if not limiter().hit(turn, key, "turn"):
+        reset_at, _ = limiter().get_window_stats(turn, key, "turn")
+        retry_after = max(1, math.ceil(reset_at - clock()))
+        minutes = max(1, round(retry_after / 60))
+        words = f"{minutes} minute" if minutes == 1 else f"{minutes} minutes"
+        raise TooManyRequests(message.format(wait=words), retry_after=retry_after)
+
+
+def _failed(backoff: Backoff, key: str) -> None:
+    """One more failure for `key`; past the free ones, the next try waits from now."""
+    limiter().hit(_failures_item(backoff), key)
+    wait = backoff.wait(_failures(backoff, key))
+    if wait:
+        turn = _item(f"1 per {_seconds(wait)} second")
+        limiter().clear(turn, key, "turn")
+        limiter().hit(turn, key, "turn")
+
+
+def _forget(backoff: Backoff, key: str) -> None:
+    limiter().clear(_failures_item(backoff), key)
+    for turn in _waits(backoff):
+        limiter().clear(turn, key, "turn")
+
+
+def organizer_sign_in_limits(device_id: str, name: str, known_device: bool) -> None:
+    """Before an organizer's password is checked. Every device waits after its own wrong
+    passwords. A device where this organizer signed in before is held back by nothing else:
+    strangers cannot lock organizers out. Any other device also counts toward
+    ADMIN_SIGNIN_LIMIT per address and ADMIN_SIGNIN_TOTAL from everywhere, and waits while the
+    name it tries is past its free wrong passwords."""
+    if not current_app.config.get("RATELIMIT_ENABLED", True):
+        return
+    _take_turn(
+        organizers.DEVICE_WAITS,
+        f"signin/device/{device_id}",
+        "Too many wrong passwords from this device. Try again in about {wait}.",
+    )
+    if known_device:
+        return
     config = current_app.config
     enforce(
         config["ADMIN_SIGNIN_LIMIT"],
         f"signin/ip/{request.remote_addr}",
-        "Too many sign-in attempts from this network. Wait a minute, then try again.",
+        "Too many sign-in attempts from new devices on this network. Wait a minute, then try"
+        " again; a device you signed in on before is not held back.",
     )
-    if not known_device:
-        enforce(
-            config["ADMIN_SIGNIN_TOTAL"],
-            "signin/all",
-            "Too many sign-in attempts right now. Wait a minute, then try again.",
-        )
+    enforce(
+        config["ADMIN_SIGNIN_TOTAL"],
+        "signin/all",
+        "Too many sign-in attempts right now. Wait a minute, then try again.",
+    )
+    _take_turn(
+        organizers.NAME_WAITS,
+        f"signin/name/{organizers.name_tag(name)}",
+        "Too many wrong passwords for this name lately. Try again in about {wait},"
+        " or from a device you signed in on before.",
+    )
 
 
-def staff_sign_in_limits() -> None:
-    """Staff PIN attempts per address, across every station (STAFF_SIGNIN_LIMIT): the lockout
-    counts wrong PINs per station, and this keeps one address from queueing hundreds of PIN
-    checks at once (each is a slow hash) and holding up everyone's sign-in."""
+def organizer_sign_in_failed(device_id: str, name: str) -> None:
+    if current_app.config.get("RATELIMIT_ENABLED", True):
+        _failed(organizers.DEVICE_WAITS, f"signin/device/{device_id}")
+        _failed(organizers.NAME_WAITS, f"signin/name/{organizers.name_tag(name)}")
+
+
+def organizer_signed_in(device_id: str) -> None:
+    """A right password forgets the device's wrong ones (the name's stay: they may be a
+    stranger's)."""
+    if current_app.config.get("RATELIMIT_ENABLED", True):
+        _forget(organizers.DEVICE_WAITS, f"signin/device/{device_id}")
+
+
+def staff_sign_in_limits(signed_in_before: bool) -> None:
+    """A backstop against floods of new devices, before any PIN is hashed: STAFF_SIGNIN_LIMIT
+    PIN attempts a minute per address from devices where nobody ever signed in. A device that
+    has (a staff tablet, an organizer's phone) is never counted or refused here; the waits that
+    make guessing hopeless are per device and per station (people/staff.py)."""
+    if signed_in_before:
+        return
     enforce(
         current_app.config["STAFF_SIGNIN_LIMIT"],
         f"staff-signin/ip/{request.remote_addr}",
-        "Too many sign-in attempts from this network. Wait a minute, then try again.",
+        "Too many sign-in attempts from new devices on this network. Wait a minute, then try"
+        " again; a device that signed in before is not held back.",
     )

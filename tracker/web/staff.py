@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+import math
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -27,10 +28,16 @@ from ..people import staff
 from ..security import BADGE_ALPHABET, BADGE_LENGTH
 from ..store import db as dbm
 from ..stories import record as conversations
+from . import ratelimit
 from .context import current_event, get_db
 from .i18n import current_tag, hour_digits, local_time, region_locale, use_location_language
-from .identity import staff_name, staff_session_station, staff_station
-from .ratelimit import staff_sign_in_limits
+from .identity import (
+    device,
+    remember_station_device,
+    staff_name,
+    staff_session_station,
+    staff_station,
+)
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 OUTBOX_FLUSH_SECONDS = 20  # a page with items waiting tries to send them this often
@@ -92,7 +99,13 @@ def sign_in_form():
     """The sign-in form, or straight to the capture page when already signed in."""
     if staff_station() is not None:
         return redirect(url_for("staff.capture"))
+    device()  # a device of its own from the first visit: wrong PINs slow it, not its address
     return _sign_in_page()
+
+
+def _now() -> datetime:
+    """The sign-in clock, the rate limits' own (tests move it)."""
+    return datetime.fromtimestamp(ratelimit.clock(), UTC)
 
 
 @bp.post("")
@@ -110,17 +123,56 @@ def sign_in():
         return _sign_in_page(message, 400, form)
     if not pin.strip():
         return _sign_in_page(_("Type the station PIN."), 400, form)
-    staff_sign_in_limits()  # before any PIN is hashed
-    db = get_db()
+    db, this_device, now = get_db(), device(), _now()
     try:
         station = staff.station(db, int(form["station"]), current_event()["id"])
-        signed_in = staff.sign_in(db, station["id"], pin.strip(), request.remote_addr or "")
+        known = this_device.knows_station(station["id"])
+        # Waiting, this device (for its own wrong PINs) or the station (for new devices)?
+        # Asked before the address's backstop counts it, so a guesser waiting costs no one else.
+        refusal = staff.held_back(db, station["id"], this_device.id, known, now)
+        if refusal is not None:
+            raise refusal
+        ratelimit.staff_sign_in_limits(this_device.signed_in_before)  # before any PIN is hashed
+        signed_in = staff.sign_in(db, station["id"], pin.strip(), this_device.id, now, known)
     except events.UnknownStation:
         return _sign_in_page(_("That station is not open; choose another."), 400, form)
     except staff.LockedOut as exc:
+        return _locked_out(station, exc, now, form)
+    except staff.WrongPin as exc:
         use_location_language(station["location_language"])
-        local = local_time(exc.until, station["timezone"], station["country"])
-        minutes = max(1, round((exc.until - datetime.now(UTC)).total_seconds() / 60))
+        page, status = _sign_in_page(_wrong_pin(exc.remaining, exc.wait), 401, form)
+        return page, status, {"Retry-After": str(_seconds(exc.wait))} if exc.wait else {}
+    remember_station_device(station["id"])
+    session["staff_session"] = staff.start_session(db, station["id"], form["name"])
+    session["staff_station_id"] = station["id"]
+    session["staff_pin_tag"] = signed_in["pin_tag"]
+    session["staff_name"] = form["name"]
+    session.permanent = True
+    return redirect(url_for("staff.capture"))
+
+
+def _seconds(wait: timedelta) -> int:
+    return max(1, math.ceil(wait.total_seconds()))
+
+
+def _locked_out(station: dict, exc: staff.LockedOut, now: datetime, form: dict):
+    """429 with Retry-After, saying until when (in the location's time) and why."""
+    use_location_language(station["location_language"])
+    local = local_time(exc.until, station["timezone"], station["country"])
+    minutes = max(1, round((exc.until - now).total_seconds() / 60))
+    if exc.station_wide:
+        message = ngettext(
+            "Many wrong PINs have been typed for %(station)s lately, so devices that have not"
+            " signed in there before wait until %(time)s (about %(num)s minute). A device that"
+            " signed in there before is not held back; an organizer can unlock the station.",
+            "Many wrong PINs have been typed for %(station)s lately, so devices that have not"
+            " signed in there before wait until %(time)s (about %(num)s minutes). A device that"
+            " signed in there before is not held back; an organizer can unlock the station.",
+            minutes,
+            station=station["name"],
+            time=local,
+        )
+    else:
         message = ngettext(
             "Too many wrong PINs from this device for %(station)s. Sign-in is locked until"
             " %(time)s (about %(num)s minute). An organizer can unlock it, or give you the PIN.",
@@ -130,28 +182,18 @@ def sign_in():
             station=station["name"],
             time=local,
         )
-        page, status = _sign_in_page(message, 429, form)
-        retry_after = max(1, int((exc.until - datetime.now(UTC)).total_seconds()) + 1)
-        return page, status, {"Retry-After": str(retry_after)}
-    except staff.WrongPin as exc:
-        use_location_language(station["location_language"])
-        return _sign_in_page(_wrong_pin(exc.remaining), 401, form)
-    session["staff_session"] = staff.start_session(db, station["id"], form["name"])
-    session["staff_station_id"] = station["id"]
-    session["staff_pin_tag"] = signed_in["pin_tag"]
-    session["staff_name"] = form["name"]
-    session.permanent = True
-    return redirect(url_for("staff.capture"))
+    page, status = _sign_in_page(message, 429, form)
+    return page, status, {"Retry-After": str(_seconds(exc.until - now))}
 
 
-def _wrong_pin(remaining: int) -> str:
+def _wrong_pin(remaining: int, wait: timedelta) -> str:
     if remaining:
         return ngettext(
             "Wrong PIN. %(num)s more try before sign-in is locked.",
             "Wrong PIN. %(num)s more tries before sign-in is locked.",
             remaining,
         )
-    minutes = int(staff.LOCK.total_seconds() // 60)
+    minutes = max(1, round(wait.total_seconds() / 60))
     return ngettext(
         "Wrong PIN. Sign-in from this device is now locked for %(num)s minute; an organizer"
         " can unlock it.",

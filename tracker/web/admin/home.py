@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from pydantic import ValidationError
+from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ...event import file as eventfile
@@ -32,6 +33,7 @@ from ...store.db import page_count
 from ...stories import moderation
 from ..context import current_event, get_db, read_off_loop
 from ..identity import (
+    device,
     known_organizer_device,
     organizer,
     organizer_name,
@@ -39,7 +41,7 @@ from ..identity import (
     sign_in_organizer,
 )
 from ..jsonapi import field_problems
-from ..ratelimit import sign_in_limits
+from ..ratelimit import organizer_sign_in_failed, organizer_sign_in_limits, organizer_signed_in
 from .forms import organizer_locale, whole_number
 from .gate import back, local_path, page_number, require_organizer, told
 from .setup import time_zones
@@ -59,15 +61,24 @@ def login():
     db = get_db()
     configured = organizers.has_password(db, _env_password())
     error = None
+    this_device = device()  # a device of its own from the first visit (web/identity.py)
     if request.method == "POST":
         name = request.form.get("name", "")
-        sign_in_limits(known_device=known_organizer_device(name))
+        try:
+            organizer_sign_in_limits(this_device.id, name, known_organizer_device(name))
+        except TooManyRequests as refused:  # the form again, saying when to come back
+            page = render_template(
+                "admin/login.html", configured=configured, error=refused.description
+            )
+            return page, 429, {"Retry-After": str(refused.retry_after)}
         who = organizers.check_password(db, name, request.form.get("password", ""), _env_password())
         if who is not None:
+            organizer_signed_in(this_device.id)
             sign_in_organizer(who)
             target = request.args.get("next", "")
             response = redirect(target if local_path(target) else url_for("admin.dashboard"))
             return remember_organizer_device(response, who["name"])
+        organizer_sign_in_failed(this_device.id, name)
         error = "That name and password do not match." if configured else None
     return render_template("admin/login.html", configured=configured, error=error), (
         401 if error else 200
