@@ -113,6 +113,10 @@
     $("updated").textContent = stale
       ? t("as_of", { time: clock(scopeZone(s), false, scopeCountry(s)).format(new Date(s.as_of)) })
       : t("updated", { time: clock(scopeZone(s), true, scopeCountry(s)).format(new Date()) });
+    // A node cut off from central says so where the screen says "Live", in the offline colour:
+    // its location's figures stay live, the event's are as of the time above.
+    if (stale) setConn("offline", t("central_offline"));
+    else if (socket && socket.connected && $("conn").dataset.state === "offline") setConn("live", t("live"));
   }
 
   function renderMarks(marks) {

@@ -339,6 +339,7 @@ def _board() -> dict:
         "reconnecting": gettext("Reconnecting…"),
         "offline": gettext("Offline"),
         "offline_last": gettext("Offline · showing last numbers"),
+        "central_offline": gettext("Central unreachable · this location live"),
     }
 
 
