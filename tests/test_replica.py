@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import shlex
 import shutil
 import signal
 import sqlite3
@@ -17,12 +16,16 @@ import uuid
 from pathlib import Path
 
 import pytest
+from pydantic import TypeAdapter
 
 from tracker import create_app
+from tracker.contract.responses import Health
 from tracker.event import lookups as events
+from tracker.ops import litestream
 from tracker.ops import replication as replica
 from tracker.ops.serve import ServerProcess
 from tracker.store import db as dbm
+from tracker.store import settings
 
 from .conftest import SMALL_EVENT
 from .helpers import database_with
@@ -57,13 +60,18 @@ def test_litestream_reads_the_generated_config(tmp_path):
     assert str(db_path) in listed and "file" in listed
 
 
-def test_the_server_command_runs_under_litestream_with_that_config(tmp_path):
-    server = ["/venv/bin/python", "-m", "tracker.ops.serve", "a b"]
-    argv = replica.replicate_argv(tmp_path / "t.db", "s3://bucket/tracker?region=eu", server)
+def test_litestream_runs_with_that_config_and_its_control_socket_on(tmp_path):
+    argv = replica.replicate_argv(tmp_path / "t.db", "s3://bucket/tracker?region=eu")
     assert argv[0].endswith("litestream") and argv[1] == "replicate"
     assert argv[argv.index("-config") + 1] == str(tmp_path / "t.db.litestream.yml")
-    assert shlex.split(argv[argv.index("-exec") + 1]) == server
-    assert '"s3://bucket/tracker?region=eu"' in (tmp_path / "t.db.litestream.yml").read_text()
+    assert "-exec" not in argv  # the server is Litestream's parent now, not its child
+    text = (tmp_path / "t.db.litestream.yml").read_text()
+    assert '"s3://bucket/tracker?region=eu"' in text
+    socket = replica.socket_path(tmp_path / "t.db")
+    assert f"socket:\n  enabled: true\n  path: {json.dumps(str(socket))}" in text
+    assert len(str(socket)) < 100  # a Unix socket's path has room for about 107 bytes
+    assert socket.parent.stat().st_mode & 0o777 == 0o700
+    assert replica.socket_path(tmp_path / "other.db") != socket
 
 
 @pytest.mark.parametrize(
@@ -141,6 +149,145 @@ def test_admin_status_says_where_the_replica_is_without_its_password(tmp_path):
     assert "Replication: on, to sftp://ann:***@backup.example.org/tracker." in result.output
     assert "secret" not in result.output
     assert "Replication" not in cli(tmp_path / "t.db", None, "admin", "status").output
+
+
+def write_state(db_path: Path, age: float = 0.0, **fields) -> None:
+    """The state file as the supervising process writes it, `age` seconds ago."""
+    record = {"state": "ok", "lag_seconds": 0.8, "error": None, "restarts": 0, **fields}
+    record |= {"written_at": time.time() - age, "synced_at": time.time() - 1}
+    replica.state_path(db_path).write_text(json.dumps(record))
+
+
+def test_admin_status_says_what_the_supervising_process_last_saw(tmp_path):
+    db_path = tmp_path / "t.db"
+    dbm.migrate(dbm.connect(db_path))
+    url = "file:///mnt/backup"
+
+    def status() -> str:
+        return cli(db_path, url, "admin", "status").output.splitlines()[-1]
+
+    assert status() == f"Replication: on, to {url}. DOWN: {litestream.NOBODY}."
+    write_state(db_path)
+    assert status() == (
+        f"Replication: on, to {url}. Litestream is running. The replica is 0.8 s behind."
+    )
+    write_state(db_path, state="down", error="Litestream exited (killed by SIGKILL)", restarts=2)
+    assert status() == (
+        f"Replication: on, to {url}. DOWN: Litestream exited (killed by SIGKILL). The replica is"
+        " 0.8 s behind. Litestream was started again 2 times."
+    )
+    write_state(db_path, age=litestream.STALE_SECONDS + 1)
+    assert status().startswith(f"Replication: on, to {url}. DOWN: {litestream.NOBODY}; the one")
+    write_state(db_path, stopped=True)
+    assert status() == f"Replication: on, to {url}. DOWN: {litestream.NOBODY}."
+
+
+def test_healthz_shows_the_replica_and_stays_200_when_it_is_not_ok(make_app, db_path):
+    app = make_app(REPLICA=f"file://{db_path.parent / 'replica'}")
+    client = app.test_client()
+    answer = client.get("/healthz")
+    assert answer.status_code == 200  # a lost replica does not take central out of service
+    assert answer.json["replication"] == {
+        "state": "down",
+        "lag_seconds": None,
+        "error": litestream.NOBODY,
+        "restarts": 0,
+    }
+    write_state(db_path, state="degraded", lag_seconds=41.5, error="the replica is 41 s behind")
+    answer = client.get("/healthz")
+    assert answer.status_code == 200 and answer.json["status"] == "ok"
+    assert answer.json["replication"]["state"] == "degraded"
+    assert answer.json["replication"]["lag_seconds"] == 41.5
+    TypeAdapter(Health).validate_python(answer.json)  # the published shape, exactly
+    assert "replication" not in make_app().test_client().get("/healthz").json
+
+
+def test_metrics_carry_the_replicas_state_and_lag(make_app, db_path, monkeypatch):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    def scrape() -> dict:
+        text = make_app().test_client().get("/metrics").get_data(as_text=True)
+        return {
+            (s.name, tuple(s.labels.items())): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+
+    assert not any(name.startswith("tracker_replica") for name, _ in scrape())
+    monkeypatch.setenv("TRACKER_REPLICA", f"file://{db_path.parent / 'replica'}")
+    write_state(db_path, state="degraded", lag_seconds=41.5)
+    found = scrape()
+    assert found[("tracker_replication", (("state", "degraded"),))] == 1
+    assert found[("tracker_replication", (("state", "ok"),))] == 0
+    assert found[("tracker_replica_lag_seconds", ())] == 41.5
+
+
+def test_while_litestream_is_down_the_supervisor_checkpoints_the_wal(db_path, monkeypatch):
+    monkeypatch.setenv("TRACKER_REPLICA", f"file://{db_path.parent / 'replica'}")
+    db, _ = database_with(db_path, SMALL_EVENT)  # autocheckpoint off, as when replicating
+    supervisor = litestream.Supervisor(db_path, os.environ["TRACKER_REPLICA"], max_lag=30)
+    supervisor.restart_at = float("inf")  # Litestream down, not to be started in this test
+    wal = Path(f"{db_path}-wal")
+    try:
+        db.execute("CREATE TABLE filler (x TEXT)")
+        sizes = []
+        for _ in range(4):
+            supervisor.step()
+            assert supervisor.health()["state"] == "down"
+            with dbm.write(db):  # the first write after a whole checkpoint starts the WAL over
+                db.execute("INSERT INTO filler VALUES ('y')")
+            for _ in range(200):  # about 1 MB of WAL (a page or two a commit)
+                with dbm.write(db):
+                    db.execute("INSERT INTO filler VALUES (?)", ["x" * 500])
+            sizes.append(wal.stat().st_size)
+        # The file holds one round's writes (it keeps its high-water mark), never four.
+        assert max(sizes) < 1.5 * min(sizes) and max(sizes) < 2 * 2**20, sizes
+        health = json.loads(replica.state_path(db_path).read_text())
+        assert health["state"] == "down" and health["supervisor_pid"] == os.getpid()
+    finally:
+        supervisor.stop()
+        db.close()
+        if supervisor.db is not None:
+            supervisor.db.close()
+        if supervisor.lock_file is not None:
+            supervisor.lock_file.close()
+
+
+def test_one_process_per_database_supervises(tmp_path):
+    url = f"file://{tmp_path / 'replica'}"
+    first = litestream.Supervisor(tmp_path / "t.db", url, max_lag=30)
+    second = litestream.Supervisor(tmp_path / "t.db", url, max_lag=30)
+    other = litestream.Supervisor(tmp_path / "other.db", url, max_lag=30)
+    try:
+        assert first._take_lock() and not second._take_lock() and other._take_lock()
+        assert first.lock_file is not None
+        first.lock_file.close()  # its process is gone
+        assert second._take_lock()
+    finally:
+        for supervisor in (first, second, other):
+            if supervisor.lock_file is not None:
+                supervisor.lock_file.close()
+
+
+def test_a_restore_needs_the_secret_key_central_served_with(tmp_path):
+    db_path = tmp_path / "restored.db"
+    day_database(db_path)
+    check = replica.check_secret_key
+    check(db_path, "anything", key_from_env=True)  # no fingerprint kept: taken on trust
+    with pytest.raises(replica.WrongSecretKey, match="SECRET_KEY is not set"):
+        check(db_path, "made-up-here", key_from_env=False)
+    db = dbm.connect(db_path)
+    with dbm.write(db):
+        settings.put(db, replica.FINGERPRINT_SETTING, replica.key_fingerprint("central's key"))
+    db.close()
+    check(db_path, "central's key", key_from_env=True)
+    check(db_path, "central's key", key_from_env=False)  # instance/secret_key copied over
+    with pytest.raises(replica.WrongSecretKey, match="not the key this database was served"):
+        check(db_path, "another key", key_from_env=True)
+    with pytest.raises(replica.WrongSecretKey, match="instance/secret_key here is another"):
+        check(db_path, "made-up-here", key_from_env=False)
+    check(db_path, "another key", key_from_env=True, new_key=True)
+    assert b"central's key" not in db_path.read_bytes()  # only its fingerprint is kept
 
 
 def descendants(pid: int) -> list[int]:

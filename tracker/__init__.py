@@ -9,6 +9,7 @@ from . import commands, config, web
 from .extensions import ASYNC_MODE, COMPRESSED_TYPES, babel, compress, csrf, socketio
 from .followups import alerts
 from .node import link as node_link
+from .ops import litestream, replication
 from .store import db as dbm
 from .web import i18n, live, metrics
 from .web.guard import ConnectionGuard
@@ -66,8 +67,9 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def _background_tasks(app: Flask) -> None:
-    """The node's link to central (on a node) and the alerts' outbox, kept in app.extensions
-    for /healthz and the console; their tasks start only in the serving process (gevent)."""
+    """The node's link to central (on a node), the alerts' outbox and the replica's supervisor
+    (TRACKER_REPLICA), kept in app.extensions for /healthz and the console; their tasks start
+    only in the serving process (gevent)."""
     serving = dbm.gevent_monkey() is not None and not app.testing
     link = node_link.start_node(app.config, serving)
     if link is not None:
@@ -75,3 +77,12 @@ def _background_tasks(app: Flask) -> None:
     outbox = app.extensions[alerts.EXTENSION] = alerts.Outbox(app.config)
     if serving:
         outbox.start()
+    if app.config.get("REPLICA"):  # Litestream, the serving process's child
+        replica = app.extensions[litestream.EXTENSION] = litestream.Supervisor(
+            app.config["DATABASE"],
+            app.config["REPLICA"],
+            float(app.config.get("REPLICA_MAX_LAG_SECONDS") or 30),
+            fingerprint=replication.key_fingerprint(str(app.secret_key)),
+        )
+        if serving:
+            replica.start()

@@ -6,6 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..ops import litestream
 from ..ops import replication as replica
 from ..people import organizers
 from ..web.context import get_db
@@ -54,4 +55,6 @@ def admin_status() -> None:
             ' .venv/bin/flask --app tracker admin create --name "Your Name"'
         )
     if current_app.config.get("REPLICA"):
-        click.echo(f"Replication: on, to {replica.shown(current_app.config['REPLICA'])}.")
+        health = litestream.read_health(current_app.config["DATABASE"])
+        url = replica.shown(current_app.config["REPLICA"])
+        click.echo(f"Replication: on, to {url}. {litestream.describe(health)}")

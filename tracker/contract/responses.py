@@ -326,12 +326,41 @@ class NodeLink(TypedDict):
 
 
 @with_config(EXACT)
+class Replication(TypedDict):
+    """Central's Litestream replica (TRACKER_REPLICA), as the process supervising it sees it."""
+
+    state: Annotated[
+        Literal["ok", "degraded", "down"],
+        Field(
+            description="down: Litestream is not running (being restarted, or no server process"
+            " supervises it); degraded: running, but the replica is further behind than"
+            " REPLICA_MAX_LAG_SECONDS or Litestream reports trouble"
+        ),
+    ]
+    lag_seconds: Annotated[
+        float | None,
+        Field(
+            description="since the replica was last known to hold every commit (about a second"
+            " when all is well; null: not known yet)"
+        ),
+    ]
+    error: Annotated[str | None, Field(description="what is wrong, or null")]
+    restarts: Annotated[int, Field(description="times Litestream was started again")]
+
+
+@with_config(EXACT)
 class Health(TypedDict):
     status: Literal["ok", "error"]
     schema_version: int
     database: Annotated[str, Field(description='"ok", or what is wrong with it')]
     forward: NotRequired[Annotated[Backlog, Field(description="on a location node only")]]
     link: NotRequired[Annotated[NodeLink, Field(description="on a location node only")]]
+    replication: NotRequired[
+        Annotated[
+            Replication,
+            Field(description="on a central with TRACKER_REPLICA set (200 even when not ok)"),
+        ]
+    ]
 
 
 @with_config(EXACT)

@@ -19,6 +19,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from ..store import db as dbm
+from . import litestream
 
 # Request latency buckets, in seconds: a check-in answers in milliseconds; an export may take
 # seconds.
@@ -64,7 +65,7 @@ class Metrics:
 
 class _DatabaseCollector(Collector):
     """Gauges read at scrape time: screens connected, each node's backlog and silence, the
-    alert outbox, the WAL's size."""
+    alert outbox, the WAL's size, the replica's state and lag."""
 
     def __init__(self, database: str, screens: Callable[[], int], max_attempts: int):
         self.database = database
@@ -81,6 +82,8 @@ class _DatabaseCollector(Collector):
         except OSError:
             wal.add_metric([], 0)
         yield wal
+        if os.environ.get("TRACKER_REPLICA"):
+            yield from _replication(self.database)
         with closing(dbm.connect(self.database)) as db:
             waiting = GaugeMetricFamily(
                 "tracker_node_waiting",
@@ -122,3 +125,21 @@ class _DatabaseCollector(Collector):
             outbox.add_metric(["waiting"], pending)
             outbox.add_metric(["given_up"], given_up)
             yield outbox
+
+
+def _replication(database: str) -> Iterator[Metric]:
+    """The replica as the process supervising Litestream last saw it (tracker/ops/litestream.py):
+    1 for its state of ok, degraded and down, and how far behind it is."""
+    health = litestream.read_health(database)
+    state = GaugeMetricFamily(
+        "tracker_replication", "The replica's state: 1 for the current one.", labels=["state"]
+    )
+    for name in ("ok", "degraded", "down"):
+        state.add_metric([name], 1 if health["state"] == name else 0)
+    yield state
+    if health["lag_seconds"] is not None:
+        yield GaugeMetricFamily(
+            "tracker_replica_lag_seconds",
+            "Seconds since the replica last held every commit (about 1 when all is well).",
+            health["lag_seconds"],
+        )

@@ -429,6 +429,16 @@ def _statements(script: str) -> list[str]:
     return statements
 
 
+def checkpoint(db: Database) -> tuple[int, int, int]:
+    """A PASSIVE checkpoint: copy what the WAL holds into the database file without waiting for
+    anyone (no reader or writer is held up); once all of it is copied and no reader still needs
+    it, the next write starts the WAL over from its beginning, so it stops growing. What
+    tracker/ops/litestream.py runs while Litestream, which checkpoints otherwise, is down.
+    Returns SQLite's answer: (1 if it could not even start, frames in the WAL, frames copied)."""
+    busy, frames, copied = db.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return int(busy), int(frames), int(copied)
+
+
 def health(db: Database) -> int:
     """Whether the database answers and accepts a write, for /healthz: a real commit of one small
     row (the time of this check), so a full disk or a read-only file shows here as it does for

@@ -20,6 +20,7 @@ from flask_babel import gettext
 from ..contract.responses import Health
 from ..event import lookups as events
 from ..event import qr
+from ..ops import litestream
 from ..people import organizers
 from ..store import db as dbm
 from .context import RETRY_AFTER_SECONDS, current_event, get_db, node_link, public_url
@@ -47,6 +48,9 @@ def healthz():
         if link is not None:  # a location node: its backlog and its link to central
             node = link.health()
             health["forward"], health["link"] = node["forward"], node["link"]
+        replica = current_app.extensions.get(litestream.EXTENSION)
+        if replica is not None:  # replicating (TRACKER_REPLICA): 200 even when not ok
+            health["replication"] = replica.health()
         return jsonify(health)
     except sqlite3.Error as exc:
         response = jsonify(
