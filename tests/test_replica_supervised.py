@@ -210,12 +210,15 @@ def test_the_wal_stays_small_while_litestream_is_down(central, tmp_path):
     try:
         wait_for(lambda: health(server)["state"] == "down", 30)
         largest[0] = 0
-        writes = 3000
+        writes, rate = 3000, 200  # a busy event: the was 98 writes a second
         began = time.monotonic()
-        with ThreadPoolExecutor(4) as pool:
-            answers = list(
-                pool.map(lambda n: check_in(server, central.codes[n % 3]), range(writes))
-            )
+
+        def paced(n: int) -> tuple[dict, str]:  # the n-th at its time, or at once when behind
+            time.sleep(max(0.0, began + n / rate - time.monotonic()))
+            return check_in(server, central.codes[n % 3])
+
+        with ThreadPoolExecutor(8) as pool:
+            answers = list(pool.map(paced, range(writes)))
         spent = time.monotonic() - began
         last_badge = answers[-1][0]["passport"]["badge"]
         time.sleep(litestream.CHECK_SECONDS * 2)  # the next checkpoint
