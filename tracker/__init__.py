@@ -9,8 +9,9 @@ from . import commands, config, web
 from .extensions import ASYNC_MODE, COMPRESSED_TYPES, babel, compress, csrf, socketio
 from .followups import alerts
 from .node import link as node_link
-from .ops import litestream, replication
+from .ops import litestream, replication, status
 from .store import db as dbm
+from .store import logs
 from .web import i18n, live, metrics
 from .web.guard import ConnectionGuard
 
@@ -28,6 +29,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.config.update(config.from_env())
     if test_config:
         app.config.update(test_config)
+    if app.config.get("LOG_FORMAT") == "json" and not app.testing:
+        logs.configure("json", app.config.get("LOG_LEVEL") or "INFO")
 
     app.config.setdefault("COMPRESS_MIMETYPES", COMPRESSED_TYPES)
     compress.init_app(app)
@@ -86,3 +89,16 @@ def _background_tasks(app: Flask) -> None:
         )
         if serving:
             replica.start()
+        app.extensions["tracker_replication_check"] = status.replication_check(
+            str(app.config["DATABASE"])
+        )
+    if link is None:  # central: the status page's checks and their alarms, every 15 s
+        live_screens = app.extensions["tracker_live"].screens
+        watch = status.Watch(
+            app.config,
+            lambda: len(live_screens),
+            app.extensions.get("tracker_replication_check"),
+        )
+        app.extensions["tracker_status"] = watch
+        if serving:
+            watch.start()

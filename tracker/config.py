@@ -78,6 +78,9 @@ def from_env(env: os._Environ | dict | None = None) -> dict:
         # red; less free disk than this beside the database is amber (a fifth of it, red).
         "NODE_SILENT_SECONDS": float(env.get("NODE_SILENT_SECONDS") or 300),
         "DISK_FREE_MB": float(env.get("DISK_FREE_MB") or 500),
+        # Logs (tracker/store/logs.py): "json" for one JSON object a line, else plain text.
+        "LOG_FORMAT": (env.get("LOG_FORMAT") or "text").lower(),
+        "LOG_LEVEL": env.get("LOG_LEVEL") or "INFO",
         # GET /metrics answers loopback addresses, and others sending this as a bearer token.
         "METRICS_TOKEN": env.get("METRICS_TOKEN") or None,
         "ALERTS_PER_SOURCE_MINUTE": int(env.get("ALERTS_PER_SOURCE_MINUTE") or 3),

@@ -31,6 +31,7 @@ from ..node import enrol
 from ..store import db as dbm
 from ..store import settings
 from ..store.db import Row
+from . import litestream
 
 log = logging.getLogger(__name__)
 State = Literal["green", "amber", "red"]
@@ -228,3 +229,14 @@ class Watch:
         if not self.started:
             self.started = True
             threading.Thread(target=self.run, daemon=True).start()
+
+
+def replication_check(database: str) -> Callable[[], Check | None]:
+    """The replica's check, from what the process supervising Litestream last wrote."""
+
+    def check() -> Check:
+        health = litestream.read_health(database)
+        state: State = {"ok": "green", "degraded": "amber"}.get(health["state"], "red")  # type: ignore[assignment]
+        return Check("replication", "Replication", state, litestream.describe(health))
+
+    return check
