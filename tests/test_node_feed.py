@@ -341,3 +341,20 @@ def test_a_record_held_on_central_is_held_on_the_node_too(db, event, node, node_
         loc for loc in scoreboard.snapshot(node_db, event)["locations"] if loc["slug"] == "cork"
     ]
     assert node_cork["total"] == 1  # trusted on central: it counts on the node
+
+
+def test_staff_at_a_node_can_name_a_badge_only_central_has_met(client, db, event, node_db):
+    _, token = enrol.add(db, event, "cork")
+    auth = {"Authorization": f"Bearer {token}", **headers()}
+    met = checkins.check_in(db, event, event["stations"]["stories"]["code"], None)  # in Austin
+    badge = met.attendee["badge"]
+    answer = client.get(f"/api/node/badges/{badge.lower()}", headers=auth)
+    assert answer.status_code == 200 and answer.get_json()["token"] == met.attendee["token"]
+    assert client.get("/api/node/badges/ZZZZZZ", headers=auth).status_code == 404
+    # The node stores them as a pull would: not queued back to central.
+    node = enrol.authenticate(db, token)
+    pulled(db, node_db, node)
+    pull.adopt_attendee(node_db, event["id"], answer.get_json())
+    assert node_db.execute("SELECT badge FROM attendees WHERE token = ?",
+                           [met.attendee["token"]]).fetchone() == (badge,)  # fmt: skip
+    assert node_db.execute("SELECT count(*) FROM outbox").fetchone() == (0,)

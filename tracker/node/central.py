@@ -493,6 +493,17 @@ def _conversation(
     )
 
 
+def attendee_by_badge(db: Database, node: Row, badge: str) -> Row | None:
+    """An attendee of the node's event by badge code, as the node stores one ({token, badge,
+    created_at}): staff at the node typed the badge of someone only central has met."""
+    return dbm.one(
+        db.execute(
+            "SELECT token, badge, created_at FROM attendees WHERE badge = ? AND event_id = ?",
+            [badge, node["event_id"]],
+        )
+    )
+
+
 def refusals(db: Database, node_id: int, limit: int = 20) -> list[Row]:
     """The node's latest refused records, newest first, for organizers."""
     return dbm.rows(

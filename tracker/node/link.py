@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import MutableMapping
 from datetime import UTC, datetime
@@ -130,6 +131,17 @@ class Link:
         pull.apply_setup(db, setup)
         self.config["ATTENDEE_COOKIE_KEY"] = setup["cookie_key"]
         pull.note_pulled(db, datetime.now(UTC))
+
+    def attendee_by_badge(self, event_id: int, badge: str) -> bool:
+        """Ask central for an attendee by badge code and store them here; whether central knew
+        them. Quick (3 s), for a staff page waiting on it; False when central cannot answer."""
+        path = "/api/node/badges/" + urllib.parse.quote(badge)
+        try:
+            found = self.request("GET", path, timeout=3)
+        except (Refused, OSError, ValueError, urllib.error.HTTPError):
+            return False
+        pull.adopt_attendee(self.db(), event_id, found)
+        return True
 
     def pull_step(self) -> bool:
         self.pull_once()

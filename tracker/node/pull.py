@@ -192,6 +192,15 @@ def _conversation(db: Database, event_id: int, row: Row, pending: bool) -> None:
     )
 
 
+def adopt_attendee(db: Database, event_id: int, row: Row) -> None:
+    """Store an attendee central told of ({token, badge, created_at}), as a pull would (not
+    queued back to central)."""
+    with dbm.write(db):
+        set_node_mode(db, False)
+        _attendee_id(db, event_id, {**row, "attendee_created_at": row["created_at"]})
+        set_node_mode(db, True)
+
+
 def note_pulled(db: Database, at: Any) -> None:
     """When this node last heard from central (its /healthz says how long ago)."""
     with dbm.write(db):

@@ -20,7 +20,7 @@ from ..store import db as dbm
 from ..stories import edits as conversation_edits
 from ..stories import record as conversations
 from ..stories.record import Author
-from .context import current_event, get_db
+from .context import current_event, get_db, node_link
 from .identity import attendee_token, staff_name, staff_session_station
 from .jsonapi import ApiError, json_error, read_json
 from .ratelimit import story_limits
@@ -179,8 +179,15 @@ def badge(badge: str):
             ErrorCode.not_a_badge,
             f"a badge code is {BADGE_LENGTH} letters and digits, e.g. ACD3F4",
         )
+    event = current_event()
     try:
-        found = attendees.by_badge(get_db(), current_event()["id"], normal)
+        found = attendees.by_badge(get_db(), event["id"], normal)
     except attendees.UnknownAttendee:
-        return json_error(404, ErrorCode.unknown_badge, f"no attendee has the badge code {normal}")
+        # On a location node, someone only central has met: ask central (and keep them here).
+        link = node_link()
+        if link is None or not link.attendee_by_badge(event["id"], normal):
+            return json_error(
+                404, ErrorCode.unknown_badge, f"no attendee has the badge code {normal}"
+            )
+        found = attendees.by_badge(get_db(), event["id"], normal)
     return jsonify(Badge(badge=found["badge"]))

@@ -10,6 +10,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from ..contract.errors import ErrorCode
 from ..node import central, enrol
+from ..security import normalize_badge
 from .context import get_db
 from .identity import attendee_cookie_key
 from .jsonapi import ApiError, json_error
@@ -70,3 +71,16 @@ def records():
         detail = str(exc) if isinstance(exc, central.BadRecords) else "the body is a JSON object"
         return json_error(400, ErrorCode.invalid_body, detail)
     return jsonify(result)
+
+
+@bp.get("/api/node/badges/<badge>")
+def badge(badge: str):
+    """200 {token, badge, created_at} of the event's attendee with this badge, else 404."""
+    node = _node()
+    normal = normalize_badge(badge)
+    if not normal or len(normal) > 20:
+        return json_error(400, ErrorCode.not_a_badge, "not a badge code")
+    found = central.attendee_by_badge(get_db(), node, normal)
+    if found is None:
+        return json_error(404, ErrorCode.unknown_badge, f"no attendee has the badge code {normal}")
+    return jsonify(found)

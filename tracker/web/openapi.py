@@ -213,22 +213,41 @@ def document() -> dict[str, Any]:
             "/api/node/setup": {
                 "get": {
                     "operationId": "nodeSetup",
-                    "summary": "A location node pulls its setup, central's records of its location"
-                    " after its cursors, and the whole event's snapshot",
+                    "summary": "A location node pulls its setup, the change feed of its location"
+                    " after its position, and the whole event's snapshot",
                     "security": [{"node": []}],
                     "parameters": [
                         {
-                            "name": name,
+                            "name": "changes_after",
                             "in": "query",
                             "required": False,
-                            "description": "the highest central id of that table the node holds",
-                            "schema": {"type": "integer", "minimum": 0},
+                            "description": "the node's position in central's change feed",
+                            "schema": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
                         }
-                        for name in ("checkins_after", "conversations_after")
                     ],
                     "responses": {
                         "200": _any_object("the node's setup (tracker/node/central.py)"),
-                        **_errors(400, 401, 429),
+                        **_errors(400, 401, 409, 429),
+                    },
+                }
+            },
+            "/api/node/badges/{badge}": {
+                "get": {
+                    "operationId": "nodeBadge",
+                    "summary": "A location node asks for an attendee of the event by badge code"
+                    " (staff at the node typed a badge only central has met)",
+                    "security": [{"node": []}],
+                    "parameters": [
+                        {
+                            "name": "badge",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string", "maxLength": 20},
+                        }
+                    ],
+                    "responses": {
+                        "200": _any_object("{token, badge, created_at}"),
+                        **_errors(400, 401, 404, 409, 429),
                     },
                 }
             },
