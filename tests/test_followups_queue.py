@@ -483,3 +483,14 @@ def test_a_voided_follow_up_is_void_everywhere_never_owed(db, event):
     statuses = {r[0]: r[4] for r in rows[1:]}
     assert statuses[late[0]["reference"]] == "void"
     assert sorted(statuses.values()) == ["open", "open", "open", "void"]
+
+
+def test_the_same_note_sent_again_is_stored_once(db, event):
+    told = owed(db, event)
+    followups.add_note(db, event["id"], told["id"], "Called, left a message", "Ann", now=NOW)
+    again = dbm.iso(dbm.parse_iso(NOW) + timedelta(seconds=20))
+    followups.add_note(db, event["id"], told["id"], "Called, left a message", "Ann", now=again)
+    later = dbm.iso(dbm.parse_iso(NOW) + timedelta(hours=2))
+    followups.add_note(db, event["id"], told["id"], "Called, left a message", "Ann", now=later)
+    notes = [e for e in followups.history(db, event["id"], told["id"]) if e["kind"] == "note"]
+    assert len(notes) == 2  # the repeat a moment later is the same note; hours later is a new one

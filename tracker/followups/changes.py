@@ -10,6 +10,8 @@ page, narrowed by status, owner, location, overdue and a bounded text search.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlite_utils import Database
 
 from ..contract.responses import Conversation
@@ -33,6 +35,7 @@ __all__ = [
 ]
 
 MAX_NOTE = 2000  # characters of a note
+REPEAT_WINDOW = timedelta(minutes=10)  # the same note again within it is the same note
 
 
 def history(db: Database, event_id: int, uuid: str) -> list[Row]:
@@ -177,6 +180,15 @@ def add_note(
     with dbm.write(db):
         row = _follow_up(db, event_id, uuid)
         at = now or dbm.utcnow()
+        # Back, then Send again (or a double tap): the same words by the same person a moment
+        # ago are that note, stored once.
+        same = db.execute(
+            "SELECT at FROM follow_up_events WHERE conversation_id = ? AND kind = 'note'"
+            " AND actor = ? AND text = ? AND at >= ? ORDER BY id DESC LIMIT 1",
+            [row["id"], actor, text, dbm.iso(dbm.parse_iso(at) - REPEAT_WINDOW)],
+        ).fetchone()
+        if same is not None:
+            return {"at": same[0], "actor": actor, "kind": "note", "text": text}
         _event(db, row["id"], at, actor, "note", text)
         audit.record(db, event_id, actor, "follow_up.note", reference(row["id"]), None, text)
     return {"at": at, "actor": actor, "kind": "note", "text": text}
