@@ -33,10 +33,12 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from pathlib import Path
 
 import requests
+import websocket
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -251,6 +253,25 @@ def main() -> None:
         )
         return done.returncode == 0
 
+    def socket_flood() -> bool:
+        """One anonymous websocket on /live sending `join` as fast as it can; cut off at its
+        budget (SOCKET_MESSAGES_PER_CONNECTION), it connects again and goes on."""
+        ws = websocket.create_connection(
+            url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket", timeout=5
+        )
+        try:
+            ws.recv()  # the engine's open packet
+            ws.send("40/live,")
+            until = time.monotonic() + 2
+            while time.monotonic() < until:
+                ws.send('42/live,["join",{"location":"cork"}]')
+
+        except (websocket.WebSocketException, OSError):
+            pass  # disconnected past its budget
+        finally:
+            ws.close()
+        return True
+
     # Each condition: what runs beside the check-ins, as (label, step, threads).
     conditions = {
         "export (conversations CSV, again and again)": [("exports", export, 1)],
@@ -262,6 +283,7 @@ def main() -> None:
             ("staff sign-ins", staff_signs_in, 1),
         ],
         "simulate --no-wait from a second process": [("runs", simulate, 1)],
+        "one socket flooding /live with join": [("floods", socket_flood, 1)],
     }
     conns = 20
     run = lambda pause: wrk(  # noqa: E731
