@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from tracker.store import db as dbm
+from tracker.stories.text import reference
 from tracker.web.identity import ATTENDEE_COOKIE
 
 from .helpers import decode
@@ -198,7 +199,7 @@ def assert_thanked_once(page, db_path, text: str) -> None:
     rows = stories(db_path)
     assert [story for _, _, story in rows] == [text]
     # The reference shown is the one of the record stored the first time.
-    assert page.locator("#reference").inner_text() == text.reference(rows[0][0])
+    assert page.locator("#reference").inner_text() == reference(rows[0][0])
     assert page.evaluate(OUTBOX_SIZE) == 0
     assert page.evaluate("Object.keys(localStorage)") == []
 
@@ -269,7 +270,7 @@ def test_a_waiting_story_is_sent_from_the_passport_page(live_server, phone, even
     note.wait_for(timeout=10_000)
     rows = stories(live_server.db_path)
     assert [story for _, _, story in rows] == [text]
-    assert text.reference(rows[0][0]) in note.inner_text()
+    assert reference(rows[0][0]) in note.inner_text()
     assert phone.evaluate(OUTBOX_SIZE) == 0
 
 
