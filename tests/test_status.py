@@ -53,3 +53,17 @@ def test_the_status_page_says_each_state_in_words(admin, db, event):
     page = admin.get("/admin/status").get_data(as_text=True)
     assert "Database writes" in page and "Disk space" in page and "Alert outbox" in page
     assert "never heard from" in page and 'state-amber">amber<' in page
+
+
+def test_replication_down_is_red_and_alarmed_once(db, event, db_path, tmp_path):
+    """The replica's check reads what the supervisor of Litestream last wrote: nothing written
+    (no server supervises it) is red, and it is alarmed once."""
+    limits = status.Limits()
+    channels = alerts.Settings(webhook_url="http://127.0.0.1:9/hook")
+    replica = status.replication_check(str(tmp_path / "nowhere.db"))
+    for _ in range(3):
+        found = status.checks(db, event, limits, str(db_path), replication=replica)
+        status.alarm(db, found, channels)
+    check = next(c for c in found if c.key == "replication")
+    assert check.state == "red" and "DOWN" in check.detail
+    assert subjects(db) == ["RED: Replication"]
