@@ -233,13 +233,16 @@
     netEl.dataset.state = online ? "online" : "offline";
   }
 
-  // Renders may overlap (a save and a flush); only the latest one paints.
+  // Renders may overlap (a save and a flush); only the latest one paints. Each resolves once
+  // the page shows what the stores held when it was called: one overtaken by a later render
+  // resolves when that one has painted.
   var renderSeq = 0;
+  var latestRender = null;
   function render() {
     var mine = ++renderSeq;
     renderNet();
-    return Promise.all([all("outbox"), all("attention")]).then(function (lists) {
-      if (mine !== renderSeq) return;
+    latestRender = Promise.all([all("outbox"), all("attention")]).then(function (lists) {
+      if (mine !== renderSeq) return latestRender;
       var waiting = lists[0].length;
       var held = lists[1].length;
       waitingEl.dataset.count = String(waiting);
@@ -250,6 +253,7 @@
       renderAttention(lists[1]);
       renderPending(lists[0]);
     });
+    return latestRender;
   }
 
   function renderAlert(held) {
@@ -748,13 +752,16 @@
       };
       var drop = wasEditing && wasEditing.saveAsNew ? wasEditing.id : null;
       return saveVersion(item, fresh ? 0 : wasEditing.base, drop).then(function () {
-        resetForm();
-        // The counter and the toast change together.
-        return render().then(function () {
+        // The counter, the emptied form and the toast change together: a form emptied before
+        // the counter includes the new record would show "All synced" beside a saved record
+        // that waits (and a test that takes the empty form for "saved" would believe it).
+        var saved = function () {
+          resetForm();
           toast(t(fresh && !wasEditing ? "saved" : "saved_changes"));
           form.elements.attendee_badge.focus({ preventScroll: true });
           window.scrollTo(0, 0);
-        });
+        };
+        return render().then(saved, saved); // saved even if the counter could not be read
       }, function (err) {
         showError(t("save_failed", { error: String(err) }));
       });
