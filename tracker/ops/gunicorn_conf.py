@@ -44,11 +44,15 @@ class _Idle(BaseException):
 
 def _readable(sock) -> bool:
     """Whether bytes (or the client's close) wait on `sock`, without waiting; poll, not select,
-    as a worker's file descriptors go past 1024."""
+    as a worker's file descriptors go past 1024. A socket closed meanwhile has nothing to read
+    (this runs in the hub, where an exception would leave the connection waiting for good)."""
     poll, pollin = monkey.get_original("select", ["poll", "POLLIN"])
-    waiting = poll()
-    waiting.register(sock.fileno(), pollin)
-    return bool(waiting.poll(0))
+    try:
+        waiting = poll()
+        waiting.register(sock.fileno(), pollin)
+        return bool(waiting.poll(0))
+    except (OSError, ValueError):
+        return False
 
 
 class _NextRequest:
