@@ -59,37 +59,72 @@ def free_port() -> int:
 
 
 class ServerProcess:
-    """A server on a free port of 127.0.0.1 for tests and benchmarks: `python -m tracker.ops.serve`
-    unless `argv` says otherwise (PORT and HOST are set for it). Its log goes to a temporary file,
-    which nobody has to drain and which a failed start quotes."""
+    """A server on a free port of 127.0.0.1 for tests and benchmarks: gunicorn with the arguments
+    `python -m tracker.ops.serve` gives it, unless `argv` says otherwise (PORT and HOST are set
+    for it). Not through that launcher: it would import the whole app (tracker/__init__.py) only
+    to exec gunicorn, whose worker imports it again, and that first import was up to a third of a
+    start on a loaded machine. Its log goes to a temporary file, which nobody has to drain and
+    which a failed start quotes."""
 
     def __init__(self, env: dict, argv: list[str] | None = None, port: int | None = None):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.argv = argv or [sys.executable, "-m", "tracker.ops.serve"]
+        self.argv = argv or gunicorn_argv("127.0.0.1", self.port)
         self.env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(self.port), **env}
         self.proc: subprocess.Popen | None = None
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 (lives until stop)
 
     def start(self, timeout: float = 30) -> ServerProcess:
+        """Start it and return once it answers /healthz. It fails at once, with its log, if the
+        server exits; otherwise it waits for the answer, however busy the machine: a start is
+        imports and set-up, CPU work, which a loaded machine spreads over more time. So `timeout`
+        counts the server's own CPU time (its processes'), which the load does not use up (a
+        server looping instead of answering); and ten times as long by the clock, against a
+        server stuck waiting for something."""
         root = Path(__file__).resolve().parents[2]
         if self.log.closed:  # started again after a stop
             self.log = tempfile.TemporaryFile()  # noqa: SIM115
         self.proc = subprocess.Popen(
             self.argv, cwd=root, env=self.env, stdout=subprocess.DEVNULL, stderr=self.log
         )
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        began = time.monotonic()
+        while True:
             if self.proc.poll() is not None:
-                self.log.seek(0)
-                raise RuntimeError(f"server exited: {self.log.read().decode()[-2000:]}")
+                log = self.log_tail()
+                self.stop()
+                raise RuntimeError(f"server exited: {log}")
+            spent, used = time.monotonic() - began, self.cpu_seconds()
+            if (spent if used is None else used) > timeout or spent > 10 * timeout:
+                log = self.log_tail()
+                self.stop(kill=True)
+                cpu = "" if used is None else f"{used:.1f} s of its CPU time, "
+                raise RuntimeError(f"server did not answer /healthz ({cpu}{spent:.1f} s): {log}")
             try:
-                with urllib.request.urlopen(self.url + "/healthz", timeout=1):
+                # Long enough for a busy worker's first answer: a probe given up is still served.
+                with urllib.request.urlopen(self.url + "/healthz", timeout=5):
                     return self
             except OSError:
                 time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("server did not answer /healthz in time")
+
+    def cpu_seconds(self) -> float | None:
+        """The CPU time (user and system) the server's processes have used so far, from /proc;
+        None where there is no /proc."""
+        assert self.proc is not None
+        ticks = 0
+        for pid in self.processes():
+            try:
+                stat = Path(f"/proc/{pid}/stat").read_text()
+            except OSError:
+                if pid == self.proc.pid:
+                    return None
+                continue  # gone meanwhile
+            fields = stat[stat.rindex(")") + 2 :].split()  # after the command's name
+            ticks += int(fields[11]) + int(fields[12])  # utime, stime
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+    def log_tail(self) -> str:
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-2000:]
 
     def worker_pid(self) -> int:
         """gunicorn's one worker, where the app (and the scoreboard watcher) run."""
