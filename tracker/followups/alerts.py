@@ -430,6 +430,17 @@ def one_pass(db: Database, settings: Settings, now: str | None = None) -> dict[s
     return {"queued": queued, **send_due(db, settings, now)}
 
 
+def pending(db: Database, max_attempts: int) -> tuple[int, int]:
+    """(waiting, given up): the notifications not sent, still to try and given up; the one count
+    the follow-ups page, the status page and /metrics show."""
+    waiting, given_up = db.execute(
+        "SELECT count(*) FILTER (WHERE attempts < :max), count(*) FILTER (WHERE attempts >= :max)"
+        " FROM notifications WHERE sent_at IS NULL",
+        {"max": max_attempts},
+    ).fetchone()
+    return int(waiting), int(given_up)
+
+
 def outbox(db: Database, settings: Settings, limit: int = 10) -> Row:
     """What the follow-ups page shows of the outbox: {"waiting", "sent", "given_up": counts,
     "problems": the latest notifications not sent that have an error (`given_up` marked)}."""

@@ -18,6 +18,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from ..followups import alerts
 from ..store import db as dbm
 from . import litestream
 
@@ -116,12 +117,7 @@ class _DatabaseCollector(Collector):
             outbox = GaugeMetricFamily(
                 "tracker_alerts", "Alert notifications by state.", labels=["state"]
             )
-            pending, given_up = db.execute(
-                "SELECT count(*) FILTER (WHERE attempts < :max),"
-                " count(*) FILTER (WHERE attempts >= :max) FROM notifications"
-                " WHERE sent_at IS NULL",
-                {"max": self.max_attempts},
-            ).fetchone()
+            pending, given_up = alerts.pending(db, self.max_attempts)
             outbox.add_metric(["waiting"], pending)
             outbox.add_metric(["given_up"], given_up)
             yield outbox

@@ -55,6 +55,15 @@ class Limits:
     disk_free_mb: float = 500.0
     max_attempts: int = 8
 
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Limits:
+        """NODE_SILENT_SECONDS, DISK_FREE_MB and ALERT_MAX_ATTEMPTS, as the app reads them."""
+        return cls(
+            node_silent_seconds=float(config["NODE_SILENT_SECONDS"]),
+            disk_free_mb=float(config["DISK_FREE_MB"]),
+            max_attempts=int(config.get("ALERT_MAX_ATTEMPTS") or 8),
+        )
+
 
 def checks(
     db: Database,
@@ -137,11 +146,7 @@ def _nodes(db: Database, event_id: int, limits: Limits, now: datetime) -> list[C
 
 
 def _outbox(db: Database, limits: Limits) -> Check:
-    waiting, given_up = db.execute(
-        "SELECT count(*) FILTER (WHERE attempts < :max), count(*) FILTER (WHERE attempts >= :max)"
-        " FROM notifications WHERE sent_at IS NULL",
-        {"max": limits.max_attempts},
-    ).fetchone()
+    waiting, given_up = alerts.pending(db, limits.max_attempts)
     state: State = "red" if given_up else "amber" if waiting > 50 else "green"
     return Check("alerts", "Alert outbox", state, f"{waiting} waiting, {given_up} given up")
 
@@ -205,11 +210,7 @@ class Watch:
     def once(self) -> list[Check]:
         db = dbm.thread_db(self.config["DATABASE"], self.config["SYNCHRONOUS"])
         event = lookups.get_event(db, self.config.get("EVENT"))
-        limits = Limits(
-            node_silent_seconds=float(self.config["NODE_SILENT_SECONDS"]),
-            disk_free_mb=float(self.config["DISK_FREE_MB"]),
-            max_attempts=int(self.config.get("ALERT_MAX_ATTEMPTS") or 8),
-        )
+        limits = Limits.from_config(self.config)
         found = checks(
             db, event, limits, str(self.config["DATABASE"]), self.screens(), self.replication
         )

@@ -13,22 +13,13 @@ bp = Blueprint("admin_status", __name__, url_prefix="/admin")
 bp.before_request(require_organizer)
 
 
-def limits() -> status.Limits:
-    config = current_app.config
-    return status.Limits(
-        node_silent_seconds=float(config["NODE_SILENT_SECONDS"]),
-        disk_free_mb=float(config["DISK_FREE_MB"]),
-        max_attempts=int(config.get("ALERT_MAX_ATTEMPTS") or 8),
-    )
-
-
 @bp.get("/status")
 def status_page():
     live = current_app.extensions["tracker_live"]
     found = status.checks(
         get_db(),
         current_event(),
-        limits(),
+        status.Limits.from_config(current_app.config),
         str(current_app.config["DATABASE"]),
         screens=len(live.screens),
         replication=current_app.extensions.get("tracker_replication_check"),
