@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import sqlite3
 import threading
+import traceback
 from contextlib import closing
 
 import pytest
@@ -60,8 +61,8 @@ def test_concurrent_migrations_from_many_connections(tmp_path):
     def run():
         try:
             dbm.migrate(dbm.connect(path))
-        except Exception as exc:  # pragma: no cover - the assertion reports it
-            errors.append(exc)
+        except Exception:  # pragma: no cover - the assertion reports it, with where it was raised
+            errors.append(traceback.format_exc())
 
     threads = [threading.Thread(target=run) for _ in range(6)]
     for t in threads:
