@@ -57,8 +57,8 @@ def add(
     return node, token
 
 
-def nodes(db: Database, event_id: int, now: datetime | None = None) -> list[Row]:
-    """Every node of the event's locations, oldest first, as of now: its location, when it was
+def nodes(db: Database, event_id: int | None, now: datetime | None = None) -> list[Row]:
+    """Every node of the event's locations (of every event with None), oldest first, as of now: its location, when it was
     last heard from and how long ago (`silent_seconds`, None: never), the backlog it reported
     then, its clock offset, the records central refused from it, and an alarm to decide on."""
     found = dbm.rows(
@@ -68,8 +68,8 @@ def nodes(db: Database, event_id: int, now: datetime | None = None) -> list[Row]
             " (SELECT count(*) FROM node_refusals r WHERE r.node_id = n.id) AS refused,"
             " l.slug AS location, l.name AS location_name"
             " FROM nodes n JOIN locations l ON l.id = n.location_id"
-            " WHERE l.event_id = ? ORDER BY n.id",
-            [event_id],
+            " WHERE ? IS NULL OR l.event_id = ? ORDER BY n.id",
+            [event_id, event_id],
         )
     )
     moment = now or datetime.now(UTC)

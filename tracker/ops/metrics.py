@@ -12,13 +12,13 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from contextlib import closing
-from datetime import UTC, datetime
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from ..followups import alerts
+from ..node import enrol
 from ..store import db as dbm
 from . import litestream
 
@@ -99,18 +99,14 @@ class _DatabaseCollector(Collector):
             refused = GaugeMetricFamily(
                 "tracker_node_refused", "Records central refused from a node.", labels=["node"]
             )
-            now = datetime.now(UTC)
-            for node_id, location, seen, backlog, count in db.execute(
-                "SELECT n.id, l.slug, n.last_seen_at, coalesce(n.reported_waiting, 0),"
-                " (SELECT count(*) FROM node_refusals r WHERE r.node_id = n.id)"
-                " FROM nodes n JOIN locations l ON l.id = n.location_id"
-                " WHERE n.revoked_at IS NULL"
-            ):
-                labels = [str(node_id), location]
-                waiting.add_metric(labels, backlog)
-                age = (now - dbm.parse_iso(seen)).total_seconds() if seen else float("inf")
-                silent.add_metric(labels, age)
-                refused.add_metric([str(node_id)], count)
+            for node in enrol.nodes(db, None):  # the node list's own figures, as of now
+                if node["revoked_at"]:
+                    continue
+                labels = [str(node["id"]), node["location"]]
+                waiting.add_metric(labels, node["reported_waiting"] or 0)
+                age = node["silent_seconds"]
+                silent.add_metric(labels, float("inf") if age is None else age)
+                refused.add_metric([str(node["id"])], node["refused"])
             yield waiting
             yield silent
             yield refused

@@ -94,11 +94,11 @@ def connect(path: str | Path, synchronous: str = "NORMAL") -> Database:
     db = Database(conn, execute_plugins=False)
     conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
     conn.execute("PRAGMA foreign_keys = ON")
-    if str(path) != ":memory:" and "mode=ro" not in str(path):
-        # WAL is a property of the file: set it once. Asking to set it again on every connection
-        # contends for a lock with whoever is writing (a start's migration, for one).
-        if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
+    # WAL is a property of the file: set it once. Asking to set it again on every connection
+    # contends for a lock with whoever is writing (a start's migration, for one).
+    writable = str(path) != ":memory:" and "mode=ro" not in str(path)
+    if writable and conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+        conn.execute("PRAGMA journal_mode = WAL")
     if os.environ.get("TRACKER_REPLICA"):
         # Litestream replicates this file (tracker/replica.py) and must be the only one to
         # checkpoint: its long read transaction keeps others from checkpointing past what it has
