@@ -69,3 +69,16 @@ def test_a_right_to_left_override_in_a_story_cannot_reverse_its_attribution(brow
     by = page.locator("#story-by").bounding_box()
     assert by["x"] >= text["x"] + text["width"] - 1
     page.close()
+
+
+def test_a_follow_up_note_and_owner_drop_control_characters(db, event, staff_author):
+    from tracker.event import lookups as events
+    from tracker.followups import changes as followups
+    from tracker.stories import record as conversations
+
+    data = ConversationIn(id=uuid.uuid4(), story="Call me", follow_up=True)
+    record, _ = conversations.record(db, events.get_event(db), data, staff_author)
+    note = followups.add_note(db, event["id"], record["id"], "Rang\x00 twice\x1b", "Ann")
+    assert note["text"] == "Rang twice"
+    owned = followups.assign(db, event["id"], record["id"], "Kim\x07 Lee", "Ann")
+    assert owned["owner"] == "Kim Lee"

@@ -14,6 +14,7 @@ from datetime import timedelta
 
 from sqlite_utils import Database
 
+from ..contract.requests import without_controls
 from ..contract.responses import Conversation
 from ..people.profile import is_email
 from ..store import audit
@@ -132,7 +133,7 @@ def assign(
     Written to its history and audited; an owner who is an e-mail address is queued an alert
     (in this transaction). The same owner again changes nothing. InvalidFollowUp for a name too
     long or with line breaks."""
-    owner = " ".join(owner.split())
+    owner = " ".join(without_controls(owner).split())
     if len(owner) > MAX_OWNER:
         raise InvalidFollowUp(f"an owner has at most {MAX_OWNER} characters")
     with dbm.write(db):
@@ -172,7 +173,7 @@ def add_note(
 ) -> Row:
     """Add a note to a follow-up's history (kept, never edited); returns it as
     {"at", "actor", "kind", "text"}. Audited. InvalidFollowUp for an empty or too long note."""
-    text = text.strip()
+    text = without_controls(text).strip()
     if not text:
         raise InvalidFollowUp("write the note first")
     if len(text) > MAX_NOTE:
