@@ -34,7 +34,9 @@ from pydantic import (
     TypeAdapter,
 )
 
-from ..contract.requests import Plain
+# A node's texts follow the public API's rules (lengths, no control characters).
+from ..contract.requests import Short as Text
+from ..contract.requests import Story, Topic
 
 PROTOCOL = 2  # 1: id cursors and whole-batch answers (before schema 7); 2: the change feed
 
@@ -105,12 +107,9 @@ def _topics(value: object) -> object:
 
 
 Moment = Annotated[datetime, BeforeValidator(_utc)]
-Text = Annotated[str, StringConstraints(max_length=200), *Plain]
 Token = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[\w.-]+$")]
 Badge = Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=r"^[A-Z0-9]+$")]
 Flag = Annotated[int, Field(ge=0, le=1)]
-Topic = Annotated[str, StringConstraints(min_length=1, max_length=40), *Plain]
-Story = Annotated[str, StringConstraints(min_length=1, max_length=4000), *Plain]
 _STRICT = ConfigDict(extra="ignore", frozen=True)
 
 
