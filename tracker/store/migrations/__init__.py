@@ -7,6 +7,18 @@ add the next one (vN.py) and append it here. Entry i moves the schema to PRAGMA 
 
 from __future__ import annotations
 
-from . import v1, v2, v3, v4, v5, v6, v7, v8, v9
+from . import v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11
 
-MIGRATIONS: list[str] = [v1.SQL, v2.SQL, v3.SQL, v4.SQL, v5.SQL, v6.SQL, v7.SQL, v8.SQL, v9.SQL]
+MIGRATIONS: list[str] = [
+    v1.SQL,
+    v2.SQL,
+    v3.SQL,
+    v4.SQL,
+    v5.SQL,
+    v6.SQL,
+    v7.SQL,
+    v8.SQL,
+    v9.SQL,
+    v10.SQL,
+    v11.SQL,
+]
