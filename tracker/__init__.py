@@ -6,6 +6,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import commands, config, web
+from .actions import heard
 from .extensions import ASYNC_MODE, COMPRESSED_TYPES, babel, compress, csrf, socketio
 from .followups import alerts
 from .node import link as node_link
@@ -78,6 +79,9 @@ def _background_tasks(app: Flask) -> None:
     if link is not None:
         app.extensions[node_link.EXTENSION] = link
     outbox = app.extensions[alerts.EXTENSION] = alerts.Outbox(app.config)
+    if link is None:  # central: customers hear of their follow-ups (never from a node)
+        sender = heard.Sender.from_config(app.config)
+        outbox.passes.append(lambda db: heard.enqueue(db, sender))
     if serving:
         outbox.start()
     if app.config.get("REPLICA"):  # Litestream, the serving process's child

@@ -6,6 +6,7 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..actions import heard
 from ..followups import alerts
 from ..store import db as dbm
 
@@ -25,6 +26,8 @@ def send_command() -> None:
             "alerts are not configured: set SMTP_HOST (with ALERT_EMAILS) or ALERT_WEBHOOK_URL"
         )
     db = dbm.thread_db(current_app.config["DATABASE"], current_app.config["SYNCHRONOUS"])
+    if not current_app.config.get("NODE_UPSTREAM"):  # customers hear from central only
+        heard.enqueue(db, heard.Sender.from_config(current_app.config))
     done = alerts.one_pass(db, settings)
     state = alerts.outbox(db, settings)
     click.echo(
