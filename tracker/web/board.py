@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, jsonify, render_template, request
+from flask import Blueprint, abort, jsonify, render_template, request, url_for
+from flask_babel import gettext
 
 from ..contract.errors import ErrorCode
 from ..contract.responses import Scoreboard
@@ -13,6 +14,7 @@ from ..figures import scoreboard
 from .context import current_event, get_db, public_url
 from .i18n import current_tag, use_location_language
 from .jsonapi import json_error
+from .pages import web_app_manifest
 
 bp = Blueprint("board", __name__)
 
@@ -136,6 +138,17 @@ def board(location: str | None = None):
         join=join_corner(join_station(request.args.get("join"), location)),
         fonts=font_stylesheets(current_tag(), every_script=True),
     )
+
+
+@bp.get("/board/manifest.webmanifest")
+def manifest():
+    """The board as an app a kiosk installs, full screen. `?start=` is the board's own address
+    (a location, kiosk options): the installed app opens that screen again."""
+    start = request.args.get("start", "")
+    if not (start == "/board" or start.startswith(("/board/", "/board?"))) or "//" in start:
+        start = url_for("board.board")
+    name = f"{current_event()['name']} · {gettext('live board')}"
+    return web_app_manifest(name, gettext("live board"), start, url_for("board.board"), "fullscreen")
 
 
 @bp.get("/api/scoreboard")

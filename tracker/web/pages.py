@@ -20,11 +20,12 @@ from flask_babel import gettext
 from ..contract.responses import Health
 from ..event import lookups as events
 from ..event import qr
+from ..event.languages import direction
 from ..ops import litestream
 from ..people import organizers
 from ..store import db as dbm
 from .context import RETRY_AFTER_SECONDS, current_event, get_db, node_link, public_url
-from .i18n import use_location_language
+from .i18n import current_tag, use_location_language
 from .identity import is_admin
 from .ratelimit import enforce
 
@@ -37,6 +38,54 @@ def index():
     return render_template(
         "index.html", event=event, locations=events.locations(get_db(), event["id"])
     )
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The icon a browser asks for by this name on any page (a JSON answer, the report, an
+    offline page) that links none of its own: a PNG, which every browser takes here."""
+    response = current_app.send_static_file("icons/icon-48.png")
+    response.cache_control.max_age = 86400
+    response.cache_control.public = True
+    return response
+
+
+# The colours of the installed app's splash screen and title bar: the board's dark ground.
+APP_BACKGROUND = "#0a0f1e"
+
+
+def web_app_manifest(name: str, short_name: str, start_url: str, scope: str, display: str):
+    """A web app manifest (W3C Web Application Manifest): what a tablet or a kiosk browser
+    needs to install a page as an app of its own (name, icons, display mode, start URL), in
+    the page's language and direction."""
+    tag = current_tag()
+
+    def icon(file: str, sizes: str, purpose: str = "any") -> dict[str, str]:
+        kind = "image/svg+xml" if file.endswith(".svg") else "image/png"
+        src = url_for("static", filename=f"icons/{file}")
+        return {"src": src, "sizes": sizes, "type": kind, "purpose": purpose}
+
+    body = {
+        "name": name,
+        "short_name": short_name,
+        "lang": tag,
+        "dir": direction(tag),
+        "start_url": start_url,
+        "scope": scope,
+        "display": display,
+        "background_color": APP_BACKGROUND,
+        "theme_color": APP_BACKGROUND,
+        "icons": [
+            icon("icon.svg", "any"),
+            icon("icon-192.png", "192x192"),
+            icon("icon-512.png", "512x512"),
+            icon("maskable-512.png", "512x512", "maskable"),
+        ],
+    }
+    response = jsonify(body)
+    response.mimetype = "application/manifest+json"
+    response.headers["Cache-Control"] = "no-cache"
+    return response
 
 
 @bp.get("/healthz")

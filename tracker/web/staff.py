@@ -30,6 +30,7 @@ from ..store import db as dbm
 from ..stories import record as conversations
 from . import ratelimit
 from .context import current_event, get_db
+from .pages import web_app_manifest
 from .i18n import current_tag, hour_digits, local_time, region_locale, use_location_language
 from .identity import (
     device,
@@ -270,6 +271,18 @@ def clock():
     response = jsonify(now=dbm.utcnow())
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+@bp.get("/manifest.webmanifest")
+def manifest():
+    """The staff page as an app a tablet installs: it opens at the printed entry `/staff`
+    (sign-in, or the capture page when signed in), full screen without the browser's bar."""
+    station = staff_session_station()
+    if station is not None:
+        use_location_language(station["location_language"])
+    entry = url_for("staff.sign_in_form")
+    name = f"{current_event()['name']} · {_('Staff')}"
+    return web_app_manifest(name, _("Staff"), entry, entry, "standalone")
 
 
 # The worker controls `/staff` itself (the printed URL) as well as every page under `/staff/`;
