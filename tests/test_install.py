@@ -53,7 +53,9 @@ def test_board_manifest_reopens_the_same_screen_full_screen(client):
     assert body["name"].startswith("Test Day · ")
 
 
-@pytest.mark.parametrize("start", ["//example.org/board", "https://example.org/board", "/admin", ""])
+@pytest.mark.parametrize(
+    "start", ["//example.org/board", "https://example.org/board", "/admin", ""]
+)
 def test_board_manifest_starts_nowhere_but_a_board(client, start):
     body = client.get("/board/manifest.webmanifest", query_string={"start": start}).get_json()
     assert body["start_url"] == "/board"

@@ -148,7 +148,9 @@ def manifest():
     if not (start == "/board" or start.startswith(("/board/", "/board?"))) or "//" in start:
         start = url_for("board.board")
     name = f"{current_event()['name']} · {gettext('live board')}"
-    return web_app_manifest(name, gettext("live board"), start, url_for("board.board"), "fullscreen")
+    return web_app_manifest(
+        name, gettext("live board"), start, url_for("board.board"), "fullscreen"
+    )
 
 
 @bp.get("/api/scoreboard")

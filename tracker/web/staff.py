@@ -30,7 +30,6 @@ from ..store import db as dbm
 from ..stories import record as conversations
 from . import ratelimit
 from .context import current_event, get_db
-from .pages import web_app_manifest
 from .i18n import current_tag, hour_digits, local_time, region_locale, use_location_language
 from .identity import (
     device,
@@ -39,6 +38,7 @@ from .identity import (
     staff_session_station,
     staff_station,
 )
+from .pages import web_app_manifest
 
 bp = Blueprint("staff", __name__, url_prefix="/staff")
 OUTBOX_FLUSH_SECONDS = 20  # a page with items waiting tries to send them this often
