@@ -18,6 +18,7 @@ from . import (
     attendee,
     board,
     employees,
+    heard,
     insights,
     node_api,
     openapi,
@@ -25,6 +26,7 @@ from . import (
     ratelimit,
     staff,
 )
+from .admin import actions as admin_actions
 from .admin import conversations as admin_conversations
 from .admin import corrections as admin_records
 from .admin import downloads as admin_data
@@ -163,9 +165,11 @@ def blueprints() -> list:
         staff,
         board,
         employees,
+        heard,
         insights,
         admin,
         admin_followups,
+        admin_actions,
         admin_records,
         admin_data,
         admin_setup,

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, request
 
+from ..actions import heard
 from ..contract.errors import ErrorCode
 from ..contract.requests import ConversationIn
 from ..contract.responses import Badge
 from ..event import lookups as events
+from ..event.languages import supported
 from ..people import attendees
 from ..security import BADGE_ALPHABET, BADGE_LENGTH, normalize_badge
 from ..store import db as dbm
@@ -21,6 +23,7 @@ from ..stories import edits as conversation_edits
 from ..stories import record as conversations
 from ..stories.record import Author
 from .context import current_event, get_db, node_link
+from .i18n import LANG_COOKIE, phone_language
 from .identity import attendee_token, staff_name, staff_session_station
 from .jsonapi import ApiError, json_error, read_json
 from .ratelimit import story_limits
@@ -97,8 +100,18 @@ def create():
     if author.source == "attendee":
         story_limits()
     _refuse_after_closing(data)
-    stored, created = conversations.record(get_db(), event, data, author)
+    db = get_db()
+    with dbm.write(db):  # the story and the language it was told in, together
+        stored, created = conversations.record(db, event, data, author)
+        if author.source == "attendee":
+            heard.told_in(db, str(data.id), _teller_language())
     return jsonify(stored), 201 if created else 200
+
+
+def _teller_language() -> str | None:
+    """The language an attendee's phone speaks (their choice on our pages, else its own): the
+    language their story was told in, and so of what they hear back (tracker.actions.heard)."""
+    return supported(request.cookies.get(LANG_COOKIE)) or phone_language()
 
 
 def _caller(event: dict, uuid: UUID) -> Author:
@@ -153,7 +166,11 @@ def put(conversation_id: str):
         _refuse_after_closing(data)
     if author.source == "attendee":
         story_limits()
-    stored, outcome = conversation_edits.put(get_db(), event, data, author)
+    db = get_db()
+    with dbm.write(db):
+        stored, outcome = conversation_edits.put(db, event, data, author)
+        if author.source == "attendee":
+            heard.told_in(db, str(uuid), _teller_language())
     return jsonify(stored), 201 if outcome == "created" else 200
 
 

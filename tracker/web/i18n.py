@@ -35,6 +35,7 @@ UNTRANSLATED = frozenset(
         "admin_setup",
         "admin_conversations",
         "admin_followups",
+        "admin_actions",
     }
 )
 _BY_BABEL_NAME = {babel_name(tag): tag for tag in LANGUAGES}
