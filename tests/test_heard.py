@@ -283,6 +283,7 @@ def test_every_message_is_in_the_export_and_erasure_erases_its_address(admin, db
         "en",
     )
     assert "1 acknowledgement" in admin.get("/admin/actions").text
+    assert "/admin/customer-messages.csv" in admin.get("/admin/data").text
     erasure.erase_attendee(db, event["id"], someone["badge"], "Ann")
     (message,) = dbm.rows(db.execute("SELECT recipient FROM customer_messages"))
     assert message["recipient"] == "(erased)"

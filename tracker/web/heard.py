@@ -17,7 +17,7 @@ bp = Blueprint("heard", __name__, url_prefix="/heard")
 
 def _message(token: str) -> dict:
     try:
-        return heard.message(get_db(), heard.message_id(current_app.secret_key or "", token))
+        return heard.message(get_db(), heard.message_id(str(current_app.secret_key or ""), token))
     except heard.UnknownMessage:
         abort(404, _("This link is not valid. Please use the link in the e-mail we sent you."))
 
