@@ -13,6 +13,7 @@ from .node import link as node_link
 from .ops import litestream, replication, status
 from .store import db as dbm
 from .store import logs
+from .themes import worker as themes_worker
 from .web import i18n, live, metrics
 from .web.guard import ConnectionGuard
 
@@ -96,6 +97,10 @@ def _background_tasks(app: Flask) -> None:
         app.extensions["tracker_replication_check"] = status.replication_check(
             str(app.config["DATABASE"])
         )
+    if link is None:  # central: the themes' child process, reading stories off the request path
+        themes = app.extensions[themes_worker.EXTENSION] = themes_worker.Worker(app.config)
+        if serving:
+            themes.start()
     if link is None:  # central: the status page's checks and their alarms, every 15 s
         live_screens = app.extensions["tracker_live"].screens
         watch = status.Watch(

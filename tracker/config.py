@@ -72,6 +72,7 @@ def from_env(env: os._Environ | dict | None = None) -> dict:
         "ALERT_EMAILS": [a.strip() for a in env.get("ALERT_EMAILS", "").split(",") if a.strip()],
         "ALERT_WEBHOOK_URL": env.get("ALERT_WEBHOOK_URL") or None,
         "ALERT_POLL_SECONDS": float(env.get("ALERT_POLL_SECONDS") or 5),
+        "THEMES_POLL_SECONDS": float(env.get("THEMES_POLL_SECONDS") or 2),
         "ALERT_RETRY_SECONDS": float(env.get("ALERT_RETRY_SECONDS") or 30),
         "ALERT_MAX_ATTEMPTS": int(env.get("ALERT_MAX_ATTEMPTS") or 8),
         # The status page's thresholds (tracker/ops/status.py): a node not heard from for longer is

@@ -466,3 +466,33 @@ class Insights(TypedDict):
         Field(description="employees' approved stories; empty when the event has none"),
     ]
     updated_at: str
+
+
+@with_config(EXACT)
+class ThemeOut(TypedDict):
+    """One theme, as an organizer sees it (GET /api/themes)."""
+
+    id: Annotated[int, Field(description="stable for the event's life: actions point at it")]
+    label: str
+    size: Annotated[
+        int, Field(description="its stories that count now (voided, held, rehearsal out)")
+    ]
+    nps: Nps
+    conversations: Annotated[
+        list[str], Field(description="the ids its conversations were created with, newest first")
+    ]
+    hidden: Annotated[bool, Field(description="hidden by an organizer: on no public surface")]
+    language: Annotated[
+        str | None, Field(description="the language most of its stories are told in")
+    ]
+
+
+@with_config(EXACT)
+class ThemesOut(TypedDict):
+    """GET /api/themes: what the stories have in common, largest theme first."""
+
+    themes: list[ThemeOut]
+    unthemed: Annotated[
+        list[str], Field(description="ids of the stories in no theme (yet), newest first")
+    ]
+    voice: Annotated[Literal["customers", "employees"], Field(description="whose stories")]

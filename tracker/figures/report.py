@@ -16,6 +16,7 @@ from ..store.db import Row
 from ..store.totals import by_location, engagements, event_progress
 from ..stories.text import reference
 from . import insights
+from .themes import customers_told_us
 from .scoreboard import nps, nps_band, parse_quarter
 
 
@@ -69,6 +70,7 @@ def build(db: Database, event: Row) -> Row:
         "topics": topics,
         "follow_ups": follow_ups,
         **leadership(db, event),
+        "themes": customers_told_us(db, eid),
         "rehearsal": rehearsal.counts(db, eid),
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
