@@ -109,7 +109,7 @@ def test_document_is_valid_openapi():
     schema = from_dict(document())
     ops = {(op.ok().method.upper(), op.ok().path) for op in schema.get_all_operations()}
     assert ("POST", "/api/checkins") in ops and ("PUT", "/api/conversations/{id}") in ops
-    assert len(ops) == 11  # 7, the three of the node API, and GET /api/insights
+    assert len(ops) == 12  # 7, the three of the node API, GET /api/insights and /api/themes
 
 
 OPERATIONS = [

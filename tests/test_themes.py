@@ -286,3 +286,73 @@ def test_the_report_opens_with_what_customers_told_us(db, day):
     engine.refresh(db)
     built = report.build(db, day)
     assert built["themes"][0]["size"] == 4 and len(built["themes"][0]["stories"]) == 3
+
+
+# ---------------------------------------------------------------- HTTP: the API and the console
+
+
+def _small_event_stories(db, event, texts) -> list[int]:
+    station = event["stations"]["booth"]
+    author = record.Author(source="staff", station_id=station["id"], staff_name="Ann")
+    ids = []
+    for text, score in texts:
+        data = ConversationIn(id=uuid.uuid4(), story=text, nps=score, public=True)
+        record.record(db, event, data, author)
+        ids.append(str(data.id))
+    return ids
+
+
+def test_api_themes_for_organizers(db, event, admin, client, app):
+    wifi = _small_event_stories(db, event, WIFI)
+    lone = _small_event_stories(db, event, [("The keynote speaker was inspiring", 10)])
+    engine.refresh(db)
+    r = admin.get("/api/themes")
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
+    body = r.get_json()
+    (theme,) = body["themes"]
+    assert set(theme["conversations"]) == set(wifi) and theme["size"] == 4
+    assert theme["nps"] == {
+        "score": -100,
+        "promoters": 0,
+        "passives": 0,
+        "detractors": 4,
+        "responses": 4,
+    }
+    assert body["unthemed"] == lone and body["voice"] == "customers"
+    assert admin.get("/api/themes?voice=employees").get_json()["themes"] == []
+    assert admin.get("/api/themes?voice=robots").status_code == 400
+    from pydantic import TypeAdapter
+
+    from tracker.contract.responses import ThemesOut
+
+    TypeAdapter(ThemesOut).validate_python(body)
+    assert "/api/themes" in client.get("/openapi.json").get_json()["paths"]
+
+
+def test_api_themes_refuses_anonymous_and_staff(client):
+    assert client.get("/api/themes").status_code == 401
+
+
+def test_console_themes_page_and_changes(db, event, admin):
+    _small_event_stories(db, event, WIFI)
+    coffee = _small_event_stories(db, event, COFFEE)
+    engine.refresh(db)
+    page = admin.get("/admin/themes").get_data(as_text=True)
+    assert "Plan an action" in page and "/admin/actions/new?theme=" in page
+    assert 'href="/admin/themes"' in admin.get("/admin/").get_data(as_text=True)
+    wifi_id, coffee_id = (t["id"] for t in listing.themes(db, event["id"]))
+    r = admin.post(f"/admin/themes/{wifi_id}", data={"do": "rename", "label": "Venue Wi-Fi"})
+    assert r.status_code == 302
+    assert "Venue Wi-Fi" in admin.get("/admin/themes").get_data(as_text=True)
+    admin.post(f"/admin/themes/{coffee_id}", data={"do": "hide"})
+    assert listing.theme(db, event["id"], coffee_id)["hidden"]
+    row = db.execute("SELECT id FROM conversations WHERE uuid = ?", [coffee[0]]).fetchone()[0]
+    admin.post("/admin/themes/move", data={"conversation": row, "theme": wifi_id})
+    assert row in listing.theme(db, event["id"], wifi_id)["conversation_ids"]
+    admin.post(f"/admin/themes/{coffee_id}", data={"do": "merge", "into": wifi_id})
+    assert not listing.exists(db, event["id"], coffee_id)
+    assert admin.post(f"/admin/themes/{coffee_id}", data={"do": "hide"}).status_code == 404
+    assert (
+        admin.post(f"/admin/themes/{wifi_id}", data={"do": "rename", "label": ""}).status_code
+        == 302
+    )

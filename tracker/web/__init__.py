@@ -34,6 +34,7 @@ from .admin import followups as admin_followups
 from .admin import home as admin
 from .admin import setup as admin_setup
 from .admin import status as admin_status
+from .admin import themes as admin_themes
 from .context import RETRY_AFTER_SECONDS, database_unavailable, get_db, when
 from .jsonapi import UNSAFE, ApiError, code_for_status, is_api, json_error, refuse_cross_site
 
@@ -87,6 +88,7 @@ def _handle_database_error(exc: sqlite3.Error):
     retry; nothing was stored. Any other SQLite error is a fault of ours: a logged 500."""
     if not database_unavailable(exc):
         return _handle_unexpected(exc)
+    dbm.forget_if_broken(exc)
     current_app.logger.error("database unavailable: %s", exc)
     message = "the database cannot take writes right now; try again in a moment"
     if is_api():
@@ -170,6 +172,7 @@ def blueprints() -> list:
         admin,
         admin_followups,
         admin_actions,
+        admin_themes,
         admin_records,
         admin_data,
         admin_setup,

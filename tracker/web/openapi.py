@@ -10,7 +10,15 @@ from pydantic import TypeAdapter
 
 from ..contract.errors import Error
 from ..contract.requests import CheckinIn, ConversationIn
-from ..contract.responses import Badge, CheckinOut, Conversation, Health, Insights, Scoreboard
+from ..contract.responses import (
+    Badge,
+    CheckinOut,
+    Conversation,
+    Health,
+    Insights,
+    Scoreboard,
+    ThemesOut,
+)
 
 bp = Blueprint("openapi", __name__)
 
@@ -18,6 +26,7 @@ bp = Blueprint("openapi", __name__)
 REQUESTS: list[type] = [CheckinIn, ConversationIn]
 RESPONSES: list[type] = [CheckinOut, Conversation, Scoreboard, Health, Error, Badge]
 RESPONSES.append(Insights)  # the Experience Analytics Expo (/insights)
+RESPONSES.append(ThemesOut)  # what the stories have in common (GET /api/themes)
 
 
 def _ref(model: type) -> dict:
@@ -207,6 +216,27 @@ def document() -> dict[str, Any]:
                     "responses": {
                         "200": _json(Insights, "the figures under the filters"),
                         **_errors(400, 404),
+                    },
+                }
+            },
+            "/api/themes": {
+                "get": {
+                    "operationId": "getThemes",
+                    "summary": "What the stories have in common (organizers): each theme with its"
+                    " size, NPS and the ids of its conversations, largest first, and the stories"
+                    " in no theme",
+                    "parameters": [
+                        {
+                            "name": "voice",
+                            "in": "query",
+                            "required": False,
+                            "description": "whose stories: customers' (the default) or employees'",
+                            "schema": {"enum": ["customers", "employees"]},
+                        }
+                    ],
+                    "responses": {
+                        "200": _json(ThemesOut, "the themes"),
+                        **_errors(400, 401, 403),
                     },
                 }
             },
