@@ -129,6 +129,24 @@
       return li;
     });
     list.replaceChildren.apply(list, items);
+    spaceMarks();
+  }
+
+  // Milestone labels never run into each other (75% beside 100% on a narrow bar): from the
+  // goal backwards, a label that would touch the one after it is left out; its tick stays.
+  function spaceMarks() {
+    var spans = Array.prototype.slice.call(document.querySelectorAll("#marks .mark span"));
+    var gap = fontSize() * 0.4;
+    var kept = null;
+    for (var i = spans.length - 1; i >= 0; i--) {
+      spans[i].style.visibility = "";
+      var r = spans[i].getBoundingClientRect();
+      if (kept && r.right + gap > kept.left && kept.right + gap > r.left) {
+        spans[i].style.visibility = "hidden";
+      } else {
+        kept = r;
+      }
+    }
   }
 
   // ---- the hero: a figure shrinks until it fits its box, never more ---------------------------
@@ -154,8 +172,27 @@
     return fit;
   }
 
+  // The total is the hero: at least 72 pt at 1080p (8.9 vmin). When the figures side by side
+  // leave it smaller, the percentage steps down to a line of its own under the total (stacked),
+  // whichever way the total is bigger.
+  var HERO_MIN_VMIN = 8.9;
+
   function fitFigures() {
-    fitBox($("figures"), Array.prototype.slice.call(document.querySelectorAll("#figures .big")), $("hero"));
+    var figures = $("figures");
+    var bigs = Array.prototype.slice.call(document.querySelectorAll("#figures .big"));
+    var total = function () { return parseFloat(getComputedStyle($("total")).fontSize); };
+    figures.classList.remove("stacked");
+    fitBox(figures, bigs, $("hero"));
+    var side = total();
+    var least = (HERO_MIN_VMIN * Math.min(window.innerWidth, window.innerHeight)) / 100;
+    if (side < least && window.innerWidth >= 600) {
+      figures.classList.add("stacked");
+      fitBox(figures, bigs, $("hero"));
+      if (total() < side) {
+        figures.classList.remove("stacked");
+        fitBox(figures, bigs, $("hero"));
+      }
+    }
     fitBox($("nps"), [$("nps-score")], $("nps"));
   }
 
@@ -240,9 +277,10 @@
       var cols = parseInt(getComputedStyle(list).getPropertyValue("--cols"), 10) || 3;
       var gap = parseFloat(getComputedStyle(list).rowGap) || 0;
       var tallest = items.reduce(function (m, li) { return Math.max(m, li.getBoundingClientRect().height); }, 0);
-      // As many rows as the locations need (one more for a country's header that moves on);
-      // the grid gives the band that height, or what the panels above leave it.
-      var rows = Math.ceil(items.length / cols) + (options.group === "country" ? 1 : 0);
+      // As many rows as the locations need, each country's group whole in one column (a group
+      // that does not fit the column it would start in begins the next); the grid gives the
+      // band that height, or what the panels above leave it.
+      var rows = rowsNeeded(items, cols);
       list.style.height = rows * tallest + (rows - 1) * gap + "px";
       pages = cut(items, cols);
     }
@@ -272,8 +310,36 @@
     });
   }
 
+  // The sizes of the groups in rows: a country's header with its locations, or one row each.
+  function groupSizes(items) {
+    var sizes = [];
+    items.forEach(function (li) {
+      if (li.classList.contains("group") || !sizes.length || options.group !== "country") sizes.push(1);
+      else sizes[sizes.length - 1] += 1;
+    });
+    return sizes;
+  }
+
+  // The fewest rows a column needs for the groups to fill at most `cols` columns, none split
+  // that a column can hold whole (a bigger one runs on into the next column).
+  function rowsNeeded(items, cols) {
+    var sizes = groupSizes(items);
+    for (var rows = Math.ceil(items.length / cols); rows < items.length; rows++) {
+      var columns = 1;
+      var used = 0;
+      sizes.forEach(function (n) {
+        if (used && used + n > rows && n <= rows) { columns += 1; used = 0; }
+        used += n;
+        while (used > rows) { columns += 1; used -= rows; }
+      });
+      if (columns <= cols) return rows;
+    }
+    return items.length;
+  }
+
   // Cut the rows into pages of `cols` columns that each fit the list (the wall never scrolls);
-  // a country's header never ends a column without its first location. A page is its columns.
+  // a country's group stays in one column when it fits one, and its header never ends a
+  // column without its first location. A page is its columns.
   function cut(items, cols) {
     var list = $("locations");
     var room = list.clientHeight;
@@ -285,7 +351,12 @@
     var used = 0;
     items.forEach(function (li, i) {
       var need = heights[i];
-      if (li.classList.contains("group") && i + 1 < items.length) need += gap + heights[i + 1];
+      if (li.classList.contains("group")) {
+        // The whole group, when a column holds it; else at least its first location.
+        var whole = heights[i];
+        for (var k = i + 1; k < items.length && !items[k].classList.contains("group"); k++) whole += gap + heights[k];
+        need = whole <= room + 0.5 ? whole : heights[i] + (i + 1 < items.length ? gap + heights[i + 1] : 0);
+      }
       if (column.length && used + gap + need > room + 0.5) {
         page.push(column);
         column = [];
@@ -374,6 +445,7 @@
       { key: "checkins", label: t("checkins"), color: cssVar("--accent") },
       { key: "conversations", label: t("conversations"), color: cssVar("--accent-2") },
     ].filter(function (d) { return counts.indexOf(d.key) >= 0; });
+    renderLegend(series);
     var datasets = series.map(function (d) {
       return { label: d.label, backgroundColor: d.color, borderRadius: 4,
                data: hours.map(function (h) { return h[d.key]; }) };
@@ -381,6 +453,7 @@
     if (chart) {
       chart.data.labels = labels;
       chart.data.datasets.forEach(function (ds, i) { ds.data = datasets[i] ? datasets[i].data : []; });
+      hourStep = labelStep(labels);
       chart.update("none");
       return;
     }
@@ -392,15 +465,50 @@
       data: { labels: labels, datasets: datasets },
       options: {
         animation: false, responsive: true, maintainAspectRatio: false,
-        plugins: { legend: { position: "top", align: "start", labels: { boxWidth: fontSize(), color: fg } },
-                   tooltip: { enabled: false } },
+        // The legend is the panel's own HTML above the plot (#chart-legend): one drawn in the
+        // canvas ran into the axis' top label.
+        plugins: { legend: { display: false }, tooltip: { enabled: false } },
         scales: {
-          x: { stacked: true, grid: { display: false }, ticks: { color: fg, maxRotation: 0, autoSkipPadding: 12 } },
+          x: { stacked: true, grid: { display: false },
+               ticks: { color: fg, maxRotation: 0, autoSkip: false, callback: hourLabel } },
           y: { stacked: true, beginAtZero: true, grid: { color: cssVar("--line") },
                ticks: { color: fg, precision: 0, maxTicksLimit: 5 } },
         },
       },
     });
+    hourStep = labelStep(labels);
+    chart.update("none");
+  }
+
+  function renderLegend(series) {
+    var legend = $("chart-legend");
+    var items = series.map(function (d) {
+      var item = el("span", "key " + d.key);
+      item.appendChild(el("span", "swatch"));
+      item.appendChild(el("span", null, d.label));
+      return item;
+    });
+    legend.replaceChildren.apply(legend, items);
+  }
+
+  // Hours are labelled every `hourStep`, counted back from the current hour, which always has
+  // its label; the step is what the plot's width holds without labels touching.
+  var hourStep = 1;
+  function hourLabel(value, index) {
+    var n = this.chart.data.labels.length;
+    return (n - 1 - index) % hourStep === 0 ? this.chart.data.labels[index] : "";
+  }
+
+  function labelStep(labels) {
+    if (!chart || !labels.length) return 1;
+    var ctx = chart.ctx;
+    ctx.save();
+    ctx.font = fontSize() + "px " + Chart.defaults.font.family;
+    var widest = labels.reduce(function (m, l) { return Math.max(m, ctx.measureText(l).width); }, 0);
+    ctx.restore();
+    var room = (chart.chartArea ? chart.chartArea.right - chart.chartArea.left : chart.width) || 1;
+    var each = room / labels.length;
+    return Math.max(1, Math.ceil((widest + fontSize()) / each));
   }
 
   // The chart speaks in the page's typeface and its secondary size (1rem: 32px at 1080p).
@@ -419,9 +527,11 @@
     if (!$("celebrate").hidden) fitBox($("celebrate-text"), [$("celebrate-big")]);
     if (chart) {
       chartFonts();
-      chart.options.plugins.legend.labels.boxWidth = fontSize();
+      chart.update("none");
+      hourStep = labelStep(chart.data.labels);
       chart.update("none");
     }
+    spaceMarks();
   }
 
   // A typeface that arrives late (self-hosted fonts, fetched a script at a time) changes every
