@@ -115,7 +115,7 @@ def test_the_wall_holds_approved_public_customer_stories_only(db, busy):
 def test_filters_narrow_figures_and_wall(db, busy, filters, expected):
     f = insights.figures(db, busy, **filters)
     assert {s["story"] for s in f["stories"]} == expected
-    assert f["filters"] == {"topic": None, "location": None, "band": None, **filters}
+    assert f["filters"] == {"topic": None, "location": None, "band": None, "theme": None, **filters}
     # the choices stay what the kiosk offers, whatever is chosen
     assert [p["slug"] for p in f["choices"]["locations"]] == ["austin", "cork"]
     assert f["choices"]["topics"][:2] == ["Pricing", "Support"]

@@ -356,3 +356,37 @@ def test_console_themes_page_and_changes(db, event, admin):
         admin.post(f"/admin/themes/{wifi_id}", data={"do": "rename", "label": ""}).status_code
         == 302
     )
+
+
+# ---------------------------------------------------------------- /insights: public, filtered
+
+
+def test_insights_names_public_themes_and_filters_by_one(db, event, client):
+    _small_event_stories(db, event, WIFI)
+    _small_event_stories(db, event, COFFEE)
+    station = event["stations"]["booth"]
+    author = record.Author(source="staff", station_id=station["id"], staff_name="Ann")
+    for text in ("The private wifi complaint of Jane Doe", "Jane Doe says wifi is down"):
+        record.record(db, event, ConversationIn(id=uuid.uuid4(), story=text, nps=2), author)
+    engine.refresh(db)
+    body = client.get("/api/insights").get_json()
+    named = body["choices"]["themes"]
+    assert [t["size"] for t in named] == sorted((t["size"] for t in named), reverse=True)
+    assert all("jane" not in t["label"].lower() for t in named)
+    wifi = next(t for t in named if "wifi" in t["label"].lower())
+    assert body["talk"]["detractors"][0]["id"] == wifi["id"]
+    assert body["talk"]["promoters"][0]["label"].lower().count("coffee") == 1
+    filtered = client.get(f"/api/insights?theme={wifi['id']}").get_json()
+    assert filtered["filters"]["theme"] == wifi["id"]
+    assert {s["story"] for s in filtered["stories"]} == {text for text, _ in WIFI}
+    assert filtered["nps"]["responses"] == wifi["nps"]["responses"]
+    assert client.get("/api/insights?theme=999").status_code == 404
+    assert client.get("/api/insights?theme=wifi").status_code == 400
+    # Hidden: not named, not a filter.
+    curation.hide(db, event["id"], wifi["id"], "Ann")
+    assert wifi["id"] not in {
+        t["id"] for t in client.get("/api/insights").get_json()["choices"]["themes"]
+    }
+    assert client.get(f"/api/insights?theme={wifi['id']}").status_code == 404
+    page = client.get("/insights").get_data(as_text=True)
+    assert 'id="themes-panel"' in page and "What detractors talk about" in page

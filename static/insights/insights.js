@@ -15,8 +15,8 @@
   var options = JSON.parse($("options").textContent);
   var figures = JSON.parse($("figures").textContent);
   var BANDS = { promoter: "promoters", passive: "passives", detractor: "detractors" };
-  var FILTERS = ["topic", "location", "band"];
-  var state = { topic: null, location: null, band: null };
+  var FILTERS = ["topic", "location", "band", "theme"];
+  var state = { topic: null, location: null, band: null, theme: null };
   var asked = 0; // the latest request: an older answer arriving late is dropped
   var charts = {};
   var idleTimer = null;
@@ -24,7 +24,7 @@
 
   function cssVar(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim(); }
   function rem() { return parseFloat(getComputedStyle(document.documentElement).fontSize) || 16; }
-  function atStart() { return !state.topic && !state.location && !state.band; }
+  function atStart() { return !state.topic && !state.location && !state.band && !state.theme; }
 
   // ---- filters ---------------------------------------------------------------------------
 
@@ -83,6 +83,10 @@
     var c = e.target.closest(".chip");
     if (c) choose(c.dataset.filter, c.dataset.value);
   });
+  $("themes-panel").addEventListener("click", function (e) {
+    var c = e.target.closest(".chip");
+    if (c) choose(c.dataset.filter, c.dataset.value);
+  });
   $("reset").addEventListener("click", startOver);
 
   // ---- figures -----------------------------------------------------------------------------
@@ -96,6 +100,31 @@
     renderLocations(data.locations);
     renderHours(data.hours);
     renderWall(data.stories, data.employee_stories);
+    renderThemes(data.choices.themes, data.talk);
+  }
+
+  // A theme as a chip that filters: its public name and its NPS beside it.
+  function themeChip(theme, count) {
+    var b = chip("theme", String(theme.id), theme.label, "theme-chip");
+    b.dir = "auto";
+    var figure = count === undefined ? theme.nps.score : count;
+    if (figure !== null) b.appendChild(el("span", "figure", count === undefined ? signed.format(figure) : numbers.format(figure)));
+    return b;
+  }
+
+  function renderThemes(themes, talk) {
+    var row = $("chips-theme");
+    row.replaceChildren.apply(row, themes.map(function (x) { return themeChip(x); }));
+    [["talk-detractors", talk.detractors, "detractors"], ["talk-promoters", talk.promoters, "promoters"]].forEach(function (side) {
+      var list = $(side[0]);
+      list.replaceChildren.apply(list, side[1].map(function (x) {
+        var li = el("li");
+        li.appendChild(themeChip(x, x.nps[side[2]]));
+        return li;
+      }));
+    });
+    $("themes-panel").hidden = !themes.length;
+    markChips();
   }
 
   function renderNps(nps) {
@@ -266,7 +295,7 @@
 
   render(figures);
   window.trackerInsights = {
-    state: function () { return { topic: state.topic, location: state.location, band: state.band }; },
+    state: function () { return { topic: state.topic, location: state.location, band: state.band, theme: state.theme }; },
     figures: function () { return figures; },
     resets: function () { return resets; },
     socket: socket,

@@ -386,6 +386,26 @@ class InsightFilters(TypedDict):
     topic: str | None
     location: Annotated[str | None, Field(description="a location's slug")]
     band: NpsBand | None
+    theme: Annotated[int | None, Field(description="a theme's id (one of choices.themes)")]
+
+
+@with_config(EXACT)
+class InsightTheme(TypedDict):
+    """A theme /insights may name: its public name only (never a phrase read from stories
+    that are not approved and public), its size and NPS."""
+
+    id: int
+    label: str
+    size: int
+    nps: Nps
+
+
+@with_config(EXACT)
+class InsightTalk(TypedDict):
+    """What detractors and what promoters talk about: the themes with the most of each."""
+
+    detractors: list[InsightTheme]
+    promoters: list[InsightTheme]
 
 
 @with_config(EXACT)
@@ -402,6 +422,9 @@ class InsightChoices(TypedDict):
     topics: list[str]
     locations: list[InsightPlace]
     bands: list[NpsBand]
+    themes: Annotated[
+        list[InsightTheme], Field(description="the themes that may be named here, largest first")
+    ]
 
 
 @with_config(EXACT)
@@ -461,6 +484,7 @@ class Insights(TypedDict):
     topics: list[TopicNps]
     hours: list[HourNps]
     stories: list[InsightStory]
+    talk: InsightTalk
     employee_stories: Annotated[
         list[InsightEmployeeStory],
         Field(description="employees' approved stories; empty when the event has none"),

@@ -28,6 +28,8 @@ from ..contract.responses import (
     InsightPlace,
     Insights,
     InsightStory,
+    InsightTalk,
+    InsightTheme,
     LocationNps,
     Nps,
     NpsBand,
@@ -38,7 +40,9 @@ from ..store.db import Row
 from ..store.triggers import quarter
 from ..stories import employees as employee_stories
 from ..stories.text import short_story
+from ..themes import listing as theme_listing
 from .scoreboard import nps, nps_band, parse_quarter
+from .themes import for_public
 
 WALL_LIMIT = 30  # stories on the wall: a screenful, and a bounded read
 BANDS: tuple[NpsBand, ...] = get_args(NpsBand)
@@ -67,6 +71,13 @@ class UnknownBand(ValueError):
     """Not one of promoter, passive, detractor."""
 
 
+class UnknownTheme(LookupError):
+    """The event has no theme /insights may name with that id."""
+
+
+TALK_THEMES = 5  # themes on each side of "what detractors / promoters talk about"
+
+
 def places(db: Database, event_id: int) -> list[InsightPlace]:
     """The event's locations that have stations, by name: the location chips."""
     found = dbm.rows(
@@ -87,13 +98,16 @@ def figures(
     location: str | None = None,
     band: str | None = None,
     limit: int = WALL_LIMIT,
+    theme: int | None = None,
 ) -> Insights:
     """Everything /insights shows under the chosen filters (each None: all).
 
     `topic` is a topic's exact text (one no conversation names gives empty figures, not an
     error); `location` a location slug (UnknownLocation if the event has none such); `band`
-    promoter, passive or detractor (UnknownBand otherwise). The filters narrow the figures and
-    the wall alike; the choices offered stay the same. `limit` caps the wall.
+    promoter, passive or detractor (UnknownBand otherwise); `theme` a theme's id among those
+    that may be named here (UnknownTheme otherwise: a hidden theme, or one with no public name,
+    is not a filter a visitor can find). The filters narrow the figures and the wall alike;
+    the choices offered stay the same. `limit` caps the wall.
     """
     eid = event["id"]
     all_places = places(db, eid)
@@ -101,7 +115,10 @@ def figures(
         raise UnknownLocation(location)
     if band is not None and band not in BAND_RANGES:
         raise UnknownBand(band)
-    where, params = _where(eid, topic, location, band)
+    named = public_themes(db, eid)
+    if theme is not None and theme not in {t["id"] for t in named}:
+        raise UnknownTheme(theme)
+    where, params = _where(eid, topic, location, band, theme)
     by_location = _bands_by(
         db.execute(
             f"SELECT l.slug, c.nps, count(*) FROM conversations c"
@@ -111,7 +128,9 @@ def figures(
         )
     )
     topics = _topics(db, where, params)
-    filters = InsightFilters(topic=topic, location=location, band=cast(NpsBand | None, band))
+    filters = InsightFilters(
+        topic=topic, location=location, band=cast(NpsBand | None, band), theme=theme
+    )
     event_topics = [t for t in event.get("topics", []) if isinstance(t, str)]
     return Insights(
         event=InsightEvent(slug=event["slug"], name=event["name"]),
@@ -120,6 +139,7 @@ def figures(
             topics=event_topics + sorted({t["topic"] for t in topics} - set(event_topics)),
             locations=all_places,
             bands=list(BANDS),
+            themes=named,
         ),
         nps=_sum_nps(by_location.values()),
         locations=[
@@ -134,14 +154,43 @@ def figures(
         ],
         topics=topics,
         hours=_hours(db, where, params),
-        stories=wall(db, eid, topic, location, band, limit),
-        employee_stories=employee_wall(db, eid, location) if topic is None and band is None else [],
+        stories=wall(db, eid, topic, location, band, limit, theme),
+        talk=talk(named),
+        employee_stories=(
+            employee_wall(db, eid, location)
+            if topic is None and band is None and theme is None
+            else []
+        ),
         updated_at=dbm.utcnow(),
     )
 
 
+def public_themes(db: Database, event_id: int) -> list[InsightTheme]:
+    """The customers' themes /insights may name, largest first (tracker.figures.themes: not
+    hidden, and named from approved public stories or by an organizer)."""
+    return [
+        InsightTheme(id=t["id"], label=t["label"], size=t["size"], nps=t["nps"])
+        for t in for_public(db, event_id)
+    ]
+
+
+def talk(named: list[InsightTheme]) -> InsightTalk:
+    """What detractors talk about beside what promoters talk about: the themes with the most
+    detractors (promoters), most first, at most TALK_THEMES each."""
+
+    def most(band: str) -> list[InsightTheme]:
+        ranked = sorted((t for t in named if t["nps"][band]), key=lambda t: -t["nps"][band])  # type: ignore[literal-required]
+        return ranked[:TALK_THEMES]
+
+    return InsightTalk(detractors=most("detractors"), promoters=most("promoters"))
+
+
 def _where(
-    event_id: int, topic: str | None, location: str | None, band: str | None
+    event_id: int,
+    topic: str | None,
+    location: str | None,
+    band: str | None,
+    theme: int | None = None,
 ) -> tuple[str, list[object]]:
     """SQL conditions (on c: conversations, l: locations) for the filters, and their values."""
     where, params = ["l.event_id = ?"], [cast(object, event_id)]
@@ -155,6 +204,9 @@ def _where(
         low, high = BAND_RANGES[band]
         where.append("c.nps BETWEEN ? AND ?")
         params += [low, high]
+    if theme is not None:
+        where.append(theme_listing.in_theme("c"))
+        params.append(theme)
     return " AND ".join(where), params
 
 
@@ -237,10 +289,11 @@ def wall(
     location: str | None = None,
     band: str | None = None,
     limit: int = WALL_LIMIT,
+    theme: int | None = None,
 ) -> list[InsightStory]:
     """The newest approved public stories of customers (not voided, not rehearsal) under the
     filters, newest first, at most `limit`: the story, where, its score and topics, never who."""
-    where, params = _where(event_id, topic, location, band)
+    where, params = _where(event_id, topic, location, band, theme)
     found = dbm.rows(
         db.execute(
             f"""

@@ -13,7 +13,7 @@ from ..contract.responses import Nps, ThemeOut, ThemesOut
 from ..store import db as dbm
 from ..store.db import Row
 from ..stories.text import short_story
-from ..themes import listing
+from ..themes import listing, reading
 from .scoreboard import nps, nps_band
 
 REPORT_THEMES = 6  # themes that open the report
@@ -59,6 +59,10 @@ def for_public(db: Database, event_id: int) -> list[Row]:
     for theme in listing.themes(db, event_id, "customers", hidden=False):
         if not theme["public_label"]:
             continue
+        if not theme["renamed_by"]:  # read again now: a story rejected since takes its words along
+            texts = [s["story"] for s in listing.stories(db, theme["public_ids"][:40])]
+            if not reading.mentions(theme["public_label"], texts):
+                continue
         score = theme_nps(theme["scores"])
         found.append(
             {"id": theme["id"], "label": theme["public_label"], "size": theme["size"], "nps": score}

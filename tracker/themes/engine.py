@@ -346,18 +346,26 @@ def name_in_public(db: Database) -> int:
     for theme in themes:
         public = dbm.rows(
             db.execute(
-                "SELECT c.id, c.story FROM theme_stories t JOIN conversations c"
+                "SELECT c.id, c.story, t.language FROM theme_stories t JOIN conversations c"
                 " ON c.id = t.conversation_id"
                 f" WHERE t.theme_id = ? AND {PUBLIC_STORY} AND c.voided_at IS NULL"
-                " AND c.held_from IS NULL AND c.rehearsal = 0 ORDER BY c.id DESC LIMIT ?",
-                [theme["id"], LABEL_STORIES],
+                " AND c.held_from IS NULL AND c.rehearsal = 0 ORDER BY c.id",
+                [theme["id"]],
             )
-        )
+        )[-LABEL_STORIES:]
         ids = sorted(p["id"] for p in public)
         if ids == json.loads(theme["public_from"]) and (theme["public_label"] is None) == (not ids):
             continue
-        phrases = reading.key_phrases([p["story"] for p in public], theme["language"] or "en", 1)
-        changed.append((theme["id"], _tidy(phrases[0]) if phrases else None, _dumps(ids)))
+        label = None
+        if public:
+            # The theme's heaviest terms choose among the public stories' own phrases.
+            terms: Counter[str] = Counter()
+            for (raw,) in db.execute(
+                "SELECT terms FROM theme_stories WHERE theme_id = ?", [theme["id"]]
+            ):
+                terms.update(json.loads(raw))
+            label = _label(public, [t for t, _ in terms.most_common(2)])[1]
+        changed.append((theme["id"], label, _dumps(ids)))
     if changed:
         with dbm.write(db):
             for theme_id, label, read_from in changed:

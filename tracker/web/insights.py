@@ -45,12 +45,18 @@ def page():
 @bp.get("/api/insights")
 def api_insights():
     args = {k: request.args.get(k) or None for k in ("topic", "location", "band")}
+    theme_arg = request.args.get("theme") or None
+    if theme_arg is not None and not (theme_arg.isdigit() and len(theme_arg) <= 12):
+        return json_error(400, ErrorCode.bad_request, "theme is a theme's id (a number)")
+    theme = int(theme_arg) if theme_arg is not None else None
     try:
-        figures = insights.figures(get_db(), current_event(), **args)
+        figures = insights.figures(get_db(), current_event(), **args, theme=theme)
     except insights.UnknownLocation:
         return json_error(
             404, ErrorCode.unknown_location, f"the event has no location {args['location']!r}"
         )
+    except insights.UnknownTheme:
+        return json_error(404, ErrorCode.not_found, f"/insights names no theme {theme}")
     except insights.UnknownBand:
         return json_error(400, ErrorCode.bad_request, "band is one of promoter, passive, detractor")
     response = jsonify(figures)

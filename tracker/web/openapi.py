@@ -211,6 +211,11 @@ def document() -> dict[str, Any]:
                                 "only scores in this band",
                                 {"enum": ["promoter", "passive", "detractor"]},
                             ),
+                            (
+                                "theme",
+                                "a theme's id (one of choices.themes): only its stories",
+                                {"type": "integer", "minimum": 1},
+                            ),
                         )
                     ],
                     "responses": {
