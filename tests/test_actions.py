@@ -19,11 +19,12 @@ from tracker.stories import record as conversations
 TODAY = "2026-10-07"
 
 
-def a_theme(db, label="Pricing") -> int:
-    """A theme as the themes' floor stores it (its id is what actions point at)."""
+def a_theme(db, event, label="Pricing", merged_into=None) -> int:
+    """A theme of the event as the themes' floor stores it (its id is what actions point at)."""
     with dbm.write(db):
         cur = db.execute(
-            "INSERT INTO themes (label, created_at) VALUES (?, ?)", [label, "2026-10-07T09:00:00Z"]
+            "INSERT INTO themes (event_id, label, created_at, merged_into) VALUES (?, ?, ?, ?)",
+            [event["id"], label, "2026-10-07T09:00:00Z", merged_into],
         )
     return int(cur.lastrowid)
 
@@ -40,7 +41,7 @@ def trail(db, event, action: str) -> list[dict]:
 
 
 def test_an_action_on_a_theme_links_its_stories_and_is_audited(db, event):
-    theme = a_theme(db)
+    theme = a_theme(db, event)
     one, two = a_story(db, event), a_story(db, event, "Pricing page is confusing")
     made = plan.create(
         db,
@@ -73,7 +74,7 @@ def test_an_action_on_a_theme_links_its_stories_and_is_audited(db, event):
     ],
 )
 def test_what_cannot_be_saved_is_refused_and_nothing_is_stored(db, event, fields, message):
-    theme = a_theme(db)
+    theme = a_theme(db, event)
     values = {"title": "Call every detractor", **fields}
     with pytest.raises(plan.ActionError, match=message):
         plan.create(db, event["id"], theme, **values)
@@ -81,13 +82,35 @@ def test_what_cannot_be_saved_is_refused_and_nothing_is_stored(db, event, fields
     assert trail(db, event, "action") == []
 
 
-def test_an_unknown_theme_is_refused(db, event):
+def test_an_unknown_theme_or_another_events_is_refused(db, event):
     with pytest.raises(plan.UnknownTheme):
         plan.create(db, event["id"], 404, "Anything")
+    with dbm.write(db):
+        other = db.execute(
+            "INSERT INTO events (slug, name, timezone, created_at)"
+            " VALUES ('other-day', 'Other Day', 'UTC', '2026-10-01T00:00:00Z')"
+        ).lastrowid
+    theirs = a_theme(db, {"id": other})
+    with pytest.raises(plan.UnknownTheme):
+        plan.create(db, event["id"], theirs, "Anything")
+
+
+def test_an_action_follows_its_theme_through_a_merge(db, event):
+    kept = a_theme(db, event, "Prices")
+    merged = a_theme(db, event, "Preise")
+    action = plan.create(db, event["id"], merged, "Translate the price page")
+    assert action["theme_id"] == merged
+    with dbm.write(db):
+        db.execute("UPDATE themes SET merged_into = ? WHERE id = ?", [kept, merged])
+    (listed,) = plan.listing(db, event["id"], TODAY, theme_id=kept)["items"]
+    assert (listed["theme_id"], listed["theme_label"]) == (kept, "Prices")
+    assert list(plan.by_theme(db, event["id"], TODAY)) == [kept]
+    later = plan.create(db, event["id"], merged, "A link from before the merge")
+    assert later["theme_id"] == kept
 
 
 def test_changes_are_each_one_history_row_and_one_audit_row_and_status_only_goes_forward(db, event):
-    made = plan.create(db, event["id"], a_theme(db), "Fix the badge printer", actor="Bob")
+    made = plan.create(db, event["id"], a_theme(db, event), "Fix the badge printer", actor="Bob")
     plan.change(
         db, event["id"], made["id"], owner="cy@example.org", due_on="2026-10-09", actor="Di"
     )
@@ -120,7 +143,7 @@ def test_changes_are_each_one_history_row_and_one_audit_row_and_status_only_goes
 
 
 def test_the_list_is_overdue_first_then_by_due_day_undated_last(db, event):
-    theme = a_theme(db)
+    theme = a_theme(db, event)
     late = plan.create(db, event["id"], theme, "Late", due_on="2026-10-01")
     soon = plan.create(db, event["id"], theme, "Soon", due_on="2026-10-08")
     undated = plan.create(db, event["id"], theme, "Some day")
@@ -133,7 +156,7 @@ def test_the_list_is_overdue_first_then_by_due_day_undated_last(db, event):
     assert page["counts"] == {"planned": 4, "doing": 0, "done": 1, "overdue": 1, "all": 5}
     everything = plan.listing(db, event["id"], TODAY, status="all")
     assert [a["id"] for a in everything["items"]][-1] == closed["id"]  # done: never overdue
-    other = plan.create(db, event["id"], a_theme(db, "Wifi"), "Second router")
+    other = plan.create(db, event["id"], a_theme(db, event, "Wifi"), "Second router")
     assert [a["id"] for a in plan.listing(db, event["id"], TODAY, theme_id=theme)["items"]] == [
         late["id"],
         soon["id"],
@@ -146,7 +169,7 @@ def test_the_list_is_overdue_first_then_by_due_day_undated_last(db, event):
 def test_csv_has_every_action_with_its_stories_and_history(db, event):
     story = a_story(db, event)
     made = plan.create(
-        db, event["id"], a_theme(db), "=HYPERLINK()", owner="Ann", stories=story["reference"]
+        db, event["id"], a_theme(db, event), "=HYPERLINK()", owner="Ann", stories=story["reference"]
     )
     plan.change(db, event["id"], made["id"], status="doing", actor="Bob")
     header, row = list(plan.csv_rows(db, event["id"], TODAY))
@@ -161,7 +184,7 @@ def test_csv_has_every_action_with_its_stories_and_history(db, event):
 
 
 def test_organizers_create_assign_export_and_close_over_http(admin, db, event):
-    theme = a_theme(db)
+    theme = a_theme(db, event)
     story = a_story(db, event)
     page = admin.get(f"/admin/actions/new?theme={theme}")
     assert page.status_code == 200 and "Pricing" in page.text
@@ -207,8 +230,24 @@ def test_organizers_create_assign_export_and_close_over_http(admin, db, event):
     assert admin.post("/admin/actions/999", data={"action": "note", "note": "x"}).status_code == 404
 
 
+def test_the_form_offers_the_themes_stories_to_link(admin, db, event):
+    theme = a_theme(db, event)
+    one, two = a_story(db, event), a_story(db, event, "Nobody could tell me the price")
+    in_theme(db, theme, one, two)
+    page = admin.get(f"/admin/actions/new?theme={theme}").text
+    assert page.index(two["reference"]) < page.index(one["reference"])  # newest first
+    assert "Nobody could tell me the price" in page
+    admin.post(
+        "/admin/actions/new",
+        data={"theme": theme, "title": "Show prices", "story": [two["reference"]]},
+    )
+    (action_id,) = db.execute("SELECT id FROM actions").fetchone()
+    linked = plan.get(db, event["id"], action_id)["stories"]
+    assert [s["reference"] for s in linked] == [two["reference"]]
+
+
 def test_a_form_that_cannot_be_saved_says_why_and_keeps_what_was_typed(admin, db, event):
-    theme = a_theme(db)
+    theme = a_theme(db, event)
     r = admin.post(
         "/admin/actions/new", data={"theme": theme, "title": "Call back", "due_on": "soon"}
     )
@@ -225,7 +264,7 @@ def test_actions_are_for_signed_in_organizers_with_csrf(app, client, db, event):
     app.config["ADMIN_PASSWORD"] = "correct horse battery"
     client.post("/admin/login", data={"name": "admin", "password": "correct horse battery"})
     # The sign-in above had no token only because login is exempt; forms are not.
-    theme = a_theme(db)
+    theme = a_theme(db, event)
     r = client.post("/admin/actions/new", data={"theme": theme, "title": "No token"})
     assert r.status_code == 400
     assert db.execute("SELECT count(*) FROM actions").fetchone()[0] == 0
@@ -233,3 +272,33 @@ def test_actions_are_for_signed_in_organizers_with_csrf(app, client, db, event):
 
 def test_the_console_links_the_actions_page(admin):
     assert 'href="/admin/actions"' in admin.get("/admin/follow-ups").text
+
+
+def in_theme(db, theme: int, *stories: dict) -> None:
+    """Put stories in a theme as the themes' reader would."""
+    with dbm.write(db):
+        for story in stories:
+            db.execute(
+                "INSERT INTO theme_stories (conversation_id, language, theme_id, read_at)"
+                " SELECT id, 'en', ?, '2026-10-07T09:00:00Z' FROM conversations WHERE uuid = ?",
+                [theme, story["id"]],
+            )
+
+
+def test_the_report_shows_each_theme_with_its_actions_and_owners(admin, db, event):
+    pricing = a_theme(db, event, "Pricing")
+    in_theme(db, pricing, a_story(db, event))
+    wifi = a_theme(db, event, "Wifi")  # no story qualifies: not among the report's themes
+    plan.create(db, event["id"], pricing, "Publish prices", owner="Ann", due_on="2026-01-02")
+    plan.create(db, event["id"], wifi, "Second router", owner="Cy")
+    quiet = a_theme(db, event, "Badges")
+    in_theme(db, quiet, a_story(db, event, "My badge was misspelt"))
+    report = admin.get("/admin/report").text
+    told = report[report.index('id="what-customers-told-us"') : report.index("<h2>Goal</h2>")]
+    pricing_part = told[told.index(f'id="theme-{pricing}"') :]
+    assert "Publish prices" in pricing_part.split("</div>\n<div")[0]
+    assert "Ann" in pricing_part and "overdue" in pricing_part
+    badges_part = told[told.index(f'id="theme-{quiet}"') :]
+    assert "No action yet." in badges_part
+    others = told[told.index('id="other-actions"') :]
+    assert "Second router" in others and "Wifi" in others and "Cy" in others

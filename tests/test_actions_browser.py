@@ -39,7 +39,7 @@ def watch_console(page) -> list[str]:
 def test_an_action_from_a_theme_is_created_assigned_and_closed_in_the_browser(
     browser, organizer_server, db, event
 ):
-    theme = a_theme(db, "Prices hard to find")
+    theme = a_theme(db, event, "Prices hard to find")
     story = a_story(db, event)
     plan.create(db, event["id"], theme, "Overdue already", owner="Sam", due_on="2026-01-05")
     context = browser.new_context(

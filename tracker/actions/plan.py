@@ -108,9 +108,31 @@ _STORY = (
 )
 
 
-def theme(db: Database, theme_id: int) -> Row:
-    """The theme {"id", "label"}; UnknownTheme when there is none with that id."""
-    row = dbm.one(db.execute("SELECT id, label FROM themes WHERE id = ?", [theme_id]))
+# Each theme id -> the theme that holds its stories now: itself, or the theme it was merged
+# into (and so on, a merge of a merge), so an action follows its stories through a merge.
+_LIVE = """
+    WITH RECURSIVE home(id, at, depth) AS (
+        SELECT id, id, 0 FROM themes
+        UNION ALL
+        SELECT home.id, t.merged_into, home.depth + 1 FROM home JOIN themes t ON t.id = home.at
+         WHERE t.merged_into IS NOT NULL AND home.depth < 50
+    ), live(id, theme) AS (
+        SELECT home.id, home.at FROM home JOIN themes t ON t.id = home.at
+         WHERE t.merged_into IS NULL
+    )
+"""
+
+
+def theme(db: Database, event_id: int, theme_id: int) -> Row:
+    """The theme {"id", "label"} of the event that `theme_id` names (the one it was merged
+    into, if it was); UnknownTheme when the event has none with that id."""
+    row = dbm.one(
+        db.execute(
+            f"{_LIVE} SELECT t.id, t.label FROM live JOIN themes t ON t.id = live.theme"
+            " WHERE live.id = ? AND t.event_id = ?",
+            [theme_id, event_id],
+        )
+    )
     if row is None:
         raise UnknownTheme(f"there is no theme {theme_id}")
     return row
@@ -142,7 +164,10 @@ def create(
     due = _clean_due(due_on)
     at = now or dbm.utcnow()
     with dbm.write(db):
-        label = theme(db, theme_id)["label"] if theme_id is not None else None
+        label = None
+        if theme_id is not None:
+            found = theme(db, event_id, theme_id)
+            theme_id, label = found["id"], found["label"]
         linked = story_ids(db, event_id, stories)
         cur = db.execute(
             "INSERT INTO actions (event_id, theme_id, title, owner, due_on, created_at,"
@@ -250,12 +275,17 @@ def change(
         return get(db, event_id, action_id)
 
 
-_SELECT = """
-    SELECT a.*, t.label AS theme_label,
+_SELECT = (
+    _LIVE
+    + """
+    SELECT a.id, a.event_id, coalesce(live.theme, a.theme_id) AS theme_id, a.title, a.owner,
+           a.due_on, a.status, a.created_at, a.created_by, a.updated_at, t.label AS theme_label,
            (a.status != 'done' AND a.due_on IS NOT NULL AND a.due_on < :today) AS overdue,
            (SELECT count(*) FROM action_stories x WHERE x.action_id = a.id) AS story_count
-      FROM actions a LEFT JOIN themes t ON t.id = a.theme_id
+      FROM actions a LEFT JOIN live ON live.id = a.theme_id
+      LEFT JOIN themes t ON t.id = coalesce(live.theme, a.theme_id)
 """
+)
 _ORDER = " ORDER BY overdue DESC, a.status = 'done', a.due_on IS NULL, a.due_on, a.id"
 
 
@@ -321,11 +351,12 @@ def listing(
     where = ["a.event_id = :event_id"]
     params: Row = {"event_id": event_id, "today": today, "theme": theme_id}
     if theme_id is not None:
-        where.append("a.theme_id = :theme")
+        where.append("coalesce(live.theme, a.theme_id) = :theme")
     counts = dict.fromkeys((*STATUSES, "overdue", "all"), 0)
     for shown, n, late in db.execute(
-        "SELECT a.status, count(*), sum(a.status != 'done' AND a.due_on < :today)"
-        f" FROM actions a WHERE {' AND '.join(where)} GROUP BY a.status",
+        f"{_LIVE} SELECT a.status, count(*), sum(a.status != 'done' AND a.due_on < :today)"
+        " FROM actions a LEFT JOIN live ON live.id = a.theme_id"
+        f" WHERE {' AND '.join(where)} GROUP BY a.status",
         params,
     ):
         counts[shown] = n

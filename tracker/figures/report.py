@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from sqlite_utils import Database
 
+from ..actions import plan
 from ..corrections import rehearsal
 from ..followups.changes import STATUSES
 from ..store import db as dbm
@@ -16,8 +17,8 @@ from ..store.db import Row
 from ..store.totals import by_location, engagements, event_progress
 from ..stories.text import reference
 from . import insights
-from .themes import customers_told_us
 from .scoreboard import nps, nps_band, parse_quarter
+from .themes import customers_told_us
 
 
 def build(db: Database, event: Row) -> Row:
@@ -55,6 +56,7 @@ def build(db: Database, event: Row) -> Row:
         [eid],
     ):
         follow_ups[status] = n
+    told, other_actions = with_actions(db, event, customers_told_us(db, eid))
     return {
         "event": event,
         "progress": event_progress(db, event),
@@ -70,10 +72,22 @@ def build(db: Database, event: Row) -> Row:
         "topics": topics,
         "follow_ups": follow_ups,
         **leadership(db, event),
-        "themes": customers_told_us(db, eid),
+        "themes": told,
+        "other_actions": other_actions,
         "rehearsal": rehearsal.counts(db, eid),
         "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }
+
+
+def with_actions(db: Database, event: Row, told: list[Row]) -> tuple[list[Row], list[Row]]:
+    """Each theme of "What customers told us" with its actions (`actions`: owner, due day,
+    status, overdue; the actions page's order), and the actions on every other theme or on
+    none: the loop from voice to action, on one page. Overdue is against today in the event's
+    time zone."""
+    today = datetime.now(ZoneInfo(event["timezone"])).date().isoformat()
+    by_theme = plan.by_theme(db, event["id"], today)
+    shown = [{**theme, "actions": by_theme.pop(theme["id"], [])} for theme in told]
+    return shown, [action for actions in by_theme.values() for action in actions]
 
 
 HIGHLIGHTS_SHOWN = 12  # a handful: what organizers chose, not a dump

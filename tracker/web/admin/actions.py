@@ -21,6 +21,8 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 from ...actions import heard, plan
 from ...figures.exports import neutralise
 from ...followups import queue as followup_queue
+from ...stories.text import reference
+from ...themes import listing as theme_listing
 from ..context import current_event, get_db, private_db
 from ..identity import organizer_name
 from .downloads import download
@@ -28,6 +30,7 @@ from .gate import back, require_organizer
 
 bp = Blueprint("admin_actions", __name__, url_prefix="/admin")
 bp.before_request(require_organizer)
+THEME_STORIES = 40  # a theme's stories the new action's form offers to link
 
 
 def event_today(event: dict) -> str:
@@ -43,6 +46,31 @@ def _theme_id(text: str | None) -> int | None:
     return int(text)
 
 
+def _theme(event: dict, theme_id: int | None) -> dict | None:
+    """The theme named (the one it was merged into, if it was), or None; 404 for none such."""
+    if theme_id is None:
+        return None
+    try:
+        return plan.theme(get_db(), event["id"], theme_id)
+    except plan.UnknownTheme:
+        abort(404, "There is no such theme.")
+
+
+def _theme_stories(event: dict, theme: dict | None) -> list[dict]:
+    """The theme's stories the form offers to link (newest first, THEME_STORIES at most)."""
+    if theme is None:
+        return []
+    db = get_db()
+    try:
+        found = theme_listing.theme(db, event["id"], theme["id"])
+    except theme_listing.UnknownTheme:  # no story qualifies now
+        return []
+    return [
+        {**row, "reference": reference(row["id"])}
+        for row in theme_listing.stories(db, found["conversation_ids"][:THEME_STORIES])
+    ]
+
+
 @bp.get("/actions")
 def actions():
     """Every action, overdue first, then by due day; filter by status and theme."""
@@ -50,16 +78,13 @@ def actions():
     status = request.args.get("status", "")
     theme_id = _theme_id(request.args.get("theme"))
     db = get_db()
+    theme = _theme(event, theme_id)
     try:
-        found = plan.listing(db, event["id"], event_today(event), status, theme_id)
+        found = plan.listing(
+            db, event["id"], event_today(event), status, theme["id"] if theme else None
+        )
     except plan.ActionError as exc:
         abort(400, f"That filter cannot be used: {exc}.")
-    theme = None
-    if theme_id is not None:
-        try:
-            theme = plan.theme(db, theme_id)
-        except plan.UnknownTheme:
-            abort(404, "There is no such theme.")
     return render_template(
         "admin/actions.html",
         event=event,
@@ -78,13 +103,7 @@ def new_action():
     """The form for a new action on a theme (`?theme=<id>`, the themes page links here)."""
     event = current_event()
     db = get_db()
-    theme_id = _theme_id(request.values.get("theme"))
-    theme = None
-    if theme_id is not None:
-        try:
-            theme = plan.theme(db, theme_id)
-        except plan.UnknownTheme:
-            abort(404, "There is no such theme.")
+    theme = _theme(event, _theme_id(request.values.get("theme")))
     error = None
     form = request.form
     if request.method == "POST":
@@ -92,11 +111,14 @@ def new_action():
             made = plan.create(
                 db,
                 event["id"],
-                theme_id,
+                theme["id"] if theme else None,
                 form.get("title", ""),
                 owner=form.get("owner", ""),
                 due_on=form.get("due_on", ""),
-                stories=form.get("stories", ""),
+                stories=[
+                    *form.getlist("story"),
+                    *form.get("stories", "").replace(",", " ").split(),
+                ],
                 actor=organizer_name(),
             )
         except plan.ActionError as exc:
@@ -112,6 +134,8 @@ def new_action():
         error=error,
         owners=followup_queue.known_owners(db, event["id"]),
         max_title=plan.MAX_TITLE,
+        theme_stories=_theme_stories(event, theme),
+        chosen=set(form.getlist("story")),
     ), (422 if error else 200)
 
 
