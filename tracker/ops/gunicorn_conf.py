@@ -126,3 +126,12 @@ worker_class = ShareGeventWorker
 # as tests/test_checkins_live.py relies on it): short, as each idle connection holds one of the
 # worker's WORKER_CONNECTIONS and of its address's share.
 keepalive = 2
+
+
+def post_worker_init(worker):
+    """In the worker, its app loaded: answer for the loop whenever it is stuck on the disk
+    (tracker/ops/stall.py). Imported here, never in the master, which imports no tracker code."""
+    from tracker.ops.stall import StallResponder
+    from tracker.store.db import SCHEMA_VERSION
+
+    StallResponder(worker.sockets, SCHEMA_VERSION).start()

@@ -221,7 +221,8 @@ class Watch:
         while True:
             try:
                 self.once()
-            except Exception:  # no event yet, a locked database: the next round tries again
+            except Exception as exc:  # no event yet, a locked database: the next round tries again
+                dbm.forget_if_broken(exc)
                 log.exception("status: a round failed")
             time.sleep(self.WATCH_SECONDS)
 

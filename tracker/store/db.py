@@ -99,6 +99,10 @@ def connect(path: str | Path, synchronous: str = "NORMAL") -> Database:
     writable = str(path) != ":memory:" and "mode=ro" not in str(path)
     if writable and conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
         conn.execute("PRAGMA journal_mode = WAL")
+    if writable:
+        # SQLite opens a file it cannot write read-only, silently: note it (thread_db).
+        file = path_of(db)
+        state_of(db).opened_read_only = os.path.exists(file) and not os.access(file, os.W_OK)
     if os.environ.get("TRACKER_REPLICA"):
         # Litestream replicates this file (tracker/replica.py) and must be the only one to
         # checkpoint: its long read transaction keeps others from checkpointing past what it has
@@ -146,14 +150,65 @@ def os_thread_primitive(name: str, fallback: Callable[[], Any]) -> Any:
     return monkey.get_original("_thread", name) if monkey else fallback
 
 
+# SQLite's primary result code after which a connection is not used again: a file it cannot open
+# (https://www.sqlite.org/rescode.html). The next use opens a new one, which works as soon as the
+# file is back: a worker recovers by itself, without a restart.
+BROKEN_CODES = frozenset({14})
+
+
+def is_broken(exc: BaseException) -> bool:
+    """Whether `exc` says its connection should be replaced (BROKEN_CODES)."""
+    if isinstance(exc, FileGone):
+        return True
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and (code & 0xFF) in BROKEN_CODES
+
+
 def thread_db(path: str | Path, synchronous: str = "NORMAL") -> Database:
-    """One connection per thread and database path, reused across requests on that thread."""
+    """One connection per thread and database path, reused across requests on that thread.
+
+    A connection is replaced here by a new one that opens the file without creating it when it
+    met a broken error (`is_broken`: a database whose files went missing answers "unable to
+    open", 503, until they are back, instead of starting an empty database in their place), or
+    when SQLite opened it read-only because its file could not be written then and the file can
+    be written now (a worker started while the disk was read-only serves again by itself). The
+    old connection is closed first: SQLite shares one view of a file's shared memory among the
+    connections of a process, and one opened read-only keeps every new one read-only."""
     cache: dict[tuple[str, str], Database] = _thread_local().__dict__.setdefault("dbs", {})
     key = (str(path), synchronous)
     db = cache.get(key)
+    reopen: set[tuple[str, str]] = _thread_local().__dict__.setdefault("reopen", set())
+    if db is not None and (state_of(db).broken or _writable_again(db)):
+        del cache[key]
+        db.close()
+        db = None
+        reopen.add(key)
     if db is None:
-        db = cache[key] = connect(path, synchronous)
+        db = connect(_existing(path) if key in reopen else path, synchronous)
+        cache[key] = db
+        reopen.discard(key)
     return db
+
+
+def _writable_again(db: Database) -> bool:
+    """Whether SQLite opened this connection read-only (its file was not writable) and the file
+    can be written now: one access(2) per use, only for such a connection."""
+    state = state_of(db)
+    return state.opened_read_only and os.access(path_of(db), os.W_OK)
+
+
+def _existing(path: str | Path) -> str:
+    """An SQLite URI that opens `path` for reading and writing but never creates it."""
+    if str(path).startswith("file:") or str(path) == ":memory:":
+        return str(path)
+    return Path(path).resolve().as_uri() + "?mode=rw"
+
+
+def forget_if_broken(exc: BaseException) -> None:
+    """After a broken error met outside `write` (a read): replace this thread's connections."""
+    if is_broken(exc):
+        for db in _thread_local().__dict__.get("dbs", {}).values():
+            state_of(db).broken = True
 
 
 def close_thread_dbs() -> None:
@@ -177,16 +232,47 @@ def write(db: Database) -> Iterator[Database]:
     # Writers of this process queue on a lock rather than on SQLite's busy handler, which
     # sleeps in growing steps (up to 100 ms) and turns a burst into a long tail. Other
     # processes still meet busy_timeout.
-    with _file_of(db).lock:
-        _begin_immediate(db)
-        state_of(db).owner = _current_task()
-        try:
-            yield db
-        except BaseException:
-            if db.conn.in_transaction:
-                db.conn.execute("ROLLBACK")
-            raise
-        db.conn.execute("COMMIT")
+    try:
+        with _file_of(db).lock:
+            _check_file(db)
+            _begin_immediate(db)
+            state_of(db).owner = _current_task()
+            try:
+                yield db
+            except BaseException:
+                if db.conn.in_transaction:
+                    db.conn.execute("ROLLBACK")
+                raise
+            db.conn.execute("COMMIT")
+    except sqlite3.Error as exc:
+        if is_broken(exc):
+            state_of(db).broken = True
+        raise
+
+
+class FileGone(sqlite3.OperationalError):
+    """The database file this connection opened is no longer at its path (deleted, moved or
+    replaced): SQLite in WAL mode would go on writing to the old file, and every write since
+    would be lost with it, so none is taken until the file is back (503, and a new connection)."""
+
+
+def _check_file(db: Database) -> None:
+    """Raise FileGone unless the file at the connection's path is the one it opened (the same
+    device and inode); one stat per transaction (a group commit is one)."""
+    state = state_of(db)
+    path = path_of(db)
+    if path.startswith("memory:"):
+        return
+    try:
+        found = os.stat(path)
+    except OSError:
+        found = None
+    identity = (found.st_dev, found.st_ino) if found else None
+    if state.identity is None:
+        state.identity = identity
+    if identity is None or identity != state.identity:
+        state.broken = True
+        raise FileGone(f"the database file {path} was moved or deleted while open")
 
 
 def _begin_immediate(db: Database) -> None:
@@ -225,12 +311,15 @@ class _Connection:
     """What tracker keeps about one connection (sqlite-utils' Database carries none of it): its
     file's name, what its process shares for that file, and who opened its write transaction."""
 
-    __slots__ = ("path", "file", "owner")
+    __slots__ = ("path", "file", "owner", "broken", "identity", "opened_read_only")
 
     def __init__(self) -> None:
         self.path: str | None = None
         self.file: _File | None = None
         self.owner: object = None
+        self.broken = False  # met an error after which it is not used again (BROKEN_CODES)
+        self.identity: tuple[int, int] | None = None  # the file's (device, inode) at first write
+        self.opened_read_only = False  # its file could not be written when it was opened
 
 
 def state_of(db: Database) -> _Connection:
