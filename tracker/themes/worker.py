@@ -25,6 +25,7 @@ from . import engine
 
 log = logging.getLogger(__name__)
 EXTENSION = "tracker_themes"
+NICENESS = 10
 
 
 class Worker:
@@ -60,6 +61,8 @@ def run(path: str, poll: float, parent: int) -> None:
     last (PRAGMA data_version moves with every other connection's commit)."""
     if _locked(path, parent) is None:
         return
+    # Below the server in the CPU's queue: on a busy machine, requests first, themes after.
+    os.nice(NICENESS)
     db = dbm.connect(path)
     seen = None
     while os.getppid() == parent:
