@@ -145,7 +145,7 @@ def write_cost(folder: Path, writes: int, rounds: int) -> None:
     a, b = statistics.median(per["with"]), statistics.median(per["without"])
     print(
         f"a story's write (stories.record, {writes} a round, {rounds} rounds, median): "
-        f"{a:.0f} µs with the themes' queue, {b:.0f} µs without: +{a - b:.0f} µs ({100 * (a - b) / b:+.1f}%)"
+        f"{a:.0f} µs with the themes' queue, {b:.0f} µs without: {a - b:+.0f} µs ({100 * (a - b) / b:+.1f}%)"
     )
 
 

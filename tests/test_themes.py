@@ -390,3 +390,18 @@ def test_insights_names_public_themes_and_filters_by_one(db, event, client):
     assert client.get(f"/api/insights?theme={wifi['id']}").status_code == 404
     page = client.get("/insights").get_data(as_text=True)
     assert 'id="themes-panel"' in page and "What detractors talk about" in page
+
+
+def test_a_public_story_edited_is_read_again_for_the_public_name(db, day):
+    ids = [tell(db, day, text, "en", score) for text, score in WIFI]
+    engine.refresh(db)
+    (theme,) = listing.themes(db, day["id"])
+    before = theme["public_label"]
+    assert before
+    for cid in ids:  # every public story now says something else about the wifi
+        db.execute(
+            "UPDATE conversations SET story = 'wifi network broken near hall C' WHERE id = ?", [cid]
+        )
+    engine.refresh(db)
+    (theme,) = listing.themes(db, day["id"])
+    assert reading.mentions(theme["public_label"], ["wifi network broken near hall C"])

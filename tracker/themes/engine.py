@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import time
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -353,7 +354,8 @@ def name_in_public(db: Database) -> int:
                 [theme["id"]],
             )
         )[-LABEL_STORIES:]
-        ids = sorted(p["id"] for p in public)
+        # Which stories, and their words as they are now (an edited story is read again).
+        ids = sorted([p["id"], zlib.crc32(p["story"].encode())] for p in public)
         if ids == json.loads(theme["public_from"]) and (theme["public_label"] is None) == (not ids):
             continue
         label = None

@@ -41,7 +41,7 @@ CREATE TABLE themes (
     merged_into INTEGER REFERENCES themes(id),
     merged_by TEXT,
     merged_at TEXT,
-    -- the approved public stories public_label was read from (a JSON list of ids)
+    -- the approved public stories public_label was read from: [[id, CRC-32 of its words], ...]
     public_from TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX themes_event ON themes (event_id, voice);
