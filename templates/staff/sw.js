@@ -4,8 +4,9 @@
 // every other page alone: only navigations to /staff pages and the assets those pages load
 // pass through it.
 // Pages: network first (fresh station and topics), cache when offline or slow. Assets are
-// versioned (?v=...), so cache first is safe. The JSON API is never touched: the page's outbox
-// (IndexedDB) owns retries, and a cached API answer would lie.
+// versioned (?v=...) and fonts named by their characters, so cache first is safe. The JSON
+// API is never touched: the page's outbox (IndexedDB) owns retries, and a cached API answer
+// would lie.
 "use strict";
 const VERSION = {{ version|tojson }};
 const CACHE = "tracker-staff-" + VERSION;
@@ -104,7 +105,8 @@ self.addEventListener("fetch", (event) => {
     if ((path === "/staff" || path.startsWith("/staff/")) && !path.endsWith(".js")) {
       event.respondWith(page(request, path));
     }
-  } else if (path.startsWith("/static/")) {
+  } else if (path.startsWith("/static/") || path.startsWith("/fonts/")) {
+    // A page's font is named by its characters (web/fonts.py): the same URL, the same file.
     event.respondWith(asset(request));
   }
 });

@@ -2,8 +2,10 @@
 and the small catalogue the browser scripts read (built from the same gettext catalogues).
 
 Order, first that names a language we speak: `?lang=<tag>` (the switcher; kept in the `lang`
-cookie) > the `lang` cookie > on attendee pages the phone's Accept-Language > the page's location
-(`use_location_language`, set by the view) > the event's language > English."""
+cookie) > the `lang` cookie > on attendee pages and in the organizer's console (and its report)
+the browser's Accept-Language > the page's location (`use_location_language`, set by the view) >
+the event's language > English. Organizers are not attendees, but each reads the console on a
+device of their own, so the device's language comes before the event's, as on a phone."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..event.languages import DEFAULT, LANGUAGES, babel_name, direction, font_stylesheets, supported
 from ..store import db as dbm
+from . import fonts
 from .context import current_event
 
 LANG_COOKIE = "lang"
@@ -26,22 +29,13 @@ LANG_COOKIE_MAX_AGE = 365 * 24 * 3600  # a year
 # Pages a phone opens, where the phone's own language wins over the location's: the check-in
 # page and its form, the passport, the short code, and the check-in API.
 ATTENDEE_PATHS = ("/s/", "/me", "/j/", "/api/checkins")
-# Pages not translated yet speak English whatever the visitor chose, so <html lang> tells the truth.
-UNTRANSLATED = frozenset(
-    {
-        "admin",
-        "admin_records",
-        "admin_data",
-        "admin_setup",
-        "admin_conversations",
-        "admin_followups",
-        "admin_actions",
-    }
-)
+# The organizer's console: its blueprints are named admin or admin_<area> (tracker/web/admin).
+CONSOLE_BLUEPRINT = "admin"
 _BY_BABEL_NAME = {babel_name(tag): tag for tag in LANGUAGES}
 
 
 def init_app(app: Flask) -> None:
+    fonts.init_app(app)
     app.after_request(_remember_choice)
     app.context_processor(_template_context)
     app.add_template_filter(local_time)
@@ -49,6 +43,12 @@ def init_app(app: Flask) -> None:
 
 def _attendee_page() -> bool:
     return request.path.startswith(ATTENDEE_PATHS)
+
+
+def console_page() -> bool:
+    """Whether this request is the organizer's console (any admin blueprint, the report too)."""
+    blueprint = request.blueprint or ""
+    return blueprint == CONSOLE_BLUEPRINT or blueprint.startswith(CONSOLE_BLUEPRINT + "_")
 
 
 def phone_language() -> str | None:
@@ -71,12 +71,12 @@ def _event_language() -> str | None:
 
 def select_tag() -> str:
     """The BCP 47 tag this request speaks (see the module's docstring for the order)."""
-    if not has_request_context() or request.blueprint in UNTRANSLATED:
+    if not has_request_context():
         return DEFAULT
     chosen = supported(request.args.get("lang")) or supported(request.cookies.get(LANG_COOKIE))
     if chosen:
         return chosen
-    if _attendee_page():
+    if _attendee_page() or console_page():
         g.lang_from_phone = True
         chosen = phone_language()
         if chosen:
