@@ -7,6 +7,8 @@ import json
 from typing import cast
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import format_decimal
+from flask_babel import gettext as _
 
 from ...corrections import bursts, holds, rehearsal, voids
 from ...people import attendees, organizers
@@ -53,9 +55,9 @@ def void(table: str, uuid: str):
     except voids.NotFound:
         abort(404)
     except voids.NeedsReason as exc:
-        flash(f"Not voided: {exc}.", "error")
+        flash(_("Not voided: %(reason)s.", reason=exc), "error")
     else:
-        flash("Voided: it no longer counts or shows anywhere. Restore brings it back.", "ok")
+        flash(_("Voided: it no longer counts or shows anywhere. Restore brings it back."), "ok")
     return back(url_for("admin.stories"))
 
 
@@ -65,7 +67,7 @@ def restore(table: str, uuid: str):
         voids.restore(get_db(), current_event()["id"], _table(table), uuid, organizer_name())
     except voids.NotFound:
         abort(404)
-    flash("Restored: it counts again.", "ok")
+    flash(_("Restored: it counts again."), "ok")
     return back(url_for("admin.stories"))
 
 
@@ -79,7 +81,7 @@ def attendee():
         try:
             found = voids.records_of(get_db(), event["id"], badge)
         except attendees.UnknownAttendee:
-            flash(f"No attendee has the badge {badge!r}.", "error")
+            flash(_("No attendee has the badge %(badge)s.", badge=repr(badge)), "error")
     return render_template("admin/attendee.html", event=event, badge=badge, found=found)
 
 
@@ -90,21 +92,33 @@ def attendee_all(badge: str):
     try:
         if request.form.get("action") == "restore":
             changed = voids.restore_attendee(get_db(), event["id"], badge, organizer_name())
-            flash(_changed("Restored", changed), "ok")
+            flash(_restored(changed), "ok")
         else:
             changed = voids.void_attendee(
                 get_db(), event["id"], badge, organizer_name(), request.form.get("reason", "")
             )
-            flash(_changed("Voided", changed), "ok")
+            flash(_voided(changed), "ok")
     except attendees.UnknownAttendee:
         abort(404)
     except voids.NeedsReason as exc:
-        flash(f"Not voided: {exc}.", "error")
+        flash(_("Not voided: %(reason)s.", reason=exc), "error")
     return redirect(url_for("admin_records.attendee", badge=badge))
 
 
-def _changed(verb: str, changed: dict[str, int]) -> str:
-    return f"{verb} {changed['checkins']} check-ins and {changed['conversations']} stories."
+def _voided(changed: dict[str, int]) -> str:
+    return _(
+        "Voided %(checkins)s check-ins and %(stories)s stories.",
+        checkins=format_decimal(changed["checkins"]),
+        stories=format_decimal(changed["conversations"]),
+    )
+
+
+def _restored(changed: dict[str, int]) -> str:
+    return _(
+        "Restored %(checkins)s check-ins and %(stories)s stories.",
+        checkins=format_decimal(changed["checkins"]),
+        stories=format_decimal(changed["conversations"]),
+    )
 
 
 @bp.post("/held")
@@ -117,21 +131,32 @@ def held():
         if action == "trust":
             changed = holds.trust(get_db(), event["id"], address, organizer_name())
             flash(
-                f"Trusted {address}: {changed['checkins']} check-ins and"
-                f" {changed['conversations']} stories held from it count now, and new ones from"
-                " it are not held.",
+                _(
+                    "Trusted %(address)s: %(checkins)s check-ins and %(stories)s stories held"
+                    " from it count now, and new ones from it are not held.",
+                    address=address,
+                    checkins=format_decimal(changed["checkins"]),
+                    stories=format_decimal(changed["conversations"]),
+                ),
                 "ok",
             )
         elif action == "restore":
             changed = holds.restore_held(get_db(), event["id"], address, organizer_name())
-            flash(_changed("Restored (held again)", changed), "ok")
+            flash(
+                _(
+                    "Restored (held again) %(checkins)s check-ins and %(stories)s stories.",
+                    checkins=format_decimal(changed["checkins"]),
+                    stories=format_decimal(changed["conversations"]),
+                ),
+                "ok",
+            )
         else:
             changed = holds.void_held(
                 get_db(), event["id"], address, organizer_name(), request.form.get("reason", "")
             )
-            flash(_changed("Voided", changed), "ok")
+            flash(_voided(changed), "ok")
     except ValueError as exc:  # no reason, or not an address
-        flash(f"Nothing changed: {exc}.", "error")
+        flash(_("Nothing changed: %(reason)s.", reason=exc), "error")
     return redirect(url_for("admin.dashboard"))
 
 
@@ -143,7 +168,7 @@ def burst():
     try:
         if request.form.get("action") == "restore":
             changed = bursts.restore_burst(get_db(), event["id"], ip, window, organizer_name())
-            flash(_changed("Restored", changed), "ok")
+            flash(_restored(changed), "ok")
         else:
             changed = bursts.void_burst(
                 get_db(),
@@ -153,21 +178,26 @@ def burst():
                 organizer_name(),
                 request.form.get("reason", ""),
             )
-            flash(_changed("Voided", changed), "ok")
+            flash(_voided(changed), "ok")
     except ValueError as exc:  # a damaged window, or no reason
-        flash(f"Nothing changed: {exc}.", "error")
+        flash(_("Nothing changed: %(reason)s.", reason=exc), "error")
     return redirect(url_for("admin.dashboard"))
 
 
 @bp.post("/rehearsal/clear")
 def rehearsal_clear():
     if request.form.get("confirm") != "yes":
-        flash("Tick the box to confirm: clearing removes the rehearsal rows for good.", "error")
+        flash(_("Tick the box to confirm: clearing removes the rehearsal rows for good."), "error")
         return redirect(url_for("admin.dashboard"))
     removed = rehearsal.clear(get_db(), current_event()["id"], organizer_name())
     flash(
-        f"Rehearsal cleared: {removed['checkins']} check-ins, {removed['conversations']}"
-        f" conversations and {removed['attendees']} attendees removed. Real records are untouched.",
+        _(
+            "Rehearsal cleared: %(checkins)s check-ins, %(conversations)s conversations and"
+            " %(attendees)s attendees removed. Real records are untouched.",
+            checkins=format_decimal(removed["checkins"]),
+            conversations=format_decimal(removed["conversations"]),
+            attendees=format_decimal(removed["attendees"]),
+        ),
         "ok",
     )
     return redirect(url_for("admin.dashboard"))
@@ -207,9 +237,16 @@ def organizer_accounts():
         try:
             organizers.create(db, name, request.form.get("password", ""), organizer_name())
         except (organizers.BadName, organizers.WeakPassword, organizers.NameTaken) as exc:
-            flash(f"Not added: {exc}.", "error")
+            flash(_("Not added: %(reason)s.", reason=exc), "error")
         else:
-            flash(f"Organizer {' '.join(name.split())} added: they sign in at /admin.", "ok")
+            flash(
+                _(
+                    "Organizer %(name)s added: they sign in at %(address)s.",
+                    name=" ".join(name.split()),
+                    address="/admin",
+                ),
+                "ok",
+            )
         return redirect(url_for("admin_records.organizer_accounts"))
     return render_template(
         "admin/organizers.html",

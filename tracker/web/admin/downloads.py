@@ -16,6 +16,7 @@ from flask import (
     render_template,
     request,
 )
+from flask_babel import gettext, ngettext
 
 from ...corrections import erasure as privacy
 from ...figures import exports
@@ -99,10 +100,15 @@ def privacy_page():
         try:
             done = privacy.erase_attendee(get_db(), event["id"], badge, organizer_name())
         except privacy.UnknownAttendee:
-            return told(f"No attendee has the badge {badge!r}.", "error", "admin_data.privacy_page")
-        erased = (
-            f"Erased the name, email and company of {done['badge']}"
-            f" ({done['contacts_erased']} follow-up contacts removed). Counts are kept."
+            unknown = gettext("No attendee has the badge %(badge)s.", badge=repr(badge))
+            return told(unknown, "error", "admin_data.privacy_page")
+        erased = ngettext(
+            "Erased the name, email and company of %(badge)s (%(num)s follow-up contact"
+            " removed). Counts are kept.",
+            "Erased the name, email and company of %(badge)s (%(num)s follow-up contacts"
+            " removed). Counts are kept.",
+            done["contacts_erased"],
+            badge=done["badge"],
         )
         return told(erased, "ok", "admin_data.privacy_page")
     return render_template("admin/privacy.html", event=event)

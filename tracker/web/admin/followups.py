@@ -12,6 +12,7 @@ import io
 from collections.abc import Iterator
 
 from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
+from flask_babel import gettext, ngettext
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ...event import lookups as events
@@ -107,9 +108,16 @@ def set_sla():
             raise ValueError("the follow-up SLA is a whole number of hours from 1 to 8760")
         eventsettings.set_follow_up_sla(get_db(), event["id"], int(text), organizer_name())
     except ValueError as exc:
-        flash(f"Not saved: {exc}.", "error")
+        flash(gettext("Not saved: %(reason)s.", reason=exc), "error")
     else:
-        flash(f"Follow-ups are now overdue after {int(text)} hours.", "ok")
+        flash(
+            ngettext(
+                "Follow-ups are now overdue after %(num)s hour.",
+                "Follow-ups are now overdue after %(num)s hours.",
+                int(text),
+            ),
+            "ok",
+        )
     return back(url_for("admin_followups.follow_ups"))
 
 
@@ -133,7 +141,7 @@ def change(uuid: str):
     except conversations.NotFound:
         abort(404)
     except (followups.InvalidTransition, followups.InvalidFollowUp) as exc:
-        flash(f"Not saved: {exc}.", "error")
+        flash(gettext("Not saved: %(reason)s.", reason=exc), "error")
     return _back()
 
 

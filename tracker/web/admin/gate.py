@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext
 from werkzeug.wrappers import Response
 
 from ..identity import is_admin, staff_station_id
@@ -18,9 +19,9 @@ def require_organizer() -> Response | None:
     if request.endpoint in ("admin.login", "admin.logout") or is_admin():
         return None
     if staff_station_id() is not None:
-        abort(403, "This page is for organizers; staff sessions cannot open it.")
+        abort(403, gettext("This page is for organizers; staff sessions cannot open it."))
     if is_api() or request.accept_mimetypes.best == "application/json":
-        abort(401, "Sign in as an organizer first.")
+        abort(401, gettext("Sign in as an organizer first."))
     return redirect(url_for("admin.login", next=request.full_path))
 
 

@@ -17,6 +17,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext
 from pydantic import ValidationError
 from werkzeug.exceptions import TooManyRequests
 from werkzeug.wrappers import Response as WerkzeugResponse
@@ -79,7 +80,7 @@ def login():
             response = redirect(target if local_path(target) else url_for("admin.dashboard"))
             return remember_organizer_device(response, who["name"])
         organizer_sign_in_failed(this_device.id, name)
-        error = "That name and password do not match." if configured else None
+        error = gettext("That name and password do not match.") if configured else None
     return render_template("admin/login.html", configured=configured, error=error), (
         401 if error else 200
     )
@@ -138,12 +139,12 @@ def setup_event():
     db = get_db()
     try:
         # Both read before either is written: a bad goal changes nothing, the name included.
-        goal = whole_number(request.form.get("goal", ""), organizer_locale(), "The goal")
+        goal = whole_number(request.form.get("goal", ""), organizer_locale(), gettext("The goal"))
         eventsetup.rename(db, "events", event["id"], request.form.get("name", ""), organizer_name())
         eventsettings.set_goal(db, event["id"], goal, organizer_name())
     except ValueError as exc:
         return _back(str(exc), "error")
-    return _back("Event saved.")
+    return _back(gettext("Event saved."))
 
 
 @bp.post("/setup/locations")
@@ -168,7 +169,9 @@ def add_location():
         )
     except (ValueError, ValidationError) as exc:
         return _back(_readable(exc), "error")
-    return _back(f"Location {spec.name} {'added' if created else 'updated'}.")
+    if created:
+        return _back(gettext("Location %(name)s added.", name=spec.name))
+    return _back(gettext("Location %(name)s updated.", name=spec.name))
 
 
 @bp.post("/setup/stations")
@@ -184,7 +187,7 @@ def add_station():
         None,
     )
     if location is None:
-        return _back("Choose a location for the new station.", "error")
+        return _back(gettext("Choose a location for the new station."), "error")
     try:
         spec = eventfile.StationSpec.model_validate(
             {
@@ -199,9 +202,14 @@ def add_station():
         get_db(), location["id"], spec.slug, spec.name, spec.kind, actor=organizer_name()
     )
     if pin:
-        session["new_pin"] = f"{location['name']} / {spec.name}: PIN {pin}"
-        return _back(f"Station {spec.name} added.")
-    return _back(f"Station {spec.name} updated.")
+        session["new_pin"] = gettext(
+            "%(location)s / %(station)s: PIN %(pin)s",
+            location=location["name"],
+            station=spec.name,
+            pin=pin,
+        )
+        return _back(gettext("Station %(name)s added.", name=spec.name))
+    return _back(gettext("Station %(name)s updated.", name=spec.name))
 
 
 @bp.post("/setup/<table>/<int:row_id>")
@@ -219,14 +227,19 @@ def change(table: str, row_id: int):
             eventsetup.set_active(db, kind, row_id, action == "activate", organizer_name())
         elif action == "reset-pin" and table == "stations":
             pin = eventsetup.reset_pin(db, row_id, actor=organizer_name())
-            session["new_pin"] = f"New PIN for {row['location_name']} / {row['name']}: {pin}"
+            session["new_pin"] = gettext(
+                "New PIN for %(location)s / %(station)s: %(pin)s",
+                location=row["location_name"],
+                station=row["name"],
+                pin=pin,
+            )
         elif action == "unlock" and table == "stations":
             staff.unlock(db, row_id, organizer_name())
         else:
             abort(400, "unknown action")
     except ValueError as exc:
         return _back(str(exc), "error")
-    return _back("Saved.")
+    return _back(gettext("Saved."))
 
 
 def _owned_by_event(table: str, row_id: int) -> dict:
@@ -286,7 +299,9 @@ def moderate(uuid: str):
     except moderation.UnknownConversation:
         abort(404)
     if action == "approve" and not done["on_screens"]:
-        flash("Approved, but its teller kept it private: it stays off the screens.", "error")
+        flash(
+            gettext("Approved, but its teller kept it private: it stays off the screens."), "error"
+        )
     return _back_to_stories()
 
 

@@ -14,6 +14,7 @@ from datetime import date
 from functools import cache
 
 from flask import Blueprint, abort, request
+from flask_babel import format_decimal, gettext
 from werkzeug.wrappers import Response
 
 from ...corrections import holds
@@ -47,11 +48,15 @@ def _back(message: str, category: str = "ok") -> Response:
 
 
 def _refused(what: str, exc: ValueError) -> Response:
-    return _back(f"{what} not saved, nothing changed: {exc}.", "error")
+    return _back(
+        gettext("%(what)s not saved, nothing changed: %(reason)s.", what=what, reason=exc), "error"
+    )
 
 
 def _saved(what: str, changed: bool) -> Response:
-    return _back(f"{what} saved." if changed else f"{what}: nothing to change.")
+    if changed:
+        return _back(gettext("%(what)s saved.", what=what))
+    return _back(gettext("%(what)s: nothing to change.", what=what))
 
 
 @bp.post("/topics")
@@ -59,9 +64,15 @@ def topics():
     """The topic list as typed, one a line (blank lines skipped): add, rename or remove."""
     text = request.form.get("topics", "")
     if len(text) > TOPICS_MAX_CHARS:
-        return _back(f"Topics not saved: more than {TOPICS_MAX_CHARS} characters.", "error")
+        return _back(
+            gettext(
+                "Topics not saved: more than %(num)s characters.",
+                num=TOPICS_MAX_CHARS,
+            ),
+            "error",
+        )
     listed = [line.strip() for line in text.splitlines() if line.strip()]
-    return _apply("Topics", eventsettings.set_topics, listed)
+    return _apply(gettext("Topics"), eventsettings.set_topics, listed)
 
 
 def _day(field: str, label: str) -> date | None:
@@ -72,7 +83,9 @@ def _day(field: str, label: str) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"the {label} {text[:20]!r} is not a date (YYYY-MM-DD)") from None
+        raise ValueError(
+            gettext("%(day)s %(text)s is not a date (YYYY-MM-DD)", day=label, text=repr(text[:20]))
+        ) from None
 
 
 def _apply(what: str, setter: Callable[..., bool], *values: object) -> Response:
@@ -88,32 +101,37 @@ def _apply(what: str, setter: Callable[..., bool], *values: object) -> Response:
 @bp.post("/dates")
 def dates():
     try:
-        starts, ends = _day("starts_at", "first day"), _day("ends_at", "last day")
+        starts = _day("starts_at", gettext("The first day"))
+        ends = _day("ends_at", gettext("The last day"))
     except ValueError as exc:
-        return _refused("Dates", exc)
-    return _apply("Dates", eventsettings.set_dates, starts, ends)
+        return _refused(gettext("Dates"), exc)
+    return _apply(gettext("Dates"), eventsettings.set_dates, starts, ends)
 
 
 @bp.post("/timezone")
 def timezone():
-    return _apply("Time zone", eventsettings.set_timezone, request.form.get("timezone", ""))
+    return _apply(
+        gettext("Time zone"), eventsettings.set_timezone, request.form.get("timezone", "")
+    )
 
 
 @bp.post("/counts")
 def counts():
-    return _apply("What counts", eventsettings.set_counts, request.form.getlist("counts"))
+    return _apply(gettext("What counts"), eventsettings.set_counts, request.form.getlist("counts"))
 
 
 @bp.post("/moderation")
 def moderation():
-    return _apply("Moderation", eventsettings.set_moderation, request.form.get("moderation", ""))
+    return _apply(
+        gettext("Moderation"), eventsettings.set_moderation, request.form.get("moderation", "")
+    )
 
 
 @bp.post("/quick-mode")
 def quick_mode():
     """Staff's quick mode (badge, score and one topic; the story optional): on or off."""
     on = request.form.get("quick_mode") == "on"
-    return _apply("Quick mode", eventsettings.set_quick_mode, on)
+    return _apply(gettext("Quick mode"), eventsettings.set_quick_mode, on)
 
 
 @bp.post("/networks")
@@ -123,26 +141,38 @@ def networks():
     already counts at once."""
     text = request.form.get("networks", "")
     if len(text) > NETWORKS_MAX_CHARS:
-        return _back(f"Networks not saved: more than {NETWORKS_MAX_CHARS} characters.", "error")
+        return _back(
+            gettext(
+                "Networks not saved: more than %(num)s characters.",
+                num=NETWORKS_MAX_CHARS,
+            ),
+            "error",
+        )
     listed = [line.split("#", 1)[0].strip() for line in text.splitlines()]
     try:
         changed, released = holds.set_networks(
             get_db(), current_event()["id"], [n for n in listed if n], organizer_name()
         )
     except ValueError as exc:
-        return _refused("Networks", exc)
+        return _refused(gettext("Networks"), exc)
     if released["checkins"] or released["conversations"]:
         return _back(
-            f"Networks saved: {released['checkins']} check-ins and {released['conversations']}"
-            " stories held from them count now."
+            gettext(
+                "Networks saved: %(checkins)s check-ins and %(stories)s stories held from them"
+                " count now.",
+                checkins=format_decimal(released["checkins"]),
+                stories=format_decimal(released["conversations"]),
+            )
         )
-    return _saved("Networks", changed)
+    return _saved(gettext("Networks"), changed)
 
 
 @bp.post("/language")
 def language():
     return _apply(
-        "The event's language", eventsettings.set_event_language, request.form.get("language", "")
+        gettext("The event's language"),
+        eventsettings.set_event_language,
+        request.form.get("language", ""),
     )
 
 
@@ -165,5 +195,5 @@ def location_language(location_id: int):
             db, location_id, request.form.get("language", ""), organizer_name()
         )
     except ValueError as exc:
-        return _refused(f"{location['name']}'s language", exc)
-    return _saved(f"{location['name']}'s language", changed)
+        return _refused(gettext("%(location)s's language", location=location["name"]), exc)
+    return _saved(gettext("%(location)s's language", location=location["name"]), changed)
