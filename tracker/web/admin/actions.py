@@ -16,6 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ...actions import heard, plan
@@ -42,7 +43,7 @@ def _theme_id(text: str | None) -> int | None:
     if not text:
         return None
     if not text.isdigit() or len(text) > 12:
-        abort(400, "A theme is named by its number.")
+        abort(400, _("A theme is named by its number."))
     return int(text)
 
 
@@ -53,7 +54,7 @@ def _theme(event: dict, theme_id: int | None) -> dict | None:
     try:
         return plan.theme(get_db(), event["id"], theme_id)
     except plan.UnknownTheme:
-        abort(404, "There is no such theme.")
+        abort(404, _("There is no such theme."))
 
 
 def _theme_stories(event: dict, theme: dict | None) -> list[dict]:
@@ -84,7 +85,7 @@ def actions():
             db, event["id"], event_today(event), status, theme["id"] if theme else None
         )
     except plan.ActionError as exc:
-        abort(400, f"That filter cannot be used: {exc}.")
+        abort(400, _("That filter cannot be used: %(reason)s.", reason=exc))
     return render_template(
         "admin/actions.html",
         event=event,
@@ -122,9 +123,12 @@ def new_action():
                 actor=organizer_name(),
             )
         except plan.ActionError as exc:
-            error = f"Not saved: {exc}."
+            error = _("Not saved: %(reason)s.", reason=exc)
         else:
-            flash(f"{made['subject']} saved: {made['title']}", "ok")
+            flash(
+                _("%(reference)s saved: %(title)s", reference=made["subject"], title=made["title"]),
+                "ok",
+            )
             return redirect(url_for("admin_actions.actions", _anchor=f"a-{made['id']}"))
     return render_template(
         "admin/action_new.html",
@@ -151,13 +155,13 @@ def change(action_id: int):
     elif what in ("owner", "status", "note"):
         fields = {what: form.get(what, "")}
     else:
-        abort(400, "unknown action: edit, owner, status or note")
+        abort(400, _("Unknown action: edit, owner, status or note."))
     try:
         plan.change(get_db(), event["id"], action_id, actor=organizer_name(), **fields)
     except plan.UnknownAction:
         abort(404)
     except plan.ActionError as exc:
-        flash(f"Not saved: {exc}.", "error")
+        flash(_("Not saved: %(reason)s.", reason=exc), "error")
     return _back(action_id)
 
 
