@@ -186,7 +186,8 @@ _PENDING = """
 
 
 def _refusal(row: Row) -> str | None:
-    """Why nothing goes to this customer now ("" + "wait": not yet), else None."""
+    """Why nothing goes to this customer (the queue row's outcome), "wait" when it may go
+    later (a held story), or None when it goes now."""
     if row["rehearsal"]:
         return "rehearsal"
     if row["voided_at"] is not None:

@@ -289,7 +289,7 @@ _SELECT = (
 _ORDER = " ORDER BY overdue DESC, a.status = 'done', a.due_on IS NULL, a.due_on, a.id"
 
 
-def _item(db: Database, row: Row) -> Row:
+def _item(row: Row) -> Row:
     row["overdue"] = bool(row["overdue"])
     row["subject"] = subject(row["id"])
     return row
@@ -306,7 +306,7 @@ def get(db: Database, event_id: int, action_id: int, today: str | None = None) -
     )
     if row is None:
         raise UnknownAction(f"there is no action {action_id}")
-    item = _item(db, row)
+    item = _item(row)
     item["history"] = histories(db, [action_id]).get(action_id, [])
     item["stories"] = [
         {"reference": reference(r["id"]), "story": r["story"], "nps": r["nps"]}
@@ -371,7 +371,7 @@ def listing(
     trail = histories(db, [r["id"] for r in rows])
     items = []
     for row in rows:
-        item = _item(db, row)
+        item = _item(row)
         item["history"] = trail.get(row["id"], [])
         items.append(item)
     return {"items": items, "counts": counts}
@@ -387,7 +387,7 @@ def by_theme(db: Database, event_id: int, today: str) -> dict[int | None, list[R
             {"event_id": event_id, "today": today},
         )
     ):
-        found.setdefault(row["theme_id"], []).append(_item(db, row))
+        found.setdefault(row["theme_id"], []).append(_item(row))
     return found
 
 
