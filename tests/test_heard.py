@@ -19,8 +19,8 @@ from tracker.contract.requests import ConversationIn
 from tracker.corrections import erasure, voids
 from tracker.event import lookups as events
 from tracker.followups import changes as followups
-from tracker.node import pull
-from tracker.people import profile
+from tracker.node import central, enrol, pull
+from tracker.people import attendees, profile
 from tracker.store import audit
 from tracker.store import db as dbm
 from tracker.stories import record as conversations
@@ -356,3 +356,33 @@ def test_an_acknowledgement_reaches_a_real_smtp_server_in_german_within_a_minute
     assert mail["Subject"] == f"Wir haben Sie gehört ({reference})"
     body = mail.get_content()
     assert "unser Team kümmert sich darum" in body and f"Ihre Referenz: {reference}" in body
+
+
+def test_a_follow_up_a_node_forwards_is_acknowledged_when_it_reaches_central(db, event):
+    token = attendees.new_token()
+    with dbm.write(db):
+        db.execute(
+            "INSERT INTO attendees (event_id, token, badge, email, consent, created_at)"
+            " VALUES (?, ?, ?, 'node.customer@example.org', 1, ?)",
+            [event["id"], token, attendees.badge_for(token), HAPPENED],
+        )
+    _, secret = enrol.add(db, event, "cork")
+    node = enrol.authenticate(db, secret)
+    record = {
+        "kind": "conversation",
+        "uuid": str(uuid.uuid4()),
+        "station_id": event["stations"]["booth"]["id"],
+        "source": "staff",
+        "staff_name": "Sam",
+        "story": "Bitte rufen Sie mich wegen der Rechnung an",
+        "follow_up": 1,
+        "status": "open",
+        "captured_at": HAPPENED,
+        "received_at": HAPPENED,
+        "attendee": {"token": token, "badge": attendees.badge_for(token), "created_at": HAPPENED},
+    }
+    assert central.apply_records(db, node, [record])["applied"] == 1
+    assert central.apply_records(db, node, [record])["applied"] == 1  # again: nothing new
+    assert heard.enqueue(db, SENDER) == 1
+    (mail,) = sent(db)
+    assert mail["recipient"] == "node.customer@example.org"
