@@ -252,6 +252,31 @@ def test_the_customers_page_speaks_their_language_and_reopens_once(app, client, 
     assert client.post(path.split("?")[0], data={}).status_code == 400  # no CSRF token
 
 
+def test_an_attendee_who_asks_for_a_follow_up_at_their_own_address_has_consented(
+    app, client, db, event
+):
+    booth = event["stations"]["booth"]
+    assert client.post("/api/checkins", json={"station": booth["code"]}).status_code == 201
+    told = {"station": booth["code"], "story": "Das Angebot fehlt", "follow_up": True}
+    r = client.post(
+        "/api/conversations",
+        json={**told, "id": str(uuid.uuid4()), "contact": "mich@example.org"},
+        headers={"Accept-Language": "de"},
+    )
+    assert r.status_code == 201, r.text
+    client.post(  # a phone number: nowhere to write, and no details kept with consent
+        "/api/conversations",
+        json={**told, "id": str(uuid.uuid4()), "contact": "+49 30 1234567"},
+    )
+    assert heard.enqueue(db, SENDER) == 1
+    (mail,) = sent(db)
+    assert (mail["recipient"], mail["subject"][:21]) == (
+        "mich@example.org",
+        "Wir haben Sie gehört ",
+    )
+    assert outcomes(db) == [("acknowledgement", "sent"), ("acknowledgement", "no consent")]
+
+
 def test_an_attendees_own_story_is_acknowledged_in_their_phones_language(app, client, db, event):
     booth = event["stations"]["booth"]
     r = client.post("/api/checkins", json={"station": booth["code"]})

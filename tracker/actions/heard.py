@@ -8,10 +8,11 @@ request) turns each row into one e-mail in `notifications`, sent and retried by 
 own senders, when, and only when:
 
 - the conversation still owes a follow-up, is not voided (a held one waits until trusted);
-- its attendee gave their details with consent (`attendees.consent`, people/profile.py) and
-  was not erased or voided: the address is the follow-up's contact when it is an e-mail
-  address, else the attendee's own. A contact typed by staff for someone who gave no consent
-  is never written to.
+- the customer consented: they gave their details with consent (`attendees.consent`,
+  people/profile.py; the address is then the follow-up's contact when it is an e-mail address,
+  else their own), or they asked for the follow-up on their own phone and typed the e-mail
+  address it should go to (an attendee's own story, its contact); and they were not erased
+  or voided. A contact typed by staff for someone who gave no consent is never written to.
 
 Otherwise the row is closed with the reason (`outcome`), and nothing is sent. Each message is
 written in the customer's language (the language the story was told in when the phone said it,
@@ -168,6 +169,7 @@ class Sender:
 
 _PENDING = """
     SELECT q.id AS queue_id, q.kind, q.at AS queued_at, c.id, c.uuid, c.follow_up, c.status,
+           c.source, c.attendee_id,
            c.owner, c.contact, c.voided_at, c.held_from, c.rehearsal, c.language,
            min(c.captured_at, c.received_at) AS happened_at,
            l.language AS location_language, l.timezone AS location_timezone,
@@ -198,16 +200,27 @@ def _refusal(row: Row) -> str | None:
         return "no follow-up"
     if row["kind"] == "closed" and row["status"] != "done":
         return "reopened"
-    if not row["consent"] or row["erased_at"] or row["attendee_voided_at"]:
+    if row["attendee_id"] is None or row["erased_at"] or row["attendee_voided_at"]:
+        return "no consent"
+    if not (row["consent"] or _told_own_address(row)):
         return "no consent"
     if not _address(row):
         return "no address"
     return None
 
 
+def _told_own_address(row: Row) -> bool:
+    """The customer asked for the follow-up on their own phone and typed an e-mail address."""
+    return row["source"] == "attendee" and is_email(str(row["contact"] or "").strip())
+
+
 def _address(row: Row) -> str:
+    """Where the customer consented to hear from us: the follow-up's contact when it is an
+    e-mail address (typed by them, or kept with their consent), else the address they kept."""
     contact = str(row["contact"] or "").strip()
-    return contact if is_email(contact) else str(row["attendee_email"] or "").strip()
+    if is_email(contact) and (row["consent"] or row["source"] == "attendee"):
+        return contact
+    return str(row["attendee_email"] or "").strip() if row["consent"] else ""
 
 
 def enqueue(db: Database, sender: Sender, now: str | None = None) -> int:
