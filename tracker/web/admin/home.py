@@ -124,7 +124,7 @@ def setup():
         new_pin=session.pop("new_pin", None),
         locked=staff.locked_stations(db, event["id"]),
         goal_text=format_decimal(event["goal"], locale=organizer_locale()),
-        languages=LANGUAGES,
+        event_languages=LANGUAGES,  # `languages` is the switcher (web/i18n.py)
         time_zones=time_zones(),
     )
 
