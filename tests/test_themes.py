@@ -154,6 +154,10 @@ def test_words_leave_out_stop_words_and_join_spellings():
     assert "wifi" in reading.words("会場のWi-Fiが全然つながらなかった", "ja")
     assert "コーヒー" in reading.words("ブースのコーヒーが美味しかった", "ja")
     assert reading.stem("queues", "en") == reading.stem("queue", "en")
+    # Marks belong to their letters: a Hindi word is not cut at its vowel signs.
+    assert reading.words("बूथ पर वाईफाई बहुत धीमा था", "hi") == ["बूथ", "वाईफाई", "धीमा"]
+    assert "האינטרנט" in reading.words("האינטרנט בדוכן היה איטי מאוד", "he")
+    assert "无线网络" in reading.words("展位的无线网络太慢了", "zh")
 
 
 def test_themes_of_a_realistic_multilingual_set(db, day, capsys):
@@ -405,3 +409,21 @@ def test_a_public_story_edited_is_read_again_for_the_public_name(db, day):
     engine.refresh(db)
     (theme,) = listing.themes(db, day["id"])
     assert reading.mentions(theme["public_label"], ["wifi network broken near hall C"])
+
+
+def test_employees_stories_are_themed_apart(db, day):
+    from tracker.stories import employees
+
+    for text in (
+        "I fixed a customer's wifi setup in the hall today",
+        "Helped a customer whose wifi kept dropping",
+        "Walked a customer through the wifi settings",
+    ):
+        employees.record(db, day["id"], "cork", uuid.uuid4(), text, public=False)
+    _told(db, day, WIFI)
+    engine.refresh(db)
+    (customers,) = listing.themes(db, day["id"], "customers")
+    (colleagues,) = listing.themes(db, day["id"], "employees")
+    assert customers["size"] == 4 and colleagues["size"] == 3
+    assert not set(customers["conversation_ids"]) & set(colleagues["conversation_ids"])
+    assert colleagues["voice"] == "employees" and colleagues["scores"] == {}

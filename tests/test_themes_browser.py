@@ -31,23 +31,15 @@ def themed_server(db_path, event):
     for _subject, _language, text, score in STORIES:
         data = ConversationIn(id=uuid.uuid4(), story=text, nps=score, public=True)
         record.record(db, event, data, author)
+
     # The server's themes task (a child process) reads them within seconds: nobody asks it to.
-    wait_until(
-        lambda: db.execute(
-            "SELECT count(*) FROM theme_stories WHERE theme_id IS NOT NULL"
-        ).fetchone()[0]
-        >= 100,
-        timeout=120,
-        what="the server's themes task placing the stories",
-    )
-    wait_until(
-        lambda: db.execute("SELECT count(*) FROM themes WHERE public_label IS NOT NULL").fetchone()[
-            0
-        ]
-        >= 8,
-        timeout=60,
-        what="public names",
-    )
+    def count(sql: str) -> int:
+        return int(db.execute(sql).fetchone()[0])
+
+    placed = "SELECT count(*) FROM theme_stories WHERE theme_id IS NOT NULL"
+    wait_until(lambda: count(placed) >= 100, timeout=120, what="the server's themes task")
+    named = "SELECT count(*) FROM themes WHERE public_label IS NOT NULL"
+    wait_until(lambda: count(named) >= 8, timeout=60, what="public names")
     yield server
     db.close()
     server.stop(kill=True)

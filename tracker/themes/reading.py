@@ -23,7 +23,10 @@ from typing import Any
 
 LANGUAGES = ("en", "de", "es", "fr", "pt", "he", "hi", "ja", "zh")
 PHRASE_WORDS = 3  # the longest key phrase, in words
-_LATIN_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*")
+# A letter, or a mark that belongs to one (Devanagari's vowel signs, Hebrew points, accents
+# typed apart): Python's \w takes no marks, and would cut "बूथ" into pieces.
+_LETTER = r"(?:[^\W\d_]|[\u0300-\u036f\u0591-\u05c7\u0900-\u097f])"
+_LATIN_WORD = re.compile(rf"{_LETTER}+(?:['’-]{_LETTER}+)*")
 _LATIN_ONLY = re.compile(r"[A-Za-z0-9\u00c0-\u024f]+(?:['’-][A-Za-z0-9\u00c0-\u024f]+)*")
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _KANA = re.compile(r"[\u3040-\u30ff]")
