@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Literal, cast
 
 from flask import Blueprint, abort, jsonify, render_template, request
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ...figures import themes as theme_figures
@@ -27,7 +28,7 @@ Voice = Literal["customers", "employees"]
 def _voice() -> Voice:
     voice = request.args.get("voice") or request.form.get("voice") or "customers"
     if voice not in ("customers", "employees"):
-        abort(400, "voice is customers or employees")
+        abort(400, _("voice is customers or employees"))
     return cast(Voice, voice)
 
 
@@ -73,7 +74,7 @@ def _number(name: str) -> int | None:
     if not text:
         return None
     if not text.isdigit() or len(text) > 12:
-        abort(400, f"{name} is a number")
+        abort(400, _("%(name)s is a number", name=name))
     return int(text)
 
 
@@ -85,23 +86,23 @@ def change_theme(theme_id: int):
     try:
         if what == "rename":
             curation.rename(db, event["id"], theme_id, request.form.get("label", ""), actor)
-            return _back(voice, "Theme renamed.")
+            return _back(voice, _("Theme renamed."))
         if what == "merge":
             into = _number("into")
             if into is None:
-                return _back(voice, "Choose the theme to merge it into.", "error")
+                return _back(voice, _("Choose the theme to merge it into."), "error")
             curation.merge(db, event["id"], theme_id, into, actor)
-            return _back(voice, "Themes merged.")
+            return _back(voice, _("Themes merged."))
         if what in ("hide", "show"):
             curation.hide(db, event["id"], theme_id, actor, hidden=what == "hide")
-            return _back(voice, "Theme hidden." if what == "hide" else "Theme shown again.")
+            return _back(voice, _("Theme hidden.") if what == "hide" else _("Theme shown again."))
     except listing.UnknownTheme:
-        abort(404, "No such theme (it may have been merged).")
+        abort(404, _("No such theme (it may have been merged)."))
     except curation.BadLabel:
-        return _back(voice, "A theme's name has 1 to 80 characters.", "error")
+        return _back(voice, _("A theme's name has 1 to 80 characters."), "error")
     except curation.SameTheme:
-        return _back(voice, "A theme cannot be merged into itself.", "error")
-    abort(400, "do is rename, merge, hide or show")
+        return _back(voice, _("A theme cannot be merged into itself."), "error")
+    abort(400, _("do is rename, merge, hide or show"))
 
 
 @bp.post("/admin/themes/move")
@@ -110,11 +111,11 @@ def move_story():
     event, db, voice = current_event(), get_db(), _voice()
     story = _number("conversation")
     if story is None:
-        abort(400, "conversation is a number")
+        abort(400, _("%(name)s is a number", name="conversation"))
     try:
         curation.move(db, event["id"], story, _number("theme"), organizer_name())
     except listing.UnknownTheme:
-        abort(404, "No such theme (it may have been merged).")
+        abort(404, _("No such theme (it may have been merged)."))
     except LookupError:
-        abort(404, "No such story in this event.")
-    return _back(voice, "Story moved.")
+        abort(404, _("No such story in this event."))
+    return _back(voice, _("Story moved."))
