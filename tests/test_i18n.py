@@ -130,32 +130,46 @@ def test_the_switcher_changes_the_language_and_it_sticks(client, event):
     assert '<html lang="fr"' in page(client, f"/s/{code}?lang=xx")
 
 
-def test_staff_pages_speak_their_locations_language(client, db, event):
+def test_staff_keep_the_language_they_signed_in_with(client, db, event):
     eventsetup.upsert_location(
         db, event["id"], "cork", "Cork", "Cork", "IE", "Europe/Dublin", language="de"
     )
     # Before signing in, no location is known: the event's language (English).
     html = page(client, "/staff")
     assert '<html lang="en"' in html and "Staff sign-in" in html
-    token = csrf_token(html)
+    booth = event["stations"]["booth"]
+    form = {"csrf_token": csrf_token(html), "station": str(booth["id"]), "name": "Ann"}
+    # A wrong PIN answers in the sign-in page's language, not the office's.
+    wrong = client.post("/staff", data={**form, "pin": "0000", "lang": "en"})
+    assert '<html lang="en"' in wrong.get_data(as_text=True)
+    client.post("/staff", data={**form, "pin": PINS["booth"], "lang": "en"})
+    # Signed in, the staff pages stay in the language they signed in with (they switched to the
+    # office's German before, #27).
+    html = page(client, "/staff/capture")
+    assert '<html lang="en"' in html and "Sign out" in html
+    assert browser_catalogue(html)["all_synced"] == "All synced"
+    # The phone's language does not move a staff page; the switcher does, and it sticks.
+    assert '<html lang="en"' in page(client, "/staff/mine", **{"Accept-Language": "ja"})
+    assert '<html lang="de"' in page(client, "/staff/mine?lang=de")
+    assert "Abmelden" in page(client, "/staff/capture")
+    assert "Braucht Aufmerksamkeit" in page(client, "/staff/capture")
+
+
+def test_staff_who_chose_a_language_before_signing_in_keep_it(client, event):
+    html = page(client, "/staff?lang=ja")
     booth = event["stations"]["booth"]
     client.post(
         "/staff",
         data={
-            "csrf_token": token,
+            "csrf_token": csrf_token(html),
             "station": str(booth["id"]),
-            "pin": PINS["booth"],
             "name": "Ann",
+            "pin": PINS["booth"],
+            "lang": "ja",
         },
     )
-    html = page(client, "/staff/capture")
-    assert '<html lang="de"' in html
-    assert "Abmelden" in html and "Braucht Aufmerksamkeit" in html
-    assert browser_catalogue(html)["all_synced"] == "Alles synchronisiert"
-    # The phone's language does not move a staff page; the switcher does.
-    assert '<html lang="de"' in page(client, "/staff/mine", **{"Accept-Language": "ja"})
-    assert "Meine Station" in page(client, "/staff/mine")
-    assert '<html lang="ja"' in page(client, "/staff/mine?lang=ja")
+    client.delete_cookie("lang")  # even where the device forgets the choice
+    assert '<html lang="ja"' in page(client, "/staff/capture")
 
 
 def test_an_attendee_page_of_a_location_speaks_its_language(client, db, event):

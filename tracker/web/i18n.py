@@ -3,7 +3,8 @@ and the small catalogue the browser scripts read (built from the same gettext ca
 
 Order, first that names a language we speak: `?lang=<tag>` (the switcher; kept in the `lang`
 cookie) > the `lang` cookie > on attendee pages and in the organizer's console (and its report)
-the browser's Accept-Language > the page's location (`use_location_language`, set by the view) >
+the browser's Accept-Language > on signed-in staff pages the language the staff signed in with
+(`keep_language`) > the page's location (`use_location_language`, set by the view) >
 the event's language > English. Organizers are not attendees, but each reads the console on a
 device of their own, so the device's language comes before the event's, as on a phone."""
 
@@ -81,7 +82,12 @@ def select_tag() -> str:
         chosen = phone_language()
         if chosen:
             return chosen
-    return supported(g.get("location_language")) or supported(_event_language()) or DEFAULT
+    return (
+        supported(g.get("kept_language"))
+        or supported(g.get("location_language"))
+        or supported(_event_language())
+        or DEFAULT
+    )
 
 
 def select_locale() -> str:
@@ -94,6 +100,13 @@ def use_location_language(tag: str | None) -> None:
     comes after the visitor's own choice (see select_tag)."""
     g.location_language = tag
     refresh()  # in case something asked for the locale before the view knew the location
+
+
+def keep_language(tag: str | None) -> None:
+    """The visitor already reads this page's people in a language (staff keep the one they
+    signed in with): it comes before the location's, after an explicit choice (select_tag)."""
+    g.kept_language = tag
+    refresh()
 
 
 def current_tag() -> str:

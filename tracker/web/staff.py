@@ -30,7 +30,14 @@ from ..store import db as dbm
 from ..stories import record as conversations
 from . import ratelimit
 from .context import current_event, get_db
-from .i18n import current_tag, hour_digits, local_time, region_locale, use_location_language
+from .i18n import (
+    current_tag,
+    hour_digits,
+    keep_language,
+    local_time,
+    region_locale,
+    use_location_language,
+)
 from .identity import (
     device,
     remember_station_device,
@@ -117,6 +124,9 @@ def sign_in():
         "location": request.form.get("location", ""),
     }
     pin = request.form.get("pin", "")
+    # The language the sign-in page spoke stays, errors included, and for the whole session:
+    # the office's language does not take over after sign-in (the switcher still can).
+    keep_language(request.form.get("lang"))
     if not (form["station"].isascii() and form["station"].isdigit() and len(form["station"]) < 10):
         return _sign_in_page(_("Choose your station."), 400, form)
     if not 1 <= len(form["name"]) <= NAME_MAX or not form["name"].isprintable():
@@ -148,6 +158,7 @@ def sign_in():
     session["staff_station_id"] = station["id"]
     session["staff_pin_tag"] = signed_in["pin_tag"]
     session["staff_name"] = form["name"]
+    session["staff_lang"] = current_tag()
     session.permanent = True
     return redirect(url_for("staff.capture"))
 
@@ -235,8 +246,9 @@ def mine():
 
 
 def _staff_page(template: str, station: dict, **context):
-    """A signed-in staff page, in its location's language (unless the device chose another);
-    its outbox script retries every OUTBOX_FLUSH_SECONDS."""
+    """A signed-in staff page, in the language its staff signed in with (else its location's;
+    the switcher chooses another); its outbox script retries every OUTBOX_FLUSH_SECONDS."""
+    keep_language(session.get("staff_lang"))
     use_location_language(station["location_language"])
     time_locale = region_locale(current_tag(), station["country"])
     return render_template(
@@ -259,7 +271,7 @@ def sign_out():
     session_id = session.pop("staff_session", None)
     if isinstance(session_id, str):
         staff.end_session(get_db(), session_id)
-    for key in ("staff_station_id", "staff_name", "staff_pin_tag"):
+    for key in ("staff_station_id", "staff_name", "staff_pin_tag", "staff_lang"):
         session.pop(key, None)
     return redirect(url_for("staff.sign_in_form"))
 
@@ -279,6 +291,7 @@ def manifest():
     (sign-in, or the capture page when signed in), full screen without the browser's bar."""
     station = staff_session_station()
     if station is not None:
+        keep_language(session.get("staff_lang"))
         use_location_language(station["location_language"])
     entry = url_for("staff.sign_in_form")
     name = f"{current_event()['name']} · {_('Staff')}"
@@ -296,6 +309,7 @@ def service_worker():
     version = asset_version()
     station = staff_session_station()
     if station is not None:
+        keep_language(session.get("staff_lang"))
         use_location_language(station["location_language"])
     body = render_template(
         "staff/sw.js",
