@@ -256,7 +256,16 @@ def place(db: Database, event_id: int, voice: str) -> tuple[int, list[int]]:
     while pool:
         chunk, pool = pool[-grouping.CHUNK :], pool[: -grouping.CHUNK]
         groups = grouping.cluster([vectors[i] for i in chunk])
-        found = [[chunk[i] for i in g] for g in groups]
+        found = []
+        for g in groups:
+            group = [chunk[i] for i in g]
+            # A group as a whole may be what an existing theme is about, though none of its
+            # stories was close enough alone: it joins that theme rather than doubling it.
+            theme = grouping.closest(grouping.centroid(vectors[i] for i in group), centroids)
+            if theme is None:
+                found.append(group)
+            else:
+                placement.update(dict.fromkeys(group, theme))
         new_groups += found
         if found and pool:  # the older rest may belong to what this chunk found
             fresh = {k: grouping.centroid(vectors[i] for i in g) for k, g in enumerate(found)}
