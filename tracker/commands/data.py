@@ -7,9 +7,11 @@ from pathlib import Path
 import click
 from flask import current_app, render_template
 from flask.cli import AppGroup, with_appcontext
+from flask_babel import get_locale
 
 from ..corrections import erasure as privacy
 from ..corrections import rehearsal
+from ..event.languages import LANGUAGES
 from ..figures import exports, report
 from ..ops import simulate
 from ..web.context import get_db
@@ -44,13 +46,22 @@ def backup_command(path: Path) -> None:
 
 @click.command("report")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--lang",
+    "lang",
+    type=click.Choice(list(LANGUAGES)),
+    default=None,
+    help="The report's language (a BCP 47 tag); the event's language when left out.",
+)
 @with_appcontext
-def report_command(out: Path) -> None:
+def report_command(out: Path, lang: str | None) -> None:
     """Write the end-of-day report as one self-contained HTML file."""
 
     event = served_event()
-    with current_app.test_request_context():
-        html = report.render(report.build(get_db(), event), render_template)
+    # The request's language is the report's: ?lang= when asked for, else the event's (web/i18n.py).
+    with current_app.test_request_context(query_string={"lang": lang} if lang else None):
+        locale = str(get_locale())
+        html = report.render(report.build(get_db(), event, locale), render_template)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(html, encoding="utf-8")
     click.echo(f"Report written to {out}")

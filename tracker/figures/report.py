@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_datetime
 from sqlite_utils import Database
 
 from ..actions import plan
@@ -21,8 +22,10 @@ from .scoreboard import nps, nps_band, parse_quarter
 from .themes import customers_told_us
 
 
-def build(db: Database, event: Row) -> Row:
-    """Everything the report shows, computed once; an empty event gives zeros, not errors."""
+def build(db: Database, event: Row, locale: str = "en") -> Row:
+    """Everything the report shows, computed once; an empty event gives zeros, not errors.
+    `locale` (Babel's name, "de", "pt_BR") writes what is written here rather than in the
+    template: the hours' labels ("Mo. 14:00")."""
     eid = event["id"]
     # Every location that has stations, closed ones too (marked): the breakdown adds up to the
     # headline, which counts what closed places recorded before they closed.
@@ -64,7 +67,7 @@ def build(db: Database, event: Row) -> Row:
         "location_bars": sorted(
             ((loc["name"], loc["total"]) for loc in locations), key=lambda p: -p[1]
         ),
-        "hours": hours_by_location(db, event),
+        "hours": hours_by_location(db, event, locale),
         "nps": {
             **nps(bands["promoter"], bands["passive"], bands["detractor"]),
             "distribution": distribution,
@@ -181,10 +184,11 @@ def leadership(db: Database, event: Row, now: datetime | None = None) -> Row:
     }
 
 
-def hours_by_location(db: Database, event: Row) -> list[Row]:
+def hours_by_location(db: Database, event: Row, locale: str = "en") -> list[Row]:
     """Engagements per hour of each location's own clock, to the minute: 10:00 in Sydney is
     10:00 on its chart, and a 07:26 engagement in Bengaluru (+05:30) is under 07:00. Summed
-    from quarter-hour buckets, which every time zone's offset is a multiple of."""
+    from quarter-hour buckets, which every time zone's offset is a multiple of. Each hour is
+    labelled with its weekday as `locale` abbreviates it ("Tue 14:00", "Di. 14:00")."""
     counts = event["counts"]
     per_location: dict[str, Row] = {}
     rows = db.execute(
@@ -199,7 +203,7 @@ def hours_by_location(db: Database, event: Row) -> list[Row]:
         entry = per_location.setdefault(
             name, {"name": name, "timezone": tz, "hours": defaultdict(int)}
         )
-        label = local.strftime("%a %H:00")
+        label = format_datetime(local, "EEE HH:00", locale=locale)
         entry["hours"][label] += engagements(counts, checkins, conversations)
     result = []
     for entry in per_location.values():

@@ -16,7 +16,7 @@ from flask import (
     render_template,
     request,
 )
-from flask_babel import gettext, ngettext
+from flask_babel import get_locale, gettext, ngettext
 
 from ...corrections import erasure as privacy
 from ...figures import exports
@@ -51,7 +51,7 @@ def data():
 @bp.get("/report")
 def report():
     event = current_event()
-    built = read_off_loop(report_module.build, event)
+    built = read_off_loop(report_module.build, event, str(get_locale()))
     return report_module.render(built, render_template)
 
 
