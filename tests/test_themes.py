@@ -427,3 +427,15 @@ def test_employees_stories_are_themed_apart(db, day):
     assert customers["size"] == 4 and colleagues["size"] == 3
     assert not set(customers["conversation_ids"]) & set(colleagues["conversation_ids"])
     assert colleagues["voice"] == "employees" and colleagues["scores"] == {}
+
+
+def test_a_pass_runs_for_new_stories_not_for_those_that_found_no_theme(db, day):
+    lone = tell(db, day, "The keynote speaker was inspiring", "en", 10)
+    engine.refresh(db)
+    assert engine._waiting_groups(db) == []  # tried: nothing to do until a new story comes
+    _told(db, day, [("The keynote was inspiring", 9), ("What an inspiring keynote speaker", 10)])
+    done = engine.refresh(db)
+    assert (
+        done.new_themes
+        and lone in listing.theme(db, day["id"], done.new_themes[0])["conversation_ids"]
+    )

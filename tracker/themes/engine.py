@@ -137,7 +137,7 @@ def read_queued(db: Database, limit: int = QUEUE_BATCH) -> int:
                 "INSERT INTO theme_stories (conversation_id, language, words, terms, read_at)"
                 " VALUES (?, ?, ?, ?, ?) ON CONFLICT (conversation_id) DO UPDATE SET"
                 " language = excluded.language, words = excluded.words, terms = excluded.terms,"
-                " read_at = excluded.read_at",
+                " read_at = excluded.read_at, tried_at = NULL",
                 [row["id"], lang, _dumps(folded), _dumps(terms), now],
             )
             _count_words(db, voice, lang, folded, +1)
@@ -184,7 +184,9 @@ def _count_words(db: Database, voice: str, lang: str, words: Iterable[str], sign
 
 
 def _waiting_groups(db: Database) -> list[tuple[int, str]]:
-    """(event id, voice) of every group that has a qualifying story waiting for a theme."""
+    """(event id, voice) of every group that has a qualifying story waiting for a theme that no
+    pass has tried yet (the stories tried before wait for the next new one: each pass over a
+    whole event costs a fraction of a second at 10,000 stories, and nothing changed for them)."""
     found = []
     for voice, rule in VOICE_STORY.items():
         for (event_id,) in db.execute(
@@ -192,7 +194,7 @@ def _waiting_groups(db: Database) -> list[tuple[int, str]]:
             " JOIN conversations c ON c.id = t.conversation_id"
             " LEFT JOIN stations s ON s.id = c.station_id"
             " JOIN locations l ON l.id = coalesce(s.location_id, c.location_id)"
-            f" WHERE t.theme_id IS NULL AND t.placed_by IS NULL AND {rule}"
+            f" WHERE t.theme_id IS NULL AND t.placed_by IS NULL AND t.tried_at IS NULL AND {rule}"
         ):
             found.append((int(event_id), voice))
     return found
@@ -293,6 +295,11 @@ def place(db: Database, event_id: int, voice: str) -> tuple[int, list[int]]:
             new_ids.append(theme_id)
             for story in group:
                 placement[story] = theme_id
+        db.execute(
+            "UPDATE theme_stories SET tried_at = ? WHERE conversation_id IN"
+            " (SELECT value FROM json_each(?))",
+            [now, _dumps([s for s in waiting if s not in placement])],
+        )
         placed = 0
         for story, theme_id in placement.items():
             # A story an organizer moved meanwhile stays where they put it.

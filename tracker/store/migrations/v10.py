@@ -53,7 +53,9 @@ CREATE TABLE theme_stories (
     theme_id INTEGER REFERENCES themes(id),
     placed_at TEXT,
     placed_by TEXT,
-    read_at TEXT NOT NULL
+    read_at TEXT NOT NULL,
+    -- when a pass last found no theme for it: a pass runs for new stories, not for these alone
+    tried_at TEXT
 );
 CREATE INDEX theme_stories_theme ON theme_stories (theme_id);
 CREATE INDEX theme_stories_waiting ON theme_stories (conversation_id)
