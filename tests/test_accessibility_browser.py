@@ -222,5 +222,19 @@ def test_console_report_and_sheets_signed_in(browser, day):
             results[path] = check(page, path)
         page.close()
         assert_clean(results)
+        # The report fits a phone: it never scrolls sideways (its wide tables scroll inside).
+        phone = browser.new_context(
+            storage_state=context.storage_state(),
+            viewport={"width": 390, "height": 844},
+            base_url=day.url,
+            is_mobile=True,
+        )
+        try:
+            report = phone.new_page()
+            report.goto("/admin/report")
+            width = report.evaluate("[document.scrollingElement.scrollWidth, innerWidth]")
+            assert width[0] <= width[1], width
+        finally:
+            phone.close()
     finally:
         context.close()

@@ -3,26 +3,39 @@ device may lack, and a font file with exactly their glyphs, named by them."""
 
 from __future__ import annotations
 
+import base64
 import io
 import re
 
 import pytest
 from fontTools.ttLib import TTFont
 
+from tracker.store import db as dbm
 from tracker.web import fonts
 
 from .conftest import ROOT
+from .helpers import add_conversation
 
 FONTS_ROOT = ROOT / "static" / "vendor" / "fonts"
-FACE = re.compile(r"src:url\((/fonts/(\w+)/([\w-]+)\.woff2)\)")
+FACE = re.compile(
+    r'src:url\((/fonts/(\w+)/([\w-]+)\.woff2)\) format\("woff2"\);unicode-range:([^}]+)'
+)
 
 
-def faces(html: str) -> dict[str, str]:
-    """{font: its characters} of the @font-face rules a page carries."""
+def faces(html: str, first: bool = True) -> dict[str, str]:
+    """{font: its characters} of the @font-face rules a page carries: the faces of what it
+    shows (`first`), or of what its scripts may show later."""
     style = re.search(r"<style>(@font-face.*?)</style>", html)
-    if not style:
-        return {}
-    return {name: fonts.decode(key) for _, name, key in FACE.findall(style.group(1))}
+    found: dict[str, list[str]] = {}
+    for _, name, key, spec in FACE.findall(style.group(1) if style else ""):
+        chars = fonts.decode(key)
+        assert spec == fonts.unicode_range(chars)  # each face covers exactly its characters
+        found.setdefault(name, []).append(chars)
+    return {name: (c[0] if first else "".join(c[1:])) for name, c in found.items()}
+
+
+def test_a_unicode_range_names_exactly_its_characters():
+    assert fonts.unicode_range("".join(sorted("אבגז日"))) == "U+5D0-5D2,U+5D6,U+65E5"
 
 
 def test_characters_round_trip_through_a_url():
@@ -71,7 +84,11 @@ def test_pages_carry_faces_for_what_they_show(client, booth):
     assert set(faces(english)) == {"hebrew", "devanagari", "jp"}
     assert set(faces(english)["jp"]) == set("日本語简体中文")
     japanese = client.get(f"/s/{booth['code']}?lang=ja").get_data(as_text=True)
-    assert set("チェックイン") <= set(faces(japanese)["jp"])
+    shown, later = faces(japanese)["jp"], faces(japanese, first=False)["jp"]
+    assert set("日本語") <= set(shown)
+    # What only the page's scripts say ("チェックインしました") comes in a face of its own,
+    # fetched once it is on screen.
+    assert set("チェックイン") <= set(shown + later) and not set(later) & set(shown)
     chinese = client.get(f"/s/{booth['code']}?lang=zh-Hans").get_data(as_text=True)
     assert "sc" in faces(chinese) and "jp" not in faces(chinese)
     assert "<!--page-fonts-->" not in japanese
@@ -79,7 +96,7 @@ def test_pages_carry_faces_for_what_they_show(client, booth):
 
 def test_the_font_route_serves_a_page_font_for_a_year(client, booth):
     html = client.get(f"/s/{booth['code']}?lang=hi").get_data(as_text=True)
-    url = next(url for url, name, _ in FACE.findall(html) if name == "devanagari")
+    url = next(url for url, name, _, _ in FACE.findall(html) if name == "devanagari")
     r = client.get(url)
     assert r.status_code == 200 and r.mimetype == "font/woff2"
     assert r.headers["Cache-Control"] == "public, max-age=31536000, immutable"
@@ -97,3 +114,21 @@ def test_the_font_route_serves_a_page_font_for_a_year(client, booth):
 )
 def test_the_font_route_refuses_what_no_page_names(client, url):
     assert client.get(url).status_code == 404
+
+
+def test_the_report_carries_just_the_glyphs_of_its_stories(admin, db, booth):
+    add_conversation(db, booth["id"], "とても親切でした", nps=10, public=True)
+    add_conversation(db, booth["id"], "שירות מצוין", nps=9, public=True)
+    with dbm.write(db):
+        db.execute("UPDATE conversations SET highlight = 1")
+    html = admin.get("/admin/report").get_data(as_text=True)
+    assert "<!--embedded-fonts-->" not in html and "/fonts/" not in html
+    found = re.findall(
+        r'font-family:"tracker (\w+)";font-weight:400;src:url\(data:font/woff2;base64,([^)]+)\)',
+        html,
+    )
+    cmaps = {
+        family: {chr(c) for c in TTFont(io.BytesIO(base64.b64decode(data))).getBestCmap()}
+        for family, data in found
+    }
+    assert cmaps == {"JP": set("とても親切でした"), "Hebrew": set("שירות מצוין") - {" "}}

@@ -31,6 +31,8 @@ from fontTools.ttLib import TTFont
 from ..security import off_loop
 
 MARKER = "<!--page-fonts-->"
+# A self-contained page (the report, mailed around and opened offline) takes its fonts inside it.
+EMBEDDED_MARKER = "<!--embedded-fonts-->"
 MAX_CHARACTERS = 3000  # a page's characters of one script; a URL naming more is refused
 WEIGHT = 400
 
@@ -38,18 +40,18 @@ WEIGHT = 400
 @dataclass(frozen=True)
 class ScriptFont:
     """One script's font: its name in URLs, its family in CSS, the @fontsource package its
-    glyphs come from, and the blocks it serves (its unicode-range)."""
+    glyphs come from, the blocks it serves (its unicode-range), and whether its glyphs need the
+    font's shaping rules (Devanagari's conjuncts, Hebrew's points; CJK text needs none, and its
+    rules are most of a cut's bytes: 31 KB for 150 characters with them, 18 KB without)."""
 
     name: str
     family: str
     package: str
     blocks: tuple[tuple[int, int], ...]
+    shaping: bool = True
 
     def covers(self, code: int) -> bool:
         return any(start <= code <= end for start, end in self.blocks)
-
-    def unicode_range(self) -> str:
-        return ",".join(f"U+{start:X}-{end:X}" for start, end in self.blocks)
 
 
 # Unicode blocks (The Unicode Standard, Blocks.txt) of each script.
@@ -70,11 +72,13 @@ FONTS = {
             "noto-sans",
             ((0x0900, 0x097F), (0x1CD0, 0x1CFF), (0xA8E0, 0xA8FF)),
         ),
-        ScriptFont("jp", "tracker JP", "noto-sans-jp", _CJK),
-        ScriptFont("sc", "tracker SC", "noto-sans-sc", _CJK),
+        ScriptFont("jp", "tracker JP", "noto-sans-jp", _CJK, shaping=False),
+        ScriptFont("sc", "tracker SC", "noto-sans-sc", _CJK, shaping=False),
     )
 }
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")  # non-ASCII in the JSON of a page's catalogue
+# What the page's scripts may say (templates/_i18n.html): shown later, if at all.
+_CATALOGUE = re.compile(r'<script type="application/json" id="i18n">.*?</script>', re.S)
 
 
 def fonts_root() -> Path:
@@ -120,16 +124,34 @@ def decode(key: str) -> str:
     return text
 
 
-def font_faces(characters: Iterable[str], chinese: bool) -> str:
-    """The @font-face rules of a page that shows these characters (empty without any)."""
+def unicode_range(characters: str) -> str:
+    """A CSS unicode-range of exactly these (sorted) characters, runs of neighbours as one."""
+    runs: list[list[int]] = []
+    for code in map(ord, characters):
+        if runs and code == runs[-1][1] + 1:
+            runs[-1][1] = code
+        else:
+            runs.append([code, code])
+    return ",".join(f"U+{a:X}" if a == b else f"U+{a:X}-{b:X}" for a, b in runs)
+
+
+def font_faces(shown: Iterable[str], chinese: bool, later: Iterable[str] = ()) -> str:
+    """The @font-face rules of a page (empty when it needs none): for each script font, one face
+    with the characters the page shows, and one with those its scripts may show `later` (their
+    catalogue), which a browser fetches only once one of them is on screen. Each face's
+    unicode-range is exactly its characters, so the browser picks the face that has a glyph."""
+    now, then = fonts_for(shown, chinese), fonts_for(later, chinese)
     rules = []
-    for name, chars in fonts_for(characters, chinese).items():
-        font = FONTS[name]
-        rules.append(
-            f'@font-face{{font-family:"{font.family}";font-weight:{WEIGHT};'
-            f'font-display:swap;src:url(/fonts/{name}/{encode(chars)}.woff2) format("woff2");'
-            f"unicode-range:{font.unicode_range()}}}"
-        )
+    for name, font in FONTS.items():
+        first = now.get(name, "")
+        rest = "".join(sorted(set(then.get(name, "")) - set(first)))
+        for chars in (first, rest):
+            if chars:
+                rules.append(
+                    f'@font-face{{font-family:"{font.family}";font-weight:{WEIGHT};'
+                    f"font-display:swap;src:url(/fonts/{name}/{encode(chars)}.woff2)"
+                    f' format("woff2");unicode-range:{unicode_range(chars)}}}'
+                )
     return "".join(rules)
 
 
@@ -153,11 +175,14 @@ def _slices(root: Path, package: str) -> tuple[tuple[Path, frozenset[int]], ...]
     return tuple(found)
 
 
-def _cut(path: Path, codes: set[int]) -> TTFont:
+def _cut(path: Path, codes: set[int], shaping: bool) -> TTFont:
     font = TTFont(path)
     options = subset.Options()
-    options.layout_features = ["*"]  # Devanagari's conjuncts and vowel signs need their rules
-    options.name_IDs = ["*"]
+    if shaping:
+        options.layout_features = ["*"]  # Devanagari's conjuncts and vowel signs need them all
+    else:
+        options.drop_tables += ["GSUB", "GPOS", "GDEF"]
+    options.name_IDs = [1, 2]  # family and style: nothing else of the name table is read
     options.notdef_outline = True
     options.hinting = False
     subsetter = subset.Subsetter(options)
@@ -176,7 +201,7 @@ def build(root: Path, font: ScriptFont, characters: str) -> bytes:
         mine = codes & covered
         if mine:
             buffer = io.BytesIO()
-            _cut(path, mine).save(buffer)
+            _cut(path, mine, font.shaping).save(buffer)
             buffer.seek(0)
             pieces.append(buffer)
     if not pieces:
@@ -212,7 +237,27 @@ def font_file(name: str, key: str) -> Response:
     return response
 
 
+def embedded_faces(root: Path, characters: Iterable[str], chinese: bool) -> str:
+    """@font-face rules that carry their fonts in data: URLs, with the glyphs of exactly these
+    characters: a page that must read the same anywhere, offline, without fonts of its own."""
+    rules = []
+    for name, chars in fonts_for(characters, chinese).items():
+        font = FONTS[name]
+        data = base64.b64encode(_built(root, name, chars)).decode()
+        rules.append(
+            f'@font-face{{font-family:"{font.family}";font-weight:{WEIGHT};'
+            f'src:url(data:font/woff2;base64,{data}) format("woff2");'
+            f"unicode-range:{unicode_range(chars)}}}"
+        )
+    return "".join(rules)
+
+
 # ---------------------------------------------------------------- pages
+
+
+def _chinese(html: str) -> bool:
+    lang = re.search(r'<html lang="([^"]*)"', html)
+    return bool(lang and lang.group(1).lower().startswith("zh"))
 
 
 def _write_fonts(response: Response) -> Response:
@@ -220,11 +265,18 @@ def _write_fonts(response: Response) -> Response:
     if response.mimetype != "text/html" or response.direct_passthrough or response.is_streamed:
         return response
     html = response.get_data(as_text=True)
+    if EMBEDDED_MARKER in html:
+        faces = off_loop(embedded_faces, fonts_root(), page_characters(html), _chinese(html))
+        style = f"<style>{faces}</style>" if faces else ""
+        response.set_data(html.replace(EMBEDDED_MARKER, style, 1))
+        return response
     if MARKER not in html:
         return response
-    lang = re.search(r'<html lang="([^"]*)"', html)
-    chinese = bool(lang and lang.group(1).lower().startswith("zh"))
-    faces = font_faces(page_characters(html), chinese)
+    chinese = _chinese(html)
+    messages = _CATALOGUE.search(html)
+    later = page_characters(messages.group(0)) if messages else set()
+    shown = page_characters(html[: messages.start()] + html[messages.end() :] if messages else html)
+    faces = font_faces(shown, chinese, later)
     response.set_data(html.replace(MARKER, f"<style>{faces}</style>" if faces else "", 1))
     return response
 
