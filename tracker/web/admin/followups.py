@@ -40,7 +40,7 @@ def _filters() -> followup_queue.Filters:
     try:
         return followup_queue.Filters.parse(request.args)
     except followups.InvalidFollowUp as exc:
-        abort(400, f"That filter cannot be used: {exc}.")
+        abort(400, gettext("That filter cannot be used: %(reason)s.", reason=exc))
 
 
 @bp.get("/follow-ups")
@@ -137,7 +137,7 @@ def change(uuid: str):
         elif action == "note":
             followups.add_note(db, event["id"], uuid, form.get("note", ""), actor=who)
         else:
-            abort(400, "unknown action: status, owner or note")
+            abort(400, gettext("Unknown action: status, owner or note."))
     except conversations.NotFound:
         abort(404)
     except (followups.InvalidTransition, followups.InvalidFollowUp) as exc:

@@ -236,7 +236,7 @@ def change(table: str, row_id: int):
         elif action == "unlock" and table == "stations":
             staff.unlock(db, row_id, organizer_name())
         else:
-            abort(400, "unknown action")
+            abort(400, gettext("Unknown action."))
     except ValueError as exc:
         return _back(str(exc), "error")
     return _back(gettext("Saved."))
@@ -293,7 +293,7 @@ def moderate(uuid: str):
     event = current_event()
     action = cast(moderation.Decision, request.form.get("action"))
     if action not in get_args(moderation.Decision):
-        abort(400, "unknown action: approve or reject")
+        abort(400, gettext("Unknown action: approve or reject."))
     try:
         done = moderation.decide(get_db(), event["id"], uuid, action, organizer_name())
     except moderation.UnknownConversation:
@@ -310,7 +310,7 @@ def highlight(uuid: str):
     """Mark a story for the report to leadership, or unmark it (`on` is "1" or "0")."""
     on = request.form.get("on")
     if on not in ("0", "1"):
-        abort(400, "on is 1 (highlight) or 0 (not)")
+        abort(400, gettext("A highlight is on (1) or off (0)."))
     try:
         moderation.set_highlight(get_db(), current_event()["id"], uuid, on == "1", organizer_name())
     except moderation.UnknownConversation:
