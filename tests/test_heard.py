@@ -310,10 +310,22 @@ def test_every_message_is_in_the_export_and_erasure_erases_its_address(admin, db
     assert "1 acknowledgement" in admin.get("/admin/actions").text
     assert "/admin/customer-messages.csv" in admin.get("/admin/data").text
     erasure.erase_attendee(db, event["id"], someone["badge"], "Ann")
-    (message,) = dbm.rows(db.execute("SELECT recipient FROM customer_messages"))
-    assert message["recipient"] == "(erased)"
+    (message,) = dbm.rows(db.execute("SELECT recipient, notification_id FROM customer_messages"))
+    assert message == {"recipient": "(erased)", "notification_id": None}
+    assert sent(db) == []  # never sent now, and not "given up" either (the status page stays green)
+
+
+def test_erasure_keeps_a_sent_messages_row_without_its_address(db, event):
+    someone = customer(db, event)
+    owed(db, event, badge=someone["badge"])
+    heard.enqueue(db, SENDER)
+    with dbm.write(db):
+        db.execute("UPDATE notifications SET sent_at = '2026-10-07T10:00:05.000Z'")
+    erasure.erase_attendee(db, event["id"], someone["badge"], "Ann")
     (mail,) = sent(db)
-    assert mail["recipient"] == "" and mail["attempts"] >= 1000  # never sent now
+    assert mail["recipient"] == "" and mail["sent_at"] is not None
+    (message,) = dbm.rows(db.execute("SELECT recipient, notification_id FROM customer_messages"))
+    assert message == {"recipient": "(erased)", "notification_id": mail["id"]}
 
 
 def test_the_alerts_command_writes_customers_messages_too(app, db, event):

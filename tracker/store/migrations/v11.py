@@ -85,15 +85,17 @@ SQL = (
     );
     CREATE INDEX customer_messages_conversation ON customer_messages (conversation_id, id);
     ALTER TABLE conversations ADD COLUMN language TEXT;
-    -- Erasing an attendee (corrections/erasure.py) erases the address their messages went to,
-    -- and an e-mail to them not sent yet is never sent.
+    -- Erasing an attendee (corrections/erasure.py) erases the address their messages went to;
+    -- an e-mail to them not sent yet leaves the outbox unsent (neither sent nor given up).
     CREATE TRIGGER customer_messages_erased AFTER UPDATE OF erased_at ON attendees
     WHEN new.erased_at IS NOT NULL BEGIN
-        UPDATE notifications SET recipient = '', attempts = 1000000,
-               last_error = 'the customer was erased before it was sent'
+        UPDATE notifications SET recipient = '', next_attempt_at = 'erased'
          WHERE sent_at IS NULL AND id IN (
                SELECT m.notification_id FROM customer_messages m
                  JOIN conversations c ON c.id = m.conversation_id WHERE c.attendee_id = new.id);
+        UPDATE customer_messages SET notification_id = NULL WHERE notification_id IN (
+               SELECT id FROM notifications WHERE sent_at IS NULL AND next_attempt_at = 'erased');
+        DELETE FROM notifications WHERE sent_at IS NULL AND next_attempt_at = 'erased';
         UPDATE notifications SET recipient = '' WHERE id IN (
                SELECT m.notification_id FROM customer_messages m
                  JOIN conversations c ON c.id = m.conversation_id WHERE c.attendee_id = new.id);
