@@ -111,23 +111,26 @@ def read_queued(db: Database, limit: int = QUEUE_BATCH) -> int:
         language = reading.language_of(row["story"] or "", row["language"] or row["hint"])
         voice = voice_of(row["source"])
         read.append((row, voice, language, reading.words(row["story"] or "", language)))
+    # Misspellings and stems are worked out before the write (only this task writes the words'
+    # counts: the lock beside the database keeps it to one per file).
+    known = _vocabulary(db, {(voice, lang) for _, voice, lang, _ in read})
+    batch: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    for _, voice, lang, words in read:
+        batch[(voice, lang)].update(set(words))
+    folds = {
+        key: grouping.misspellings(
+            batch[key],
+            {w: known[key].get(w, 0) + batch[key][w] for w in known[key] | batch[key]},
+        )
+        for key in batch
+    }
+    stored: list[tuple[dict, str, str, list[str], list[str]]] = []
+    for row, voice, lang, words in read:
+        folded = list(dict.fromkeys(folds[(voice, lang)].get(w, w) for w in words))
+        stored.append((row, voice, lang, folded, sorted({reading.stem(w, lang) for w in folded})))
     with dbm.write(db):
-        known = _vocabulary(db, {(voice, lang) for _, voice, lang, _ in read})
-        batch: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
-        for _, voice, lang, words in read:
-            batch[(voice, lang)].update(set(words))
-        folds = {
-            key: grouping.misspellings(
-                batch[key],
-                {w: known[key].get(w, 0) + batch[key][w] for w in known[key] | batch[key]},
-            )
-            for key in batch
-        }
         now = dbm.utcnow()
-        for row, voice, lang, words in read:
-            fold = folds[(voice, lang)]
-            folded = list(dict.fromkeys(fold.get(w, w) for w in words))
-            terms = sorted({reading.stem(w, lang) for w in folded})
+        for row, voice, lang, folded, terms in stored:
             old = db.execute(
                 "SELECT language, words FROM theme_stories WHERE conversation_id = ?", [row["id"]]
             ).fetchone()
@@ -206,7 +209,7 @@ def _stories(db: Database, event_id: int, voice: str) -> list[dict]:
     return dbm.rows(
         db.execute(
             "SELECT t.conversation_id AS id, t.language, t.terms, t.theme_id, t.placed_by,"
-            f" ({VOICE_STORY[voice]}) AS qualifies, c.story, {PUBLIC_STORY} AS public"
+            f" ({VOICE_STORY[voice]}) AS qualifies, c.story"
             " FROM theme_stories t JOIN conversations c ON c.id = t.conversation_id"
             " LEFT JOIN stations s ON s.id = c.station_id"
             " JOIN locations l ON l.id = coalesce(s.location_id, c.location_id)"
@@ -279,12 +282,16 @@ def place(db: Database, event_id: int, voice: str) -> tuple[int, list[int]]:
                 else:
                     found[k].append(story)
             pool = rest
+    # Named before the write: reading key phrases takes milliseconds a theme, and no writer
+    # (a check-in) should wait for it.
+    named = [
+        _label([by_id[i] for i in g], list(grouping.centroid((vectors[i] for i in g), keep=2)))
+        for g in new_groups
+    ]
     new_ids: list[int] = []
     with dbm.write(db):
         now = dbm.utcnow()
-        for group in new_groups:
-            top = grouping.centroid((vectors[i] for i in group), keep=2)
-            language, label = _label([by_id[i] for i in group], list(top))
+        for group, (language, label) in zip(new_groups, named, strict=True):
             theme_id = int(
                 db.execute(
                     "INSERT INTO themes (label, machine_label, created_at, event_id, voice,"
