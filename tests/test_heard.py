@@ -167,6 +167,19 @@ def test_rehearsal_and_node_rows_are_never_queued_and_held_ones_wait(db, event):
     assert heard.enqueue(db, SENDER) == 1
 
 
+def test_held_stories_waiting_never_hold_back_the_others(db, event, monkeypatch):
+    monkeypatch.setattr(heard, "BATCH", 2)
+    someone = customer(db, event)
+    for _ in range(3):
+        held = owed(db, event, badge=someone["badge"])
+        with dbm.write(db):
+            db.execute(
+                "UPDATE conversations SET held_from = '203.0.113.7' WHERE uuid = ?", [held["id"]]
+            )
+    owed(db, event, badge=someone["badge"])
+    assert heard.enqueue(db, SENDER) == 1
+
+
 def test_without_smtp_nothing_is_written_and_the_queue_waits(db, event):
     someone = customer(db, event)
     owed(db, event, badge=someone["badge"])

@@ -170,7 +170,7 @@ class Sender:
 _PENDING = """
     SELECT q.id AS queue_id, q.kind, q.at AS queued_at, c.id, c.uuid, c.follow_up, c.status,
            c.source, c.attendee_id,
-           c.owner, c.contact, c.voided_at, c.held_from, c.rehearsal, c.language,
+           c.owner, c.contact, c.voided_at, c.rehearsal, c.language,
            min(c.captured_at, c.received_at) AS happened_at,
            l.language AS location_language, l.timezone AS location_timezone,
            e.id AS event_id, e.name AS event_name, e.language AS event_language,
@@ -182,20 +182,18 @@ _PENDING = """
       JOIN locations l ON l.id = coalesce(s.location_id, c.location_id)
       JOIN events e ON e.id = l.event_id
       LEFT JOIN attendees a ON a.id = c.attendee_id
-     WHERE q.handled_at IS NULL
+     WHERE q.handled_at IS NULL AND c.held_from IS NULL
      ORDER BY q.id LIMIT :batch
 """
 
 
 def _refusal(row: Row) -> str | None:
-    """Why nothing goes to this customer (the queue row's outcome), "wait" when it may go
-    later (a held story), or None when it goes now."""
+    """Why nothing goes to this customer (the queue row's outcome), or None when it goes now.
+    (A held story is not read at all until an organizer trusts its network: _PENDING.)"""
     if row["rehearsal"]:
         return "rehearsal"
     if row["voided_at"] is not None:
         return "void"
-    if row["held_from"] is not None:
-        return "wait"  # a held story speaks once an organizer trusts its network
     if not row["follow_up"]:
         return "no follow-up"
     if row["kind"] == "closed" and row["status"] != "done":
@@ -237,8 +235,6 @@ def enqueue(db: Database, sender: Sender, now: str | None = None) -> int:
     with dbm.write(db):
         for row in dbm.rows(db.execute(_PENDING, {"batch": BATCH})):
             why = "too late" if row["queued_at"] < stale else _refusal(row)
-            if why == "wait":
-                continue
             if why is not None:
                 db.execute(
                     "UPDATE customer_queue SET handled_at = ?, outcome = ? WHERE id = ?",
