@@ -15,6 +15,7 @@ import logging
 import os
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -26,6 +27,7 @@ from . import engine
 log = logging.getLogger(__name__)
 EXTENSION = "tracker_themes"
 NICENESS = 10
+RESTART_SECONDS = 10
 
 
 class Worker:
@@ -35,12 +37,39 @@ class Worker:
         self.database = str(config["DATABASE"])
         self.poll = float(config.get("THEMES_POLL_SECONDS") or 2)
         self.process: subprocess.Popen[bytes] | None = None
+        self.stopped = False
 
     def start(self) -> None:
-        if self.process is None and self.database != ":memory:":
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "tracker.themes.worker", self.database, str(self.poll)]
-            )
+        """Start the child, and a watch that starts it again if it ever exits (a crash on
+        start, killed by someone): every RESTART_SECONDS at most. In the serving process
+        (gevent) the watch is a greenlet."""
+        if self.process is not None or self.database == ":memory:":
+            return
+        self._spawn()
+        threading.Thread(target=self._watch, daemon=True).start()
+
+    def _spawn(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tracker.themes.worker", self.database, str(self.poll)]
+        )
+
+    def stop(self) -> None:
+        """End the child and its watch (tests; a server's child ends with the server)."""
+        self.stopped = True
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+    def _watch(self) -> None:
+        while not self.stopped:
+            time.sleep(RESTART_SECONDS)
+            if self.stopped:
+                return
+            if self.process is not None and self.process.poll() is not None:
+                log.warning(
+                    "themes: the task exited (%s); starting it again", self.process.returncode
+                )
+                self._spawn()
 
 
 def _locked(path: str, parent: int) -> IO[str] | None:
