@@ -18,7 +18,8 @@ from .helpers import add_conversation
 
 FONTS_ROOT = ROOT / "static" / "vendor" / "fonts"
 FACE = re.compile(
-    r'src:url\((/fonts/(\w+)/([\w-]+)\.woff2)\) format\("woff2"\);unicode-range:([^}]+)'
+    r'src:(?:local\("[^"]+"\),)+url\((/fonts/(\w+)/([\w-]+)\.woff2)\) format\("woff2"\);'
+    r"unicode-range:([^}]+)"
 )
 
 
@@ -56,10 +57,12 @@ def test_a_url_names_sorted_distinct_characters_or_nothing(key):
 def test_each_script_to_its_font_and_han_by_the_page_language():
     text = "Hello עברית हिन्दी 日本語 简体中文"
     japanese = fonts.fonts_for(text, chinese=False)
-    assert set(japanese) == {"hebrew", "devanagari", "jp"}
+    assert set(japanese) == {"hebrew", "devanagari", "jp", "sc"}
     assert japanese["hebrew"] == "".join(sorted(set("עברית")))
-    assert set(japanese["jp"]) == set("日本語简体中文")
-    assert set(fonts.fonts_for(text, chinese=True)) == {"hebrew", "devanagari", "sc"}
+    # 简 has no Japanese glyph: the Chinese font draws it even on a Japanese page.
+    assert set(japanese["jp"]) == set("日本語体中文") and japanese["sc"] == "简"
+    chinese = fonts.fonts_for(text, chinese=True)
+    assert set(chinese) == {"hebrew", "devanagari", "sc"}
     assert fonts.fonts_for("Plain English — “quoted” ✓", chinese=False) == {}
 
 
@@ -81,8 +84,10 @@ def test_devanagari_keeps_its_shaping_rules():
 def test_pages_carry_faces_for_what_they_show(client, booth):
     english = client.get(f"/s/{booth['code']}?lang=en").get_data(as_text=True)
     # The switcher names every language in its own script: their glyphs come along.
-    assert set(faces(english)) == {"hebrew", "devanagari", "jp"}
-    assert set(faces(english)["jp"]) == set("日本語简体中文")
+    assert set(faces(english)) == {"hebrew", "devanagari", "jp", "sc"}
+    assert set(faces(english)["jp"] + faces(english)["sc"]) == set("日本語简体中文")
+    # The system's own fonts for a script come first, the page's cut after them.
+    assert 'src:local("Noto Sans Hebrew"),' in english
     japanese = client.get(f"/s/{booth['code']}?lang=ja").get_data(as_text=True)
     shown, later = faces(japanese)["jp"], faces(japanese, first=False)["jp"]
     assert set("日本語") <= set(shown)
@@ -121,7 +126,9 @@ def test_the_report_carries_just_the_glyphs_of_its_stories(admin, db, booth):
     add_conversation(db, booth["id"], "שירות מצוין", nps=9, public=True)
     with dbm.write(db):
         db.execute("UPDATE conversations SET highlight = 1")
-    html = admin.get("/admin/report").get_data(as_text=True)
+    response = admin.get("/admin/report")
+    html = response.get_data(as_text=True)
+    assert "font-src 'self' data:" in response.headers["Content-Security-Policy"]
     assert "<!--embedded-fonts-->" not in html and "/fonts/" not in html
     found = re.findall(
         r'font-family:"tracker (\w+)";font-weight:400;src:url\(data:font/woff2;base64,([^)]+)\)',

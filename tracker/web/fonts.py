@@ -48,6 +48,7 @@ class ScriptFont:
     family: str
     package: str
     blocks: tuple[tuple[int, int], ...]
+    system: tuple[str, ...]  # the system's own fonts for the script, used first when present
     shaping: bool = True
 
     def covers(self, code: int) -> bool:
@@ -65,15 +66,43 @@ _CJK = (
 FONTS = {
     f.name: f
     for f in (
-        ScriptFont("hebrew", "tracker Hebrew", "noto-sans-hebrew", ((0x0590, 0x05FF),)),
+        ScriptFont(
+            "hebrew",
+            "tracker Hebrew",
+            "noto-sans-hebrew",
+            ((0x0590, 0x05FF),),
+            ("Noto Sans Hebrew", "Arial Hebrew", "Arial", "DejaVu Sans"),
+        ),
         ScriptFont(
             "devanagari",
             "tracker Devanagari",
             "noto-sans",
             ((0x0900, 0x097F), (0x1CD0, 0x1CFF), (0xA8E0, 0xA8FF)),
+            ("Noto Sans Devanagari", "Kohinoor Devanagari", "Nirmala UI", "Mangal"),
         ),
-        ScriptFont("jp", "tracker JP", "noto-sans-jp", _CJK, shaping=False),
-        ScriptFont("sc", "tracker SC", "noto-sans-sc", _CJK, shaping=False),
+        ScriptFont(
+            "jp",
+            "tracker JP",
+            "noto-sans-jp",
+            _CJK,
+            (
+                "Hiragino Sans",
+                "Hiragino Kaku Gothic ProN",
+                "Yu Gothic",
+                "Meiryo",
+                "Noto Sans CJK JP",
+                "Source Han Sans JP",
+            ),
+            shaping=False,
+        ),
+        ScriptFont(
+            "sc",
+            "tracker SC",
+            "noto-sans-sc",
+            _CJK,
+            ("PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "Source Han Sans SC"),
+            shaping=False,
+        ),
     )
 }
 _ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")  # non-ASCII in the JSON of a page's catalogue
@@ -96,16 +125,24 @@ def fonts_for(characters: Iterable[str], chinese: bool) -> dict[str, str]:
     characters take the shapes of the page's language: Chinese ones on a Chinese page, else
     Japanese (the same code points are drawn differently)."""
     wanted: dict[str, list[str]] = {}
-    han = "sc" if chinese else "jp"
+    han, other = ("sc", "jp") if chinese else ("jp", "sc")
     for char in characters:
         code = ord(char)
         for name, font in FONTS.items():
-            if name in ("jp", "sc") and name != han:
+            if name == other or not font.covers(code):
                 continue
-            if font.covers(code):
-                wanted.setdefault(name, []).append(char)
-                break
+            if name == han and code not in _codes(FONTS[han].package):
+                name = other  # a character of one only (简 has no Japanese glyph)
+            wanted.setdefault(name, []).append(char)
+            break
     return {name: "".join(sorted(chars)) for name, chars in wanted.items()}
+
+
+@cache
+def _codes(package: str) -> frozenset[int]:
+    """Every code point a @fontsource package has a glyph for (its slices' ranges)."""
+    root = Path(__file__).resolve().parents[2] / "static" / "vendor" / "fonts"
+    return frozenset().union(*(codes for _, codes in _slices(root, package)))
 
 
 def encode(characters: str) -> str:
@@ -147,9 +184,10 @@ def font_faces(shown: Iterable[str], chinese: bool, later: Iterable[str] = ()) -
         rest = "".join(sorted(set(then.get(name, "")) - set(first)))
         for chars in (first, rest):
             if chars:
+                system = "".join(f'local("{family}"),' for family in font.system)
                 rules.append(
                     f'@font-face{{font-family:"{font.family}";font-weight:{WEIGHT};'
-                    f"font-display:swap;src:url(/fonts/{name}/{encode(chars)}.woff2)"
+                    f"font-display:swap;src:{system}url(/fonts/{name}/{encode(chars)}.woff2)"
                     f' format("woff2");unicode-range:{unicode_range(chars)}}}'
                 )
     return "".join(rules)
@@ -269,6 +307,13 @@ def _write_fonts(response: Response) -> Response:
         faces = off_loop(embedded_faces, fonts_root(), page_characters(html), _chinese(html))
         style = f"<style>{faces}</style>" if faces else ""
         response.set_data(html.replace(EMBEDDED_MARKER, style, 1))
+        if faces:
+            # Fonts inside the page are data: URLs, which the site's policy refuses elsewhere.
+            from . import CONTENT_SECURITY_POLICY  # noqa: PLC0415 (the package imports this)
+
+            response.headers["Content-Security-Policy"] = (
+                f"{CONTENT_SECURITY_POLICY}; font-src 'self' data:"
+            )
         return response
     if MARKER not in html:
         return response
