@@ -3,8 +3,16 @@ disconnected, and the count costs nothing but a dict update per message."""
 
 from __future__ import annotations
 
+import time
+
+import pytest
+import requests
+import websocket
+
 from tracker.extensions import socketio
 from tracker.web.live import Budgets
+
+from .conftest import LiveServer
 
 
 def test_a_connection_past_its_budget_is_told_so():
@@ -28,8 +36,50 @@ def test_a_flooding_screen_is_disconnected_and_others_stay(make_app, event):
         event = "join" if sent % 2 else "not-an-event"  # handled or not, each one counts
         flooder.emit(event, {"location": "cork"}, namespace="/live")
         sent += 1
-    assert sent == 21  # the 21st message went past its budget of 20: disconnected
+    assert sent == 20  # the connect and 20 messages: the 21st went past its budget of 20
     assert calm.is_connected("/live")
     answer = calm.emit("join", {"location": "cork"}, namespace="/live", callback=True)
     assert answer == {"ok": True, "location": "cork"}
     calm.disconnect(namespace="/live")
+
+
+@pytest.mark.live
+def test_a_flooding_websocket_is_cut_off_at_the_transport_and_others_are_served(db_path, event):
+    """Socket.IO's own disconnect leaves the websocket open, and every frame a flood goes on
+    sending would still be parsed: past its budget the server closes the connection itself, and
+    reads a websocket at a paced rate meanwhile, so another client is served throughout."""
+    server = LiveServer(db_path, {"SOCKET_MESSAGES_PER_CONNECTION": "20"}).start()
+    closing: list[websocket.WebSocket] = []
+    try:
+        ws = websocket.create_connection(
+            server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket", timeout=10
+        )
+        closing.append(ws)
+        ws.recv()  # Engine.IO's open packet
+        ws.send("40/live,")
+        # 1,000 messages fit in the kernel's buffers: the client is never held back, and the
+        # server must close the connection itself (it answers the server's pings, so Engine.IO's
+        # ping timeout never closes it instead).
+        for _ in range(1000):
+            ws.send('42/live,["join",{"location":"cork"}]')
+        assert requests.get(f"{server.url}/api/scoreboard", timeout=30).status_code == 200
+        ws.settimeout(1)
+        deadline = time.monotonic() + 60
+        while True:
+            assert time.monotonic() < deadline, "the server never closed the flooding websocket"
+            try:
+                message = ws.recv()
+            except websocket.WebSocketTimeoutException:
+                continue
+            except (websocket.WebSocketConnectionClosedException, OSError):
+                break  # closed by the server
+            if message in ("", b""):
+                break
+            if message == "2":
+                ws.send("3")
+        assert requests.get(f"{server.url}/api/scoreboard", timeout=30).status_code == 200
+        assert "message budget" in server.log_tail()
+    finally:
+        for ws in closing:
+            ws.close()
+        server.stop(kill=True)

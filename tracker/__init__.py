@@ -47,6 +47,10 @@ def create_app(test_config: dict | None = None) -> Flask:
         cors_allowed_origins=app.config.get("CORS_ORIGINS") or None,
         ping_interval=20,
         ping_timeout=20,
+        # A client's events are handled in turn on its own connection, not each in a new
+        # greenlet: a flood is charged against its budget as it is read and cut off at once
+        # (tracker/web/live.py), instead of thousands of queued handlers taking the worker.
+        async_handlers=False,
     )
     live.init_app(app)
     metrics.init_app(app)

@@ -20,7 +20,9 @@ floods costs the worker a dict update per message until it is cut off, never a d
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import threading
 import time
 from collections import Counter
@@ -207,7 +209,19 @@ def _within_budget() -> bool:
         "live: a socket from %s went past its %s message budget; disconnected", address, over
     )
     disconnect()
+    _shut_transport()
     return False
+
+
+def _shut_transport() -> None:
+    """Close the client's connection itself, not only its /live namespace: Socket.IO's
+    disconnect leaves the transport open, and every message a flood goes on sending would still
+    be parsed (websocket frames, in Python: the whole worker's time under a flood). The server's
+    socket (gunicorn's `gunicorn.socket`) reads nothing more once shut (tracker/ops/gunicorn_conf.py)."""
+    connection = request.environ.get("gunicorn.socket")
+    if connection is not None:
+        with contextlib.suppress(OSError):  # closed already
+            connection.shutdown(socket.SHUT_RDWR)
 
 
 @socketio.on("*", namespace=NAMESPACE)
@@ -241,6 +255,8 @@ def _location_of(data: object) -> str | None:
 @socketio.on("connect", namespace=NAMESPACE)
 def on_connect(auth: dict | None = None):
     """A screen connected: put it in its room; the watcher sends it the full snapshot at once."""
+    if not _within_budget():
+        raise ConnectionRefusedError({"error": "too_many_requests"})
     try:
         location = _location_of(auth)
     except (ValueError, LookupError) as exc:
