@@ -136,4 +136,3 @@ def test_every_attendee_and_staff_page_is_light_in_every_language(browser, day, 
         assert total < LATIN_CHECKIN_BUDGET, parts
     boxes = {name: missing for name, (_, _, missing) in pages.items() if missing}
     assert not boxes, boxes
-    print(lang, {name: total for name, (total, _, _) in pages.items()})
