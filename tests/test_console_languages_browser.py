@@ -72,10 +72,12 @@ def test_every_console_page_fits_in_german_and_hebrew(browser, filled_server, ta
                 page.screenshot(path=f"{SHOTS}/{name}-{tag}-{width}.png", full_page=True)
             scroll = page.evaluate("document.documentElement.scrollWidth")
             assert scroll <= width, f"{path} in {tag} is {scroll} px wide on a {width} px screen"
-        if (
-            tag == "he"
-        ):  # right to left: the brand starts at the right, the tables' heads align right
-            page.goto(filled_server.url + "/admin/")
+        page.goto(filled_server.url + "/admin/")
+        page.click(".admin-bar .lang-menu summary")  # the open menu stays on the screen
+        menu = page.locator(".admin-bar .lang-menu .languages").bounding_box()
+        assert menu and menu["x"] >= 0 and menu["x"] + menu["width"] <= width, menu
+        # Right to left: the brand starts at the right, the tables' heads align right.
+        if tag == "he":
             box = page.locator(".admin-bar .brand").bounding_box()
             assert box and box["x"] + box["width"] > width * 0.75
             align = page.evaluate("getComputedStyle(document.querySelector('th')).textAlign")
