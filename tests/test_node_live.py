@@ -121,14 +121,17 @@ def health(server) -> dict:
         return json.loads(answer.read())
 
 
-def wait_for(check, seconds: float, what: str):
+def wait_for(check, seconds: float, what: str, *servers):
+    """Poll `check` until true; past `seconds`, fail saying what was awaited and what each of
+    `servers` (a node, central) logged last."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         found = check()
         if found:
             return found
         time.sleep(0.2)
-    raise AssertionError(f"gave up waiting for {what}")
+    logs = "".join(f"\n--- {s.url}:\n{s.log_tail()}" for s in servers)
+    raise AssertionError(f"gave up waiting for {what}{logs}")
 
 
 def check_in(phone: requests.Session, server, code: str) -> dict:
@@ -256,7 +259,13 @@ def test_records_through_the_node_reach_central_and_converge_after_a_cut(
 
     # The link returns: central holds the union, exactly, and the backlog is 0.
     proxy.restore()
-    wait_for(lambda: health(node)["forward"]["waiting"] == 0, HANG_SECONDS, "an empty backlog")
+    wait_for(
+        lambda: health(node)["forward"]["waiting"] == 0,
+        HANG_SECONDS,
+        "an empty backlog",
+        node,
+        central,
+    )
     central_checkins = {r[0] for r in db.execute("SELECT uuid FROM checkins")}
     central_stories = {r[0] for r in db.execute("SELECT uuid FROM conversations")}
     assert len(central_checkins) == 1 + 500 + 3  # nothing lost, nothing doubled
@@ -390,7 +399,13 @@ def test_the_change_feed_clocks_bad_records_and_a_lost_file(tmp_path, db_path, d
             check_in(phone, node, booth)
         # Forwarded means acknowledged by central: once the node's outbox is empty, central
         # holds them (the bound is against a hang; a loaded machine drains more slowly).
-        wait_for(lambda: health(node)["forward"]["waiting"] == 0, 120, "the node's outbox to drain")
+        wait_for(
+            lambda: health(node)["forward"]["waiting"] == 0,
+            120,
+            "the node's outbox to drain",
+            node,
+            central,
+        )
         assert board(central)["checkins"] == 100
         stories = db.execute("SELECT source, counted FROM conversations").fetchall()
         assert stories == [("employee", 0)]
