@@ -31,8 +31,25 @@ def test_the_task_themes_new_stories_within_seconds(db, db_path, event):
         wait_until(lambda: themed() == 4, timeout=60, what="the wifi stories themed")
         _small_event_stories(db, event, COFFEE)
         wait_until(lambda: themed() == 7, timeout=60, what="the coffee stories themed")
-        assert db.execute("SELECT count(*) FROM themes").fetchone()[0] == 2
-        assert second.process is not None and second.process.poll() is None  # waiting, alive
+        labels = [r[0] for r in db.execute("SELECT label FROM themes")]
+        assert len(labels) == 2, labels
+        assert second.process is not None, "the second task never started"
+        assert second.process.poll() is None, second.process.returncode  # waiting, alive
     finally:
         task.stop()
         second.stop()
+
+
+def test_a_child_whose_server_is_gone_ends_at_once(db_path, db):
+    """Started for a server that died while it started (its parent is another already)."""
+    import subprocess
+    import sys
+
+    child = subprocess.Popen(
+        [sys.executable, "-m", "tracker.themes.worker", str(db_path), "0.2", "1"]
+    )
+    try:
+        assert child.wait(timeout=60) == 0
+    finally:
+        if child.poll() is None:
+            child.kill()

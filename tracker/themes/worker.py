@@ -50,7 +50,14 @@ class Worker:
 
     def _spawn(self) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tracker.themes.worker", self.database, str(self.poll)]
+            [
+                sys.executable,
+                "-m",
+                "tracker.themes.worker",
+                self.database,
+                str(self.poll),
+                str(os.getpid()),
+            ]
         )
 
     def stop(self) -> None:
@@ -112,4 +119,6 @@ def run(path: str, poll: float, parent: int) -> None:
 
 if __name__ == "__main__":  # pragma: no cover - started by Worker.start
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    run(sys.argv[1], float(sys.argv[2]), os.getppid())
+    # The parent's pid as it was when it started this child: a child whose server died while
+    # it was starting has another parent already, and ends at once instead of living on.
+    run(sys.argv[1], float(sys.argv[2]), int(sys.argv[3]))
