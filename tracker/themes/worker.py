@@ -95,7 +95,8 @@ def _locked(path: str, parent: int) -> IO[str] | None:
 def run(path: str, poll: float, parent: int) -> None:
     """Pass after pass while the parent lives: a pass whenever the database moved since the
     last (PRAGMA data_version moves with every other connection's commit)."""
-    if _locked(path, parent) is None:
+    lock = _locked(path, parent)  # held (referenced) for as long as this task runs
+    if lock is None:
         return
     # Below the server in the CPU's queue: on a busy machine, requests first, themes after.
     os.nice(NICENESS)
