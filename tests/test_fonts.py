@@ -63,6 +63,9 @@ def test_each_script_to_its_font_and_han_by_the_page_language():
     assert set(japanese["jp"]) == set("日本語体中文") and japanese["sc"] == "简"
     chinese = fonts.fonts_for(text, chinese=True)
     assert set(chinese) == {"hebrew", "devanagari", "sc"}
+    # A page in neither language draws its few Han names with one font.
+    assert set(fonts.fonts_for(text, chinese=None)) == {"hebrew", "devanagari", "sc"}
+    assert set(fonts.fonts_for("日本語", chinese=None)) == {"jp"}
     assert fonts.fonts_for("Plain English — “quoted” ✓", chinese=False) == {}
 
 
@@ -84,8 +87,9 @@ def test_devanagari_keeps_its_shaping_rules():
 def test_pages_carry_faces_for_what_they_show(client, booth):
     english = client.get(f"/s/{booth['code']}?lang=en").get_data(as_text=True)
     # The switcher names every language in its own script: their glyphs come along.
-    assert set(faces(english)) == {"hebrew", "devanagari", "jp", "sc"}
-    assert set(faces(english)["jp"] + faces(english)["sc"]) == set("日本語简体中文")
+    # Its Han characters in one font: the Chinese one, which has them all (简 is not Japanese).
+    assert set(faces(english)) == {"hebrew", "devanagari", "sc"}
+    assert set(faces(english)["sc"]) == set("日本語简体中文")
     # The system's own fonts for a script come first, the page's cut after them.
     assert 'src:local("Noto Sans Hebrew"),' in english
     japanese = client.get(f"/s/{booth['code']}?lang=ja").get_data(as_text=True)

@@ -120,10 +120,16 @@ def page_characters(html: str) -> set[str]:
     return set(_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), html))
 
 
-def fonts_for(characters: Iterable[str], chinese: bool) -> dict[str, str]:
+def fonts_for(characters: Iterable[str], chinese: bool | None) -> dict[str, str]:
     """{font name: its characters, sorted} for the script fonts these characters need. Han
-    characters take the shapes of the page's language: Chinese ones on a Chinese page, else
-    Japanese (the same code points are drawn differently)."""
+    characters take the shapes of the page's language: Chinese ones on a Chinese page, Japanese
+    on a Japanese one (the same code points are drawn differently); on a page in neither
+    (`chinese` None), whose few Han characters are names (the switcher's 日本語, 简体中文), one
+    font draws them all, Japanese when it has them all, else Chinese: one file, not two."""
+    characters = list(characters)
+    if chinese is None:
+        han_codes = [ord(c) for c in characters if FONTS["jp"].covers(ord(c))]
+        chinese = not set(han_codes) <= _codes(FONTS["jp"].package)
     wanted: dict[str, list[str]] = {}
     han, other = ("sc", "jp") if chinese else ("jp", "sc")
     for char in characters:
@@ -172,7 +178,7 @@ def unicode_range(characters: str) -> str:
     return ",".join(f"U+{a:X}" if a == b else f"U+{a:X}-{b:X}" for a, b in runs)
 
 
-def font_faces(shown: Iterable[str], chinese: bool, later: Iterable[str] = ()) -> str:
+def font_faces(shown: Iterable[str], chinese: bool | None, later: Iterable[str] = ()) -> str:
     """The @font-face rules of a page (empty when it needs none): for each script font, one face
     with the characters the page shows, and one with those its scripts may show `later` (their
     catalogue), which a browser fetches only once one of them is on screen. Each face's
@@ -275,7 +281,7 @@ def font_file(name: str, key: str) -> Response:
     return response
 
 
-def embedded_faces(root: Path, characters: Iterable[str], chinese: bool) -> str:
+def embedded_faces(root: Path, characters: Iterable[str], chinese: bool | None) -> str:
     """@font-face rules that carry their fonts in data: URLs, with the glyphs of exactly these
     characters: a page that must read the same anywhere, offline, without fonts of its own."""
     rules = []
@@ -293,9 +299,11 @@ def embedded_faces(root: Path, characters: Iterable[str], chinese: bool) -> str:
 # ---------------------------------------------------------------- pages
 
 
-def _chinese(html: str) -> bool:
-    lang = re.search(r'<html lang="([^"]*)"', html)
-    return bool(lang and lang.group(1).lower().startswith("zh"))
+def _chinese(html: str) -> bool | None:
+    """True on a Chinese page, False on a Japanese one, None on any other (see fonts_for)."""
+    found = re.search(r'<html lang="([^"]*)"', html)
+    lang = found.group(1).lower() if found else ""
+    return True if lang.startswith("zh") else False if lang.startswith("ja") else None
 
 
 def _write_fonts(response: Response) -> Response:
