@@ -149,3 +149,32 @@ def test_the_sign_in_page_speaks_the_browsers_language(app, client):
         headers={"Accept-Language": "hi"},
     )
     assert r.status_code == 401 and "यह नाम और पासवर्ड मेल नहीं खाते।" in r.get_data(as_text=True)
+
+
+def test_the_report_speaks_german(admin, db, event, day):
+    page = html(admin, "/admin/report", "de-DE,de;q=0.9")
+    assert '<html lang="de" dir="ltr">' in page
+    for german in (
+        "Was Kundinnen und Kunden uns gesagt haben",
+        "Nach Standort",
+        "Häufigste Themen",
+    ):
+        assert german in page, german
+    for english in ("What customers told us", "By location", "Top topics", "Still owed, oldest"):
+        assert english not in page, english
+    # The hours are labelled with German weekdays ("Mo. 14:00"), as Babel abbreviates them.
+    assert re.search(r">(Mo|Di|Mi|Do|Fr|Sa|So)\. \d\d:00<", page)
+
+
+def test_the_report_reads_right_to_left_in_hebrew(admin, day):
+    page = html(admin, "/admin/report", "he")
+    assert '<html lang="he" dir="rtl">' in page and "לפי אתר" in page
+
+
+def test_flask_report_writes_the_language_asked_for(app, tmp_path, day):
+    out = tmp_path / "report.html"
+    result = app.test_cli_runner().invoke(args=["report", "--out", str(out), "--lang", "ja"])
+    assert result.exit_code == 0, result.output
+    assert '<html lang="ja"' in out.read_text(encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["report", "--out", str(out)])
+    assert '<html lang="en"' in out.read_text(encoding="utf-8")  # the event's language

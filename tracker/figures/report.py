@@ -119,7 +119,7 @@ def leadership(db: Database, event: Row, now: datetime | None = None) -> Row:
     )
     staff_rows = dbm.rows(
         db.execute(
-            "SELECT coalesce(nullif(trim(c.staff_name), ''), '(no name)') AS staff,"
+            "SELECT coalesce(trim(c.staff_name), '') AS staff,"
             " count(*) AS conversations, sum(c.nps >= 9) AS promoters,"
             " sum(c.nps BETWEEN 7 AND 8) AS passives, sum(c.nps <= 6) AS detractors,"
             " count(DISTINCT s.id) AS stations"
@@ -132,7 +132,7 @@ def leadership(db: Database, event: Row, now: datetime | None = None) -> Row:
     )
     staff = [
         {
-            "name": r["staff"],
+            "name": r["staff"] or None,  # the report says "(no name)" in its own language
             "conversations": r["conversations"],
             "stations": r["stations"],
             "nps": nps(r["promoters"] or 0, r["passives"] or 0, r["detractors"] or 0),
