@@ -214,6 +214,6 @@ def post_worker_init(worker):
     """In the worker, its app loaded: answer for the loop whenever it is stuck on the disk
     (tracker/ops/stall.py). Imported here, never in the master, which imports no tracker code."""
     from tracker.ops.stall import StallResponder
-    from tracker.store.db import SCHEMA_VERSION
+    from tracker.store.db import SCHEMA_VERSION, writing_since
 
-    StallResponder(worker.sockets, SCHEMA_VERSION).start()
+    StallResponder(worker.sockets, SCHEMA_VERSION, writing_since).start()

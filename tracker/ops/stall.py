@@ -7,7 +7,8 @@ frozen ext4: `/healthz`, the scoreboard and static files all hung until the thaw
 balancer could not tell the server was sick and phones waited instead of retrying.
 
 `StallResponder` runs beside the loop in an OS thread of its own. A greenlet of the loop marks
-each turn; when no turn has come for STALL_SECONDS, the responder accepts the waiting
+each turn; when no turn has come for STALL_SECONDS while the loop's thread has been inside a
+write transaction for as long (tracker/store/db.py marks them), the responder accepts the waiting
 connections on the worker's own listening sockets and answers each at once: `/healthz` with its
 usual JSON and `"status": "error"`, everything else with `503 database_unavailable` and
 `Retry-After`, the answer every page and the staff tablet already retry on. As soon as the loop
@@ -15,8 +16,9 @@ turns again it stops accepting, and the loop serves as before (the request that 
 finishes then, so nothing acknowledged is lost). SQLite releases the GIL while it waits on the
 disk, so this thread runs meanwhile.
 
-Any other reason the loop stops turning for that long (a request computing for seconds) is
-answered the same way: the worker is not serving, and saying so is better than silence.
+Only a write counts at first: on a machine short of CPU the loop may miss its turns for a
+while without anything being wrong, and a 503 then would be a false alarm. A loop silent for
+STUCK_SECONDS is answered for whatever it is doing.
 """
 
 from __future__ import annotations
@@ -25,12 +27,13 @@ import json
 import logging
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 log = logging.getLogger("tracker.stall")
 
-STALL_SECONDS = 2.0  # the loop's silence that counts as a stall ("answers within a second or two")
+STALL_SECONDS = 2.0  # the loop's silence in a write that counts as a stall ("a second or two")
+STUCK_SECONDS = 10.0  # the loop's silence that counts as one, whatever it is doing
 TICK_SECONDS = 0.25  # how often the loop marks a turn, and the responder looks
 READ_SECONDS = 0.5  # how long the responder waits for a request's head before answering anyway
 RETRY_AFTER_SECONDS = 10  # as the web layer's 503s (tracker/web/context.py)
@@ -76,7 +79,12 @@ class StallResponder:
     the worker's main thread, where the gevent loop runs (gunicorn's `post_worker_init`).
     """
 
-    def __init__(self, listeners: Iterable[Any], schema_version: int):
+    def __init__(
+        self,
+        listeners: Iterable[Any],
+        schema_version: int,
+        writing_since: Callable[[int], float | None],
+    ):
         os_socket = _os("socket", "socket")
         # Our own handles on the same listening sockets (a dup shares the queue of connections).
         self.listeners = [os_socket(fileno=os.dup(listener.fileno())) for listener in listeners]
@@ -85,6 +93,9 @@ class StallResponder:
         self.sleep = _os("time", "sleep")
         self.last_turn = time.monotonic()
         self.answered = 0
+        # The loop's own OS thread (this runs in it) and when its open write began, if any.
+        self.loop_thread = _os("_thread", "get_ident")()
+        self.writing_since = writing_since
 
     def start(self) -> None:
         import gevent
@@ -101,7 +112,15 @@ class StallResponder:
             gevent.sleep(TICK_SECONDS)
 
     def stalled_for(self) -> float:
-        return time.monotonic() - self.last_turn
+        """How long the loop has been stuck: on a write transaction, or on anything at all once
+        STUCK_SECONDS have passed (a write outside a transaction, a read of a failing disk);
+        0 otherwise, as on a machine short of CPU, which is slow but not stalled."""
+        now = time.monotonic()
+        silent = now - self.last_turn
+        began = self.writing_since(self.loop_thread)
+        if began is not None and now - began >= STALL_SECONDS:
+            return min(silent, now - began)
+        return silent if silent >= STUCK_SECONDS else 0.0
 
     def _watch(self) -> None:
         """In the OS thread: look every tick; while the loop is stuck, answer what waits."""

@@ -237,17 +237,37 @@ def write(db: Database) -> Iterator[Database]:
             _check_file(db)
             _begin_immediate(db)
             state_of(db).owner = _current_task()
+            thread = _os_thread_id()
+            _writing[thread] = time.monotonic()
             try:
-                yield db
-            except BaseException:
-                if db.conn.in_transaction:
-                    db.conn.execute("ROLLBACK")
-                raise
-            db.conn.execute("COMMIT")
+                try:
+                    yield db
+                except BaseException:
+                    if db.conn.in_transaction:
+                        db.conn.execute("ROLLBACK")
+                    raise
+                db.conn.execute("COMMIT")
+            finally:
+                _writing.pop(thread, None)
     except sqlite3.Error as exc:
         if is_broken(exc):
             state_of(db).broken = True
         raise
+
+
+# OS thread -> when its write transaction began (time.monotonic()), while one is open: the
+# stall responder (tracker/ops/stall.py) answers for the serving loop only while the loop's own
+# thread is inside a write, i.e. waiting on the disk, never because the machine is merely busy.
+_writing: dict[int, float] = {}
+
+
+def _os_thread_id() -> int:
+    return int(os_thread_primitive("get_ident", threading.get_ident)())
+
+
+def writing_since(thread: int) -> float | None:
+    """When the write transaction open on OS thread `thread` began, or None."""
+    return _writing.get(thread)
 
 
 class FileGone(sqlite3.OperationalError):
