@@ -404,6 +404,7 @@ def test_the_queue_works_on_a_390_px_phone_without_sideways_scrolling(
     page = context.new_page()
     try:
         sign_in(page, organizer_server.url)
+        page.wait_for_load_state("load")  # measured before its stylesheet applied, it is wider
         width = "document.documentElement.scrollWidth"
         assert page.evaluate(width) <= 390
         card = page.locator(f"#f-{f['id']}")

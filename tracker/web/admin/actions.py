@@ -8,9 +8,6 @@ the audit; forms carry CSRF tokens and go back to the page they came from.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -20,7 +17,7 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ...actions import heard, plan
-from ...figures.exports import neutralise
+from ...figures import exports
 from ...followups import queue as followup_queue
 from ...stories.text import reference
 from ...themes import listing as theme_listing
@@ -169,24 +166,13 @@ def _back(action_id: int) -> WerkzeugResponse:
     return back(url_for("admin_actions.actions", _anchor=f"a-{action_id}"))
 
 
-def _csv(rows: Iterable[list[Any]]) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    buffer.write("\ufeff")  # Excel reads it as UTF-8
-    for row in rows:
-        writer.writerow([neutralise(v) for v in row])
-        yield buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-
-
 @bp.get("/actions.csv")
 def actions_csv():
     """Every action with its theme, owner, due day, status, stories and history."""
     event = current_event()
     db = private_db()
     response = download(
-        _csv(plan.csv_rows(db, event["id"], event_today(event))),
+        exports.csv_lines(plan.csv_rows(db, event["id"], event_today(event))),
         "text/csv",
         f"{event['slug']}-actions.csv",
     )
@@ -201,7 +187,9 @@ def customer_messages_csv():
     event = current_event()
     db = private_db()
     response = download(
-        _csv(heard.csv_rows(db, event["id"])), "text/csv", f"{event['slug']}-customer-messages.csv"
+        exports.csv_lines(heard.csv_rows(db, event["id"])),
+        "text/csv",
+        f"{event['slug']}-customer-messages.csv",
     )
     response.call_on_close(db.close)
     return response

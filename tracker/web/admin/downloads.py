@@ -3,8 +3,6 @@ the database), the end-of-day report, and erasing one attendee's personal data."
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
@@ -21,7 +19,6 @@ from flask_babel import get_locale, gettext, ngettext
 from ...corrections import erasure as privacy
 from ...figures import exports
 from ...figures import report as report_module
-from ...figures.exports import neutralise
 from ...store import audit
 from ..context import current_event, get_db, private_db, read_off_loop
 from ..identity import organizer_name
@@ -82,14 +79,9 @@ def backup():
 def audit_csv():
     event = current_event()
     rows = audit.entries(get_db(), event["id"], **audit_filters(), limit=None)
-    out = io.StringIO()
-    out.write("\ufeff")  # Excel reads it as UTF-8
-    writer = csv.writer(out)
     columns = ("at", "actor", "action", "subject", "before", "after")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([neutralise(row[k]) for k in columns])
-    return download(out.getvalue(), "text/csv", f"{event['slug']}-audit.csv")
+    lines = exports.csv_lines([columns, *([row[k] for k in columns] for row in rows)])
+    return download("".join(lines), "text/csv", f"{event['slug']}-audit.csv")
 
 
 @bp.route("/privacy", methods=["GET", "POST"])

@@ -7,17 +7,13 @@ from, filters and all.
 
 from __future__ import annotations
 
-import csv
-import io
-from collections.abc import Iterator
-
 from flask import Blueprint, abort, current_app, flash, render_template, request, url_for
 from flask_babel import gettext, ngettext
 from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ...event import lookups as events
 from ...event import settings as eventsettings
-from ...figures.exports import neutralise
+from ...figures import exports
 from ...followups import alerts as notify
 from ...followups import changes as followups
 from ...followups import queue as followup_queue
@@ -83,17 +79,7 @@ def follow_ups_csv():
     db = private_db()  # read lazily while the download goes on: not on the shared connection
     rows = followup_queue.csv_rows(db, event["id"], filters, sla_hours(event))
 
-    def text() -> Iterator[str]:
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        buffer.write("\ufeff")  # Excel reads it as UTF-8
-        for row in rows:
-            writer.writerow([neutralise(v) for v in row])
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-
-    response = download(text(), "text/csv", f"{event['slug']}-follow-ups.csv")
+    response = download(exports.csv_lines(rows), "text/csv", f"{event['slug']}-follow-ups.csv")
     response.call_on_close(db.close)
     return response
 
