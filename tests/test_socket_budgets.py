@@ -60,12 +60,15 @@ def test_a_flooding_websocket_is_cut_off_at_the_transport_and_others_are_served(
         # 1,000 messages fit in the kernel's buffers: the client is never held back, and the
         # server must close the connection itself (it answers the server's pings, so Engine.IO's
         # ping timeout never closes it instead).
-        for _ in range(1000):
-            ws.send('42/live,["join",{"location":"cork"}]')
+        try:
+            for _ in range(1000):
+                ws.send('42/live,["join",{"location":"cork"}]')
+        except (websocket.WebSocketException, OSError):
+            ws.close()  # cut off while sending: the server closed it
         assert requests.get(f"{server.url}/api/scoreboard", timeout=30).status_code == 200
         ws.settimeout(1)
         deadline = time.monotonic() + 60
-        while True:
+        while ws.connected:
             assert time.monotonic() < deadline, "the server never closed the flooding websocket"
             try:
                 message = ws.recv()
@@ -83,3 +86,20 @@ def test_a_flooding_websocket_is_cut_off_at_the_transport_and_others_are_served(
         for ws in closing:
             ws.close()
         server.stop(kill=True)
+
+
+def test_an_address_past_its_budget_is_refused_before_a_handshake(make_app, event):
+    """Reconnecting at once after a cut-off costs the worker a handshake each time: an address
+    past its budget gets a 429 with Retry-After for its Socket.IO requests until the window ends,
+    and other addresses connect as before."""
+    app = make_app(SOCKET_MESSAGES_PER_CONNECTION=1000, SOCKET_MESSAGES_PER_ADDRESS=5)
+    http = app.test_client()
+    http.environ_base["REMOTE_ADDR"] = "198.51.100.9"
+    flooder = socketio.test_client(app, namespace="/live", flask_test_client=http)
+    while flooder.is_connected("/live"):
+        flooder.emit("join", {"location": "cork"}, namespace="/live")
+    refused = http.get("/socket.io/?EIO=4&transport=polling")
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    other = app.test_client()
+    other.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    assert other.get("/socket.io/?EIO=4&transport=polling").status_code == 200

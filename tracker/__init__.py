@@ -64,6 +64,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         per_address=app.config["CONNECTIONS_PER_ADDRESS"],
         max_body=app.config["MAX_CONTENT_LENGTH"],
         body_seconds=app.config["BODY_SECONDS"],
+        socket_spent=app.extensions["tracker_socket_budgets"].address_spent,
     )
     if app.config.get("TRUSTED_PROXIES"):
         # Behind N proxies, take the client's address, scheme and host from X-Forwarded-*:

@@ -39,14 +39,30 @@ class ConnectionGuard:
         per_address: int,
         max_body: int,
         body_seconds: float = BODY_SECONDS,
+        socket_spent: Callable[[str], bool] | None = None,
     ):
         self.app, self.per_address, self.max_body = app, per_address, max_body
         self.body_seconds = body_seconds
+        # Whether an address has spent its Socket.IO message budget (tracker/web/live.py):
+        # its new Socket.IO requests get a 429 here, before a handshake or an upgrade.
+        self.socket_spent = socket_spent
         self.in_progress: dict[str, int] = {}
         self.lock = threading.Lock()
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         address = environ.get("REMOTE_ADDR") or ""
+        if (
+            self.socket_spent is not None
+            and environ.get("PATH_INFO", "").startswith("/socket.io/")
+            and self.socket_spent(address)
+        ):
+            return _answer(
+                environ,
+                start_response,
+                "429 Too Many Requests",
+                ErrorCode.too_many_requests,
+                "Too many Socket.IO messages from your address; try again in a moment.",
+            )
         with self.lock:
             busy = self.in_progress.get(address, 0)
             if busy >= self.per_address:

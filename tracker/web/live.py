@@ -197,6 +197,18 @@ class Budgets:
                     return name
         return None
 
+    def address_spent(self, address: str, now: float | None = None) -> bool:
+        """Whether `address` has gone past its budget in the current window (nothing charged):
+        its new connections are refused before they cost a websocket handshake."""
+        moment = time.monotonic() if now is None else now
+        with self.lock:
+            window = self.counts.get(f"ip:{address}")
+            return (
+                window is not None
+                and moment - window[0] < self.WINDOW
+                and window[1] > self.per_address
+            )
+
 
 def _within_budget() -> bool:
     """Charge this message; past a budget, disconnect the client (and say so in the log)."""
