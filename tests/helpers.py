@@ -65,6 +65,18 @@ def add_checkins(
             )
 
 
+def station_ids(db, event: dict) -> list[int]:
+    """The event's station ids in the order they were made (location, then station)."""
+    return [
+        row[0]
+        for row in db.execute(
+            "SELECT s.id FROM stations s JOIN locations l ON l.id = s.location_id"
+            " WHERE l.event_id = ? ORDER BY l.id, s.id",
+            [event["id"]],
+        )
+    ]
+
+
 def add_conversation(
     db,
     station_id: int,

@@ -20,7 +20,7 @@ import pytest
 from tracker.store import db as dbm
 
 from .conftest import DEMO_EVENT, LiveServer
-from .helpers import add_checkins, add_conversation, database_with, wait_for_js
+from .helpers import add_checkins, add_conversation, database_with, station_ids, wait_for_js
 from .test_board_layout_browser import set_totals, shows_total
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
@@ -115,14 +115,7 @@ def demo(tmp_path_factory):
     """The demo event on a server of its own: engagements over the last hours, a story."""
     path = tmp_path_factory.mktemp("across-room") / "tracker.db"
     db, event = database_with(path, DEMO_EVENT)
-    stations = [
-        row[0]
-        for row in db.execute(
-            "SELECT s.id FROM stations s JOIN locations l ON l.id = s.location_id"
-            " WHERE l.event_id = ? ORDER BY l.id, s.id",
-            [event["id"]],
-        )
-    ]
+    stations = station_ids(db, event)
     now = dbm.parse_iso(dbm.utcnow())
     for hours_ago in range(8):
         at = (now.replace(minute=5) - timedelta(hours=hours_ago)).isoformat()

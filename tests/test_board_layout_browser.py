@@ -19,7 +19,7 @@ from playwright.sync_api import expect
 from tracker.store import db as dbm
 
 from .conftest import DEMO_EVENT, LiveServer
-from .helpers import add_conversation, database_with, wait_for_js
+from .helpers import add_conversation, database_with, station_ids, wait_for_js
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -114,14 +114,7 @@ def demo(tmp_path_factory):
     """The demo event on a server of its own, with one story in the ticker."""
     path = tmp_path_factory.mktemp("board-layout") / "tracker.db"
     db, event = database_with(path, DEMO_EVENT)
-    stations = [
-        row[0]
-        for row in db.execute(
-            "SELECT s.id FROM stations s JOIN locations l ON l.id = s.location_id"
-            " WHERE l.event_id = ? ORDER BY l.id, s.id",
-            [event["id"]],
-        )
-    ]
+    stations = station_ids(db, event)
     add_conversation(
         db,
         stations[0],
