@@ -167,9 +167,15 @@ def wait_for_js(page, expression: str, timeout: float = 5000) -> None:
     """Wait until a JavaScript expression is true in the page. Playwright's wait_for_function
     evaluates its string inside the page, which our Content-Security-Policy (no eval) refuses;
     page.evaluate goes through the browser's debugging protocol, which the policy allows.
-    `timeout` is in milliseconds, as Playwright's are."""
+    `timeout` is in milliseconds, as Playwright's are. A page between two documents (a form
+    posted, the answer not yet parsed) has no body: there the expression is not true yet,
+    instead of an error (TypeError on document.body, seen once under load)."""
+    guarded = (
+        f"(() => {{ try {{ return ({expression}); }}"
+        " catch (e) { if (!document.body) return false; throw e; } })()"
+    )
     wait_until(
-        lambda: page.evaluate(expression),
+        lambda: page.evaluate(guarded),
         timeout / 1000,
         expression,
         poll=0.025,
