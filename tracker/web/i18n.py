@@ -16,10 +16,12 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_time
+from babel.numbers import format_decimal
 from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_babel import get_locale, get_translations, gettext, refresh
 from werkzeug.exceptions import HTTPException
 
+from ..contract.sentences import Refusal, Sentence
 from ..event.languages import DEFAULT, LANGUAGES, babel_name, direction, font_stylesheets, supported
 from ..store import db as dbm
 from . import fonts
@@ -40,6 +42,28 @@ def init_app(app: Flask) -> None:
     app.after_request(_remember_choice)
     app.context_processor(_template_context)
     app.add_template_filter(local_time)
+    app.add_template_filter(say)
+
+
+def say(what: Sentence | BaseException | str) -> str:
+    """A domain sentence (a Refusal's reason, a status check's detail, a node's alarm) in this
+    request's language, its numbers in the locale's digits and the sentences among its values
+    (a status's name, one problem of several) said too; any other error or text as it is. An
+    untranslated sentence is said in English, never dropped."""
+    if isinstance(what, Refusal):
+        what = what.sentence
+    if not isinstance(what, Sentence):
+        return str(what)
+    locale = str(get_locale() or DEFAULT)
+    values = {
+        name: say(value)
+        if isinstance(value, Sentence)
+        else format_decimal(value, locale=locale)
+        if isinstance(value, int | float) and not isinstance(value, bool)
+        else value
+        for name, value in what.values.items()
+    }
+    return gettext(what.template, **values) if values else gettext(what.template)
 
 
 def _attendee_page() -> bool:
