@@ -40,7 +40,7 @@ def test_a_silent_node_raises_one_alert_and_one_recovery(db, event, db_path):
     for minutes in (6, 7, 9):  # silent past the threshold: red, alerted once
         found = run(NOW + timedelta(minutes=minutes))
     node_check = next(c for c in found if c.key == f"node:{node['id']}")
-    assert node_check.state == "red" and "not heard from for 9 min" in node_check.detail
+    assert node_check.state == "red" and "not heard from for 9 min" in node_check.text
     assert subjects(db) == ["RED: Node #1 (Cork)"]
     seen(db, node["id"], NOW + timedelta(minutes=10))
     run(NOW + timedelta(minutes=10, seconds=5))
@@ -65,5 +65,5 @@ def test_replication_down_is_red_and_alarmed_once(db, event, db_path, tmp_path):
         found = status.checks(db, event, limits, str(db_path), replication=replica)
         status.alarm(db, found, channels)
     check = next(c for c in found if c.key == "replication")
-    assert check.state == "red" and "DOWN" in check.detail
+    assert check.state == "red" and "DOWN" in check.text
     assert subjects(db) == ["RED: Replication"]

@@ -53,7 +53,7 @@ def node_list() -> None:
             f"  refused {node['refused']}"
         )
         if node["alarm"]:
-            click.echo(f"  ALARM: {node['alarm']}")
+            click.echo(f"  ALARM: {central.alarm(node['alarm'])}")
         for refusal in central.refusals(db, node["id"], limit=5):
             click.echo(
                 f"  refused {refusal['kind']} {refusal['uuid']}: {refusal['reason']}"

@@ -57,4 +57,5 @@ def admin_status() -> None:
     if current_app.config.get("REPLICA"):
         health = litestream.read_health(current_app.config["DATABASE"])
         url = replica.shown(current_app.config["REPLICA"])
-        click.echo(f"Replication: on, to {url}. {litestream.describe(health)}")
+        said = " ".join(map(str, litestream.describe(health)))
+        click.echo(f"Replication: on, to {url}. {said}")

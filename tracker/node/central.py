@@ -27,6 +27,7 @@ from pydantic import ValidationError
 from sqlite_utils import Database
 
 from ..checkins import record as checkins
+from ..contract.sentences import N_, Sentence
 from ..figures import scoreboard
 from ..people import attendees
 from ..security import new_badge
@@ -119,31 +120,41 @@ def check_in_node(db: Database, node: Row, headers: Headers) -> None:
             " release of tracker on both"
         )
     if node["alarm"]:
-        raise NodeAlarm(node["alarm"])
+        raise NodeAlarm(str(alarm(node["alarm"])))
     file_id = (headers.get(FILE_HEADER) or "").strip()[:64]
     forwarded = _number(headers.get(FORWARDED_HEADER), int) or 0
-    alarm = None
+    raised = None
     if node["file_id"] and file_id != node["file_id"]:
-        alarm = (
-            "came back on another database file: the records it had not forwarded are not in"
-            " it. Restore its old file if you can; `flask node accept` lets it go on."
+        raised = Sentence(
+            N_(
+                "came back on another database file: the records it had not forwarded are not"
+                " in it. Restore its old file if you can; `flask node accept` lets it go on."
+            )
         )
     elif node["file_id"] and forwarded < node["sequence"]:
-        alarm = (
-            f"came back on an older copy of its file ({forwarded} records acknowledged, central"
-            f" had acknowledged {node['sequence']}): records may be missing. `flask node accept`"
-            " lets it go on."
+        raised = Sentence(
+            N_(
+                "came back on an older copy of its file (%(forwarded)s records acknowledged,"
+                " central had acknowledged %(acknowledged)s): records may be missing."
+                " `flask node accept` lets it go on."
+            ),
+            {"forwarded": forwarded, "acknowledged": node["sequence"]},
         )
     with dbm.write(db):
-        if alarm:
-            db.execute("UPDATE nodes SET alarm = ? WHERE id = ?", [alarm, node["id"]])
+        if raised:
+            db.execute("UPDATE nodes SET alarm = ? WHERE id = ?", [raised.to_json(), node["id"]])
         else:
             db.execute(
                 "UPDATE nodes SET file_id = ?, sequence = max(sequence, ?) WHERE id = ?",
                 [file_id or None, forwarded, node["id"]],
             )
-    if alarm:
-        raise NodeAlarm(alarm)
+    if raised:
+        raise NodeAlarm(str(raised))
+
+
+def alarm(stored: str) -> Sentence:
+    """A node's alarm as kept in `nodes.alarm` (a Sentence's JSON), to be said to a person."""
+    return Sentence.from_json(stored)
 
 
 def accept(db: Database, event: Row, node_id: int, actor: str) -> bool:

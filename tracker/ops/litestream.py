@@ -48,6 +48,7 @@ from typing import IO, Any, Literal
 from sqlite_utils import Database
 
 from ..contract.responses import Replication, pick
+from ..contract.sentences import N_, Sentence
 from ..store import db as dbm
 from ..store import logs, settings
 from . import replication
@@ -137,16 +138,31 @@ def read_health(db_path: str | Path) -> Replication:
     return health
 
 
-def describe(health: Replication) -> str:
-    """The state in a sentence, for `flask admin status`."""
-    lag = health["lag_seconds"]
-    behind = "" if lag is None else f" The replica is {lag:.1f} s behind."
-    again = (
-        f" Litestream was started again {health['restarts']} times." if health["restarts"] else ""
-    )
-    if health["state"] == "ok":
-        return f"Litestream is running.{behind}{again}"
-    return f"{health['state'].upper()}: {health['error']}.{behind}{again}"
+def describe(health: Replication) -> tuple[Sentence, ...]:
+    """The state in sentences, for the status page (in the reader's language) and
+    `flask admin status` (English: `" ".join(map(str, ...))`)."""
+    said = [
+        Sentence(N_("Litestream is running."))
+        if health["state"] == "ok"
+        else Sentence(
+            N_("%(state)s: %(error)s."),
+            {"state": health["state"].upper(), "error": health["error"]},
+        )
+    ]
+    if health["lag_seconds"] is not None:
+        said.append(
+            Sentence(
+                N_("The replica is %(lag)s s behind."), {"lag": round(health["lag_seconds"], 1)}
+            )
+        )
+    if health["restarts"]:
+        said.append(
+            Sentence(
+                N_("Litestream was started again %(restarts)s times."),
+                {"restarts": health["restarts"]},
+            )
+        )
+    return tuple(said)
 
 
 def _die_with_parent(parent: int) -> Callable[[], None] | None:

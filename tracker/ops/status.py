@@ -17,17 +17,18 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from sqlite_utils import Database
 
+from ..contract.sentences import N_, Sentence
 from ..corrections import holds
 from ..event import lookups
 from ..followups import alerts
-from ..node import enrol
+from ..node import central, enrol
 from ..store import db as dbm
 from ..store import settings
 from ..store.db import Row
@@ -41,12 +42,34 @@ CLOCK_AMBER_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class Check:
-    """One line of the status page: `key` names it for the alarms, `detail` says what is seen."""
+    """One line of the status page: `key` names it for the alarms, `label` names it for people,
+    `detail` says what is seen, in one or more sentences. The page says them in the organizer's
+    language; the alerts and the command line in English (`title`, `text`)."""
 
     key: str
-    label: str
+    label: Sentence
     state: State
-    detail: str
+    detail: tuple[Sentence, ...]
+
+    @property
+    def title(self) -> str:
+        return str(self.label)
+
+    @property
+    def text(self) -> str:
+        return " ".join(map(str, self.detail))
+
+
+def _check(key: str, label: Sentence, state: State, template: str, **values: Any) -> Check:
+    return Check(key, label, state, (Sentence(template, values),))
+
+
+DATABASE = Sentence(N_("Database writes"))
+DISK = Sentence(N_("Disk space"))
+OUTBOX = Sentence(N_("Alert outbox"))
+HELD = Sentence(N_("Held records"))
+SCREENS = Sentence(N_("Screens connected"))
+REPLICATION = Sentence(N_("Replication"))
 
 
 @dataclass(frozen=True)
@@ -86,7 +109,9 @@ def checks(
     found.append(_outbox(db, limits))
     found.append(_held(db, event["id"]))
     if screens is not None:
-        found.append(Check("screens", "Screens connected", "green", f"{screens} to this server"))
+        found.append(
+            _check("screens", SCREENS, "green", N_("%(screens)s to this server"), screens=screens)
+        )
     return found
 
 
@@ -94,19 +119,19 @@ def _database(db: Database) -> Check:
     try:
         dbm.health(db)
     except sqlite3.Error as exc:
-        return Check("database", "Database writes", "red", f"a write failed: {exc}")
-    return Check("database", "Database writes", "green", "a write committed just now")
+        return _check("database", DATABASE, "red", N_("a write failed: %(error)s"), error=str(exc))
+    return _check("database", DATABASE, "green", N_("a write committed just now"))
 
 
 def _disk(database: str, limits: Limits) -> Check:
     try:
         free = shutil.disk_usage(Path(database).resolve().parent).free / 1_000_000
     except OSError as exc:
-        return Check("disk", "Disk space", "red", f"cannot tell: {exc}")
+        return _check("disk", DISK, "red", N_("cannot tell: %(error)s"), error=str(exc))
     state: State = "green"
     if free < limits.disk_free_mb:
         state = "red" if free < limits.disk_free_mb / 5 else "amber"
-    return Check("disk", "Disk space", state, f"{free:,.0f} MB free beside the database")
+    return _check("disk", DISK, state, N_("%(free)s MB free beside the database"), free=round(free))
 
 
 def _nodes(db: Database, event_id: int, limits: Limits, now: datetime) -> list[Check]:
@@ -114,33 +139,61 @@ def _nodes(db: Database, event_id: int, limits: Limits, now: datetime) -> list[C
     for node in enrol.nodes(db, event_id, now):
         if node["revoked_at"]:
             continue
-        key, label = f"node:{node['id']}", f"Node #{node['id']} ({node['location_name']})"
+        key = f"node:{node['id']}"
+        label = Sentence(
+            N_("Node #%(node)s (%(location)s)"),
+            {"node": node["id"], "location": node["location_name"]},
+        )
         silent = node["silent_seconds"]
         oldest = node["reported_oldest_seconds"] or 0.0
         waiting = node["reported_waiting"] or 0
         clock = node["clock_offset_seconds"]
         if node["alarm"]:
-            found.append(Check(key, label, "red", f"alarm: {node['alarm']}"))
+            found.append(Check(key, label, "red", (central.alarm(node["alarm"]),)))
         elif silent is None:
-            found.append(Check(key, label, "amber", "never heard from"))
+            found.append(_check(key, label, "amber", N_("never heard from")))
         elif silent > limits.node_silent_seconds:
             found.append(
-                Check(
+                _check(
                     key,
                     label,
                     "red",
-                    f"not heard from for {silent // 60:.0f} min (then {waiting} waiting)",
-                )  # fmt: skip
+                    N_("not heard from for %(minutes)s min (then %(waiting)s waiting)"),
+                    minutes=int(silent // 60),
+                    waiting=waiting,
+                )
             )
         elif oldest > limits.node_silent_seconds:
             found.append(
-                Check(key, label, "amber", f"{waiting} waiting, the oldest {oldest / 60:.0f} min")
+                _check(
+                    key,
+                    label,
+                    "amber",
+                    N_("%(waiting)s waiting, the oldest %(minutes)s min"),
+                    waiting=waiting,
+                    minutes=round(oldest / 60),
+                )
             )
         elif clock is not None and abs(clock) > CLOCK_AMBER_SECONDS:
-            found.append(Check(key, label, "amber", f"its clock is {clock:+.0f} s off (corrected)"))
+            found.append(
+                _check(
+                    key,
+                    label,
+                    "amber",
+                    N_("its clock is %(offset)s s off (corrected)"),
+                    offset=f"{clock:+.0f}",
+                )
+            )
         else:
             found.append(
-                Check(key, label, "green", f"heard from {silent} s ago, {waiting} waiting")
+                _check(
+                    key,
+                    label,
+                    "green",
+                    N_("heard from %(seconds)s s ago, %(waiting)s waiting"),
+                    seconds=silent,
+                    waiting=waiting,
+                )
             )
     return found
 
@@ -148,16 +201,28 @@ def _nodes(db: Database, event_id: int, limits: Limits, now: datetime) -> list[C
 def _outbox(db: Database, limits: Limits) -> Check:
     waiting, given_up = alerts.pending(db, limits.max_attempts)
     state: State = "red" if given_up else "amber" if waiting > 50 else "green"
-    return Check("alerts", "Alert outbox", state, f"{waiting} waiting, {given_up} given up")
+    return _check(
+        "alerts",
+        OUTBOX,
+        state,
+        N_("%(waiting)s waiting, %(given_up)s given up"),
+        waiting=waiting,
+        given_up=given_up,
+    )
 
 
 def _held(db: Database, event_id: int) -> Check:
     rows = holds.held(db, event_id)
     count = sum(int(r["held"]) for r in rows)
     if not count:
-        return Check("held", "Held records", "green", "none")
-    return Check(
-        "held", "Held records", "amber", f"{count} held from {len(rows)} address(es): see Today"
+        return _check("held", HELD, "green", N_("none"))
+    return _check(
+        "held",
+        HELD,
+        "amber",
+        N_("%(held)s held from %(addresses)s address(es): see Today"),
+        held=count,
+        addresses=len(rows),
     )
 
 
@@ -176,17 +241,13 @@ def alarm(
             if check.state == was:
                 continue
             if check.state == "green":
-                subject = f"Recovered: {check.label}"
+                subject = f"Recovered: {check.title}"
             else:
-                subject = f"{check.state.upper()}: {check.label}"
-            body = f"{subject}\n{check.detail}\n(tracker's status page: /admin/status)"
+                subject = f"{check.state.upper()}: {check.title}"
+            body = f"{subject}\n{check.text}\n(tracker's status page: /admin/status)"
             queued += alerts.queue_notification(db, settings_, subject, body, now)
         settings.put(db, STATES_KEY, json.dumps(current, sort_keys=True))
     return queued
-
-
-def as_rows(found: list[Check]) -> list[Row]:
-    return [asdict(c) for c in found]
 
 
 class Watch:
@@ -239,6 +300,6 @@ def replication_check(database: str) -> Callable[[], Check | None]:
     def check() -> Check:
         health = litestream.read_health(database)
         state: State = {"ok": "green", "degraded": "amber"}.get(health["state"], "red")  # type: ignore[assignment]
-        return Check("replication", "Replication", state, litestream.describe(health))
+        return Check("replication", REPLICATION, state, litestream.describe(health))
 
     return check

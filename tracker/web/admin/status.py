@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
+from ...node import central
 from ...ops import status
 from ..context import current_event, get_db
+from ..i18n import say
 from .gate import require_organizer
 
 bp = Blueprint("admin_status", __name__, url_prefix="/admin")
@@ -29,4 +31,10 @@ def status_page():
         if any(c.state == "red" for c in found)
         else ("amber" if any(c.state == "amber" for c in found) else "green")
     )
-    return render_template("admin/status.html", checks=status.as_rows(found), worst=worst)
+    return render_template("admin/status.html", checks=found, worst=worst)
+
+
+@bp.app_template_filter("node_alarm")
+def node_alarm(stored: str) -> str:
+    """A node's alarm (nodes.alarm) in the organizer's language."""
+    return say(central.alarm(stored))
