@@ -69,6 +69,14 @@ def test_each_script_to_its_font_and_han_by_the_page_language():
     assert fonts.fonts_for("Plain English — “quoted” ✓", chinese=False) == {}
 
 
+def test_emoji_get_a_font_of_their_own_and_text_symbols_stay_with_the_text():
+    found = fonts.fonts_for("☕ Coffee, 🚀 Launch, Thanks 🙏🏽, 👩‍💻 Devs ✓ ★ →", chinese=None)
+    assert found == {"emoji": "".join(sorted(set("☕🚀🙏🏽👩💻\u200d")))}
+    # Noto Emoji draws each of them, the joiner of a sequence too.
+    font = TTFont(io.BytesIO(fonts.build(FONTS_ROOT, fonts.FONTS["emoji"], found["emoji"])))
+    assert {ord(c) for c in found["emoji"]} <= set(font.getBestCmap())
+
+
 def test_a_cut_font_has_the_glyphs_of_its_characters_and_no_more():
     text = "".join(sorted(set("チェックインしました日本語")))
     body = fonts.build(FONTS_ROOT, fonts.FONTS["jp"], text)

@@ -1,8 +1,9 @@
 """Every attendee and staff page under 60 KB over the wire in every language it speaks, the
 first time a phone opens it (a cold cache: the page, its styles, scripts, icon and fonts), in a
 Chromium with no Hebrew, Devanagari or CJK font of its own, as on a kiosk or an old phone; the
-attendee's check-in page under 30 KB in Latin scripts. The language switcher's names are drawn
-with glyphs the page brought (never empty boxes).
+attendee's check-in page under 30 KB in Latin scripts. The language switcher's names and the
+emoji organizers type into topics are drawn with glyphs the page brought (never empty boxes):
+this machine has no emoji font either.
 
 Bytes are what Playwright reports per request: the response's headers and (compressed) body.
 """
@@ -15,6 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from tracker.event import settings
 from tracker.event.languages import LANGUAGES
 
 from .conftest import SMALL_EVENT, LiveServer
@@ -25,11 +27,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.live]
 BUDGET = 60 * 1024
 LATIN_CHECKIN_BUDGET = 30 * 1024
 LATIN = ("en", "de", "fr", "es", "pt-BR")
+# Topics as organizers type them, emoji and all (a skin tone, a joined sequence, a keycap).
+TOPICS = ("Pricing", "☕ Coffee", "🚀 Launch", "Thanks 🙏🏽", "👩‍💻 Devs", "1️⃣ First")
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 
-# The characters of the switcher's names that are not Latin and that no page font that loaded
-# covers: each must then be one of the system's own fonts (fontconfig's answer below).
-SWITCHER_DRAWN = """() => {
+# The characters of the switcher's names and of the topic chips that are not Latin and that no
+# page font that loaded covers: each must then be one of the system's own fonts (fontconfig's
+# answer below).
+NOT_DRAWN = """() => {
   const faces = Array.from(document.fonts).filter((f) => f.status === "loaded");
   const covered = (ch) => faces.some((f) => f.family.replace(/"/g, "").startsWith("tracker")
     && f.unicodeRange.split(",").some((r) => {
@@ -39,7 +44,8 @@ SWITCHER_DRAWN = """() => {
     }));
   const missing = [];
   // A closed menu's names are not drawn (a staff page's switcher): their fonts come when it opens.
-  for (const a of Array.from(document.querySelectorAll(".languages a")).filter((a) => a.checkVisibility())) {
+  const shown = document.querySelectorAll(".languages a, .topics .chip span");
+  for (const a of Array.from(shown).filter((a) => a.checkVisibility())) {
     for (const ch of a.textContent) if (ch.codePointAt(0) > 0x24F && !covered(ch)) missing.push(ch);
   }
   return missing;
@@ -58,7 +64,8 @@ def system_has(char: str) -> bool:
 @pytest.fixture(scope="module")
 def day(tmp_path_factory):
     path = tmp_path_factory.mktemp("weight") / "tracker.db"
-    db, _ = database_with(path, SMALL_EVENT)
+    db, event = database_with(path, SMALL_EVENT)
+    settings.set_topics(db, event["id"], [*TOPICS])
     code = db.execute("SELECT code FROM stations WHERE slug = 'booth'").fetchone()[0]
     server = LiveServer(path).start()
     yield SimpleNamespace(url=server.url, code=code)
@@ -85,7 +92,7 @@ def weigh(browser, url: str, state: dict | None = None, wait: str | None = None)
             size = sizes["responseHeadersSize"] + sizes["responseBodySize"]
             total += size
             parts.append(f"{size} {request.url.split('/', 3)[-1][:60]}")
-        boxes = [c for c in page.evaluate(SWITCHER_DRAWN) if not system_has(c)]
+        boxes = [c for c in page.evaluate(NOT_DRAWN) if not system_has(c)]
         return total, sorted(parts, key=lambda p: -int(p.split()[0])), boxes
     finally:
         context.close()

@@ -1,5 +1,5 @@
 """Each page's own font: the glyphs of the scripts a phone may lack (Hebrew, Devanagari,
-Japanese, Chinese), cut from the self-hosted Noto fonts down to the characters that page shows.
+Japanese, Chinese, and emoji), cut from the self-hosted Noto fonts down to the characters that page shows.
 
 A page that extends base.html carries a marker where its fonts go; after it is rendered, the
 characters of its HTML (its text, attributes and the scripts' catalogue) are read, and for each
@@ -56,6 +56,48 @@ class ScriptFont:
 
 
 # Unicode blocks (The Unicode Standard, Blocks.txt) of each script.
+# Emoji (Unicode emoji-data.txt): the pictographic planes, the characters of the older blocks
+# drawn as emoji by default (Emoji_Presentation=Yes), and what joins and selects them. Symbols
+# that text fonts draw (✓, ★, →) stay with the text.
+_EMOJI = (
+    (0x1F000, 0x1FAFF),
+    (0x200D, 0x200D),  # zero-width joiner of emoji sequences
+    (0x20E3, 0x20E3),  # keycap
+    (0xFE0F, 0xFE0F),  # emoji presentation selector
+    (0x231A, 0x231B),
+    (0x23E9, 0x23EC),
+    (0x23F0, 0x23F0),
+    (0x23F3, 0x23F3),
+    (0x25FD, 0x25FE),
+    (0x2614, 0x2615),
+    (0x2648, 0x2653),
+    (0x267F, 0x267F),
+    (0x2693, 0x2693),
+    (0x26A1, 0x26A1),
+    (0x26AA, 0x26AB),
+    (0x26BD, 0x26BE),
+    (0x26C4, 0x26C5),
+    (0x26CE, 0x26CE),
+    (0x26D4, 0x26D4),
+    (0x26EA, 0x26EA),
+    (0x26F2, 0x26F3),
+    (0x26F5, 0x26F5),
+    (0x26FA, 0x26FA),
+    (0x26FD, 0x26FD),
+    (0x2705, 0x2705),
+    (0x270A, 0x270B),
+    (0x2728, 0x2728),
+    (0x274C, 0x274C),
+    (0x274E, 0x274E),
+    (0x2753, 0x2755),
+    (0x2757, 0x2757),
+    (0x2795, 0x2797),
+    (0x27B0, 0x27B0),
+    (0x27BF, 0x27BF),
+    (0x2B1B, 0x2B1C),
+    (0x2B50, 0x2B50),
+    (0x2B55, 0x2B55),
+)
 _CJK = (
     (0x3000, 0x30FF),  # CJK punctuation, hiragana, katakana
     (0x3400, 0x4DBF),  # CJK extension A
@@ -102,6 +144,15 @@ FONTS = {
             _CJK,
             ("PingFang SC", "Microsoft YaHei", "Noto Sans CJK SC", "Source Han Sans SC"),
             shaping=False,
+        ),
+        # Organizers type emoji into topics: a device with a colour emoji font uses it; a kiosk
+        # without one gets Noto Emoji's outlines of just those, never an empty box.
+        ScriptFont(
+            "emoji",
+            "tracker Emoji",
+            "noto-emoji",
+            _EMOJI,
+            ("Apple Color Emoji", "Segoe UI Emoji", "Noto Color Emoji"),
         ),
     )
 }
