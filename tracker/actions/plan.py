@@ -20,20 +20,23 @@ from typing import Any
 from sqlite_utils import Database
 
 from ..contract.requests import without_controls
+from ..contract.sentences import N_, Refusal, Sentence
 from ..store import audit
 from ..store import db as dbm
 from ..store.db import Row
 from ..stories.text import REFERENCE_BASE, reference
 
 STATUSES = ("planned", "doing", "done")
+# Each status's name as the console says it (the msgids of templates/admin/actions.html).
+STATUS_NAMES = {"planned": N_("planned"), "doing": N_("doing"), "done": N_("done")}
 MAX_TITLE = 300  # characters of what the team will do
 MAX_OWNER = 120  # as a follow-up's owner
 MAX_NOTE = 2000
 MAX_STORIES = 200  # stories linked to one action
 
 
-class ActionError(ValueError):
-    """An action that cannot be saved; the message says what is wrong, in an organizer's words."""
+class ActionError(Refusal):
+    """An action that cannot be saved; the sentence says what is wrong, in an organizer's words."""
 
 
 class UnknownAction(LookupError):
@@ -52,16 +55,16 @@ def subject(action_id: int) -> str:
 def _clean_title(text: str) -> str:
     title = " ".join(without_controls(text).split())
     if not title:
-        raise ActionError("say what the team will do")
+        raise ActionError(N_("say what the team will do"))
     if len(title) > MAX_TITLE:
-        raise ActionError(f"what the team will do has at most {MAX_TITLE} characters")
+        raise ActionError(N_("what the team will do has at most %(max)s characters"), max=MAX_TITLE)
     return title
 
 
 def _clean_owner(text: str) -> str:
     owner = " ".join(without_controls(text).split())
     if len(owner) > MAX_OWNER:
-        raise ActionError(f"an owner has at most {MAX_OWNER} characters")
+        raise ActionError(N_("an owner has at most %(max)s characters"), max=MAX_OWNER)
     return owner
 
 
@@ -74,7 +77,9 @@ def _clean_due(text: str | date | None) -> str | None:
     try:
         return date.fromisoformat(text.strip()).isoformat()
     except ValueError:
-        raise ActionError(f"a due day is written YYYY-MM-DD, not {text!r}") from None
+        raise ActionError(
+            N_("a due day is written YYYY-MM-DD, not %(text)s"), text=repr(text)
+        ) from None
 
 
 _REFERENCE = re.compile(r"^T-?(\d{1,11})$", re.IGNORECASE)
@@ -94,11 +99,11 @@ def story_ids(db: Database, event_id: int, references: str | Sequence[str]) -> l
             row = db.execute(_STORY + " AND c.uuid = ?", [event_id, word.strip()])
         hit = row.fetchone()
         if hit is None:
-            raise ActionError(f"{word.strip()} is not a story of this event")
+            raise ActionError(N_("%(story)s is not a story of this event"), story=word.strip())
         if hit[0] not in found:
             found.append(hit[0])
     if len(found) > MAX_STORIES:
-        raise ActionError(f"an action links at most {MAX_STORIES} stories")
+        raise ActionError(N_("an action links at most %(max)s stories"), max=MAX_STORIES)
     return found
 
 
@@ -134,7 +139,7 @@ def theme(db: Database, event_id: int, theme_id: int) -> Row:
         )
     )
     if row is None:
-        raise UnknownTheme(f"there is no theme {theme_id}")
+        raise UnknownTheme(N_("there is no theme %(theme)s"), theme=str(theme_id))
     return row
 
 
@@ -234,19 +239,27 @@ def change(
     if due_on is not None:
         new["due_on"] = _clean_due(due_on)
     if status is not None and status not in STATUSES:
-        raise ActionError(f"a status is one of {', '.join(STATUSES)}, not {status!r}")
+        raise ActionError(
+            N_("a status is one of %(statuses)s, not %(status)s"),
+            statuses=", ".join(STATUSES),
+            status=repr(status),
+        )
     if note is not None:
         note = without_controls(note).strip()
         if not note:
-            raise ActionError("write the note first")
+            raise ActionError(N_("write the note first"))
         if len(note) > MAX_NOTE:
-            raise ActionError(f"a note has at most {MAX_NOTE} characters")
+            raise ActionError(N_("a note has at most %(max)s characters"), max=MAX_NOTE)
     at = now or dbm.utcnow()
     with dbm.write(db):
         row = _stored(db, event_id, action_id)
         if status is not None:
             if STATUSES.index(status) < STATUSES.index(row["status"]):
-                raise ActionError(f"an action that is {row['status']} cannot go back to {status}")
+                raise ActionError(
+                    N_("an action that is %(status)s cannot go back to %(new)s"),
+                    status=Sentence(STATUS_NAMES[row["status"]]),
+                    new=Sentence(STATUS_NAMES[status]),
+                )
             new["status"] = status
         changed = {k: v for k, v in new.items() if row[k] != v}
         for column, kind in (("title", "title"), ("owner", "owner"), ("due_on", "due"),
@@ -347,7 +360,11 @@ def listing(
     `today` is the event's day (YYYY-MM-DD); `status` "" lists those not done, a status name
     only those, "all" everything; `theme_id` narrows to one theme."""
     if status not in ("", "all", *STATUSES):
-        raise ActionError(f"a status is one of {', '.join(STATUSES)} or all, not {status!r}")
+        raise ActionError(
+            N_("a status is one of %(statuses)s or all, not %(status)s"),
+            statuses=", ".join(STATUSES),
+            status=repr(status),
+        )
     where = ["a.event_id = :event_id"]
     params: Row = {"event_id": event_id, "today": today, "theme": theme_id}
     if theme_id is not None:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlite_utils import Database
 
+from ..contract.sentences import N_, Refusal
 from ..store import audit
 from ..store import db as dbm
 from ..store.db import Row
@@ -27,8 +28,14 @@ _BURST = (
 
 
 def _window(start: str) -> str:
-    """'2026-10-07T10:10' for any moment of that window, checked."""
-    moment = datetime.strptime(start[:15] + "0", "%Y-%m-%dT%H:%M")
+    """'2026-10-07T10:10' for any moment of that window, checked (the window comes back from
+    the page's form: a damaged one is refused in words, not strptime's)."""
+    try:
+        moment = datetime.strptime(start[:15] + "0", "%Y-%m-%dT%H:%M")
+    except ValueError:
+        raise Refusal(
+            N_("%(window)s is not a burst's window (YYYY-MM-DDTHH:MM)"), window=repr(start[:40])
+        ) from None
     return moment.strftime("%Y-%m-%dT%H:%M")[:15]
 
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from sqlite_utils import Database
 
+from ..contract.sentences import N_, Refusal
 from ..people import attendees
 from ..store import audit
 from ..store import db as dbm
@@ -28,14 +29,14 @@ class NotFound(LookupError):
     """No check-in or conversation of this event has that id."""
 
 
-class NeedsReason(ValueError):
+class NeedsReason(Refusal):
     """A void needs a reason (1 to 300 characters) so that others can tell why later."""
 
 
 def checked_reason(reason: str) -> str:
     reason = " ".join((reason or "").split())
     if not 1 <= len(reason) <= REASON_LENGTH:
-        raise NeedsReason(f"say why, in 1 to {REASON_LENGTH} characters")
+        raise NeedsReason(N_("say why, in 1 to %(max)s characters"), max=REASON_LENGTH)
     return reason
 
 

@@ -21,12 +21,12 @@ from pydantic import (
     field_validator,
 )
 
+from ..contract.sentences import N_, Refusal
 from .countries import CODES
 from .languages import LANGUAGES, supported
 
-Slug = Annotated[
-    str, StringConstraints(pattern=r"^[a-z0-9]+(?:-[a-z0-9]+)*$", min_length=1, max_length=40)
-]
+SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, min_length=1, max_length=40)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 Pin = Annotated[str, StringConstraints(pattern=r"^[0-9]{4,8}$")]
 Kind = Literal["checkins", "conversations"]
@@ -48,14 +48,33 @@ def check_language(value: str | None) -> str | None:
         return None
     found = supported(value)
     if found is None:
-        raise ValueError(f"unknown language {value!r} (use one of {', '.join(LANGUAGES)})")
+        raise Refusal(
+            N_("unknown language %(language)s (use one of %(languages)s)"),
+            language=repr(value),
+            languages=", ".join(LANGUAGES),
+        )
     return found
 
 
 def check_timezone(value: str) -> str:
     if value not in _time_zones():
-        raise ValueError(f"unknown time zone {value!r} (use an IANA name such as 'Europe/Dublin')")
+        raise Refusal(
+            N_("unknown time zone %(zone)s (use an IANA name such as %(example)s)"),
+            zone=repr(value),
+            example="'Europe/Dublin'",
+        )
     return value
+
+
+def check_country(value: str) -> str:
+    """An ISO 3166 alpha-2 country code, in capitals ("ie" is IE), or a Refusal."""
+    if value.upper() not in CODES:
+        raise Refusal(
+            N_("unknown country code %(code)s (use ISO 3166 alpha-2, e.g. %(example)s)"),
+            code=repr(value),
+            example="'IE'",
+        )
+    return value.upper()
 
 
 NETWORKS_MAX = 100  # a venue has a handful; a list this long is a mistake
@@ -71,12 +90,19 @@ def check_network(value: str) -> str:
     try:
         network = ipaddress.ip_network(text, strict=False)
     except ValueError:
-        raise ValueError(
-            f"{text!r} is not an address or a network (e.g. '203.0.113.7' or '203.0.113.0/24')"
+        raise Refusal(
+            N_("%(text)s is not an address or a network (e.g. %(address)s or %(network)s)"),
+            text=repr(text),
+            address="'203.0.113.7'",
+            network="'203.0.113.0/24'",
         ) from None
     widest = WIDEST_PREFIX[network.version]
     if network.prefixlen < widest:
-        raise ValueError(f"{text!r} is wider than /{widest}: it would trust nearly everyone")
+        raise Refusal(
+            N_("%(text)s is wider than /%(prefix)s: it would trust nearly everyone"),
+            text=repr(text),
+            prefix=widest,
+        )
     return str(network.network_address) if network.num_addresses == 1 else str(network)
 
 
@@ -111,9 +137,7 @@ class LocationSpec(_Strict):
     @field_validator("country")
     @classmethod
     def _country(cls, value: str) -> str:
-        if value.upper() not in CODES:
-            raise ValueError(f"unknown country code {value!r} (use ISO 3166 alpha-2, e.g. 'IE')")
-        return value.upper()
+        return check_country(value)
 
     _tz = field_validator("timezone")(classmethod(lambda cls, v: check_timezone(v)))
 

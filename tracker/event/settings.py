@@ -8,14 +8,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import date
-from typing import Any
 
 from pydantic import ValidationError
 from sqlite_utils import Database
 
+from ..contract.sentences import N_, Refusal
 from ..store import audit
 from ..store import db as dbm
 from .file import EventSpec, check_language
+from .problems import refusal
 from .setup import describe
 
 # --- the event's settings, edited in the console -------------------------------------------------
@@ -24,8 +25,8 @@ from .setup import describe
 
 
 def _event_spec(db: Database, event_id: int, **changes: object) -> EventSpec:
-    """The stored event as its file would say it, with `changes`, checked whole; ValueError
-    naming the setting and the fault ("topics 3: ...") when the file would be refused."""
+    """The stored event as its file would say it, with `changes`, checked whole; a Refusal
+    saying the fault ("topics 3: at most 80 characters") when the file would be refused."""
     row = dbm.one(db.execute("SELECT * FROM events WHERE id = ?", [event_id]))
     if row is None:
         raise ValueError(f"no event #{event_id}")
@@ -49,13 +50,7 @@ def _event_spec(db: Database, event_id: int, **changes: object) -> EventSpec:
     try:
         return EventSpec.model_validate(data)
     except ValidationError as exc:
-        raise ValueError("; ".join(_problem(err) for err in exc.errors())) from None
-
-
-def _problem(err: Mapping[str, Any]) -> str:
-    """'topics 3: String should have at most 80 characters' (entries counted from 1)."""
-    where = " ".join(str(k + 1) if isinstance(k, int) else str(k) for k in err["loc"])
-    return f"{where.replace('_', ' ')}: {str(err['msg']).removeprefix('Value error, ')}"
+        raise refusal(exc) from None
 
 
 def _set_event(
@@ -108,7 +103,7 @@ def set_topics(
     seen: set[str] = set()
     for topic in spec.topics:
         if topic.casefold() in seen:
-            raise ValueError(f"topic {topic!r} is listed twice")
+            raise Refusal(N_("topic %(topic)s is listed twice"), topic=repr(topic))
         seen.add(topic.casefold())
     return _set_event(db, event_id, "event.topics", {"topics": json.dumps(spec.topics)}, actor)
 
@@ -124,7 +119,7 @@ def set_dates(
     ValueError, changing nothing, otherwise; audited."""
     spec = _event_spec(db, event_id, starts_at=starts_at, ends_at=ends_at)
     if spec.starts_at and spec.ends_at and spec.ends_at < spec.starts_at:
-        raise ValueError("the last day comes before the first")
+        raise Refusal(N_("the last day comes before the first"))
     values: dict[str, object] = {
         "starts_at": spec.starts_at.isoformat() if spec.starts_at else None,
         "ends_at": spec.ends_at.isoformat() if spec.ends_at else None,
@@ -197,8 +192,18 @@ def set_goal(db: Database, event_id: int, goal: int, actor: str = audit.COMMAND_
     """The event's goal (a positive whole number up to ten million); returns whether it changed.
     ValueError otherwise. Audited."""
     if not isinstance(goal, int) or isinstance(goal, bool) or not 0 < goal <= 10_000_000:
-        raise ValueError("the goal is a positive whole number")
+        raise Refusal(N_("the goal is a positive whole number"))
     return _set_event(db, event_id, "event.goal", {"goal": goal}, actor)
+
+
+SLA_MAX_HOURS = 24 * 365
+
+
+def sla_refusal() -> Refusal:
+    """What a follow-up SLA that is not one says (the console's form refuses text with it too)."""
+    return Refusal(
+        N_("the follow-up SLA is a whole number of hours from 1 to %(max)s"), max=SLA_MAX_HOURS
+    )
 
 
 def set_follow_up_sla(
@@ -207,8 +212,8 @@ def set_follow_up_sla(
     """Hours within which a follow-up should be acknowledged (1 to 8760); past it the queue
     shows it as overdue, first. ValueError for anything else; the same value changes nothing.
     Audited."""
-    if not isinstance(hours, int) or isinstance(hours, bool) or not 0 < hours <= 24 * 365:
-        raise ValueError("the follow-up SLA is a whole number of hours from 1 to 8760")
+    if not isinstance(hours, int) or isinstance(hours, bool) or not 0 < hours <= SLA_MAX_HOURS:
+        raise sla_refusal()
     return _set_event(db, event_id, "event.follow_up_sla", {"follow_up_sla_hours": hours}, actor)
 
 

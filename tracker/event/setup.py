@@ -9,12 +9,12 @@ from typing import Literal
 
 from sqlite_utils import Database
 
+from ..contract.sentences import N_, Refusal
 from ..security import check_secret, hash_secret, new_code, new_pin
 from ..store import audit
 from ..store import db as dbm
 from ..store.db import Row
-from .countries import CODES
-from .file import EventFile, check_language, check_timezone
+from .file import EventFile, check_country, check_language, check_timezone
 from .lookups import UnknownStation, get_event, served_slug, set_served
 
 
@@ -130,8 +130,7 @@ def upsert_location(
     country or language."""
     check_timezone(timezone)
     language = check_language(language)
-    if country.upper() not in CODES:
-        raise ValueError(f"unknown country code {country!r}")
+    check_country(country)
     with dbm.write(db):
         row = db.execute(
             "SELECT id FROM locations WHERE event_id = ? AND slug = ?", [event_id, slug]
@@ -293,7 +292,7 @@ def rename(
     """A new display name for the event, a location or a station (boards follow). Audited."""
     name = name.strip()
     if not 1 <= len(name) <= 80:
-        raise ValueError("a name has 1 to 80 characters")
+        raise Refusal(N_("a name has 1 to %(max)s characters"), max=80)
     with dbm.write(db):
         before = db.execute(f"SELECT name FROM {table} WHERE id = ?", [row_id]).fetchone()
         if before is None or before[0] == name:

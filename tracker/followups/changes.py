@@ -16,6 +16,7 @@ from sqlite_utils import Database
 
 from ..contract.requests import without_controls
 from ..contract.responses import Conversation
+from ..contract.sentences import N_, Sentence
 from ..people.profile import is_email
 from ..store import audit
 from ..store import db as dbm
@@ -23,7 +24,7 @@ from ..store.db import Row
 from ..stories.record import as_record, existing, row_by_uuid
 from ..stories.text import reference
 from .queue import SELECT, histories
-from .rules import MAX_OWNER, STATUSES, InvalidFollowUp, InvalidTransition
+from .rules import MAX_OWNER, STATUS_NAMES, STATUSES, InvalidFollowUp, InvalidTransition
 
 __all__ = [
     "STATUSES",
@@ -58,9 +59,9 @@ def _follow_up(db: Database, event_id: int, uuid: str) -> Row:
     )
     if row is None:
         existing(db, uuid, event_id)  # raises NotFound
-        raise InvalidTransition("this conversation has no follow-up")  # pragma: no cover
+        raise InvalidTransition(N_("this conversation has no follow-up"))  # pragma: no cover
     if not row["follow_up"]:
-        raise InvalidTransition("this conversation has no follow-up")
+        raise InvalidTransition(N_("this conversation has no follow-up"))
     return row
 
 
@@ -93,14 +94,20 @@ def set_status(
     Written to its history (who, when) and audited; InvalidTransition going back or for a
     conversation without a follow-up, NotFound for an unknown one."""
     if status not in STATUSES:
-        raise InvalidTransition(f"status is one of {', '.join(STATUSES)}, not {status!r}")
+        raise InvalidTransition(
+            N_("status is one of %(statuses)s, not %(status)s"),
+            statuses=", ".join(STATUSES),
+            status=repr(status),
+        )
     with dbm.write(db):
         row = _follow_up(db, event_id, uuid)
         old = STATUSES.index(row["status"])
         new = STATUSES.index(status)
         if new < old:
             raise InvalidTransition(
-                f"a follow-up that is {row['status']} cannot go back to {status}"
+                N_("a follow-up that is %(status)s cannot go back to %(new)s"),
+                status=Sentence(STATUS_NAMES[row["status"]]),
+                new=Sentence(STATUS_NAMES[status]),
             )
         if new != old:
             at = now or dbm.utcnow()
@@ -135,7 +142,7 @@ def assign(
     long or with line breaks."""
     owner = " ".join(without_controls(owner).split())
     if len(owner) > MAX_OWNER:
-        raise InvalidFollowUp(f"an owner has at most {MAX_OWNER} characters")
+        raise InvalidFollowUp(N_("an owner has at most %(max)s characters"), max=MAX_OWNER)
     with dbm.write(db):
         row = _follow_up(db, event_id, uuid)
         if (row["owner"] or "") != owner:
@@ -175,9 +182,9 @@ def add_note(
     {"at", "actor", "kind", "text"}. Audited. InvalidFollowUp for an empty or too long note."""
     text = without_controls(text).strip()
     if not text:
-        raise InvalidFollowUp("write the note first")
+        raise InvalidFollowUp(N_("write the note first"))
     if len(text) > MAX_NOTE:
-        raise InvalidFollowUp(f"a note has at most {MAX_NOTE} characters")
+        raise InvalidFollowUp(N_("a note has at most %(max)s characters"), max=MAX_NOTE)
     with dbm.write(db):
         row = _follow_up(db, event_id, uuid)
         at = now or dbm.utcnow()

@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlite_utils import Database
 
+from ..contract.sentences import N_
 from ..people import organizers
 from ..people.profile import is_email
 from ..store import db as dbm
@@ -47,14 +48,16 @@ class Filters:
         status = (args.get("status") or "").strip()
         if status not in STATUS_FILTERS:
             raise InvalidFollowUp(
-                f"status is one of {', '.join(s for s in STATUS_FILTERS if s)}, not {status!r}"
+                N_("status is one of %(statuses)s, not %(status)s"),
+                statuses=", ".join(s for s in STATUS_FILTERS if s),
+                status=repr(status),
             )
         q = (args.get("q") or "").strip()
         if len(q) > MAX_SEARCH:
-            raise InvalidFollowUp(f"a search has at most {MAX_SEARCH} characters")
+            raise InvalidFollowUp(N_("a search has at most %(max)s characters"), max=MAX_SEARCH)
         owner = (args.get("owner") or "").strip()
         if len(owner) > MAX_OWNER:
-            raise InvalidFollowUp(f"an owner has at most {MAX_OWNER} characters")
+            raise InvalidFollowUp(N_("an owner has at most %(max)s characters"), max=MAX_OWNER)
         return cls(
             status=status,
             location=(args.get("location") or "").strip()[:40],
@@ -192,7 +195,11 @@ def follow_ups(
     unknown status.
     """
     if status is not None and status not in STATUSES:
-        raise InvalidTransition(f"status is one of {', '.join(STATUSES)}, not {status!r}")
+        raise InvalidTransition(
+            N_("status is one of %(statuses)s, not %(status)s"),
+            statuses=", ".join(STATUSES),
+            status=repr(status),
+        )
     filters = Filters(status=status or "", location=location or "", owner=(owner or "").strip())
     now = now or dbm.utcnow()
     where, params = _where(event_id, filters, _cutoff(now, sla_hours))

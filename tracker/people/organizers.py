@@ -13,6 +13,7 @@ from datetime import timedelta
 
 from sqlite_utils import Database
 
+from ..contract.sentences import N_, Refusal
 from ..security import check_secret, hash_secret
 from ..store import audit
 from ..store import db as dbm
@@ -44,26 +45,29 @@ def name_tag(name: str) -> str:
     return hashlib.sha256(folded.encode()).hexdigest()[:16]
 
 
-class WeakPassword(ValueError):
+class WeakPassword(Refusal):
     """Refused: too short to guard the follow-up list and everyone's contact details."""
 
 
-class BadName(ValueError):
+class BadName(Refusal):
     """An organizer's name is 1 to 60 printable characters."""
 
 
-class NameTaken(ValueError):
+class NameTaken(Refusal):
     """Another organizer already has that name (names are compared without case)."""
 
 
 def _check(name: str, password: str) -> str:
     name = " ".join(name.split())
     if not 1 <= len(name) <= NAME_LENGTH or not name.isprintable():
-        raise BadName(f"a name has 1 to {NAME_LENGTH} printable characters")
+        raise BadName(N_("a name has 1 to %(max)s printable characters"), max=NAME_LENGTH)
     if name.casefold() in RESERVED_NAMES or name.casefold().startswith(("staff ", "attendee #")):
-        raise BadName(f"{name!r} is how the audit trail names others; choose another name")
+        raise BadName(
+            N_("%(name)s is how the audit trail names others; choose another name"),
+            name=repr(name),
+        )
     if len(password) < MIN_LENGTH:
-        raise WeakPassword(f"use at least {MIN_LENGTH} characters")
+        raise WeakPassword(N_("use at least %(min)s characters"), min=MIN_LENGTH)
     return name
 
 
@@ -81,7 +85,9 @@ def create(db: Database, name: str, password: str, actor: str = audit.COMMAND_LI
                 )
             )
         except sqlite3.IntegrityError:
-            raise NameTaken(f"an organizer named {name!r} already exists") from None
+            raise NameTaken(
+                N_("an organizer named %(name)s already exists"), name=repr(name)
+            ) from None
         audit.record(db, None, actor, "organizer.create", name)
     assert row is not None
     return row

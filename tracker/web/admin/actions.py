@@ -22,6 +22,7 @@ from ...followups import queue as followup_queue
 from ...stories.text import reference
 from ...themes import listing as theme_listing
 from ..context import current_event, get_db, private_db
+from ..i18n import say
 from ..identity import organizer_name
 from .downloads import download
 from .gate import back, require_organizer
@@ -82,7 +83,7 @@ def actions():
             db, event["id"], event_today(event), status, theme["id"] if theme else None
         )
     except plan.ActionError as exc:
-        abort(400, _("That filter cannot be used: %(reason)s.", reason=exc))
+        abort(400, _("That filter cannot be used: %(reason)s.", reason=say(exc)))
     return render_template(
         "admin/actions.html",
         event=event,
@@ -120,7 +121,7 @@ def new_action():
                 actor=organizer_name(),
             )
         except plan.ActionError as exc:
-            error = _("Not saved: %(reason)s.", reason=exc)
+            error = _("Not saved: %(reason)s.", reason=say(exc))
         else:
             flash(
                 _("%(reference)s saved: %(title)s", reference=made["subject"], title=made["title"]),
@@ -158,7 +159,7 @@ def change(action_id: int):
     except plan.UnknownAction:
         abort(404)
     except plan.ActionError as exc:
-        flash(_("Not saved: %(reason)s.", reason=exc), "error")
+        flash(_("Not saved: %(reason)s.", reason=say(exc)), "error")
     return _back(action_id)
 
 

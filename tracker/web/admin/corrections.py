@@ -15,6 +15,7 @@ from ...people import attendees, organizers
 from ...store import audit
 from ...store.db import page_count
 from ..context import current_event, get_db
+from ..i18n import say
 from ..identity import organizer_name
 from .gate import back, page_number, require_organizer
 
@@ -55,7 +56,7 @@ def void(table: str, uuid: str):
     except voids.NotFound:
         abort(404)
     except voids.NeedsReason as exc:
-        flash(_("Not voided: %(reason)s.", reason=exc), "error")
+        flash(_("Not voided: %(reason)s.", reason=say(exc)), "error")
     else:
         flash(_("Voided: it no longer counts or shows anywhere. Restore brings it back."), "ok")
     return back(url_for("admin.stories"))
@@ -101,7 +102,7 @@ def attendee_all(badge: str):
     except attendees.UnknownAttendee:
         abort(404)
     except voids.NeedsReason as exc:
-        flash(_("Not voided: %(reason)s.", reason=exc), "error")
+        flash(_("Not voided: %(reason)s.", reason=say(exc)), "error")
     return redirect(url_for("admin_records.attendee", badge=badge))
 
 
@@ -156,7 +157,7 @@ def held():
             )
             flash(_voided(changed), "ok")
     except ValueError as exc:  # no reason, or not an address
-        flash(_("Nothing changed: %(reason)s.", reason=exc), "error")
+        flash(_("Nothing changed: %(reason)s.", reason=say(exc)), "error")
     return redirect(url_for("admin.dashboard"))
 
 
@@ -180,7 +181,7 @@ def burst():
             )
             flash(_voided(changed), "ok")
     except ValueError as exc:  # a damaged window, or no reason
-        flash(_("Nothing changed: %(reason)s.", reason=exc), "error")
+        flash(_("Nothing changed: %(reason)s.", reason=say(exc)), "error")
     return redirect(url_for("admin.dashboard"))
 
 
@@ -237,7 +238,7 @@ def organizer_accounts():
         try:
             organizers.create(db, name, request.form.get("password", ""), organizer_name())
         except (organizers.BadName, organizers.WeakPassword, organizers.NameTaken) as exc:
-            flash(_("Not added: %(reason)s.", reason=exc), "error")
+            flash(_("Not added: %(reason)s.", reason=say(exc)), "error")
         else:
             flash(
                 _(

@@ -19,6 +19,7 @@ from ...followups import changes as followups
 from ...followups import queue as followup_queue
 from ...stories import record as conversations
 from ..context import alert_settings, current_event, get_db, private_db, read_off_loop
+from ..i18n import say
 from ..identity import organizer_name
 from .downloads import download
 from .gate import back, page_number, require_organizer
@@ -36,7 +37,7 @@ def _filters() -> followup_queue.Filters:
     try:
         return followup_queue.Filters.parse(request.args)
     except followups.InvalidFollowUp as exc:
-        abort(400, gettext("That filter cannot be used: %(reason)s.", reason=exc))
+        abort(400, gettext("That filter cannot be used: %(reason)s.", reason=say(exc)))
 
 
 @bp.get("/follow-ups")
@@ -91,10 +92,10 @@ def set_sla():
     text = request.form.get("hours", "").strip()
     try:
         if not text.isdigit():
-            raise ValueError("the follow-up SLA is a whole number of hours from 1 to 8760")
+            raise eventsettings.sla_refusal()
         eventsettings.set_follow_up_sla(get_db(), event["id"], int(text), organizer_name())
     except ValueError as exc:
-        flash(gettext("Not saved: %(reason)s.", reason=exc), "error")
+        flash(gettext("Not saved: %(reason)s.", reason=say(exc)), "error")
     else:
         flash(
             ngettext(
@@ -127,7 +128,7 @@ def change(uuid: str):
     except conversations.NotFound:
         abort(404)
     except (followups.InvalidTransition, followups.InvalidFollowUp) as exc:
-        flash(gettext("Not saved: %(reason)s.", reason=exc), "error")
+        flash(gettext("Not saved: %(reason)s.", reason=say(exc)), "error")
     return _back()
 
 

@@ -24,6 +24,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ...event import file as eventfile
 from ...event import lookups as events
+from ...event import problems as eventproblems
 from ...event import settings as eventsettings
 from ...event import setup as eventsetup
 from ...event.languages import LANGUAGES
@@ -33,6 +34,7 @@ from ...people import organizers, staff
 from ...store.db import page_count
 from ...stories import moderation
 from ..context import current_event, get_db, read_off_loop
+from ..i18n import say
 from ..identity import (
     device,
     known_organizer_device,
@@ -41,7 +43,6 @@ from ..identity import (
     remember_organizer_device,
     sign_in_organizer,
 )
-from ..jsonapi import field_problems
 from ..ratelimit import organizer_sign_in_failed, organizer_sign_in_limits, organizer_signed_in
 from .forms import organizer_locale, whole_number
 from .gate import back, local_path, page_number, require_organizer, told
@@ -143,7 +144,7 @@ def setup_event():
         eventsetup.rename(db, "events", event["id"], request.form.get("name", ""), organizer_name())
         eventsettings.set_goal(db, event["id"], goal, organizer_name())
     except ValueError as exc:
-        return _back(str(exc), "error")
+        return _back(say(exc), "error")
     return _back(gettext("Event saved."))
 
 
@@ -238,7 +239,7 @@ def change(table: str, row_id: int):
         else:
             abort(400, gettext("Unknown action."))
     except ValueError as exc:
-        return _back(str(exc), "error")
+        return _back(say(exc), "error")
     return _back(gettext("Saved."))
 
 
@@ -253,9 +254,10 @@ def _owned_by_event(table: str, row_id: int) -> dict:
 
 
 def _readable(exc: Exception) -> str:
+    """A refused location or station form in the organizer's language, field by field."""
     if isinstance(exc, ValidationError):
-        return "; ".join(f"{p['field']}: {p['problem']}" for p in field_problems(exc))
-    return str(exc)
+        return say(eventproblems.refusal(exc))
+    return say(exc)
 
 
 # --- moderation ---------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from ...corrections import holds
 from ...event import lookups as events
 from ...event import settings as eventsettings
 from ..context import current_event, get_db
+from ..i18n import say
 from ..identity import organizer_name
 from .gate import require_organizer, told
 
@@ -49,7 +50,8 @@ def _back(message: str, category: str = "ok") -> Response:
 
 def _refused(what: str, exc: ValueError) -> Response:
     return _back(
-        gettext("%(what)s not saved, nothing changed: %(reason)s.", what=what, reason=exc), "error"
+        gettext("%(what)s not saved, nothing changed: %(reason)s.", what=what, reason=say(exc)),
+        "error",
     )
 
 
