@@ -1,9 +1,10 @@
 """What pydantic found wrong with a setting or a setup form (the event file's own rules), as a
 sentence an organizer can act on, said in their language in the console.
 
-A rule of ours says its own sentence (a Refusal raised in a validator); pydantic's commonest
-faults get words of ours; any other keeps pydantic's English, said as it is. The event file
-itself (`flask event load`) keeps its own English report (file.py)."""
+A rule of ours says its own sentence (a Refusal raised in a validator), which names what it
+refuses; pydantic's commonest faults get words of ours after the field's name; any other keeps
+pydantic's English, said as it is. The event file itself (`flask event load`) keeps its own
+English report (file.py)."""
 
 from __future__ import annotations
 
@@ -39,9 +40,7 @@ ENTRY_NAMES = {"topics": N_("topics %(number)s"), "counts": N_("counts %(number)
 
 def _fault(err: Mapping[str, Any]) -> Sentence:
     ctx: Mapping[str, Any] = err.get("ctx") or {}
-    kind, error = err["type"], ctx.get("error")
-    if isinstance(error, Refusal):
-        return error.sentence
+    kind = err["type"]
     if kind == "string_too_long":
         return Sentence(N_("at most %(max)s characters"), {"max": ctx["max_length"]})
     if kind == "string_too_short":
@@ -65,7 +64,11 @@ def _fault(err: Mapping[str, Any]) -> Sentence:
 
 
 def problem(err: Mapping[str, Any]) -> Sentence:
-    """One fault, after the field it is in ("topics 3: at most 80 characters")."""
+    """One fault, after the field it is in ("topics 3: at most 80 characters"); a rule of ours
+    names what it refuses itself ("unknown time zone 'Mars/Base' ...")."""
+    error = (err.get("ctx") or {}).get("error")
+    if isinstance(error, Refusal):
+        return error.sentence
     loc = list(err["loc"])
     field: Sentence | str
     if len(loc) == 2 and isinstance(loc[1], int) and loc[0] in ENTRY_NAMES:
