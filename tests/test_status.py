@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from tracker.followups import alerts
-from tracker.node import enrol
+from tracker.node import central, enrol, protocol
 from tracker.ops import status
 from tracker.store import db as dbm
 
@@ -67,3 +69,33 @@ def test_replication_down_is_red_and_alarmed_once(db, event, db_path, tmp_path):
     check = next(c for c in found if c.key == "replication")
     assert check.state == "red" and "DOWN" in check.text
     assert subjects(db) == ["RED: Replication"]
+
+
+def test_the_status_page_and_a_node_alarm_speak_the_organizers_language(admin, db, event):
+    """#27: the checks' names, what they see and a node's alarm are said in German on a German
+    console, with German digits, while the alert that goes out stays English."""
+    node, _ = enrol.add(db, event, "cork")
+    with dbm.write(db):  # central had acknowledged 1,500 records; the node came back with 20
+        db.execute("UPDATE nodes SET file_id = 'a', sequence = 1500 WHERE id = ?", [node["id"]])
+    with pytest.raises(central.NodeAlarm, match="older copy of its file"):
+        central.check_in_node(
+            db,
+            enrol.get(db, node["id"]),
+            {
+                protocol.PROTOCOL_HEADER: str(protocol.PROTOCOL),
+                protocol.FILE_HEADER: "a",
+                protocol.FORWARDED_HEADER: "20",
+            },
+        )
+    german = {"Accept-Language": "de-DE,de;q=0.9"}
+    page = admin.get("/admin/status", headers=german).get_data(as_text=True)
+    assert "Schreiben in die Datenbank" in page and "MB frei neben der Datenbank" in page
+    assert "Knoten #1 (Cork)" in page and "älteren Kopie seiner Datei" in page
+    assert "1.500" in page  # the acknowledged count, in German digits
+    assert "older copy" not in page and "Database writes" not in page
+    dashboard = admin.get("/admin/", headers=german).get_data(as_text=True)
+    assert "älteren Kopie seiner Datei" in dashboard and "older copy" not in dashboard
+    # The alarm that goes out, and what the node is told, stay English.
+    found = status.checks(db, event, status.Limits(), ":memory:")
+    status.alarm(db, found, alerts.Settings(webhook_url="http://127.0.0.1:9/hook"))
+    assert "RED: Node #1 (Cork)" in subjects(db)

@@ -3,7 +3,6 @@ network or void them), bursts, rehearsal rows, the audit log, and organizer acco
 
 from __future__ import annotations
 
-import json
 from typing import cast
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -17,6 +16,7 @@ from ...store.db import page_count
 from ..context import current_event, get_db
 from ..i18n import say
 from ..identity import organizer_name
+from . import audit_words
 from .gate import back, page_number, require_organizer
 
 bp = Blueprint("admin_records", __name__, url_prefix="/admin")
@@ -25,15 +25,9 @@ bp.before_request(require_organizer)
 TABLES = ("checkins", "conversations")
 
 
-@bp.app_template_filter("audit_values")
-def audit_values(text: str | None) -> str:
-    """An audit row's before or after as a person reads it: "goal: 800, name: Cork"."""
-    if not text:
-        return ""
-    value = json.loads(text)
-    if isinstance(value, dict):
-        return ", ".join(f"{k.replace('_', ' ')}: {v}" for k, v in value.items())
-    return str(value)
+# The audit page's words: actions and fields in the organizer's language (audit_words.py).
+bp.add_app_template_filter(audit_words.values_words, "audit_values")
+bp.add_app_template_filter(audit_words.action_words, "audit_action")
 
 
 def _table(name: str) -> voids.Table:
