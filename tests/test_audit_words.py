@@ -36,5 +36,7 @@ def test_the_audit_page_says_actions_and_fields_in_german(admin, db, event, boot
     assert "Goal changed" not in page and "goal: 800" not in page
     # The codes stay beside the words: the CSV and the filter use them.
     assert '<code class="muted">event.goal</code>' in page
+    # A change made on the command line, and a value that was nothing, in words too.
+    assert "Kommandozeile" in page and "letzter Tag: —" in page and "None" not in page
     hebrew = admin.get("/admin/audit", headers={"Accept-Language": "he"}).get_data(as_text=True)
     assert "היעד שונה" in hebrew and "יעד: 800" in hebrew

@@ -8,6 +8,9 @@ import json
 
 from flask_babel import lazy_gettext
 
+from ...store import audit
+
+COMMAND_LINE = lazy_gettext("command line")
 ACTIONS = {
     "action.create": lazy_gettext("Action created"),
     "action.due": lazy_gettext("Action's due day changed"),
@@ -126,13 +129,29 @@ def action_words(code: str) -> str:
 
 
 def values_words(text: str | None) -> str:
-    """An audit row's before or after as a person reads it: "goal: 800, name: Cork", each
-    field named in the organizer's language; values are shown as stored."""
+    """An audit row's before or after as a person reads it: "goal: 800, topics: Pricing,
+    Support", each field named in the organizer's language, nothing as "—"; values are shown
+    as stored."""
     if not text:
         return ""
     value = json.loads(text)
     if isinstance(value, dict):
         return ", ".join(
-            f"{FIELDS[k] if k in FIELDS else k.replace('_', ' ')}: {v}" for k, v in value.items()
+            f"{FIELDS[k] if k in FIELDS else k.replace('_', ' ')}: {_value(v)}"
+            for k, v in value.items()
         )
+    return _value(value)
+
+
+def _value(value: object) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, list):
+        return ", ".join(map(_value, value)) or "—"
     return str(value)
+
+
+def actor_words(actor: str) -> str:
+    """Who made a change: a person's name as it is; changes made with `flask` commands are the
+    command line's, said in the organizer's language."""
+    return str(COMMAND_LINE) if actor == audit.COMMAND_LINE else actor

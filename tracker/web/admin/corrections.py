@@ -28,6 +28,7 @@ TABLES = ("checkins", "conversations")
 # The audit page's words: actions and fields in the organizer's language (audit_words.py).
 bp.add_app_template_filter(audit_words.values_words, "audit_values")
 bp.add_app_template_filter(audit_words.action_words, "audit_action")
+bp.add_app_template_filter(audit_words.actor_words, "audit_actor")
 
 
 def _table(name: str) -> voids.Table:
