@@ -24,6 +24,7 @@ ACTIONS = frozenset(
         "action.note",
         "action.owner",
         "action.status",
+        "action.title",
         "attendee.erase",
         "attendee.restore",
         "attendee.void",
@@ -45,7 +46,6 @@ ACTIONS = frozenset(
         "event.moderation",
         "event.networks",
         "event.quick_mode",
-        "event.rename",
         "event.serve",
         "event.timezone",
         "event.topics",
@@ -55,9 +55,11 @@ ACTIONS = frozenset(
         "follow_up.status",
         "held.restore",
         "held.void",
+        "location.activate",
         "location.add",
         "location.deactivate",
         "location.language",
+        "location.rename",
         "location.update",
         "network.trust",
         "node.accept",
@@ -67,6 +69,7 @@ ACTIONS = frozenset(
         "organizer.create",
         "organizer.password",
         "rehearsal.clear",
+        "station.activate",
         "station.add",
         "station.deactivate",
         "station.rename",
@@ -99,11 +102,9 @@ def record(
 
     `action` is a dotted name ("checkin.void", "story.approve"); `subject` names what changed in
     words an organizer recognises (a reference, a badge, a station); `before` and `after` are
-    JSON-able values or None. ValueError for an action not in ACTIONS (a mistake in the code,
-    found by the tests that make that change).
+    JSON-able values or None. `action` is one of ACTIONS (tests/test_audit_words.py reads every
+    call); one that is not is still recorded, and the console shows its code.
     """
-    if action not in ACTIONS:
-        raise ValueError(f"not an audit action: {action!r} (store/audit.py ACTIONS)")
     db.execute(
         "INSERT INTO audit (event_id, at, actor, action, subject, before, after)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)",
