@@ -32,7 +32,7 @@ BUILT = {
         "location.activate",
         "location.deactivate",
     },
-    "f'{table[:-1]}.rename'": {"station.rename", "location.rename"},
+    "f'{table[:-1]}.rename'": {"event.rename", "station.rename", "location.rename"},
     "f'{table[:-1]}.void'": {"checkin.void", "conversation.void"},
     "f'{table[:-1]}.restore'": {"checkin.restore", "conversation.restore"},
 }

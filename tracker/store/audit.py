@@ -46,6 +46,7 @@ ACTIONS = frozenset(
         "event.moderation",
         "event.networks",
         "event.quick_mode",
+        "event.rename",
         "event.serve",
         "event.timezone",
         "event.topics",

@@ -39,6 +39,7 @@ ACTIONS = {
     "event.moderation": lazy_gettext("Moderation changed"),
     "event.networks": lazy_gettext("Trusted networks changed"),
     "event.quick_mode": lazy_gettext("Quick mode changed"),
+    "event.rename": lazy_gettext("Event renamed"),
     "event.serve": lazy_gettext("Event served"),
     "event.timezone": lazy_gettext("Time zone changed"),
     "event.topics": lazy_gettext("Topics changed"),
