@@ -9,6 +9,8 @@ import uuid
 
 import pytest
 
+from tracker import create_app
+from tracker.actions import heard
 from tracker.checkins import record as checkins
 from tracker.corrections import erasure, voids
 from tracker.figures import scoreboard
@@ -358,3 +360,55 @@ def test_staff_at_a_node_can_name_a_badge_only_central_has_met(client, db, event
     assert node_db.execute("SELECT badge FROM attendees WHERE token = ?",
                            [met.attendee["token"]]).fetchone() == (badge,)  # fmt: skip
     assert node_db.execute("SELECT count(*) FROM outbox").fetchone() == (0,)
+
+
+def test_a_story_told_at_a_node_is_acknowledged_in_the_language_the_phone_told_it_in(
+    db, event, node, node_db, tmp_path
+):
+    """A phone at a node speaks Japanese; the location speaks English. Central writes the
+    customer's acknowledgement in Japanese, as it does for a story told on central itself."""
+    pulled(db, node_db, node)
+    at_node = create_app(
+        {"TESTING": True, "DATABASE": str(tmp_path / "node.db"), "SECRET_KEY": "node-secret",
+         "RATELIMIT_ENABLED": False}
+    ).test_client()  # fmt: skip
+    booth = event["stations"]["booth"]
+    assert at_node.post("/api/checkins", json={"station": booth["code"]}).status_code == 201
+    told = {"station": booth["code"], "story": "料金がわかりにくい", "follow_up": True,
+            "contact": "hanako@example.org"}  # fmt: skip
+    answer = at_node.post(
+        "/api/conversations",
+        json={**told, "id": str(uuid.uuid4())},
+        headers={"Accept-Language": "ja-JP,ja;q=0.9,en;q=0.5"},
+    )
+    assert answer.status_code == 201, answer.text
+    assert forwarded(db, node_db, node)["refused"] == []
+    assert db.execute("SELECT source, language FROM conversations").fetchall() == [
+        ("attendee", "ja")
+    ]
+    sender = heard.Sender(
+        settings=heard.Settings(smtp_host="127.0.0.1"),
+        secret="test-secret",
+        base_url="https://tracker.example.org",
+    )
+    assert heard.enqueue(db, sender) == 1
+    (subject,) = db.execute("SELECT subject FROM notifications").fetchone()
+    assert subject.startswith("ご意見を承りました"), subject
+
+
+def test_a_nodes_language_is_kept_once_and_a_staff_story_or_a_strange_tag_keeps_none(
+    db, event, node
+):
+    booth = event["stations"]["booth"]["id"]
+    theirs = story(booth, source="attendee", language="fr", attendee=attendee())
+    staff = story(booth, language="de")
+    odd = story(booth, source="attendee", language="xx-unknown", attendee=attendee())
+    assert central.apply_records(db, node, [theirs, staff, odd])["applied"] == 3
+    # A later revision in another language changes nothing: the story was told in French.
+    later = {**theirs, "language": "de", "revision": 2, "story": "Encore une chose"}
+    assert central.apply_records(db, node, [later])["applied"] == 1
+    hostile = story(booth, source="attendee", language="<b>fr</b>", attendee=attendee())
+    answer = central.apply_records(db, node, [hostile])
+    assert answer["refused"] == [0] and "language" in answer["results"][0]["detail"]
+    languages = dict(db.execute("SELECT uuid, language FROM conversations").fetchall())
+    assert languages == {theirs["uuid"]: "fr", staff["uuid"]: None, odd["uuid"]: None}

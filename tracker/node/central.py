@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from pydantic import ValidationError
 from sqlite_utils import Database
 
+from ..actions import heard
 from ..checkins import record as checkins
 from ..contract.sentences import N_, Sentence
 from ..figures import scoreboard
@@ -487,9 +488,11 @@ def _conversation(
         source: conversations.Source = "staff" if record.source == "staff" else "attendee"
         values["approval"] = conversations.first_approval(event, source)
         conversations.insert(db, values)
+        _told_in(db, record)
         return
     if stored["station_id"] != record.station_id or stored["source"] != record.source:
         raise Refused(Refusal.id_conflict, "the id belongs to another conversation")
+    _told_in(db, record)  # once: a node of an older release sent none the first time
     if record.revision <= stored["revision"]:
         return  # a version central holds already, or an older one: nothing changes
     approval = conversations.approval_after_edit(event, stored, record.story, record.public)
@@ -502,6 +505,14 @@ def _conversation(
         " revision = :revision WHERE uuid = :uuid",
         {**values, "approval": approval},
     )
+
+
+def _told_in(db: Database, record: ConversationRecord) -> None:
+    """An attendee's story keeps the language their phone told it in, by the HTTP route's rule
+    (web/api_conversations.py): staff stories have none, so their customer hears back in the
+    location's language."""
+    if record.source == "attendee":
+        heard.told_in(db, str(record.uuid), record.language)
 
 
 def attendee_by_badge(db: Database, node: Row, badge: str) -> Row | None:

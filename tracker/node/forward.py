@@ -40,7 +40,7 @@ _SQL = {
     "conversation": (
         "SELECT c.uuid, c.station_id, c.location_id, c.source, c.staff_name, c.story, c.nps, c.topics,"
         " c.follow_up, c.contact, c.owner, c.status, c.public, c.captured_at, c.received_at,"
-        " c.updated_at, c.revision, c.device_captured_at, c.rehearsal, a.token, a.badge,"
+        " c.updated_at, c.revision, c.device_captured_at, c.rehearsal, c.language, a.token, a.badge,"
         " a.created_at, a.rehearsal AS attendee_rehearsal"
         " FROM conversations c LEFT JOIN attendees a ON a.id = c.attendee_id WHERE c.uuid = ?"
     ),

@@ -9,7 +9,8 @@ code, never stored.
 
 Who owns which field (an edit on one side never overwrites the other side's field):
 - device-owned, as staff or the attendee typed them wherever they were: a conversation's story,
-  score, topics, follow-up flag, contact, public mark, staff name and capture time; an
+  score, topics, follow-up flag, contact, public mark, staff name, capture time and the language
+  an attendee's phone told the story in (kept once, as on central's own route); an
   attendee's name, e-mail, company and consent (clearing them at a node erases them on central);
 - central-owned, as central's rules or organizers decide: whether a record counts, a story's
   approval, voids, a follow-up's owner and status, an erasure, and the rows a rehearsal clear
@@ -110,6 +111,7 @@ Moment = Annotated[datetime, BeforeValidator(_utc)]
 Token = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[\w.-]+$")]
 Badge = Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=r"^[A-Z0-9]+$")]
 Flag = Annotated[int, Field(ge=0, le=1)]
+LanguageTag = Annotated[str, StringConstraints(max_length=35, pattern=r"^[A-Za-z0-9-]+$")]  # BCP 47
 _STRICT = ConfigDict(extra="ignore", frozen=True)
 
 
@@ -163,6 +165,9 @@ class ConversationRecord(BaseModel):
     device_captured_at: Moment | None = None
     rehearsal: Flag = 0
     attendee: AttendeeRef | None = None
+    # The language an attendee's phone told the story in (a tag; one central does not speak
+    # is ignored): what they hear back is written in it (tracker.actions.heard).
+    language: LanguageTag | None = None
 
 
 def _place_employee(record: ConversationRecord) -> ConversationRecord:
