@@ -4,6 +4,7 @@ not count, and curated by organizers without the machine undoing it."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections import Counter
 from itertools import combinations
@@ -12,9 +13,11 @@ from pathlib import Path
 import pytest
 
 from tracker.contract.requests import ConversationIn
+from tracker.corrections import rehearsal
 from tracker.event import file as eventfile
 from tracker.event import lookups as events
 from tracker.event import setup as eventsetup
+from tracker.store import db as dbm
 from tracker.stories import record
 from tracker.themes import curation, engine, listing, reading
 
@@ -91,12 +94,20 @@ def day(db, tmp_path: Path):
     return ev
 
 
-def tell(db, day, text: str, language: str = "en", nps: int | None = None, public: bool = True):
+def tell(
+    db,
+    day,
+    text: str,
+    language: str = "en",
+    nps: int | None = None,
+    public: bool = True,
+    rehearsal: bool = False,
+):
     """A staff conversation at the booth of the language's location; returns its row id."""
     station = day["stations"][STATION_OF[language]]
     author = record.Author(source="staff", station_id=station["id"], staff_name="Ann")
     data = ConversationIn(id=uuid.uuid4(), story=text, nps=nps, public=public)
-    stored, _ = record.record(db, day, data, author)
+    stored, _ = record.record(db, day, data, author, rehearsal=rehearsal)
     row = db.execute("SELECT id FROM conversations WHERE uuid = ?", [str(data.id)]).fetchone()
     return int(row[0])
 
@@ -138,6 +149,8 @@ def measure(ids: dict[int, tuple[str, str]], placed: dict[int, int]) -> dict[str
 
 def test_language_of_a_story():
     assert reading.language_of("The wifi kept dropping in the hall") == "en"
+    assert reading.language_of("Your dashboard needs a dark mode") == "en"  # "a" is not only pt
+    assert reading.language_of("Adorei a cabine", hint="pt") == "pt"
     assert reading.language_of("Das WLAN war sehr langsam und ist ständig abgebrochen") == "de"
     assert reading.language_of("La conexión es muy lenta, no pude ni abrir el correo") == "es"
     assert reading.language_of("会場のWi-Fiが全然つながらなかった") == "ja"
@@ -439,3 +452,58 @@ def test_a_pass_runs_for_new_stories_not_for_those_that_found_no_theme(db, day):
         done.new_themes
         and lone in listing.theme(db, day["id"], done.new_themes[0])["conversation_ids"]
     )
+
+
+def words_of(db, conversation_id: int) -> list[str]:
+    (words,) = db.execute(
+        "SELECT words FROM theme_stories WHERE conversation_id = ?", [conversation_id]
+    ).fetchone()
+    return json.loads(words)
+
+
+def spelling_counts(db) -> dict[str, int]:
+    return dict(db.execute("SELECT word, stories FROM theme_words WHERE stories > 0").fetchall())
+
+
+def test_a_rehearsals_stories_never_decide_how_a_real_story_is_read(db, day):
+    """`flask simulate` tells the same stories many times: their words must not become the
+    frequent words a real story's misspelling is read as, during the rehearsal or after it."""
+    for _ in range(3):
+        tell(db, day, "The dashboard demo was great", rehearsal=True)
+    engine.refresh(db)
+    real = tell(db, day, "Your dashbaord needs a dark mode")
+    engine.refresh(db)
+    assert "dashbaord" in words_of(db, real)  # not read as the rehearsal's "dashboard"
+    assert "dashboard" not in spelling_counts(db)
+    counts_before_clear = spelling_counts(db)
+    assert rehearsal.clear(db, day["id"])["conversations"] == 3
+    assert spelling_counts(db) == counts_before_clear
+    # Real stories make a word frequent as before.
+    for _ in range(2):
+        tell(db, day, "The dashboard is lovely")
+    engine.refresh(db)
+    later = tell(db, day, "My dashbord froze")
+    engine.refresh(db)
+    assert "dashboard" in words_of(db, later)
+
+
+def test_schema_12_takes_a_past_rehearsals_words_out_of_the_spelling_counts(db, day):
+    """A database themed under schema 11 counted a rehearsal's words, and kept them after the
+    clear; migrating counts only what real stories say."""
+    real = tell(db, day, "Your dashbaord needs a dark mode")
+    fake = [tell(db, day, "The dashboard demo was great", rehearsal=True) for _ in range(3)]
+    with dbm.write(db):  # as schema 11 left it: the rehearsal's stories read and counted
+        db.execute(
+            "INSERT OR IGNORE INTO theme_queue (conversation_id, at) SELECT id, '2026-10-07T10:00:00Z'"
+            " FROM conversations"
+        )
+    engine.read_queued(db)
+    assert {*fake} <= {r[0] for r in db.execute("SELECT conversation_id FROM theme_stories")}
+    assert spelling_counts(db)["dashboard"] == 4  # the real story's misspelling read as theirs
+    with dbm.write(db):
+        for statement in dbm._statements(dbm.MIGRATIONS[11]):
+            db.execute(statement)
+    engine.refresh(db)  # the real story is read again
+    assert "dashbaord" in words_of(db, real)
+    assert spelling_counts(db) == {w: 1 for w in words_of(db, real)}
+    assert db.execute("SELECT count(*) FROM theme_stories").fetchone() == (1,)
