@@ -149,8 +149,11 @@ def measure(ids: dict[int, tuple[str, str]], placed: dict[int, int]) -> dict[str
 
 def test_language_of_a_story():
     assert reading.language_of("The wifi kept dropping in the hall") == "en"
-    assert reading.language_of("Your dashboard needs a dark mode") == "en"  # "a" is not only pt
-    assert reading.language_of("Adorei a cabine", hint="pt") == "pt"
+    assert reading.language_of("Your dashboard needs a dark mode") == "en"
+    # "a" is a word of Portuguese, Spanish and French, never a sign of English.
+    assert reading.language_of("Adorei a cabine", hint="en") == "pt"
+    assert reading.language_of("Le stand a été génial", hint="en") == "fr"
+    assert reading.language_of("Volveré a visitar el stand", hint="en") == "es"
     assert reading.language_of("Das WLAN war sehr langsam und ist ständig abgebrochen") == "de"
     assert reading.language_of("La conexión es muy lenta, no pude ni abrir el correo") == "es"
     assert reading.language_of("会場のWi-Fiが全然つながらなかった") == "ja"
@@ -491,6 +494,7 @@ def test_schema_12_takes_a_past_rehearsals_words_out_of_the_spelling_counts(db, 
     """A database themed under schema 11 counted a rehearsal's words, and kept them after the
     clear; migrating counts only what real stories say."""
     real = tell(db, day, "Your dashbaord needs a dark mode")
+    other = tell(db, day, "The dashbord froze twice")
     fake = [tell(db, day, "The dashboard demo was great", rehearsal=True) for _ in range(3)]
     with dbm.write(db):  # as schema 11 left it: the rehearsal's stories read and counted
         db.execute(
@@ -499,11 +503,13 @@ def test_schema_12_takes_a_past_rehearsals_words_out_of_the_spelling_counts(db, 
         )
     engine.read_queued(db)
     assert {*fake} <= {r[0] for r in db.execute("SELECT conversation_id FROM theme_stories")}
-    assert spelling_counts(db)["dashboard"] == 4  # the real story's misspelling read as theirs
+    # The real stories' misspellings were read as the rehearsal's word, and counted as it.
+    assert "dashboard" in words_of(db, real) and "dashboard" in words_of(db, other)
+    assert spelling_counts(db)["dashboard"] == 5
     with dbm.write(db):
         for statement in dbm._statements(dbm.MIGRATIONS[11]):
             db.execute(statement)
-    engine.refresh(db)  # the real story is read again
-    assert "dashbaord" in words_of(db, real)
-    assert spelling_counts(db) == {w: 1 for w in words_of(db, real)}
-    assert db.execute("SELECT count(*) FROM theme_stories").fetchone() == (1,)
+    engine.refresh(db)  # the real stories are read again, from their own words
+    assert "dashbaord" in words_of(db, real) and "dashbord" in words_of(db, other)
+    assert "dashboard" not in spelling_counts(db) and "demo" not in spelling_counts(db)
+    assert db.execute("SELECT count(*) FROM theme_stories").fetchone() == (2,)

@@ -39,7 +39,6 @@ _LATIN_LETTER = re.compile(r"[a-zA-Z\u00c0-\u024f]")
 _FUNCTION_WORDS: dict[str, frozenset[str]] = {
     "en": frozenset(
         [
-            "a",  # Portuguese too: a tie goes to the location's language
             "your",
             "from",
             "can",

@@ -6,16 +6,15 @@ decided what a real story's misspelt word was read as, during the rehearsal and 
 
 - A rehearsal row is never queued for the themes (the rule `customer_queue` keeps since
   schema 11): themes never show one, so nothing of it is read.
-- The counts are made again from the stories as read, without rehearsal rows, and every real
-  story is queued to be read again (a misspelt word may have been read as a rehearsal's word);
-  a story keeps its theme when read again.
+- The counts start again: every real story is queued to be read again from its own text (its
+  words as read may hold a misspelling read as a rehearsal's word, so they are not counted
+  again), and keeps its theme and terms meanwhile and after.
 """
 
 from __future__ import annotations
 
 _ON_CENTRAL = "(SELECT value FROM settings WHERE key = 'node') IS NOT '1'"
 _NOW = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
-_VOICE = "CASE {row}.source WHEN 'employee' THEN 'employees' ELSE 'customers' END"
 
 SQL = f"""
 DROP TRIGGER theme_queue_new;
@@ -32,11 +31,7 @@ DELETE FROM theme_queue WHERE conversation_id IN (SELECT id FROM conversations W
 DELETE FROM theme_stories
  WHERE conversation_id IN (SELECT id FROM conversations WHERE rehearsal = 1);
 DELETE FROM theme_words;
-INSERT INTO theme_words (voice, language, word, stories)
-     SELECT {_VOICE.format(row="c")}, t.language, w.value, count(DISTINCT t.conversation_id)
-       FROM theme_stories t JOIN conversations c ON c.id = t.conversation_id,
-            json_each(t.words) w
-      GROUP BY 1, 2, 3;
+UPDATE theme_stories SET words = '[]';
 INSERT OR REPLACE INTO theme_queue (conversation_id, at)
      SELECT id, {_NOW} FROM conversations WHERE rehearsal = 0 AND {_ON_CENTRAL};
 """
