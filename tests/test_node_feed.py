@@ -19,6 +19,8 @@ from tracker.node import central, enrol, forward, protocol, pull
 from tracker.store import db as dbm
 from tracker.store import settings
 
+from .test_heard import SENDER
+
 AT = "2026-10-07T10:00:00.000Z"
 
 
@@ -386,12 +388,7 @@ def test_a_story_told_at_a_node_is_acknowledged_in_the_language_the_phone_told_i
     assert db.execute("SELECT source, language FROM conversations").fetchall() == [
         ("attendee", "ja")
     ]
-    sender = heard.Sender(
-        settings=heard.Settings(smtp_host="127.0.0.1"),
-        secret="test-secret",
-        base_url="https://tracker.example.org",
-    )
-    assert heard.enqueue(db, sender) == 1
+    assert heard.enqueue(db, SENDER) == 1
     (subject,) = db.execute("SELECT subject FROM notifications").fetchone()
     assert subject.startswith("ご意見を承りました"), subject
 

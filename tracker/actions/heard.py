@@ -363,12 +363,16 @@ def not_resolved(db: Database, message_id: int, text: str = "", now: str | None 
 
 
 def told_in(db: Database, uuid: str, tag: str | None) -> None:
-    """Remember the language a story was told in (the teller's phone said it), once: call it in
-    the transaction that stores the story, so its acknowledgement is written in it."""
+    """Remember the language an attendee's own story was told in (the teller's phone said it),
+    once: call it in the transaction that stores the story, so its acknowledgement is written in
+    it. Staff and employees' stories keep none (their customer hears back in the location's
+    language); a tag we do not speak is ignored. Central's route and a node's forwarded story
+    (node/central.py) both come here."""
     tag = supported(tag)
     if tag:
         db.execute(
-            "UPDATE conversations SET language = ? WHERE uuid = ? AND language IS NULL",
+            "UPDATE conversations SET language = ?"
+            " WHERE uuid = ? AND source = 'attendee' AND language IS NULL",
             [tag, uuid],
         )
 

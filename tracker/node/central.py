@@ -488,13 +488,12 @@ def _conversation(
         source: conversations.Source = "staff" if record.source == "staff" else "attendee"
         values["approval"] = conversations.first_approval(event, source)
         conversations.insert(db, values)
-        _told_in(db, record)
-        return
-    if stored["station_id"] != record.station_id or stored["source"] != record.source:
+    elif stored["station_id"] != record.station_id or stored["source"] != record.source:
         raise Refused(Refusal.id_conflict, "the id belongs to another conversation")
-    _told_in(db, record)  # once: a node of an older release sent none the first time
-    if record.revision <= stored["revision"]:
-        return  # a version central holds already, or an older one: nothing changes
+    # Kept once, so a later version may bring it when a node of an older release sent none.
+    heard.told_in(db, uuid, record.language)
+    if stored is None or record.revision <= stored["revision"]:
+        return  # new, or a version central holds already, or an older one: nothing changes
     approval = conversations.approval_after_edit(event, stored, record.story, record.public)
     # Device-owned fields from the node; the owner and the status are central's once set.
     db.execute(
@@ -505,14 +504,6 @@ def _conversation(
         " revision = :revision WHERE uuid = :uuid",
         {**values, "approval": approval},
     )
-
-
-def _told_in(db: Database, record: ConversationRecord) -> None:
-    """An attendee's story keeps the language their phone told it in, by the HTTP route's rule
-    (web/api_conversations.py): staff stories have none, so their customer hears back in the
-    location's language."""
-    if record.source == "attendee":
-        heard.told_in(db, str(record.uuid), record.language)
 
 
 def attendee_by_badge(db: Database, node: Row, badge: str) -> Row | None:

@@ -27,11 +27,11 @@ CREATE TRIGGER theme_queue_edit AFTER UPDATE OF story ON conversations
 WHEN old.story IS NOT new.story AND new.rehearsal = 0 AND {_ON_CENTRAL} BEGIN
     INSERT OR REPLACE INTO theme_queue (conversation_id, at) VALUES (new.id, {_NOW});
 END;
-DELETE FROM theme_queue WHERE conversation_id IN (SELECT id FROM conversations WHERE rehearsal = 1);
 DELETE FROM theme_stories
  WHERE conversation_id IN (SELECT id FROM conversations WHERE rehearsal = 1);
 DELETE FROM theme_words;
 UPDATE theme_stories SET words = '[]';
-INSERT OR REPLACE INTO theme_queue (conversation_id, at)
+DELETE FROM theme_queue;
+INSERT INTO theme_queue (conversation_id, at)
      SELECT id, {_NOW} FROM conversations WHERE rehearsal = 0 AND {_ON_CENTRAL};
 """
