@@ -9,11 +9,15 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import requests
+import urllib3
 import zxingcpp
 from PIL import Image
+from requests.adapters import HTTPAdapter
 
 from tracker.event import file as eventfile
 from tracker.event import setup as eventsetup
+from tracker.ops import gunicorn_conf
 from tracker.people import staff
 from tracker.store import db as dbm
 
@@ -181,3 +185,42 @@ def wait_for_js(page, expression: str, timeout: float = 5000) -> None:
         poll=0.025,
         pause=lambda seconds: page.wait_for_timeout(seconds * 1000),
     )
+
+
+# The server closes a kept-alive connection that has waited `keepalive` seconds for its next request
+# (tracker/ops/gunicorn_conf.py). A request sent at that very moment, before the close reaches its
+# client, is lost with the connection: browsers send it again on a new one, requests does not. So a
+# test's phone, like any client that does not, stops reusing a connection well before the server's
+# limit (the server closes first otherwise, whatever its limit). CI met this in
+# tests/test_node_live.py: a phone's check-in after 2 s of other phones' got ConnectionResetError.
+SERVER_KEEP_ALIVE = float(gunicorn_conf.keepalive)
+
+
+class PhoneConnection(urllib3.connection.HTTPConnection):
+    """A connection reused only within half the server's keep-alive limit of its last answer."""
+
+    answered = 0.0
+
+    def getresponse(self, *args, **kwargs):
+        response = super().getresponse(*args, **kwargs)
+        self.answered = time.monotonic()
+        return response
+
+    @property
+    def is_connected(self) -> bool:  # what urllib3 asks before it reuses a connection
+        fresh = time.monotonic() - self.answered < SERVER_KEEP_ALIVE / 2
+        return fresh and super().is_connected
+
+
+class PhonePool(urllib3.HTTPConnectionPool):
+    ConnectionCls = PhoneConnection
+
+
+def phone_session() -> requests.Session:
+    """A `requests.Session` for every test that sends more than one request to a server process:
+    its cookie jar is one phone, and its connections are PhoneConnections."""
+    session = requests.Session()
+    adapter = HTTPAdapter()
+    adapter.poolmanager.pool_classes_by_scheme = {"http": PhonePool}
+    session.mount("http://", adapter)
+    return session

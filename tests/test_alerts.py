@@ -23,7 +23,7 @@ from tracker.store import db as dbm
 from tracker.stories import record as conversations
 
 from .conftest import LiveServer
-from .helpers import wait_until
+from .helpers import phone_session, wait_until
 
 # ---------------------------------------------------------------- real receivers
 
@@ -254,7 +254,7 @@ def test_alerts_send_command(app, db, event):
 
 def tell_story(server_url: str, code: str, nps: int) -> None:
     """An attendee checks in and tells a story with a score, through the HTTP API."""
-    phone = requests.Session()
+    phone = phone_session()
     r = phone.post(f"{server_url}/api/checkins", json={"station": code}, timeout=10)
     assert r.status_code == 201, r.text
     r = phone.post(

@@ -5,17 +5,14 @@ from __future__ import annotations
 import random
 import sqlite3
 import threading
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
-import urllib3
-from requests.adapters import HTTPAdapter
 
 from .conftest import LiveServer
-from .helpers import wait_until
+from .helpers import phone_session, wait_until
 
 pytestmark = pytest.mark.live
 
@@ -32,42 +29,6 @@ def server(db_path, event):
 def checkin(session: requests.Session, url: str, code: str, checkin_id: str | None = None):
     body = {"station": code} if checkin_id is None else {"station": code, "id": checkin_id}
     return session.post(f"{url}/api/checkins", json=body, timeout=10)
-
-
-# The server closes a kept-alive connection that has waited this long for its next request
-# (keepalive in tracker/ops/gunicorn_conf.py). A request sent at that very moment, before the close
-# reaches its client, is lost with the connection: browsers send it again on a new one, requests
-# does not. So the phones below, like any client that does not, stop reusing a connection well
-# before the server's limit (as the server closes first otherwise, whatever its limit).
-SERVER_KEEP_ALIVE = 2.0
-
-
-class PhoneConnection(urllib3.connection.HTTPConnection):
-    """A connection reused only within half the server's keep-alive limit of its last answer."""
-
-    answered = 0.0
-
-    def getresponse(self, *args, **kwargs):
-        response = super().getresponse(*args, **kwargs)
-        self.answered = time.monotonic()
-        return response
-
-    @property
-    def is_connected(self) -> bool:  # what urllib3 asks before it reuses a connection
-        fresh = time.monotonic() - self.answered < SERVER_KEEP_ALIVE / 2
-        return fresh and super().is_connected
-
-
-class PhonePool(urllib3.HTTPConnectionPool):
-    ConnectionCls = PhoneConnection
-
-
-def phone_session() -> requests.Session:
-    session = requests.Session()
-    adapter = HTTPAdapter()
-    adapter.poolmanager.pool_classes_by_scheme = {"http": PhonePool}
-    session.mount("http://", adapter)
-    return session
 
 
 def phones(url: str, code: str, n: int) -> list[requests.Session]:
@@ -128,7 +89,7 @@ def test_the_same_id_sent_20_times_at_once_makes_one_row(server, event, db_path)
     start = threading.Barrier(20)
 
     def send(_):
-        s = requests.Session()
+        s = phone_session()
         s.cookies.set("tracker_attendee", cookie)
         start.wait()
         r = checkin(s, server.url, code, checkin_id)

@@ -12,7 +12,6 @@ import uuid
 from email import message_from_bytes, policy
 
 import pytest
-import requests
 
 from tracker.actions import heard
 from tracker.contract.requests import ConversationIn
@@ -26,7 +25,7 @@ from tracker.store import db as dbm
 from tracker.stories import record as conversations
 
 from .conftest import LiveServer
-from .helpers import wait_until
+from .helpers import phone_session, wait_until
 from .test_alerts import smtp  # noqa: F401 (the real SMTP server fixture)
 
 SENDER = heard.Sender(
@@ -380,7 +379,7 @@ def test_an_acknowledgement_reaches_a_real_smtp_server_in_german_within_a_minute
         },
     ).start()
     try:
-        phone = requests.Session()
+        phone = phone_session()
         r = phone.post(f"{server.url}/api/checkins", json={"station": booth["code"]}, timeout=10)
         assert r.status_code == 201, r.text
         (attendee_id,) = db.execute("SELECT id FROM attendees").fetchone()

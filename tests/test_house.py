@@ -1,5 +1,6 @@
 """The house a newcomer walks: the README's house map names every module and only modules, and
-the folders import only downward (import-linter's contracts in pyproject.toml)."""
+the folders import only downward (import-linter's contracts in pyproject.toml); and the tests'
+own clients do not cry wolf."""
 
 from __future__ import annotations
 
@@ -67,3 +68,23 @@ def test_folders_import_only_downward_and_the_domain_never_imports_flask(monkeyp
         for logger in enabled:
             logger.disabled = False
     assert status == EXIT_STATUS_SUCCESS, "import-linter found a broken contract (run lint-imports)"
+
+
+def test_every_test_phone_stops_reusing_a_connection_before_the_server_closes_it():
+    """A bare `requests.Session` reuses a kept-alive connection however long it has waited, and
+    loses a request sent as the server closes it (tests/helpers.py, SERVER_KEEP_ALIVE): a test
+    failing for that is the client's fault, not the product's. Tests use `phone_session()`."""
+    bare = []
+    for path in sorted((ROOT / "tests").glob("*.py")):
+        if path.name == "helpers.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "Session"
+                and isinstance(node.func.value, ast.Name)
+                and node.func.value.id == "requests"
+            ):
+                bare.append(f"{path.name}:{node.lineno}")
+    assert bare == [], "use phone_session() from tests/helpers.py"

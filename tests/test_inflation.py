@@ -13,7 +13,6 @@ import tomllib
 import uuid
 
 import pytest
-import requests
 from limits import parse
 
 from tracker import config
@@ -25,6 +24,7 @@ from tracker.figures import scoreboard
 from tracker.store import db as dbm
 
 from .conftest import SMALL_EVENT, LiveServer
+from .helpers import phone_session
 
 pytestmark = pytest.mark.live
 
@@ -75,7 +75,7 @@ def test_one_address_cannot_inflate_the_total_the_nps_or_the_ticker(db, db_path,
 
     def attacker() -> None:
         while time.monotonic() < stop:
-            phone = requests.Session()  # a fresh cookie jar every loop: a new identity
+            phone = phone_session()  # a fresh cookie jar every loop: a new identity
             for code in codes:
                 r = phone.post(f"{server.url}/api/checkins", json={"station": code}, timeout=10)
                 count(r.status_code)

@@ -26,7 +26,7 @@ from tracker.node import enrol
 from tracker.store import db as dbm
 
 from .conftest import LiveServer
-from .helpers import csrf_token
+from .helpers import csrf_token, phone_session
 
 pytestmark = pytest.mark.live
 
@@ -216,7 +216,7 @@ def test_records_through_the_node_reach_central_and_converge_after_a_cut(
     booth, demo = (event["stations"][s]["code"] for s in ("booth", "demo"))
 
     # Link up: a check-in and a story through the node reach central's board.
-    first = requests.Session()
+    first = phone_session()
     check_in(first, node, booth)
     tell(first, node, booth, 10)
     wait_for(lambda: board(central)["checkins"] == 1 and board(central)["conversations"] == 1,
@@ -224,7 +224,7 @@ def test_records_through_the_node_reach_central_and_converge_after_a_cut(
 
     # The same phone (one cookie) is one attendee on central too.
     cookie = first.cookies.get("tracker_attendee")
-    at_central = requests.Session()
+    at_central = phone_session()
     at_central.cookies.set("tracker_attendee", cookie)
     assert check_in(at_central, central, booth)["counted"] is False
     assert check_in(at_central, central, demo)["counted"] is True
@@ -232,10 +232,10 @@ def test_records_through_the_node_reach_central_and_converge_after_a_cut(
     # The link is cut: the node takes 500 check-ins and 50 stories, and its board moves.
     proxy.cut()
     before = board(node, "cork")["location"]["total"]
-    both_sides = requests.Session()  # one phone, one cookie, at the same station on both sides
+    both_sides = phone_session()  # one phone, one cookie, at the same station on both sides
     check_in(both_sides, central, demo)  # the cookie comes from central ...
     assert check_in(both_sides, node, demo)["counted"] is True  # ... a "first" at the node too
-    phones = [requests.Session() for _ in range(200)]
+    phones = [phone_session() for _ in range(200)]
     taken = 1
     for phone in phones:
         check_in(phone, node, booth)
@@ -358,7 +358,7 @@ def test_a_revoked_token_is_refused_at_once(central_and_node, db, event):
     assert wrong.status_code == 401
     enrol.revoke(db, event, node_record["id"])
     wait_for(lambda: health(node)["link"]["state"] == "refused", 10, "the node to be refused")
-    phone = requests.Session()
+    phone = phone_session()
     check_in(phone, node, event["stations"]["booth"]["code"])  # the location goes on
     wait_for(lambda: health(node)["forward"]["waiting"] >= 1, 10, "the check-in to wait")
     assert health(node)["link"]["state"] == "refused"
@@ -385,7 +385,7 @@ def test_the_change_feed_clocks_bad_records_and_a_lost_file(tmp_path, db_path, d
         assert -602 <= offset <= -598
 
         # An employee's story at the node's /tce/cork, then 100 check-ins: all reach central.
-        teller = requests.Session()
+        teller = phone_session()
         form = teller.get(node.url + "/tce/cork", timeout=10)
         told = teller.post(
             node.url + "/tce/cork",
@@ -394,7 +394,7 @@ def test_the_change_feed_clocks_bad_records_and_a_lost_file(tmp_path, db_path, d
             timeout=10,
         )  # fmt: skip
         assert told.status_code in (200, 303), told.text
-        phones = [requests.Session() for _ in range(100)]
+        phones = [phone_session() for _ in range(100)]
         for phone in phones:
             check_in(phone, node, booth)
         # Forwarded means acknowledged by central: once the node's outbox is empty, central

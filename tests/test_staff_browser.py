@@ -10,7 +10,7 @@ import pytest
 import requests
 
 from .conftest import CHROMIUM, CHROMIUM_ARGS, PINS
-from .helpers import csrf_token, wait_for_js, wait_until
+from .helpers import csrf_token, phone_session, wait_for_js, wait_until
 
 pytestmark = [pytest.mark.browser, pytest.mark.live]
 
@@ -271,7 +271,7 @@ def test_edit_from_my_station_changes_the_record_once(browser, live_server, db):
 
 
 def test_real_server_refuses_huge_body_form_body_and_foreign_origin(live_server, db, event):
-    s = requests.Session()
+    s = phone_session()
     html = s.get(live_server.url + "/staff").text
     token = csrf_token(html)
     booth = str(event["stations"]["booth"]["id"])
