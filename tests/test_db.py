@@ -54,6 +54,26 @@ def test_refuses_a_newer_schema(tmp_path):
         dbm.migrate(database)
 
 
+def test_a_connection_opened_while_a_new_file_is_being_written_waits_for_it(tmp_path):
+    """SQLite answers the switch to WAL "database is locked" at once, without waiting, while
+    another connection writes the file in its first journal mode (a start's migration): the
+    switch waits as a write does. It lost one of six connections opening a new file at once."""
+    path = tmp_path / "new.db"
+    first = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    first.execute("CREATE TABLE t (x)")
+    first.execute("BEGIN IMMEDIATE")
+    first.execute("INSERT INTO t VALUES (1)")
+    done = threading.Timer(0.3, lambda: first.execute("COMMIT"))
+    done.start()
+    try:
+        opened = dbm.connect(path)
+    finally:
+        done.join()
+        first.close()
+    assert opened.journal_mode == "wal"
+    assert opened.execute("SELECT x FROM t").fetchall() == [(1,)]
+
+
 def test_concurrent_migrations_from_many_connections(tmp_path):
     path = tmp_path / "race.db"
     errors = []

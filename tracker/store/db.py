@@ -84,6 +84,25 @@ def rows(cur: sqlite3.Cursor) -> list[Row]:
     return [dict(zip(keys, row, strict=True)) for row in cur.fetchall()]
 
 
+def _use_wal(db: Database) -> None:
+    """Put the file in WAL mode, once: WAL is a property of the file, and asking again on every
+    connection contends for a lock with whoever is writing (a start's migration, for one).
+
+    SQLite may answer the switch "database is locked" at once, without its busy handler (its
+    documentation of sqlite3_busy_handler: where waiting could deadlock, it does not wait): six
+    connections opening a new file together lost one that way on a loaded machine
+    (tests/test_db.py). So the switch waits here as a write waits, up to BUSY_TIMEOUT_MS, and
+    usually finds the file switched by the connection that held it."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while db.journal_mode != "wal":
+        try:
+            db.enable_wal()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def connect(path: str | Path, synchronous: str = "NORMAL") -> Database:
     """Open a connection with the pragmas every tracker connection needs."""
     uri = str(path).startswith("file:")  # e.g. "file:/path/tracker.db?mode=ro"
@@ -94,11 +113,9 @@ def connect(path: str | Path, synchronous: str = "NORMAL") -> Database:
     db = Database(conn, execute_plugins=False)
     conn.execute(f"PRAGMA busy_timeout = {busy_ms}")
     conn.execute("PRAGMA foreign_keys = ON")
-    # WAL is a property of the file: set it once. Asking to set it again on every connection
-    # contends for a lock with whoever is writing (a start's migration, for one).
     writable = str(path) != ":memory:" and "mode=ro" not in str(path)
-    if writable and conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-        conn.execute("PRAGMA journal_mode = WAL")
+    if writable:
+        _use_wal(db)
     if writable:
         # SQLite opens a file it cannot write read-only, silently: note it (thread_db).
         file = path_of(db)
