@@ -5,7 +5,9 @@ strict validation, field ownership, clocks, the node's file, and the protocol ve
 from __future__ import annotations
 
 import json
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -15,7 +17,7 @@ from tracker.checkins import record as checkins
 from tracker.corrections import erasure, voids
 from tracker.figures import scoreboard
 from tracker.followups import changes as followups
-from tracker.node import central, enrol, forward, protocol, pull
+from tracker.node import central, enrol, forward, link, protocol, pull
 from tracker.store import db as dbm
 from tracker.store import settings
 
@@ -277,6 +279,81 @@ def test_a_node_back_on_another_or_older_file_is_refused_and_alarmed_until_accep
     node = enrol.get(db, node["id"])
     with pytest.raises(central.NodeAlarm, match="another database file"):
         central.check_in_node(db, node, headers(**{protocol.FILE_HEADER: "file-c"}))
+
+
+def test_a_call_overtaken_on_the_way_is_not_an_older_file(db, event, node):
+    """A node's puller and forwarder call at once: the call that read its count first may arrive
+    second, reporting fewer records than central holds. Its number (the same node process, an
+    earlier call) tells it from an older file; a later call, another process or a node that
+    numbers nothing, reporting fewer, is still alarmed."""
+
+    def call(forwarded: int, report: str | None = None) -> None:
+        values = {protocol.FORWARDED_HEADER: str(forwarded)}
+        if report is not None:
+            values[protocol.REPORT_HEADER] = report
+        central.check_in_node(db, enrol.get(db, node["id"]), headers(**values))
+
+    call(99, "p1.6")
+    call(101, "p1.8")
+    call(99, "p1.7")  # read before the call that reported 101, arrived after it
+    held = enrol.get(db, node["id"])
+    assert (held["alarm"], held["sequence"], held["report"]) == (None, 101, "p1.8")
+    call(101, "p1.9")
+
+    for later in ("p1.10", "p2.1", None, "p1.x"):  # an older file under a later call
+        with pytest.raises(central.NodeAlarm, match="older copy"):
+            call(99, later)
+        assert central.accept(db, event, node["id"], "organizer")
+        call(101, "p1.20")
+    assert enrol.get(db, node["id"])["alarm"] is None
+
+
+def test_a_node_numbers_its_calls_in_the_order_it_reads_its_count(tmp_path, node_db):
+    """The puller and the forwarder call at once while acknowledgements raise the count: by
+    the calls' numbers, the counts never go down (what central's check above relies on)."""
+    seen: list[tuple[int, int]] = []
+
+    class Central(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            process, number = protocol.report_of(self.headers[protocol.REPORT_HEADER])
+            seen.append((number, int(self.headers[protocol.FORWARDED_HEADER])))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Central)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    config = {"NODE_UPSTREAM": f"http://127.0.0.1:{server.server_address[1]}", "NODE_TOKEN": "t",
+              "DATABASE": str(tmp_path / "node.db"), "SYNCHRONOUS": "NORMAL"}  # fmt: skip
+    node_link = link.Link(config)
+
+    def caller() -> None:
+        for _ in range(40):
+            node_link.request("GET", "/api/node/setup")
+
+    def acknowledger() -> None:  # as forward.acknowledge counts, on a connection of its own
+        own = dbm.connect(config["DATABASE"])
+        for _ in range(200):
+            with dbm.write(own):
+                settings.put(own, forward.FORWARDED, forward.forwarded(own) + 1)
+        own.close()
+
+    try:
+        threads = [threading.Thread(target=t) for t in (caller, caller, acknowledger)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert sorted(n for n, _ in seen) == list(range(1, 81))
+    counts = [count for _, count in sorted(seen)]
+    assert counts == sorted(counts) and counts[-1] > counts[0]
 
 
 def test_another_protocol_is_refused_clearly(db, node):

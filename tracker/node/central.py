@@ -13,7 +13,9 @@ lost answer, changes nothing.
 A node identifies its database file (a random id made with the file) and reports how many
 records central has acknowledged to it. A node that comes back on another file, or reports fewer
 than before (an empty or older file: its unsent records are lost), is refused and alarmed until
-an organizer accepts it (`flask node accept`).
+an organizer accepts it (`flask node accept`). Each call is numbered by the node process as it
+reads its count (REPORT_HEADER), so a call overtaken on the way by a later one, which reports
+fewer, is told from an older file.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ from .protocol import (
     OLDEST_HEADER,
     PROTOCOL,
     PROTOCOL_HEADER,
+    REPORT_HEADER,
     STATION_COLUMNS,
     WAITING_HEADER,
     AttendeeRecord,
@@ -60,6 +63,7 @@ from .protocol import (
     Refusal,
     parse_record,
     problems,
+    report_of,
 )
 
 log = logging.getLogger(__name__)
@@ -98,7 +102,8 @@ def check_in_node(db: Database, node: Row, headers: Headers) -> None:
     """Note the node's contact and what it reports, after checking its protocol and its file.
 
     UpgradeRequired for another protocol; NodeAlarm when the node is alarmed, or comes back on
-    another file or behind what central acknowledged (then it is alarmed from now on)."""
+    another file or behind what central acknowledged (then it is alarmed from now on). A call
+    that an earlier-read count of the same node process overtook changes nothing more."""
     protocol = _number(headers.get(PROTOCOL_HEADER), int) or 1
     with dbm.write(db):
         db.execute(
@@ -124,30 +129,41 @@ def check_in_node(db: Database, node: Row, headers: Headers) -> None:
         raise NodeAlarm(str(alarm(node["alarm"])))
     file_id = (headers.get(FILE_HEADER) or "").strip()[:64]
     forwarded = _number(headers.get(FORWARDED_HEADER), int) or 0
+    report = report_of(headers.get(REPORT_HEADER))
     raised = None
-    if node["file_id"] and file_id != node["file_id"]:
-        raised = Sentence(
-            N_(
-                "came back on another database file: the records it had not forwarded are not"
-                " in it. Restore its old file if you can; `flask node accept` lets it go on."
+    with dbm.write(db):  # read and written in one transaction: calls of one node run at once
+        held = db.execute(
+            "SELECT file_id, sequence, report FROM nodes WHERE id = ?", [node["id"]]
+        ).fetchone()
+        known_file, sequence, known = held[0], held[1], report_of(held[2])
+        # An earlier call of the same process overtaken on the way: its count is old, not its file.
+        overtaken = bool(report and known and report[0] == known[0] and report[1] < known[1])
+        if known_file and file_id != known_file:
+            raised = Sentence(
+                N_(
+                    "came back on another database file: the records it had not forwarded are"
+                    " not in it. Restore its old file if you can; `flask node accept` lets it"
+                    " go on."
+                )
             )
-        )
-    elif node["file_id"] and forwarded < node["sequence"]:
-        raised = Sentence(
-            N_(
-                "came back on an older copy of its file (%(forwarded)s records acknowledged,"
-                " central had acknowledged %(acknowledged)s): records may be missing."
-                " `flask node accept` lets it go on."
-            ),
-            {"forwarded": forwarded, "acknowledged": node["sequence"]},
-        )
-    with dbm.write(db):
+        elif overtaken:
+            return
+        elif known_file and forwarded < sequence:
+            raised = Sentence(
+                N_(
+                    "came back on an older copy of its file (%(forwarded)s records acknowledged,"
+                    " central had acknowledged %(acknowledged)s): records may be missing."
+                    " `flask node accept` lets it go on."
+                ),
+                {"forwarded": forwarded, "acknowledged": sequence},
+            )
         if raised:
             db.execute("UPDATE nodes SET alarm = ? WHERE id = ?", [raised.to_json(), node["id"]])
         else:
             db.execute(
-                "UPDATE nodes SET file_id = ?, sequence = max(sequence, ?) WHERE id = ?",
-                [file_id or None, forwarded, node["id"]],
+                "UPDATE nodes SET file_id = ?, sequence = max(sequence, ?),"
+                " report = coalesce(?, report) WHERE id = ?",
+                [file_id or None, forwarded, report and f"{report[0]}.{report[1]}", node["id"]],
             )
     if raised:
         raise NodeAlarm(str(raised))
@@ -164,7 +180,7 @@ def accept(db: Database, event: Row, node_id: int, actor: str) -> bool:
     with dbm.write(db):
         node = dbm.one(
             db.execute(
-                "UPDATE nodes SET alarm = NULL, file_id = NULL, sequence = 0 WHERE id = ?"
+                "UPDATE nodes SET alarm = NULL, file_id = NULL, sequence = 0, report = NULL WHERE id = ?"
                 " AND location_id IN (SELECT id FROM locations WHERE event_id = ?) RETURNING id",
                 [node_id, event["id"]],
             )

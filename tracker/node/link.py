@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+import uuid
 from collections.abc import MutableMapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -51,6 +52,11 @@ class Link:
         self.idle_version: int | None = None  # PRAGMA data_version when the outbox was empty
         self.watch: Any = None  # a connection of the forwarder's own, to see others' commits
         self.started = False
+        # Calls are numbered as they read the count of acknowledged records, under one lock, so a
+        # later number never carries a smaller count (central tells an overtaken call by it).
+        self.process = uuid.uuid4().hex[:12]
+        self.calls = 0
+        self.counting = threading.Lock()
 
     def db(self) -> Any:
         return dbm.thread_db(self.config["DATABASE"], self.config["SYNCHRONOUS"])
@@ -71,7 +77,10 @@ class Link:
         req.add_header("Authorization", f"Bearer {self.token}")
         req.add_header(protocol.PROTOCOL_HEADER, str(protocol.PROTOCOL))
         req.add_header(protocol.FILE_HEADER, forward.file_id(db))
-        req.add_header(protocol.FORWARDED_HEADER, str(forward.forwarded(db)))
+        with self.counting:
+            self.calls += 1
+            req.add_header(protocol.FORWARDED_HEADER, str(forward.forwarded(db)))
+            req.add_header(protocol.REPORT_HEADER, f"{self.process}.{self.calls}")
         req.add_header(protocol.WAITING_HEADER, str(backlog["waiting"]))
         req.add_header(protocol.OLDEST_HEADER, str(backlog["oldest_seconds"]))
         req.add_header(protocol.PARKED_HEADER, str(backlog["parked"]))

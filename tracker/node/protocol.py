@@ -49,6 +49,18 @@ WAITING_HEADER = "X-Node-Waiting"
 OLDEST_HEADER = "X-Node-Oldest-Seconds"
 PARKED_HEADER = "X-Node-Parked"
 OFFSET_HEADER = "X-Node-Clock-Offset"  # seconds to add to the node's clock to get central's
+# "<process>.<n>": the node process's n-th call, numbered as it read its FORWARDED_HEADER count.
+# Optional: a node that does not send it is held to its count alone.
+REPORT_HEADER = "X-Node-Report"
+
+
+def report_of(text: str | None) -> tuple[str, int] | None:
+    """REPORT_HEADER's (process, number); None when absent or not of that shape."""
+    process, dot, number = (text or "").strip().rpartition(".")
+    if not dot or not process or len(process) > 64 or not number.isdigit() or len(number) > 18:
+        return None
+    return process, int(number)
+
 
 MAX_RECORDS = 500  # one batch at most; a node sends 200
 CHANGES_PER_PULL = 2000  # changes of the feed looked at per pull

@@ -7,7 +7,7 @@ add the next one (vN.py) and append it here. Entry i moves the schema to PRAGMA 
 
 from __future__ import annotations
 
-from . import v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12
+from . import v1, v2, v3, v4, v5, v6, v7, v8, v9, v10, v11, v12, v13
 
 MIGRATIONS: list[str] = [
     v1.SQL,
@@ -22,4 +22,5 @@ MIGRATIONS: list[str] = [
     v10.SQL,
     v11.SQL,
     v12.SQL,
+    v13.SQL,
 ]
