@@ -103,7 +103,7 @@ def check_in_node(db: Database, node: Row, headers: Headers) -> None:
 
     UpgradeRequired for another protocol; NodeAlarm when the node is alarmed, or comes back on
     another file or behind what central acknowledged (then it is alarmed from now on). A call
-    that an earlier-read count of the same node process overtook changes nothing more."""
+    overtaken on the way by a later-numbered call of the same node process changes nothing more."""
     protocol = _number(headers.get(PROTOCOL_HEADER), int) or 1
     with dbm.write(db):
         db.execute(
@@ -133,9 +133,11 @@ def check_in_node(db: Database, node: Row, headers: Headers) -> None:
     raised = None
     with dbm.write(db):  # read and written in one transaction: calls of one node run at once
         held = db.execute(
-            "SELECT file_id, sequence, report FROM nodes WHERE id = ?", [node["id"]]
+            "SELECT file_id, sequence, report, alarm FROM nodes WHERE id = ?", [node["id"]]
         ).fetchone()
         known_file, sequence, known = held[0], held[1], report_of(held[2])
+        if held[3]:  # set by another call of this node since this one began
+            raise NodeAlarm(str(alarm(held[3])))
         # An earlier call of the same process overtaken on the way: its count is old, not its file.
         overtaken = bool(report and known and report[0] == known[0] and report[1] < known[1])
         if known_file and file_id != known_file:

@@ -57,7 +57,13 @@ REPORT_HEADER = "X-Node-Report"
 def report_of(text: str | None) -> tuple[str, int] | None:
     """REPORT_HEADER's (process, number); None when absent or not of that shape."""
     process, dot, number = (text or "").strip().rpartition(".")
-    if not dot or not process or len(process) > 64 or not number.isdigit() or len(number) > 18:
+    if (
+        not dot
+        or not process
+        or len(process) > 64
+        or not (number.isascii() and number.isdigit())
+        or len(number) > 18
+    ):
         return None
     return process, int(number)
 

@@ -94,9 +94,10 @@ def _use_wal(db: Database) -> None:
     (tests/test_db.py). So the switch waits here as a write waits, up to BUSY_TIMEOUT_MS, and
     usually finds the file switched by the connection that held it."""
     deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
-    while db.journal_mode != "wal":
+    while True:
         try:
-            db.enable_wal()
+            db.enable_wal()  # a file that cannot be WAL (in memory) keeps its mode: no error
+            return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) or time.monotonic() > deadline:
                 raise
