@@ -167,24 +167,30 @@ def wait_until(
         pause(poll)
 
 
-def wait_for_js(page, expression: str, timeout: float = 5000) -> None:
+def wait_for_js(page, expression: str, timeout: float = 5000, shown: str | None = None) -> None:
     """Wait until a JavaScript expression is true in the page. Playwright's wait_for_function
     evaluates its string inside the page, which our Content-Security-Policy (no eval) refuses;
     page.evaluate goes through the browser's debugging protocol, which the policy allows.
     `timeout` is in milliseconds, as Playwright's are. A page between two documents (a form
     posted, the answer not yet parsed) has no body: there the expression is not true yet,
-    instead of an error (TypeError on document.body, seen once under load)."""
+    instead of an error (TypeError on document.body, seen once under load). A failure says
+    what the expression `shown` gives at that moment (what the page said instead)."""
     guarded = (
         f"(() => {{ try {{ return ({expression}); }}"
         " catch (e) { if (!document.body) return false; throw e; } })()"
     )
-    wait_until(
-        lambda: page.evaluate(guarded),
-        timeout / 1000,
-        expression,
-        poll=0.025,
-        pause=lambda seconds: page.wait_for_timeout(seconds * 1000),
-    )
+    try:
+        wait_until(
+            lambda: page.evaluate(guarded),
+            timeout / 1000,
+            expression,
+            poll=0.025,
+            pause=lambda seconds: page.wait_for_timeout(seconds * 1000),
+        )
+    except AssertionError as failed:
+        if shown is None:
+            raise
+        raise AssertionError(f"{failed}; the page shows {page.evaluate(shown)!r}") from None
 
 
 # The server closes a kept-alive connection that has waited `keepalive` seconds for its next request
