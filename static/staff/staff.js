@@ -791,9 +791,44 @@
     if (scan) {
       scan.stopped = true;
       if (scan.controls) scan.controls.stop();
+      release(scan);
     }
     scan = null;
     document.getElementById("scanner").hidden = true;
+  }
+
+  // The camera of one scan, turned off.
+  function release(current) {
+    var video = document.getElementById("scanner-video");
+    if (!current.stream) return;
+    current.stream.getTracks().forEach(function (track) { track.stop(); });
+    if (video.srcObject === current.stream) video.srcObject = null;
+    current.stream = null;
+  }
+
+  // Resolves once the video shows the camera's frames. The scanner's own start
+  // (decodeFromVideoDevice) waits for a "canplay" event after a failed play(); on a busy device
+  // that event had already passed, and the scanner never started (a test saw "Starting the
+  // camera…" for 15 s). Looking at the video's state every 100 ms cannot miss it.
+  function playing(video) {
+    return new Promise(function (resolve, reject) {
+      var poll, deadline;
+      function check() {
+        if (video.readyState > 2 && video.currentTime > 0 && !video.paused) {
+          clearInterval(poll);
+          clearTimeout(deadline);
+          resolve(video);
+        } else if (video.paused) {
+          video.play().catch(function () {}); // tried again at the next look
+        }
+      }
+      poll = setInterval(check, 100);
+      deadline = setTimeout(function () {
+        clearInterval(poll);
+        reject(new Error("no picture from the camera"));
+      }, 20000);
+      check();
+    });
   }
 
   function shorten(text) {
@@ -831,11 +866,19 @@
       note.textContent = t("no_camera");
       return;
     }
-    var current = scan = { controls: null, stopped: false };
+    var current = scan = { controls: null, stopped: false, stream: null };
     note.textContent = t("camera_starting");
     loadScanner(root.dataset.scanner).then(function () {
+      return navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
+    }).then(function (stream) {
+      current.stream = stream;
+      if (current.stopped) throw new Error("stopped");
+      var video = document.getElementById("scanner-video");
+      video.srcObject = stream;
+      return playing(video);
+    }).then(function (video) {
       var reader = new window.ZXingBrowser.BrowserQRCodeReader();
-      return reader.decodeFromVideoDevice(undefined, document.getElementById("scanner-video"), function (result, err, controls) {
+      return reader.decodeFromVideoElement(video, function (result, err, controls) {
         if (!result || current.stopped) return;
         var read = readScan(result.getText());
         if (read.problem) { // keep scanning: the right code may come next
@@ -850,11 +893,13 @@
         toast(t("badge_scanned", { code: read.badge }));
       });
     }).then(function (controls) {
-      if (current.stopped) { controls.stop(); return; } // stopped while the camera started
+      if (current.stopped) { controls.stop(); release(current); return; } // stopped while starting
       current.controls = controls;
       if (note.dataset.state !== "refused") note.textContent = t("point_camera");
     }, function (err) {
+      release(current);
       if (scan === current) scan = null;
+      if (current.stopped) return;
       note.textContent = t("camera_failed", { error: String(err && err.message ? err.message : err) });
     });
   }
