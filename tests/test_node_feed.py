@@ -286,20 +286,22 @@ def test_a_node_back_on_another_or_older_file_is_refused_and_alarmed_until_accep
 def test_a_call_overtaken_on_the_way_is_not_an_older_file(db, event, node):
     """A node's puller and forwarder call at once: the call that read its count first may arrive
     second, reporting fewer records than central holds. Its number (the same node process, an
-    earlier call) tells it from an older file; a later call, another process or a node that
-    numbers nothing, reporting fewer, is still alarmed."""
+    earlier call) tells it from an older file, and its figures (its backlog) are not taken over
+    the later call's; a later call, another process or a node that numbers nothing, reporting
+    fewer, is still alarmed."""
 
-    def call(forwarded: int, report: str | None = None) -> None:
-        values = {protocol.FORWARDED_HEADER: str(forwarded)}
+    def call(forwarded: int, report: str | None = None, waiting: int = 0) -> None:
+        values = {protocol.FORWARDED_HEADER: str(forwarded), protocol.WAITING_HEADER: str(waiting)}
         if report is not None:
             values[protocol.REPORT_HEADER] = report
         central.check_in_node(db, enrol.get(db, node["id"]), headers(**values))
 
-    call(99, "p1.6")
-    call(101, "p1.8")
-    call(99, "p1.7")  # read before the call that reported 101, arrived after it
+    call(99, "p1.6", waiting=5)
+    call(101, "p1.8", waiting=3)
+    call(99, "p1.7", waiting=4)  # read before the call that reported 101, arrived after it
     held = enrol.get(db, node["id"])
     assert (held["alarm"], held["sequence"], held["report"]) == (None, 101, "p1.8")
+    assert held["reported_waiting"] == 3
     call(101, "p1.9")
 
     for later in ("p1.10", "p2.1", None, "p1.x", "p1.\u00b2"):  # an older file, a later call

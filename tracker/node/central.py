@@ -103,9 +103,20 @@ def check_in_node(db: Database, node: Row, headers: Headers) -> None:
 
     UpgradeRequired for another protocol; NodeAlarm when the node is alarmed, or comes back on
     another file or behind what central acknowledged (then it is alarmed from now on). A call
-    overtaken on the way by a later-numbered call of the same node process changes nothing more."""
+    overtaken on the way by a later-numbered call of the same node process is a contact only:
+    its figures are older than those central holds. One transaction, as a node's calls run at
+    once; the contact is kept whatever the answer."""
     protocol = _number(headers.get(PROTOCOL_HEADER), int) or 1
+    file_id = (headers.get(FILE_HEADER) or "").strip()[:64]
+    forwarded = _number(headers.get(FORWARDED_HEADER), int) or 0
+    report = report_of(headers.get(REPORT_HEADER))
+    refused: Exception | None = None
     with dbm.write(db):
+        known_file, sequence, known, alarmed = db.execute(
+            "SELECT file_id, sequence, report, alarm FROM nodes WHERE id = ?", [node["id"]]
+        ).fetchone()
+        known = report_of(known)
+        overtaken = bool(report and known and report[0] == known[0] and report[1] < known[1])
         db.execute(
             "UPDATE nodes SET last_seen_at = :now, protocol = :protocol,"
             " reported_waiting = coalesce(:waiting, reported_waiting),"
@@ -114,61 +125,56 @@ def check_in_node(db: Database, node: Row, headers: Headers) -> None:
             {
                 "now": dbm.utcnow(),
                 "protocol": protocol,
-                "waiting": _number(headers.get(WAITING_HEADER), int),
-                "oldest": _number(headers.get(OLDEST_HEADER), float),
-                "offset": _number(headers.get(OFFSET_HEADER), float),
+                "waiting": None if overtaken else _number(headers.get(WAITING_HEADER), int),
+                "oldest": None if overtaken else _number(headers.get(OLDEST_HEADER), float),
+                "offset": None if overtaken else _number(headers.get(OFFSET_HEADER), float),
                 "id": node["id"],
             },
         )
-    if protocol != PROTOCOL:
-        raise UpgradeRequired(
-            f"this central speaks node protocol {PROTOCOL}, the node {protocol}: run the same"
-            " release of tracker on both"
-        )
-    if node["alarm"]:
-        raise NodeAlarm(str(alarm(node["alarm"])))
-    file_id = (headers.get(FILE_HEADER) or "").strip()[:64]
-    forwarded = _number(headers.get(FORWARDED_HEADER), int) or 0
-    report = report_of(headers.get(REPORT_HEADER))
-    raised = None
-    with dbm.write(db):  # read and written in one transaction: calls of one node run at once
-        held = db.execute(
-            "SELECT file_id, sequence, report, alarm FROM nodes WHERE id = ?", [node["id"]]
-        ).fetchone()
-        known_file, sequence, known = held[0], held[1], report_of(held[2])
-        if held[3]:  # set by another call of this node since this one began
-            raise NodeAlarm(str(alarm(held[3])))
-        # An earlier call of the same process overtaken on the way: its count is old, not its file.
-        overtaken = bool(report and known and report[0] == known[0] and report[1] < known[1])
-        if known_file and file_id != known_file:
-            raised = Sentence(
-                N_(
-                    "came back on another database file: the records it had not forwarded are"
-                    " not in it. Restore its old file if you can; `flask node accept` lets it"
-                    " go on."
-                )
+        if protocol != PROTOCOL:
+            refused = UpgradeRequired(
+                f"this central speaks node protocol {PROTOCOL}, the node {protocol}: run the same"
+                " release of tracker on both"
             )
-        elif overtaken:
-            return
-        elif known_file and forwarded < sequence:
-            raised = Sentence(
-                N_(
-                    "came back on an older copy of its file (%(forwarded)s records acknowledged,"
-                    " central had acknowledged %(acknowledged)s): records may be missing."
-                    " `flask node accept` lets it go on."
-                ),
-                {"forwarded": forwarded, "acknowledged": sequence},
-            )
-        if raised:
+        elif alarmed:  # maybe by another call of this node since this one began
+            refused = NodeAlarm(str(alarm(alarmed)))
+        elif raised := _file_alarm(known_file, sequence, file_id, forwarded, overtaken):
             db.execute("UPDATE nodes SET alarm = ? WHERE id = ?", [raised.to_json(), node["id"]])
-        else:
+            refused = NodeAlarm(str(raised))
+        elif not overtaken:
             db.execute(
                 "UPDATE nodes SET file_id = ?, sequence = max(sequence, ?),"
                 " report = coalesce(?, report) WHERE id = ?",
                 [file_id or None, forwarded, report and f"{report[0]}.{report[1]}", node["id"]],
             )
-    if raised:
-        raise NodeAlarm(str(raised))
+    if refused is not None:
+        raise refused
+
+
+def _file_alarm(
+    known_file: str | None, sequence: int, file_id: str, forwarded: int, overtaken: bool
+) -> Sentence | None:
+    """Why a node must wait for an organizer, or None: it reports another file than central
+    knows, or fewer records acknowledged (`forwarded`) than central has (`sequence`), unless its
+    call was overtaken on the way (its count is old, not its file)."""
+    if known_file and file_id != known_file:
+        return Sentence(
+            N_(
+                "came back on another database file: the records it had not forwarded are"
+                " not in it. Restore its old file if you can; `flask node accept` lets it"
+                " go on."
+            )
+        )
+    if known_file and forwarded < sequence and not overtaken:
+        return Sentence(
+            N_(
+                "came back on an older copy of its file (%(forwarded)s records acknowledged,"
+                " central had acknowledged %(acknowledged)s): records may be missing."
+                " `flask node accept` lets it go on."
+            ),
+            {"forwarded": forwarded, "acknowledged": sequence},
+        )
+    return None
 
 
 def alarm(stored: str) -> Sentence:
@@ -182,8 +188,9 @@ def accept(db: Database, event: Row, node_id: int, actor: str) -> bool:
     with dbm.write(db):
         node = dbm.one(
             db.execute(
-                "UPDATE nodes SET alarm = NULL, file_id = NULL, sequence = 0, report = NULL WHERE id = ?"
-                " AND location_id IN (SELECT id FROM locations WHERE event_id = ?) RETURNING id",
+                "UPDATE nodes SET alarm = NULL, file_id = NULL, sequence = 0, report = NULL"
+                " WHERE id = ? AND location_id IN (SELECT id FROM locations WHERE event_id = ?)"
+                " RETURNING id",
                 [node_id, event["id"]],
             )
         )
