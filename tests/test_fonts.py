@@ -86,6 +86,24 @@ def test_a_cut_font_has_the_glyphs_of_its_characters_and_no_more():
     assert len(body) < 40 * len(text) + 4000  # a few hundred bytes a glyph, not a whole slice
 
 
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [("devanagari", "हिन्दी"), ("emoji", "☕🚀👩\u200d💻")],  # one slice; several slices merged
+)
+def test_the_same_characters_are_always_the_same_file(name, text):
+    """A cut is dated as its source font, never with the time it was made: fontTools stamps the
+    present second otherwise, and the same page's font changed size from run to run."""
+    text = "".join(sorted(set(text)))
+    body = fonts.build(FONTS_ROOT, fonts.FONTS[name], text)
+    ((source, _), *_) = fonts._slices(FONTS_ROOT, fonts.FONTS[name].package)
+    head = TTFont(io.BytesIO(body))["head"]
+    assert (head.created, head.modified) == (
+        TTFont(source)["head"].created,
+        TTFont(source)["head"].modified,
+    )
+    assert fonts.build(FONTS_ROOT, fonts.FONTS[name], text) == body
+
+
 def test_devanagari_keeps_its_shaping_rules():
     text = "".join(sorted(set("हिन्दी")))
     font = TTFont(io.BytesIO(fonts.build(FONTS_ROOT, fonts.FONTS["devanagari"], text)))

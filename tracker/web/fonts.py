@@ -271,7 +271,7 @@ def _slices(root: Path, package: str) -> tuple[tuple[Path, frozenset[int]], ...]
 
 
 def _cut(path: Path, codes: set[int], shaping: bool) -> TTFont:
-    font = TTFont(path)
+    font = TTFont(path, recalcTimestamp=False)  # the source's date, not the time of the cut
     options = subset.Options()
     if shaping:
         options.layout_features = ["*"]  # Devanagari's conjuncts and vowel signs need them all
@@ -289,19 +289,28 @@ def _cut(path: Path, codes: set[int], shaping: bool) -> TTFont:
 
 def build(root: Path, font: ScriptFont, characters: str) -> bytes:
     """A WOFF2 font with the glyphs of these characters: each slice that holds some of them cut
-    down to those, then the pieces merged into one font."""
+    down to those, then the pieces merged into one font.
+
+    The same characters give the same bytes, dated as the source font is: fontTools otherwise
+    dates a font it saves or merges with the present second, and the compressed file's size
+    then changed by up to 160 bytes from one second to the next (a page near its weight budget
+    went over it in one run of a test in twenty)."""
     codes = {ord(c) for c in characters}
-    pieces = []
+    pieces, dates = [], None
     for path, covered in _slices(root, font.package):
         mine = codes & covered
         if mine:
+            cut = _cut(path, mine, font.shaping)
+            dates = dates or (cut["head"].created, cut["head"].modified)
             buffer = io.BytesIO()
-            _cut(path, mine, font.shaping).save(buffer)
+            cut.save(buffer)
             buffer.seek(0)
             pieces.append(buffer)
-    if not pieces:
+    if not pieces or dates is None:
         raise LookupError("no glyphs for these characters")
     merged = Merger().merge(pieces) if len(pieces) > 1 else TTFont(pieces[0])
+    merged["head"].created, merged["head"].modified = dates
+    merged.recalcTimestamp = False  # TTFont's switch for its save, as its constructor sets it
     merged.flavor = "woff2"
     out = io.BytesIO()
     merged.save(out)
