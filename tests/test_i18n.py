@@ -13,6 +13,7 @@ from babel.messages.pofile import read_po
 
 from tracker.event import setup as eventsetup
 from tracker.event.languages import LANGUAGES, babel_name
+from tracker.web import i18n
 
 from .conftest import PINS, ROOT
 from .helpers import csrf_token, wait_for_js
@@ -241,6 +242,17 @@ def test_the_browser_catalogues_are_translated(client, db, event, tag):
         assert all(form in texts for form in forms), (tag, key, value)
         if isinstance(value, dict):
             assert "other" in value, (tag, key)
+
+
+def test_the_browser_catalogue_is_sent_as_utf8_and_cannot_close_its_block(client, event):
+    """Devanagari in 3 bytes a character, not a 6-byte \\u escape (a non-Latin page's weight);
+    what could end the <script> block stays escaped."""
+    html = page(client, f"/s/{event['stations']['booth']['code']}?lang=hi")
+    block = re.search(r'id="i18n">(.*?)</script>', html, re.S).group(1)
+    assert re.search("[\u0900-\u097f]", block) and not re.search(r"\\u09[0-7]", block)
+    sent = i18n.catalogue({"name": "</script><b>&'\u202e"})
+    assert json.loads(sent) == {"name": "</script><b>&'\u202e"}
+    assert not set("<>&'") & set(sent.replace('{"name": "', "").rstrip('"}'))
 
 
 def test_numbers_follow_the_language(client, db, event):

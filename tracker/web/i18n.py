@@ -19,6 +19,8 @@ from babel.dates import format_time
 from babel.numbers import format_decimal
 from flask import Flask, Response, current_app, g, has_request_context, request
 from flask_babel import get_locale, get_translations, gettext, refresh
+from jinja2.utils import htmlsafe_json_dumps
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from ..contract.sentences import Refusal, Sentence
@@ -43,6 +45,7 @@ def init_app(app: Flask) -> None:
     app.context_processor(_template_context)
     app.add_template_filter(local_time)
     app.add_template_filter(say)
+    app.add_template_filter(catalogue)
 
 
 def say(what: Sentence | BaseException | str) -> str:
@@ -406,6 +409,15 @@ AUDIENCES = {
     "": (_common,),
 }
 _catalogues: dict[tuple[str, str], dict] = {}
+
+
+def catalogue(messages: dict) -> Markup:
+    """The scripts' messages as JSON for the page's <script type="application/json"> block, in
+    UTF-8 rather than `tojson`'s \\u escapes: a Devanagari, Hebrew or Japanese character takes 3
+    bytes instead of 6 (the Hindi staff Log page, the heaviest page, is 0.7 KB lighter
+    compressed). Jinja's htmlsafe_json_dumps still escapes <, >, & and ' (no text closes the
+    block)."""
+    return htmlsafe_json_dumps(messages, ensure_ascii=False, sort_keys=True)
 
 
 def browser_messages() -> dict:
