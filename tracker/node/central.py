@@ -117,6 +117,7 @@ def check_in_node(db: Database, node: Row, headers: Headers) -> None:
         ).fetchone()
         known = report_of(known)
         overtaken = bool(report and known and report[0] == known[0] and report[1] < known[1])
+        figures = {} if overtaken else headers  # an overtaken call's figures are older
         db.execute(
             "UPDATE nodes SET last_seen_at = :now, protocol = :protocol,"
             " reported_waiting = coalesce(:waiting, reported_waiting),"
@@ -125,9 +126,9 @@ def check_in_node(db: Database, node: Row, headers: Headers) -> None:
             {
                 "now": dbm.utcnow(),
                 "protocol": protocol,
-                "waiting": None if overtaken else _number(headers.get(WAITING_HEADER), int),
-                "oldest": None if overtaken else _number(headers.get(OLDEST_HEADER), float),
-                "offset": None if overtaken else _number(headers.get(OFFSET_HEADER), float),
+                "waiting": _number(figures.get(WAITING_HEADER), int),
+                "oldest": _number(figures.get(OLDEST_HEADER), float),
+                "offset": _number(figures.get(OFFSET_HEADER), float),
                 "id": node["id"],
             },
         )
